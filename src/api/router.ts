@@ -1,0 +1,36 @@
+import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import type { ApiKeyService } from '../services/api-key-service.ts';
+import type { UserService } from '../services/user-service.ts';
+import { authenticateApiKey } from './middleware/authenticate.ts';
+import { apiKeyRoutes } from './routes/api-keys.ts';
+import { serverSettingsRoutes, type ServerSettingsInfo } from './routes/server-settings.ts';
+import { userRoutes } from './routes/users.ts';
+import './request-context.ts';
+
+export interface ApiDeps {
+  users: UserService;
+  keys: ApiKeyService;
+  info: ServerSettingsInfo;
+  /** Checks the CSRF token; applied only to session-authenticated changes. */
+  csrfProtection: (req: Request, res: Response, next: NextFunction) => void;
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** Everything under /__api__. */
+export function apiRouter(deps: ApiDeps): Router {
+  const r = Router();
+  r.use(authenticateApiKey(deps.keys));
+  // A browser's cookie rides along on cross-site requests; an API key does not. So a change
+  // made with the session cookie must also carry the page's CSRF token.
+  r.use((req, res, next) => {
+    if (req.authVia === 'session' && !SAFE_METHODS.has(req.method)) return deps.csrfProtection(req, res, next);
+    next();
+  });
+  // Clients send `application/json` (R, no charset) or with `; charset=utf-8` (Python).
+  r.use(express.json({ limit: '1mb', type: ['application/json', 'application/*+json'] }));
+  r.use(serverSettingsRoutes(deps.info));
+  r.use(userRoutes(deps.users));
+  r.use(apiKeyRoutes(deps.keys));
+  return r;
+}

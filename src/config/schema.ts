@@ -1,0 +1,105 @@
+import { z } from 'zod';
+
+// Environment variables arrive as strings; these accept both the typed value (from a config
+// file) and its string spelling (from LECTERN_*), and reject anything else by name.
+const intFrom = (schema: z.ZodNumber) =>
+  z.preprocess((v) => (typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v) : v), schema);
+
+const boolFrom = () =>
+  z.preprocess((v) => {
+    if (typeof v !== 'string') return v;
+    const s = v.trim().toLowerCase();
+    if (['true', '1', 'yes', 'on'].includes(s)) return true;
+    if (['false', '0', 'no', 'off'].includes(s)) return false;
+    return v;
+  }, z.boolean());
+
+const httpUrl = z
+  .string()
+  .url()
+  .refine((u) => /^https?:\/\//i.test(u), { message: 'must be an http:// or https:// URL' })
+  // Clients join paths onto it; a trailing slash would give them `//__api__`.
+  .transform((u) => u.replace(/\/+$/, ''));
+
+const databaseUrl = z
+  .string()
+  .min(1)
+  .refine((u) => /^(sqlite:|postgres(ql)?:\/\/)/i.test(u), {
+    message: 'must start with sqlite: (a file path) or postgres:// / postgresql://',
+  });
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export const configSchema = z
+  .object({
+    dataDir: z.string().min(1).default('./data'),
+    server: z
+      .object({
+        address: z.string().min(1).default('0.0.0.0'),
+        port: intFrom(z.number().int().min(0).max(65535)).default(3939),
+        // The URL people and clients use to reach Lectern. Without it, URLs in API answers
+        // are built from each request's Host header.
+        publicUrl: httpUrl.optional(),
+        // Behind nginx or a load balancer, trust X-Forwarded-* from that many hops.
+        trustProxy: intFrom(z.number().int().min(0).max(10)).default(0),
+        // How long SIGTERM waits for in-flight requests before closing them.
+        shutdownGraceSeconds: intFrom(z.number().int().min(0).max(600)).default(20),
+      })
+      .strict()
+      .prefault({}),
+    database: z
+      .object({
+        // Default: SQLite in `<dataDir>/lectern.db`.
+        url: databaseUrl.optional(),
+      })
+      .strict()
+      .prefault({}),
+    secretKey: z
+      .string()
+      .optional()
+      .refine((k) => k === undefined || Buffer.from(k, 'base64').length >= 32, {
+        message: 'must be base64 encoding at least 32 bytes (try: openssl rand -base64 32)',
+      }),
+    auth: z
+      .object({
+        sessionHours: intFrom(z.number().int().min(1).max(24 * 90)).default(24 * 7),
+        // Failed logins allowed per username and client address before a lockout window.
+        maxFailedLogins: intFrom(z.number().int().min(1).max(1000)).default(5),
+        failedLoginWindowMinutes: intFrom(z.number().int().min(1).max(24 * 60)).default(15),
+        minPasswordLength: intFrom(z.number().int().min(8).max(256)).default(10),
+      })
+      .strict()
+      .prefault({}),
+    logging: z
+      .object({
+        level: z.enum(LOG_LEVELS).default('info'),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+
+// Every setting an environment variable can set. Explicit, so that a typo such as
+// LECTERN_SEVER_PORT is reported instead of silently ignored.
+export const ENV_VARS: Record<string, readonly string[]> = {
+  LECTERN_DATA_DIR: ['dataDir'],
+  LECTERN_ADDRESS: ['server', 'address'],
+  LECTERN_PORT: ['server', 'port'],
+  LECTERN_PUBLIC_URL: ['server', 'publicUrl'],
+  LECTERN_TRUST_PROXY: ['server', 'trustProxy'],
+  LECTERN_SHUTDOWN_GRACE_SECONDS: ['server', 'shutdownGraceSeconds'],
+  LECTERN_DATABASE_URL: ['database', 'url'],
+  LECTERN_SECRET_KEY: ['secretKey'],
+  LECTERN_SESSION_HOURS: ['auth', 'sessionHours'],
+  LECTERN_MAX_FAILED_LOGINS: ['auth', 'maxFailedLogins'],
+  LECTERN_FAILED_LOGIN_WINDOW_MINUTES: ['auth', 'failedLoginWindowMinutes'],
+  LECTERN_MIN_PASSWORD_LENGTH: ['auth', 'minPasswordLength'],
+  LECTERN_LOG_LEVEL: ['logging', 'level'],
+};
+
+// Variables in the LECTERN_ namespace that are not settings.
+export const ENV_NON_SETTINGS = new Set(['LECTERN_CONFIG']);
+export const ENV_IGNORED_PREFIXES = ['LECTERN_TEST_'];

@@ -1,0 +1,63 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import knexFactory, { type Knex } from 'knex';
+import type { Config } from '../config/index.ts';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export interface Database {
+  knex: Knex;
+  dialect: Dialect;
+  /** Where it lives, without credentials, for logs. */
+  description: string;
+}
+
+function sqlitePath(config: Config): string {
+  const url = config.database.url;
+  if (!url) return path.join(config.dataDir, 'lectern.db');
+  const p = url.replace(/^sqlite:(\/\/)?/i, '');
+  return path.resolve(config.dataDir, p);
+}
+
+export function openDatabase(config: Config): Database {
+  const url = config.database.url;
+  if (url && /^postgres(ql)?:\/\//i.test(url)) {
+    const knex = knexFactory({
+      client: 'pg',
+      connection: url,
+      pool: { min: 0, max: 10 },
+    });
+    const u = new URL(url);
+    return { knex, dialect: 'postgres', description: `postgres://${u.host}${u.pathname}` };
+  }
+  const filename = sqlitePath(config);
+  mkdirSync(path.dirname(filename), { recursive: true, mode: 0o700 });
+  const knex = knexFactory({
+    client: 'better-sqlite3',
+    connection: { filename },
+    useNullAsDefault: true,
+    pool: {
+      // better-sqlite3 is synchronous and single-connection; one pooled handle avoids
+      // SQLITE_BUSY between our own connections.
+      min: 1,
+      max: 1,
+      afterCreate(conn: { pragma(sql: string): unknown }, done: (err: Error | null, conn: unknown) => void) {
+        conn.pragma('journal_mode = WAL');
+        conn.pragma('foreign_keys = ON');
+        conn.pragma('busy_timeout = 5000');
+        done(null, conn);
+      },
+    },
+  });
+  return { knex, dialect: 'sqlite', description: `sqlite:${filename}` };
+}
+
+/** True when the database answers a trivial query. */
+export async function pingDatabase(db: Database): Promise<boolean> {
+  try {
+    await db.knex.raw('select 1');
+    return true;
+  } catch {
+    return false;
+  }
+}

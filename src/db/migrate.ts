@@ -1,0 +1,28 @@
+import type { Knex } from 'knex';
+import { migrations } from '../../migrations/index.ts';
+
+// Migrations are listed in code rather than discovered on disk, so they load the same way
+// under tsx, vitest and any bundler, and a missing file is a type error, not a runtime surprise.
+const source: Knex.MigrationSource<string> = {
+  getMigrations: async () => Object.keys(migrations),
+  getMigrationName: (name) => name,
+  getMigration: async (name) => {
+    const m = migrations[name];
+    if (!m) throw new Error(`unknown migration ${name}`);
+    return m;
+  },
+};
+
+export async function migrateLatest(knex: Knex): Promise<string[]> {
+  const [, applied] = (await knex.migrate.latest({ migrationSource: source })) as [number, string[]];
+  return applied;
+}
+
+export async function migrateRollbackAll(knex: Knex): Promise<void> {
+  await knex.migrate.rollback({ migrationSource: source }, true);
+}
+
+export async function appliedMigrations(knex: Knex): Promise<string[]> {
+  const [done] = (await knex.migrate.list({ migrationSource: source })) as [Array<{ name: string } | string>, unknown];
+  return done.map((m) => (typeof m === 'string' ? m : m.name));
+}

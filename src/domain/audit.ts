@@ -1,0 +1,25 @@
+export const AUDIT_ACTIONS = [
+  'user.create',
+  'user.update',
+  'user.lock',
+  'user.unlock',
+  'user.password',
+  'key.create',
+  'key.delete',
+  'login.success',
+  'login.failure',
+  'login.throttled',
+  'logout',
+] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+export interface AuditEntry {
+  id: number;
+  time: Date;
+  actorUserId: number | null;
+  action: AuditAction;
+  targetType: string | null;
+  targetId: string | null;
+  ip: string | null;
+  details: Record<string, unknown>;
+}

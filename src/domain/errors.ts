@@ -1,0 +1,56 @@
+/**
+ * Connect's numeric error codes that clients act on (see connect-api.md §2.4). rsconnect-python
+ * checks 30 ("API key not valid") when verifying keys and 22 on GET v1/user; the others keep
+ * Connect's meanings so SDK users see familiar numbers.
+ */
+export const ErrorCode = {
+  internal: 1,
+  unsupportedEndpoint: 2,
+  invalidId: 3,
+  notFound: 4,
+  usernameTaken: 8,
+  userNotFound: 9,
+  missingParameter: 12,
+  forbidden: 22,
+  cannotAssignRole: 23,
+  authRequired: 24,
+  invalidParameter: 25,
+  nameTaken: 26,
+  invalidApiKey: 30,
+  tooManyRequests: 31,
+  passwordTooWeak: 6,
+} as const;
+
+export type ErrorCodeName = keyof typeof ErrorCode;
+
+/** The one error type every layer throws; the HTTP layer turns it into a response. */
+export class AppError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: number,
+    message: string,
+    readonly payload: unknown = null,
+  ) {
+    super(message);
+    this.name = 'AppError';
+  }
+
+  static badRequest(message: string, code: number = ErrorCode.invalidParameter, payload: unknown = null) {
+    return new AppError(400, code, message, payload);
+  }
+  static unauthorized(message = 'This request requires authentication.', code: number = ErrorCode.authRequired) {
+    return new AppError(401, code, message);
+  }
+  static invalidKey(message = 'The specified API key is not valid.') {
+    return new AppError(401, ErrorCode.invalidApiKey, message);
+  }
+  static forbidden(message = "You don't have permission to perform this operation.") {
+    return new AppError(403, ErrorCode.forbidden, message);
+  }
+  static notFound(message = 'The requested object does not exist.', code: number = ErrorCode.notFound) {
+    return new AppError(404, code, message);
+  }
+  static conflict(message: string, code: number = ErrorCode.nameTaken) {
+    return new AppError(409, code, message);
+  }
+}

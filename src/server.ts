@@ -115,10 +115,13 @@ export function buildServer(ctx: AppContext): LecternServer {
     close() {
       closing ??= (async () => {
         const drained = new Promise<void>((resolve) => server.close(() => resolve()));
-        // Idle keep-alive sockets would hold close() open; busy ones finish their request first.
+        // Keep-alive sockets would hold close() open until their timeout. Busy ones finish
+        // their request first, then are closed as soon as they fall idle.
         server.closeIdleConnections();
+        const sweep = setInterval(() => server.closeIdleConnections(), 50);
         const grace = setTimeout(() => server.closeAllConnections(), config.server.shutdownGraceSeconds * 1000);
         await drained;
+        clearInterval(sweep);
         clearTimeout(grace);
         store.stop();
         await ctx.close();

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Lectern's tests need, only those missing (fast when all are
+# there). Always --no-install-recommends: with recommends the R stack pulls in TeX (2.35 GB).
+set -euo pipefail
+packages=(
+  ca-certificates
+  build-essential   # node-gyp builds better-sqlite3 and argon2 from source here
+  python3           # node-gyp
+  postgresql        # the integration suite runs on PostgreSQL as well as SQLite
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "provision: all ${#packages[@]} packages present"
+  exit 0
+fi
+echo "provision: installing ${missing[*]}"
+sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=600 "${missing[@]}"

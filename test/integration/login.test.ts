@@ -1,0 +1,146 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { BrowserSession } from '../helpers/browser.ts';
+import { DATABASES } from '../helpers/databases.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+
+describe.each(DATABASES)('browser login on %s', (kind) => {
+  let t: TestServer;
+  afterEach(async () => t?.close());
+
+  it('logs in, shows who you are, and logs out', async () => {
+    t = await startTestServer(kind);
+    const alice = await t.createUser('alice', 'publisher');
+    const b = new BrowserSession(t.url);
+
+    const anon = await b.get('/');
+    expect(anon.status).toBe(303);
+    expect(anon.location).toBe('/login?next=%2F');
+
+    const login = await b.login('alice', alice.password);
+    expect(login.status).toBe(303);
+    expect(login.location).toBe('/');
+    const cookie = b.lastSetCookie.find((c) => c.startsWith('lectern_session='))!;
+    expect(cookie).toMatch(/HttpOnly/i);
+    expect(cookie).toMatch(/SameSite=Lax/i);
+    expect(cookie).not.toMatch(/Secure/i); // plain http here; see the https test below
+
+    const home = await b.get('/');
+    expect(home.status).toBe(200);
+    expect(home.text).toContain('Signed in as <strong>alice</strong> (publisher)');
+
+    const out = await b.submit('/', '/logout', {});
+    expect(out.status).toBe(303);
+    expect(out.location).toBe('/login');
+    expect((await b.get('/')).status).toBe(303);
+
+    const actions = (await t.server.ctx.audit.recent(50)).map((e) => e.action);
+    expect(actions).toEqual(expect.arrayContaining(['login.success', 'logout']));
+  });
+
+  it('sends the user back to where they were going, but never off-site', async () => {
+    t = await startTestServer(kind);
+    const alice = await t.createUser('alice', 'viewer');
+    const b = new BrowserSession(t.url);
+    expect((await b.login('alice', alice.password, '/password')).location).toBe('/password');
+    const c = new BrowserSession(t.url);
+    expect((await c.login('alice', alice.password, '//evil.example/x')).location).toBe('/');
+  });
+
+  it('refuses a wrong password with 401 and says so', async () => {
+    t = await startTestServer(kind);
+    await t.createUser('alice', 'viewer');
+    const b = new BrowserSession(t.url);
+    const res = await b.login('alice', 'not-her-password');
+    expect(res.status).toBe(401);
+    expect(res.text).toContain('Wrong username or password.');
+    expect((await b.get('/')).status).toBe(303);
+    const unknown = await b.login('nobody', 'whatever-password');
+    expect(unknown.status).toBe(401);
+    expect(unknown.text).toContain('Wrong username or password.');
+    const failures = await t.server.ctx.audit.recent(10, 'login.failure');
+    expect(failures).toHaveLength(2);
+    expect(failures[1]!.details).toMatchObject({ reason: 'bad-credentials' });
+  });
+
+  it('refuses a locked user even with the right password, and ends their sessions', async () => {
+    t = await startTestServer(kind);
+    const bob = await t.createUser('bob', 'publisher');
+    const b = new BrowserSession(t.url);
+    await b.login('bob', bob.password);
+    expect((await b.get('/')).status).toBe(200);
+
+    await t.server.ctx.users.setLocked({ userId: t.admin.user.id, via: 'system' }, bob.user, true);
+    expect((await b.get('/')).status).toBe(303); // the open session is gone
+
+    const again = await new BrowserSession(t.url).login('bob', bob.password);
+    expect(again.status).toBe(401);
+    expect(again.text).toContain('This account is locked');
+  });
+
+  it('rate-limits failed logins, even when the right password follows', async () => {
+    t = await startTestServer(kind, { config: { auth: { maxFailedLogins: 3 } } });
+    const carol = await t.createUser('carol', 'viewer');
+    const b = new BrowserSession(t.url);
+    for (let i = 0; i < 3; i++) expect((await b.login('carol', `wrong-${i}`)).status).toBe(401);
+    const blocked = await b.login('carol', carol.password);
+    expect(blocked.status).toBe(429);
+    expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(blocked.text).toContain('Too many failed logins');
+    expect((await b.get('/')).status).toBe(303);
+    // Another account from the same address is not locked out by carol's failures.
+    const dave = await t.createUser('dave', 'viewer');
+    expect((await new BrowserSession(t.url).login('dave', dave.password)).status).toBe(303);
+    expect(await t.server.ctx.audit.recent(10, 'login.throttled')).toHaveLength(1);
+  });
+
+  it('rejects a login form without its CSRF token', async () => {
+    t = await startTestServer(kind);
+    const alice = await t.createUser('alice', 'viewer');
+    const b = new BrowserSession(t.url);
+    await b.get('/login');
+    const res = await b.request('POST', '/login', { form: { username: 'alice', password: alice.password } });
+    expect(res.status).toBe(403);
+    expect(res.headers.get('content-type')).toMatch(/text\/html/);
+    expect(res.text).toMatch(/did not come from Lectern/);
+    const forged = await b.request('POST', '/login', { form: { _csrf: 'forged', username: 'alice', password: alice.password } });
+    expect(forged.status).toBe(403);
+  });
+
+  it('makes the first administrator replace the one-time password', async () => {
+    t = await startTestServer(kind);
+    const b = new BrowserSession(t.url);
+    const login = await b.login('admin', t.admin.password);
+    expect(login.location).toBe('/password');
+    expect((await b.get('/')).location).toBe('/password');
+    const weak = await b.submit('/password', '/password', { password: 'short', confirm: 'short' });
+    expect(weak.status).toBe(400);
+    expect(weak.text).toContain('not strong enough');
+    const ok = await b.submit('/password', '/password', { password: 'a-much-better-password', confirm: 'a-much-better-password' });
+    expect(ok.status).toBe(303);
+    expect((await b.get('/')).status).toBe(200);
+    // The one-time password no longer works; the new one does.
+    expect((await new BrowserSession(t.url).login('admin', t.admin.password)).status).toBe(401);
+    expect((await new BrowserSession(t.url).login('admin', 'a-much-better-password')).location).toBe('/');
+  });
+
+  it('keeps sessions in the database, so they survive a restart', async () => {
+    t = await startTestServer(kind);
+    const alice = await t.createUser('alice', 'viewer');
+    const b = new BrowserSession(t.url);
+    await b.login('alice', alice.password);
+    await t.stop();
+    t = await startTestServer(kind, { db: t.db });
+    const again = new BrowserSession(t.url);
+    for (const [k, v] of b.cookies) again.cookies.set(k, v);
+    const home = await again.get('/');
+    expect(home.status).toBe(200);
+    expect(home.text).toContain('Signed in as <strong>alice</strong>');
+  });
+
+  it('marks the cookie Secure when Lectern is served over https behind a TLS proxy', async () => {
+    t = await startTestServer(kind, { config: { server: { publicUrl: 'https://lectern.example.com', trustProxy: 1 } } });
+    const b = new BrowserSession(t.url);
+    await b.request('GET', '/login', { headers: { 'x-forwarded-proto': 'https' } });
+    expect(b.lastSetCookie.find((c) => c.startsWith('lectern_session='))).toMatch(/;\s*Secure/i);
+  });
+});

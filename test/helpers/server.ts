@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { createAppContext } from '../../src/app-context.ts';
+import { createAppContext, type AppContext } from '../../src/app-context.ts';
 import { loadConfig, type ConfigInput } from '../../src/config/index.ts';
 import type { User, UserRole } from '../../src/domain/user.ts';
 import { createLogger } from '../../src/logging/logger.ts';
@@ -28,6 +28,15 @@ export interface StartOptions {
   db?: TestDatabase;
 }
 
+/** The first run creates the administrator; a restarted server gets a fresh key for it. */
+async function adminFor(ctx: AppContext): Promise<TestServer['admin']> {
+  const first = await createFirstAdmin(ctx.users, ctx.keys);
+  if (first) return { user: first.user, password: first.password, key: first.apiKey };
+  const user = await ctx.users.byUsername('admin');
+  const { secret } = await ctx.keys.create({ userId: null, via: 'system' }, user, 'restart');
+  return { user, password: '', key: secret };
+}
+
 export async function startTestServer(kind: DatabaseKind, opts: StartOptions = {}): Promise<TestServer> {
   const db = opts.db ?? (await createTestDatabase(kind));
   const base: ConfigInput = {
@@ -50,11 +59,7 @@ export async function startTestServer(kind: DatabaseKind, opts: StartOptions = {
   const port = await server.listen();
   const url = `http://127.0.0.1:${port}`;
 
-  // The first run creates the administrator; on a restart the test still knows it.
-  const first = await createFirstAdmin(ctx.users, ctx.keys);
-  const admin = first
-    ? { user: first.user, password: first.password, key: first.apiKey }
-    : { user: (await ctx.users.byUsername('admin')), password: '', key: (await ctx.keys.create({ userId: null, via: 'system' }, await ctx.users.byUsername('admin'), 'restart')).secret };
+  const admin = await adminFor(ctx);
 
   let stopped = false;
   const stop = async () => {

@@ -1,7 +1,9 @@
 import type { Knex } from 'knex';
 import * as initial from './20261121-001-initial.ts';
+import * as publishing from './20261121-002-publishing.ts';
 
 /** Every migration, in order. Never edit one that has landed: add a new one. */
 export const migrations: Record<string, Knex.Migration> = {
   '20261121-001-initial': initial,
+  '20261121-002-publishing': publishing,
 };

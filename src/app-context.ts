@@ -11,6 +11,20 @@ import { ApiKeyService } from './services/api-key-service.ts';
 import { AuditLog } from './services/audit-log.ts';
 import { LoginThrottle } from './services/login-throttle.ts';
 import { UserService } from './services/user-service.ts';
+import { BundleRepo } from './repositories/bundle-repo.ts';
+import { ContentRepo } from './repositories/content-repo.ts';
+import { EnvironmentRepo } from './repositories/environment-repo.ts';
+import { TaskRepo } from './repositories/task-repo.ts';
+import { BundleStore } from './services/bundles/bundle-store.ts';
+import { ContentFiles } from './services/content-files.ts';
+import { ContentService } from './services/content-service.ts';
+import { DeployService } from './services/deploy-service.ts';
+import { EnvironmentService } from './services/environment-service.ts';
+import { SecretBox } from './services/secret-box.ts';
+import { TaskService } from './services/tasks/task-service.ts';
+import { NO_CONTENT_EVENTS, type ContentEvents } from './domain/deploy.ts';
+import { createBundleBuilder } from '../runtimes/bundle-builder.ts';
+import { createBundleValidator } from '../runtimes/bundle-validator.ts';
 
 /** Everything but HTTP: shared by the server and the CLI. */
 export interface AppContext {
@@ -18,17 +32,35 @@ export interface AppContext {
   logger: Logger;
   db: Database;
   secretKey: Buffer;
-  repos: { users: UserRepo; keys: ApiKeyRepo; sessions: SessionRepo; audit: AuditRepo };
+  repos: {
+    users: UserRepo;
+    keys: ApiKeyRepo;
+    sessions: SessionRepo;
+    audit: AuditRepo;
+    content: ContentRepo;
+    bundles: BundleRepo;
+    tasks: TaskRepo;
+    environment: EnvironmentRepo;
+  };
   audit: AuditLog;
   users: UserService;
   keys: ApiKeyService;
   throttle: LoginThrottle;
+  store: BundleStore;
+  content: ContentService;
+  contentFiles: ContentFiles;
+  deploys: DeployService;
+  tasks: TaskService;
+  environment: EnvironmentService;
   checkDatabase: () => Promise<boolean>;
   close: () => Promise<void>;
 }
 
-/** Opens the database, brings its schema up to date and wires the services. */
-export async function createAppContext(config: Config, logger: Logger): Promise<AppContext> {
+/**
+ * Opens the database, brings its schema up to date and wires the services. `events` is how
+ * services tell the proxy about activations; the server passes the proxy's, the CLI none.
+ */
+export async function createAppContext(config: Config, logger: Logger, events: ContentEvents = NO_CONTENT_EVENTS): Promise<AppContext> {
   const secretKey = resolveSecretKey(config);
   const db = openDatabase(config);
   try {
@@ -43,11 +75,23 @@ export async function createAppContext(config: Config, logger: Logger): Promise<
     keys: new ApiKeyRepo(db.knex),
     sessions: new SessionRepo(db.knex),
     audit: new AuditRepo(db.knex),
+    content: new ContentRepo(db.knex),
+    bundles: new BundleRepo(db.knex),
+    tasks: new TaskRepo(db.knex),
+    environment: new EnvironmentRepo(db.knex),
   };
   const audit = new AuditLog(repos.audit);
   const users = new UserService(repos.users, repos.sessions, audit, config.auth.minPasswordLength);
   const keys = new ApiKeyService(repos.keys, repos.users, audit);
   const throttle = new LoginThrottle(config.auth.maxFailedLogins, config.auth.failedLoginWindowMinutes);
+  const store = new BundleStore(config.dataDir, config.bundles, createBundleValidator(), repos.bundles);
+  await store.init();
+  const tasks = new TaskService(repos.tasks);
+  const interrupted = await tasks.start();
+  if (interrupted.length) logger.warn({ tasks: interrupted }, 'marked tasks interrupted by a restart as failed');
+  const content = new ContentService(repos.content, repos.users, store, events);
+  const deploys = new DeployService(repos.content, repos.bundles, store, tasks, createBundleBuilder(), events, logger);
+  const environment = new EnvironmentService(repos.environment, new SecretBox(secretKey, 'content-environment'));
   return {
     config,
     logger,
@@ -58,7 +102,18 @@ export async function createAppContext(config: Config, logger: Logger): Promise<
     users,
     keys,
     throttle,
+    store,
+    content,
+    contentFiles: new ContentFiles(repos.content, repos.bundles, store),
+    deploys,
+    tasks,
+    environment,
     checkDatabase: () => pingDatabase(db),
-    close: () => db.knex.destroy(),
+    close: async () => {
+      // Let running deploys write their last lines before the database goes.
+      await deploys.idle();
+      tasks.stop();
+      await db.knex.destroy();
+    },
   };
 }

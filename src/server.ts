@@ -14,6 +14,7 @@ import { createCsrf } from './web/csrf.ts';
 import { healthRoutes } from './web/health-routes.ts';
 import { createPassport } from './web/passport.ts';
 import { webRoutes } from './web/routes.ts';
+import { contentRouter } from '../proxy/content-router.ts';
 import { DatabaseSessionStore } from './web/session-store.ts';
 
 const VIEWS_DIR = fileURLToPath(new URL('../views', import.meta.url));
@@ -38,6 +39,11 @@ export function buildServer(ctx: AppContext): LecternServer {
   app.set('views', VIEWS_DIR);
   app.set('view engine', 'ejs');
 
+  // rsconnect-python 1.28 checks `//content/{guid}/`: treat runs of leading slashes as one.
+  app.use((req, _res, next) => {
+    if (req.url.startsWith('//')) req.url = req.url.replace(/^\/+/, '/');
+    next();
+  });
   app.use(
     pinoHttp({
       logger,
@@ -89,8 +95,11 @@ export function buildServer(ctx: AppContext): LecternServer {
       keys: ctx.keys,
       info: { hostname: os.hostname(), lecternVersion: LECTERN_VERSION },
       csrfProtection: csrf.protect,
+      ctx,
+      publicUrl: config.server.publicUrl,
     }),
   );
+  app.use(contentRouter(ctx.contentFiles, ctx.keys));
   app.use(webRoutes({ passport, users: ctx.users, keys: ctx.keys, audit: ctx.audit, csrf }));
   app.use(notFoundHandler);
   app.use(errorHandler(logger));

@@ -18,6 +18,11 @@ export function toAppError(err: unknown): AppError {
   if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') {
     return new AppError(415, ErrorCode.invalidParameter, 'The request body encoding is not supported.');
   }
+  if ((e as { name?: string })?.name === 'MulterError') {
+    return e.code === 'LIMIT_FILE_SIZE'
+      ? new AppError(413, ErrorCode.invalidParameter, "The bundle is larger than this server's limit.")
+      : AppError.badRequest(`The multipart upload is malformed (${e.code ?? 'unknown'}).`);
+  }
   if (e?.code === 'EBADCSRFTOKEN') {
     return new AppError(403, ErrorCode.forbidden, 'The form has expired or did not come from Lectern: reload the page and try again.');
   }

@@ -1,5 +1,10 @@
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import type { AppContext } from '../app-context.ts';
 import type { ApiKeyService } from '../services/api-key-service.ts';
+import { applicationsV0Routes } from './routes/applications-v0.ts';
+import { bundleRoutes } from './routes/bundles.ts';
+import { contentV1Routes } from './routes/content-v1.ts';
+import { deployAndTaskRoutes } from './routes/deploy-tasks.ts';
 import type { UserService } from '../services/user-service.ts';
 import { authenticateApiKey } from './middleware/authenticate.ts';
 import { apiKeyRoutes } from './routes/api-keys.ts';
@@ -11,6 +16,8 @@ export interface ApiDeps {
   users: UserService;
   keys: ApiKeyService;
   info: ServerSettingsInfo;
+  ctx: Pick<AppContext, 'content' | 'environment' | 'store' | 'deploys' | 'tasks' | 'repos'>;
+  publicUrl: string | undefined;
   /** Checks the CSRF token; applied only to session-authenticated changes. */
   csrfProtection: (req: Request, res: Response, next: NextFunction) => void;
 }
@@ -32,5 +39,10 @@ export function apiRouter(deps: ApiDeps): Router {
   r.use(serverSettingsRoutes(deps.info));
   r.use(userRoutes(deps.users));
   r.use(apiKeyRoutes(deps.keys));
+  const { ctx } = deps;
+  r.use(contentV1Routes(ctx.content, ctx.environment, deps.publicUrl));
+  r.use(bundleRoutes(ctx.content, ctx.repos.bundles, ctx.store));
+  r.use(deployAndTaskRoutes(ctx.content, ctx.deploys, ctx.tasks));
+  r.use(applicationsV0Routes(ctx.content, ctx.store, deps.publicUrl));
   return r;
 }

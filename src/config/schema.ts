@@ -70,6 +70,14 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    bundles: z
+      .object({
+        // The R client's own limits: 3 GB and 10,000 files.
+        maxBytes: intFrom(z.number().int().min(1024)).default(3 * 1024 ** 3),
+        maxFiles: intFrom(z.number().int().min(1)).default(10_000),
+      })
+      .strict()
+      .prefault({}),
     logging: z
       .object({
         level: z.enum(LOG_LEVELS).default('info'),
@@ -98,6 +106,8 @@ export const ENV_VARS: Record<string, readonly string[]> = {
   LECTERN_FAILED_LOGIN_WINDOW_MINUTES: ['auth', 'failedLoginWindowMinutes'],
   LECTERN_MIN_PASSWORD_LENGTH: ['auth', 'minPasswordLength'],
   LECTERN_LOG_LEVEL: ['logging', 'level'],
+  LECTERN_BUNDLE_MAX_BYTES: ['bundles', 'maxBytes'],
+  LECTERN_BUNDLE_MAX_FILES: ['bundles', 'maxFiles'],
 };
 
 // Variables in the LECTERN_ namespace that are not settings.

@@ -12,6 +12,20 @@ const KEY_LENGTH = 32;
 // Recording last use on every request would turn every read into a write.
 const LAST_USED_RESOLUTION_MS = 60_000;
 
+/**
+ * The key a client presented: `Authorization: Key <k>` or `X-RSC-Authorization: <k>`. Takes
+ * raw headers so the API, the content proxy and WebSocket upgrades share one parser.
+ */
+export function keyFromHeaders(headers: Record<string, string | string[] | undefined>): string | undefined {
+  const auth = headers.authorization;
+  if (typeof auth === 'string') {
+    const m = /^Key\s+(\S+)\s*$/i.exec(auth);
+    if (m) return m[1];
+  }
+  const rsc = headers['x-rsc-authorization'];
+  return typeof rsc === 'string' && rsc.trim() ? rsc.trim() : undefined;
+}
+
 export function hashApiKey(key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex');
 }

@@ -5,7 +5,7 @@ import { appliedMigrations, migrateLatest, migrateRollbackAll } from '../../src/
 import { migrations } from '../../migrations/index.ts';
 import { createTestDatabase, DATABASES, type TestDatabase } from '../helpers/databases.ts';
 
-const TABLES = ['users', 'groups', 'group_members', 'api_keys', 'sessions', 'audit_log', 'content', 'bundles', 'tasks', 'task_output'];
+const TABLES = ['users', 'groups', 'group_members', 'api_keys', 'sessions', 'audit_log', 'content', 'bundles', 'tasks', 'task_output', 'content_environment'];
 
 describe.each(DATABASES)('migrations on %s', (kind) => {
   let tdb: TestDatabase;

@@ -1,16 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
-import type { ApiKeyService } from '../../services/api-key-service.ts';
-
-/** The key a client presented, from `Authorization: Key <k>` or `X-RSC-Authorization: <k>`. */
-export function presentedKey(req: Request): string | undefined {
-  const auth = req.get('authorization');
-  if (auth) {
-    const m = /^Key\s+(\S+)\s*$/i.exec(auth);
-    if (m) return m[1];
-  }
-  const rsc = req.get('x-rsc-authorization')?.trim();
-  return rsc || undefined;
-}
+import { keyFromHeaders, type ApiKeyService } from '../../services/api-key-service.ts';
 
 /**
  * An API key, when present, decides who the caller is, and a bad one fails the request even
@@ -19,7 +8,7 @@ export function presentedKey(req: Request): string | undefined {
  */
 export function authenticateApiKey(keys: ApiKeyService) {
   return async (req: Request, _res: Response, next: NextFunction) => {
-    const key = presentedKey(req);
+    const key = keyFromHeaders(req.headers);
     if (key === undefined) {
       if (req.user) req.authVia = 'session';
       return next();

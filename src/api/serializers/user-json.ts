@@ -1,6 +1,6 @@
 import type { ApiKey, User } from '../../domain/user.ts';
+import { iso } from './iso.ts';
 
-const iso = (d: Date | null) => (d ? d.toISOString().replace(/\.\d{3}Z$/, 'Z') : null);
 
 const PRIVILEGES: Record<User['role'], string[]> = {
   administrator: ['add_users', 'add_vanities', 'change_app_permissions', 'change_apps', 'change_groups', 'change_usernames', 'create_groups', 'edit_run_as', 'lock_users', 'publish_apps', 'remove_apps', 'remove_groups', 'remove_users', 'remove_vanities', 'view_app_settings', 'view_apps'],

@@ -1,0 +1,66 @@
+import path from 'node:path';
+import { Router, type NextFunction, type Request, type Response } from 'express';
+import { AppError } from '../src/domain/errors.ts';
+import { keyFromHeaders, type ApiKeyService } from '../src/services/api-key-service.ts';
+import type { ContentFiles, ServableBundle } from '../src/services/content-files.ts';
+
+const DRAFT = /^_bundle(\d+)$/;
+
+/** Browsers are sent to log in and back; API callers get a 401 in Connect's shape. */
+function loginOrUnauthorized(req: Request, res: Response) {
+  if (req.accepts(['html', 'json']) === 'html' && !keyFromHeaders(req.headers)) {
+    return res.redirect(302, `/login?next=${encodeURIComponent(req.originalUrl)}`);
+  }
+  throw AppError.unauthorized('Log in or send an API key to see this content.');
+}
+
+function serveStatic(target: ServableBundle, rel: string, res: Response, next: NextFunction) {
+  // A directory gets its index: the bundle's primary document at the top, index.html below.
+  let file = rel;
+  if (file === '' || file.endsWith('/')) file += file === '' ? (target.bundle.primaryFile ?? 'index.html') : 'index.html';
+  // sendFile with `root` refuses paths that climb out of it.
+  res.sendFile(file, { root: target.dir, dotfiles: 'allow', maxAge: 0 }, (err?: NodeJS.ErrnoException & { status?: number }) => {
+    if (!err) return;
+    if (res.headersSent) return res.destroy();
+    next(err.status === 404 || err.code === 'ENOENT' || err.code === 'EISDIR' ? AppError.notFound('There is nothing at this address.') : err);
+  });
+}
+
+/**
+ * Requests for content: `/content/{guid}/...` and the draft preview `/content/{guid}/_bundle{id}/...`.
+ * Static content is served from its bundle; served app modes join when the runtimes exist.
+ */
+export function contentRouter(files: ContentFiles, keys: ApiKeyService): Router {
+  // Strict: `/content/{guid}` and `/content/{guid}/` are different addresses (one redirects).
+  const r = Router({ strict: true });
+
+  r.get('/content/:guid', (req, res) => {
+    const q = req.originalUrl.indexOf('?');
+    res.redirect(301, `/content/${encodeURIComponent(String(req.params.guid))}/${q >= 0 ? req.originalUrl.slice(q) : ''}`);
+  });
+
+  r.all('/content/:guid/{*rest}', async (req, res, next) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw new AppError(405, 2, 'Static content accepts GET and HEAD only.');
+    // An API key identifies the caller here too (rsconnect-python checks the deploy with one).
+    const key = keyFromHeaders(req.headers);
+    const user = key ? (await keys.authenticate(key)).user : req.user;
+
+    const segments = (req.params as { rest?: string[] }).rest ?? [];
+    const draft = segments[0] !== undefined ? DRAFT.exec(segments[0]) : null;
+    if (draft && segments.length === 1 && !req.path.endsWith('/')) {
+      return res.redirect(301, `${req.baseUrl}${req.path}/`);
+    }
+    const rest = draft ? segments.slice(1) : segments;
+    const result = await files.resolve(user, String(req.params.guid), draft ? Number(draft[1]) : null);
+    if (!result.ok) {
+      if (result.reason === 'login') return loginOrUnauthorized(req, res);
+      throw AppError.notFound('The requested content does not exist.');
+    }
+    if (result.target.bundle.appMode !== 'static') {
+      throw new AppError(503, 1, `This ${result.target.bundle.appMode} content is not running: this server serves static content only for now.`);
+    }
+    const trailing = req.path.endsWith('/') && rest.length > 0 ? '/' : '';
+    serveStatic(result.target, path.posix.join(...rest.map(String), '.').replace(/^\.$/, '') + trailing, res, next);
+  });
+  return r;
+}

@@ -1,0 +1,114 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { ACCESS_TYPES } from '../../domain/content.ts';
+import type { ContentService } from '../../services/content-service.ts';
+import type { EnvironmentService } from '../../services/environment-service.ts';
+import { baseUrl } from '../base-url.ts';
+import { currentUser, requireUser } from '../middleware/require-role.ts';
+import { contentV1 } from '../serializers/content-json.ts';
+import { parseInput } from '../validate.ts';
+
+const seconds = z.number().int().min(0).max(365 * 24 * 3600).nullable();
+const count = z.number().int().min(0).max(10_000).nullable();
+
+// Connect's writable ContentItemV1 fields. Unknown fields are ignored, wrong types are a 400.
+export const contentFields = z
+  .object({
+    name: z.string(),
+    title: z.string().max(1024).nullable(),
+    description: z.string().max(65_536),
+    access_type: z.enum(ACCESS_TYPES),
+    connection_timeout: seconds,
+    read_timeout: seconds,
+    init_timeout: seconds,
+    idle_timeout: seconds,
+    max_processes: count,
+    min_processes: count,
+    max_conns_per_process: count,
+    load_factor: z.number().min(0).max(1).nullable(),
+    memory_request: z.number().int().min(0).nullable(),
+    memory_limit: z.number().int().min(0).nullable(),
+    cpu_request: z.number().min(0).nullable(),
+    cpu_limit: z.number().min(0).nullable(),
+    default_image_name: z.string().max(255).nullable(),
+    run_as: z.string().max(64).nullable(),
+    run_as_current_user: z.boolean(),
+    default_r_environment_management: z.boolean().nullable(),
+    default_py_environment_management: z.boolean().nullable(),
+  })
+  .partial()
+  .loose();
+
+export type ContentFields = z.infer<typeof contentFields>;
+
+/** Maps API field names onto the service's changes. */
+export function toChanges(b: ContentFields) {
+  const { name, title, description, access_type, ...rest } = b;
+  const settings = Object.fromEntries(Object.entries(rest).filter(([k]) => contentFields.shape[k as keyof typeof contentFields.shape]));
+  return { name, title, description, accessType: access_type, ...settings };
+}
+
+const listQuery = z.object({
+  name: z.string().optional(),
+  owner_guid: z.string().optional(),
+  include: z.string().optional(),
+});
+
+const envBody = z.array(z.object({ name: z.string(), value: z.string().nullable() }).loose());
+
+export function contentV1Routes(content: ContentService, env: EnvironmentService, publicUrl: string | undefined): Router {
+  const r = Router();
+  r.use('/v1/content', requireUser);
+
+  r.get('/v1/content', async (req, res) => {
+    const q = parseInput(listQuery, req.query, 'query');
+    const user = currentUser(req);
+    const { items } = await content.list(user, { name: q.name, ownerGuid: q.owner_guid, offset: 0, limit: 10_000 });
+    const includeOwner = (q.include ?? '').split(',').includes('owner');
+    const base = baseUrl(req, publicUrl);
+    res.json((await content.withOwners(items)).map(({ content: c, owner }) => contentV1(c, owner, user, base, includeOwner)));
+  });
+
+  r.post('/v1/content', async (req, res) => {
+    const b = parseInput(contentFields.required({ name: true }), req.body);
+    const user = currentUser(req);
+    const { name, title, description, accessType, ...settings } = toChanges(b);
+    const c = await content.create(user, { name: name!, title, description, accessType, settings });
+    res.status(201).json(contentV1(c, user, user, baseUrl(req, publicUrl)));
+  });
+
+  r.get('/v1/content/:guid', async (req, res) => {
+    const user = currentUser(req);
+    const c = await content.visible(user, String(req.params.guid));
+    const owner = await content.ownerOf(c);
+    res.json(contentV1(c, owner, user, baseUrl(req, publicUrl)));
+  });
+
+  r.patch('/v1/content/:guid', async (req, res) => {
+    const user = currentUser(req);
+    const c = await content.manageable(user, String(req.params.guid));
+    const updated = await content.update(user, c, toChanges(parseInput(contentFields, req.body)));
+    const owner = await content.ownerOf(updated);
+    res.json(contentV1(updated, owner, user, baseUrl(req, publicUrl)));
+  });
+
+  r.delete('/v1/content/:guid', async (req, res) => {
+    const user = currentUser(req);
+    await content.delete(user, await content.manageable(user, String(req.params.guid)));
+    res.json({});
+  });
+
+  r.get('/v1/content/:guid/environment', async (req, res) => {
+    const c = await content.manageable(currentUser(req), String(req.params.guid));
+    res.json(await env.names(c));
+  });
+
+  for (const method of ['put', 'patch'] as const) {
+    r[method]('/v1/content/:guid/environment', async (req, res) => {
+      const c = await content.manageable(currentUser(req), String(req.params.guid));
+      const vars = parseInput(envBody, req.body);
+      res.json(await env.apply(c, vars.map((v) => ({ name: v.name, value: v.value })), method === 'put'));
+    });
+  }
+  return r;
+}

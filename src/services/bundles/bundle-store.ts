@@ -1,0 +1,123 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { Bundle, Content } from '../../domain/content.ts';
+import type { BundleValidator } from '../../domain/deploy.ts';
+import { AppError } from '../../domain/errors.ts';
+import { parseManifest, type Manifest } from '../../domain/manifest.ts';
+import type { BundleRepo } from '../../repositories/bundle-repo.ts';
+import { extractBundle, type ExtractLimits } from './extract-bundle.ts';
+
+async function md5Of(file: string): Promise<string> {
+  const h = createHash('md5');
+  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+/**
+ * Bundles on disk: `<dataDir>/bundles/<content guid>/<id>.tar.gz` (the upload, kept for
+ * download and rebuilds) and `<id>/` (its files). Uploads land in `<dataDir>/tmp` first, on
+ * the same file system, so moving them into place is a rename.
+ */
+export class BundleStore {
+  readonly tmpDir: string;
+  private readonly root: string;
+
+  constructor(
+    dataDir: string,
+    private readonly limits: ExtractLimits,
+    private readonly validator: BundleValidator,
+    private readonly bundles: BundleRepo,
+  ) {
+    this.root = path.join(dataDir, 'bundles');
+    this.tmpDir = path.join(dataDir, 'tmp');
+  }
+
+  async init(): Promise<void> {
+    await mkdir(this.root, { recursive: true, mode: 0o700 });
+    // Whatever an earlier process left half-received is garbage now.
+    await rm(this.tmpDir, { recursive: true, force: true });
+    await mkdir(this.tmpDir, { recursive: true, mode: 0o700 });
+  }
+
+  get maxBytes(): number {
+    return this.limits.maxBytes;
+  }
+
+  contentDir(guid: string): string {
+    return path.join(this.root, guid);
+  }
+
+  archivePath(guid: string, bundleId: number): string {
+    return path.join(this.contentDir(guid), `${bundleId}.tar.gz`);
+  }
+
+  bundleDir(guid: string, bundleId: number): string {
+    return path.join(this.contentDir(guid), String(bundleId));
+  }
+
+  /**
+   * Extracts and checks a received archive, then records it and moves it into place. The
+   * archive file is consumed (moved or deleted) whatever happens.
+   */
+  async ingest(content: Content, archive: string, size: number, uploadedBy: number, metadata: Record<string, unknown>): Promise<Bundle> {
+    const dir = this.contentDir(content.guid);
+    const staging = path.join(dir, `staging-${randomBytes(8).toString('hex')}`);
+    try {
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      const extracted = await extractBundle(archive, staging, this.limits);
+      if (extracted.checksumMismatches.length) {
+        const list = extracted.checksumMismatches.map((m) => `${m.path} (manifest ${m.expected}, file ${m.actual})`).join(', ');
+        throw AppError.badRequest(`The bundle's files do not match manifest.json checksums: ${list}. Re-create the bundle.`, 25, {
+          mismatches: extracted.checksumMismatches,
+        });
+      }
+      const { appMode, primaryFile } = this.validator.validate(extracted.manifest, extracted.files);
+      const m = extracted.manifest;
+      const archiveMd5 = await md5Of(archive);
+      const bundle = await this.bundles.create({
+        contentId: content.id,
+        uploadedBy,
+        size,
+        manifest: JSON.stringify(m),
+        metadata: { ...metadata, archive_md5: archiveMd5 },
+        appMode,
+        primaryFile,
+        // The R client writes its R version as `platform`.
+        rVersion: m.platform ?? null,
+        pyVersion: m.python?.version ?? null,
+        quartoVersion: m.quarto?.version ?? null,
+        archiveMd5,
+      });
+      try {
+        await rename(staging, this.bundleDir(content.guid, bundle.id));
+        await rename(archive, this.archivePath(content.guid, bundle.id));
+      } catch (err) {
+        await this.bundles.delete(bundle.id);
+        await rm(this.bundleDir(content.guid, bundle.id), { recursive: true, force: true });
+        throw err;
+      }
+      return bundle;
+    } finally {
+      await rm(staging, { recursive: true, force: true });
+      await rm(archive, { force: true });
+    }
+  }
+
+  async manifest(bundle: Bundle): Promise<Manifest> {
+    const text = await this.bundles.manifestText(bundle.id);
+    if (!text) throw AppError.notFound('The bundle has no manifest.');
+    return parseManifest(text);
+  }
+
+  async remove(content: Content, bundle: Bundle): Promise<void> {
+    await this.bundles.delete(bundle.id);
+    await rm(this.bundleDir(content.guid, bundle.id), { recursive: true, force: true });
+    await rm(this.archivePath(content.guid, bundle.id), { force: true });
+  }
+
+  async removeContent(guid: string): Promise<void> {
+    await rm(this.contentDir(guid), { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,48 @@
+import { createWriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { randomBytes } from 'node:crypto';
+import { AppError, ErrorCode } from '../../domain/errors.ts';
+
+export interface ReceivedFile {
+  path: string;
+  size: number;
+}
+
+function tooLarge(limit: number) {
+  return new AppError(413, ErrorCode.invalidParameter, `The bundle is larger than this server's limit of ${limit} bytes.`);
+}
+
+/**
+ * Streams a request body to a new file under `dir`, never holding it in memory, and stops as
+ * soon as it passes `maxBytes` (a declared Content-Length over the limit is refused before a
+ * byte is read). Accepts chunked bodies. On any failure the partial file is removed.
+ */
+export async function receiveToFile(body: Readable, dir: string, maxBytes: number, declaredLength?: number): Promise<ReceivedFile> {
+  if (declaredLength !== undefined && declaredLength > maxBytes) {
+    body.resume();
+    throw tooLarge(maxBytes);
+  }
+  const file = path.join(dir, `upload-${randomBytes(8).toString('hex')}.tar.gz`);
+  let size = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      size += chunk.length;
+      cb(size > maxBytes ? tooLarge(maxBytes) : null, chunk);
+    },
+  });
+  try {
+    await pipeline(body, counter, createWriteStream(file, { mode: 0o600 }));
+  } catch (err) {
+    await rm(file, { force: true });
+    if (err instanceof AppError) throw err;
+    throw AppError.badRequest('The bundle upload was interrupted before it was complete.');
+  }
+  if (size === 0) {
+    await rm(file, { force: true });
+    throw AppError.badRequest('The bundle upload was empty.');
+  }
+  return { path: file, size };
+}

@@ -1,0 +1,39 @@
+import type { Bundle, Content } from '../domain/content.ts';
+import { AppError } from '../domain/errors.ts';
+import type { User } from '../domain/user.ts';
+import type { BundleRepo } from '../repositories/bundle-repo.ts';
+import type { ContentRepo } from '../repositories/content-repo.ts';
+import type { BundleStore } from './bundles/bundle-store.ts';
+import { contentPolicy } from './content-policy.ts';
+
+export interface ServableBundle {
+  content: Content;
+  bundle: Bundle;
+  dir: string;
+}
+
+export type Resolution =
+  | { ok: true; target: ServableBundle }
+  /** Anonymous and the item is not public: log in (the same answer whether or not it exists). */
+  | { ok: false; reason: 'login' }
+  | { ok: false; reason: 'not-found' };
+
+/** Finds which bundle's files a request to `/content/{guid}/` should get, and whether it may. */
+export class ContentFiles {
+  constructor(
+    private readonly content: ContentRepo,
+    private readonly bundles: BundleRepo,
+    private readonly store: BundleStore,
+  ) {}
+
+  /** `draftId` set: the draft preview `/_bundle{id}/`, for the people who manage the item. */
+  async resolve(user: User | undefined, guid: string, draftId: number | null): Promise<Resolution> {
+    const c = await this.content.byGuid(guid);
+    const allowed = c && (draftId === null ? contentPolicy.canSee(user, c) : contentPolicy.canPreview(user, c));
+    if (!c || !allowed) return user ? { ok: false, reason: 'not-found' } : { ok: false, reason: 'login' };
+    const id = draftId ?? c.bundleId;
+    const bundle = id === null ? undefined : await this.bundles.byId(c.id, id);
+    if (!bundle || !bundle.built) throw AppError.notFound(draftId === null ? 'This content has not been deployed yet.' : 'This draft has not been built.');
+    return { ok: true, target: { content: c, bundle, dir: this.store.bundleDir(c.guid, bundle.id) } };
+  }
+}

@@ -1,0 +1,130 @@
+import { isUniqueViolation } from '../db/values.ts';
+import type { Content, ContentSettings, AccessType } from '../domain/content.ts';
+import type { ContentEvents } from '../domain/deploy.ts';
+import { AppError, ErrorCode } from '../domain/errors.ts';
+import type { User } from '../domain/user.ts';
+import type { ContentChanges, ContentRepo } from '../repositories/content-repo.ts';
+import type { UserRepo } from '../repositories/user-repo.ts';
+import type { BundleStore } from './bundles/bundle-store.ts';
+import { contentPolicy } from './content-policy.ts';
+
+// Connect's rule, which both clients follow when they generate names (connect-api.md §3.3, §5.3).
+export const CONTENT_NAME_PATTERN = /^[A-Za-z0-9_-]{3,64}$/;
+
+export interface CreateContentInput {
+  name: string;
+  title?: string | null;
+  description?: string;
+  accessType?: AccessType;
+  settings?: Partial<ContentSettings>;
+}
+
+export interface ContentWithOwner {
+  content: Content;
+  owner: User | undefined;
+}
+
+function checkName(name: string) {
+  if (!CONTENT_NAME_PATTERN.test(name)) {
+    throw AppError.badRequest('Content name must be between 3 and 64 alphanumeric characters, dashes, and underscores.', 5);
+  }
+}
+
+export class ContentService {
+  constructor(
+    private readonly content: ContentRepo,
+    private readonly users: UserRepo,
+    private readonly store: BundleStore,
+    private readonly events: ContentEvents,
+  ) {}
+
+  async create(user: User, input: CreateContentInput): Promise<Content> {
+    if (!contentPolicy.canPublish(user)) throw AppError.forbidden('You do not have permission to publish content.');
+    checkName(input.name);
+    try {
+      return await this.content.create({
+        name: input.name,
+        title: input.title ?? null,
+        description: input.description ?? '',
+        ownerId: user.id,
+        accessType: input.accessType ?? 'acl',
+        settings: input.settings ?? {},
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw AppError.conflict(`Content named "${input.name}" already exists.`, ErrorCode.nameTaken);
+      throw err;
+    }
+  }
+
+  /** The item, if the user may see it. Absent and hidden answer the same, so ids leak nothing. */
+  async visible(user: User | undefined, guid: string): Promise<Content> {
+    const c = await this.content.byGuid(guid);
+    if (!c || !contentPolicy.canSee(user, c)) throw AppError.notFound('The requested content does not exist.');
+    return c;
+  }
+
+  async visibleById(user: User | undefined, id: number): Promise<Content> {
+    const c = await this.content.byId(id);
+    if (!c || !contentPolicy.canSee(user, c)) throw AppError.notFound('The requested content does not exist.');
+    return c;
+  }
+
+  /** The item, if the user may change it: 404 when they cannot see it, 403 when they only see it. */
+  async manageable(user: User, guid: string): Promise<Content> {
+    return this.requireManage(user, await this.visible(user, guid));
+  }
+
+  async manageableById(user: User, id: number): Promise<Content> {
+    return this.requireManage(user, await this.visibleById(user, id));
+  }
+
+  private requireManage(user: User, c: Content): Content {
+    if (!contentPolicy.canManage(user, c)) throw AppError.forbidden("You don't have permission to change this content.");
+    return c;
+  }
+
+  async list(user: User, q: { name?: string; ownerGuid?: string; ownerId?: number; search?: string; offset: number; limit: number }) {
+    let ownerId = q.ownerId;
+    if (q.ownerGuid !== undefined) {
+      const owner = await this.users.byGuid(q.ownerGuid);
+      if (!owner) return { items: [], total: 0 };
+      ownerId = owner.id;
+    }
+    return this.content.list({
+      name: q.name,
+      ownerId,
+      search: q.search,
+      visibleTo: user.role === 'administrator' ? undefined : user.id,
+      offset: q.offset,
+      limit: q.limit,
+    });
+  }
+
+  async withOwners(items: Content[]): Promise<ContentWithOwner[]> {
+    const ids = [...new Set(items.map((c) => c.ownerId))];
+    const owners = new Map((await Promise.all(ids.map((id) => this.users.byId(id)))).filter((u): u is User => !!u).map((u) => [u.id, u]));
+    return items.map((content) => ({ content, owner: owners.get(content.ownerId) }));
+  }
+
+  ownerOf(c: Content): Promise<User | undefined> {
+    return this.users.byId(c.ownerId);
+  }
+
+  async update(user: User, c: Content, changes: ContentChanges): Promise<Content> {
+    this.requireManage(user, c);
+    if (changes.name !== undefined) checkName(changes.name);
+    try {
+      return (await this.content.update(c.id, changes))!;
+    } catch (err) {
+      if (isUniqueViolation(err)) throw AppError.conflict(`Content named "${changes.name}" already exists.`, ErrorCode.nameTaken);
+      throw err;
+    }
+  }
+
+  async delete(user: User, c: Content): Promise<void> {
+    this.requireManage(user, c);
+    await this.content.delete(c.id);
+    this.events.contentDeleted(c.guid);
+    await this.store.removeContent(c.guid);
+  }
+}

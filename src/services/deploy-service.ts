@@ -1,0 +1,92 @@
+import type { Logger } from 'pino';
+import type { Bundle, Content, Task } from '../domain/content.ts';
+import type { BundleBuilder, ContentEvents } from '../domain/deploy.ts';
+import { AppError } from '../domain/errors.ts';
+import type { User } from '../domain/user.ts';
+import type { BundleRepo } from '../repositories/bundle-repo.ts';
+import type { ContentRepo } from '../repositories/content-repo.ts';
+import type { BundleStore } from './bundles/bundle-store.ts';
+import type { TaskService } from './tasks/task-service.ts';
+
+/**
+ * Deploys: builds a bundle through the runtimes layer and, unless it is a draft, makes it
+ * what viewers get. Activating an older bundle is a rollback. Deploys of one content item
+ * run one at a time, in the order asked; different items build side by side.
+ */
+export class DeployService {
+  private readonly queues = new Map<number, Promise<void>>();
+
+  constructor(
+    private readonly content: ContentRepo,
+    private readonly bundles: BundleRepo,
+    private readonly store: BundleStore,
+    private readonly tasks: TaskService,
+    private readonly builder: BundleBuilder,
+    private readonly events: ContentEvents,
+    private readonly logger: Logger,
+  ) {}
+
+  /** `bundleId` null: the active bundle again (a restart or rebuild). */
+  async deploy(user: User, c: Content, bundleId: number | null, activate: boolean): Promise<Task> {
+    const id = bundleId ?? c.bundleId;
+    if (id === null) throw AppError.badRequest('This content has no bundle yet: upload one, then deploy it.', 12);
+    const bundle = await this.bundles.byId(c.id, id);
+    if (!bundle) throw AppError.notFound(`Bundle ${id} does not belong to this content.`);
+    const task = await this.tasks.create({ contentId: c.id, bundleId: bundle.id, userId: user.id, kind: 'deploy', activate });
+    const previous = this.queues.get(c.id) ?? Promise.resolve();
+    const run = previous.then(() => this.run(task, c.guid, bundle, activate));
+    const tail = run.finally(() => {
+      if (this.queues.get(c.id) === tail) this.queues.delete(c.id);
+    });
+    this.queues.set(c.id, tail);
+    return task;
+  }
+
+  /** Resolves when every deploy started so far has ended (for shutdown). */
+  async idle(): Promise<void> {
+    while (this.queues.size) await Promise.allSettled([...this.queues.values()]);
+  }
+
+  private async run(task: Task, guid: string, bundle: Bundle, activate: boolean): Promise<void> {
+    const log = (line: string) => void this.tasks.log(task.id, line).catch((err: unknown) => this.logger.warn({ err, task: task.id }, 'task log write failed'));
+    const started = Date.now();
+    try {
+      // Re-read: the item may have changed while this deploy waited its turn.
+      const c = await this.content.byGuid(guid);
+      if (!c) throw new Error('The content was deleted before it could be deployed.');
+      log(`Deploying bundle ${bundle.id} of "${c.name}" (${bundle.appMode}).`);
+      if (!activate) log(`Building a draft: viewers keep ${c.bundleId === null ? 'seeing nothing yet' : `bundle ${c.bundleId}`}.`);
+      const manifest = await this.store.manifest(bundle);
+      await this.builder.build({
+        contentGuid: c.guid,
+        bundleId: bundle.id,
+        appMode: bundle.appMode,
+        bundleDir: this.store.bundleDir(c.guid, bundle.id),
+        manifest,
+        log,
+      });
+      await this.bundles.markBuilt(bundle.id);
+      if (activate) {
+        const rollback = c.bundleId !== null && bundle.id < c.bundleId;
+        await this.content.update(c.id, {
+          bundleId: bundle.id,
+          appMode: bundle.appMode,
+          contentCategory: manifest.metadata.content_category ?? '',
+          parameterized: manifest.metadata.has_parameters ?? false,
+          lastDeployedTime: new Date(),
+        });
+        this.events.bundleActivated(c.guid, bundle.id);
+        log(rollback ? `Rolled back to bundle ${bundle.id}.` : `Bundle ${bundle.id} is now active.`);
+      } else {
+        log(`Draft ready: /content/${c.guid}/_bundle${bundle.id}/`);
+      }
+      log(`Done in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
+      await this.tasks.finish(task.id, 0);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      log(`Error: ${message}`);
+      this.logger.info({ task: task.id, content: guid, bundle: bundle.id, err: message }, 'deploy failed');
+      await this.tasks.finish(task.id, 1, message).catch((e: unknown) => this.logger.error({ err: e }, 'could not finish task'));
+    }
+  }
+}

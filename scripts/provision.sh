@@ -7,6 +7,9 @@ packages=(
   build-essential   # node-gyp builds better-sqlite3 and argon2 from source here
   python3           # node-gyp
   postgresql        # the integration suite runs on PostgreSQL as well as SQLite
+  # The real R publishing client, and the packages it snapshots for Shiny, Plumber and
+  # R Markdown bundles (it refuses to bundle content whose packages are not installed).
+  r-base-core r-cran-rsconnect r-cran-shiny r-cran-plumber r-cran-rmarkdown r-cran-knitr pandoc
 )
 missing=()
 for p in "${packages[@]}"; do

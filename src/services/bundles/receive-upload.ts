@@ -11,6 +11,8 @@ export interface ReceivedFile {
   size: number;
 }
 
+const MAX_DRAIN_BYTES = 64 * 1024 * 1024;
+
 function tooLarge(limit: number) {
   return new AppError(413, ErrorCode.invalidParameter, `The bundle is larger than this server's limit of ${limit} bytes.`);
 }
@@ -27,10 +29,16 @@ export async function receiveToFile(body: Readable, dir: string, maxBytes: numbe
   }
   const file = path.join(dir, `upload-${randomBytes(8).toString('hex')}.tar.gz`);
   let size = 0;
+  let exceeded = false;
+  // Past the limit, chunks are read and dropped rather than the socket reset: a client still
+  // sending would otherwise see ECONNRESET instead of the 413 that explains why. Draining is
+  // bounded, so a huge upload is cut off all the same.
   const counter = new Transform({
     transform(chunk: Buffer, _enc, cb) {
       size += chunk.length;
-      cb(size > maxBytes ? tooLarge(maxBytes) : null, chunk);
+      if (size <= maxBytes) return cb(null, chunk);
+      exceeded = true;
+      cb(size > maxBytes + MAX_DRAIN_BYTES ? tooLarge(maxBytes) : null);
     },
   });
   try {
@@ -39,6 +47,10 @@ export async function receiveToFile(body: Readable, dir: string, maxBytes: numbe
     await rm(file, { force: true });
     if (err instanceof AppError) throw err;
     throw AppError.badRequest('The bundle upload was interrupted before it was complete.');
+  }
+  if (exceeded) {
+    await rm(file, { force: true });
+    throw tooLarge(maxBytes);
   }
   if (size === 0) {
     await rm(file, { force: true });

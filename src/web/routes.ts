@@ -79,6 +79,10 @@ export function webRoutes(d: WebDeps): Router {
     res.redirect(303, '/');
   });
 
+  // Clients print `<server>/connect/#/apps/<guid>` as the dashboard link; the fragment never
+  // reaches the server. Until the dashboard exists, the landing page is the closest thing.
+  r.get(['/connect', '/connect/'], (_req, res) => res.redirect(302, '/'));
+
   r.get('/password', requireLogin, (req, res) => render(req, res, 'password', { title: 'Change password', error: null }));
 
   r.post('/password', requireLogin, d.csrf.protect, async (req, res) => {

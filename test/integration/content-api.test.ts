@@ -85,6 +85,8 @@ describe.each(DATABASES)('the content API on %s', (kind) => {
     const cfg = await api(t.url, 'GET', `/__api__/applications/${app.id}/config`, { key: bob.key });
     expect(cfg.body.config_url).toBe(`${t.url}/connect/#/apps/${app.guid}`);
     expect(cfg.body.logs_url).toBe(`${t.url}/connect/#/apps/${app.guid}/logs`);
+    const dashboard = await fetch(cfg.body.config_url, { redirect: 'manual' });
+    expect(dashboard.status).toBe(302);
     const titled = await api(t.url, 'POST', `/__api__/applications/${app.id}`, { key: bob.key, body: { title: 'Page B' } });
     expect(titled.body.title).toBe('Page B');
     expect((await api(t.url, 'POST', `/__api__/applications/${app.id}/terminate`, { key: bob.key, body: [] })).body).toEqual({});

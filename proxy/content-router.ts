@@ -3,6 +3,7 @@ import { Router, type NextFunction, type Request, type Response } from 'express'
 import { AppError } from '../src/domain/errors.ts';
 import { keyFromHeaders, type ApiKeyService } from '../src/services/api-key-service.ts';
 import type { ContentFiles, ServableBundle } from '../src/services/content-files.ts';
+import { applyContentSecurity } from './content-security.ts';
 
 const DRAFT = /^_bundle(\d+)$/;
 
@@ -19,7 +20,7 @@ function serveStatic(target: ServableBundle, rel: string, res: Response, next: N
   let file = rel;
   if (file === '' || file.endsWith('/')) file += file === '' ? (target.bundle.primaryFile ?? 'index.html') : 'index.html';
   // sendFile with `root` refuses paths that climb out of it.
-  res.sendFile(file, { root: target.dir, dotfiles: 'allow', maxAge: 0 }, (err?: NodeJS.ErrnoException & { status?: number }) => {
+  res.sendFile(file, { root: target.dir, dotfiles: 'ignore', maxAge: 0 }, (err?: NodeJS.ErrnoException & { status?: number }) => {
     if (!err) return;
     if (res.headersSent) return res.destroy();
     next(err.status === 404 || err.code === 'ENOENT' || err.code === 'EISDIR' ? AppError.notFound('There is nothing at this address.') : err);
@@ -59,6 +60,7 @@ export function contentRouter(files: ContentFiles, keys: ApiKeyService): Router 
     if (result.target.bundle.appMode !== 'static') {
       throw new AppError(503, 1, `This ${result.target.bundle.appMode} content is not running: this server serves static content only for now.`);
     }
+    applyContentSecurity(res);
     const trailing = req.path.endsWith('/') && rest.length > 0 ? '/' : '';
     serveStatic(result.target, path.posix.join(...rest.map(String), '.').replace(/^\.$/, '') + trailing, res, next);
   });

@@ -10,6 +10,7 @@ packages=(
   # The real R publishing client, and the packages it snapshots for Shiny, Plumber and
   # R Markdown bundles (it refuses to bundle content whose packages are not installed).
   r-base-core r-cran-rsconnect r-cran-shiny r-cran-plumber r-cran-rmarkdown r-cran-knitr pandoc
+  chromium          # browser tests, driven by playwright-core (never a downloaded browser)
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import type { Request, Response } from 'express';
 import multer from 'multer';
 import { AppError } from '../domain/errors.ts';
@@ -32,7 +33,19 @@ export async function receiveBundle(req: Request, res: Response, tmpDir: string,
     return { ...file, metadata: {} };
   }
   const upload = multer({ dest: tmpDir, limits: { fileSize: maxBytes, files: 1, fields: 8, fieldSize: 64 * 1024 } }).single('archive');
-  await new Promise<void>((resolve, reject) => upload(req, res, (err?: unknown) => (err ? reject(err) : resolve())));
+  await new Promise<void>((resolve, reject) =>
+    upload(req, res, (err?: unknown) => {
+      if (!err) return resolve();
+      // Busboy's own errors ("Boundary not found", "Unexpected end of form") mean a malformed body.
+      if ((err as { name?: string }).name === 'MulterError') return reject(err);
+      reject(AppError.badRequest(`The multipart upload is malformed: ${(err as Error).message}.`));
+    }),
+  );
   if (!req.file) throw AppError.badRequest('The multipart upload has no "archive" file part.', 12);
-  return { path: req.file.path, size: req.file.size, metadata: parseMetadata((req.body as Record<string, unknown> | undefined)?.metadata) };
+  try {
+    return { path: req.file.path, size: req.file.size, metadata: parseMetadata((req.body as Record<string, unknown> | undefined)?.metadata) };
+  } catch (err) {
+    await rm(req.file.path, { force: true });
+    throw err;
+  }
 }

@@ -41,7 +41,7 @@ export function apiRouter(deps: ApiDeps): Router {
   r.use(apiKeyRoutes(deps.keys));
   const { ctx } = deps;
   r.use(contentV1Routes(ctx.content, ctx.environment, deps.publicUrl));
-  r.use(bundleRoutes(ctx.content, ctx.repos.bundles, ctx.store));
+  r.use(bundleRoutes(ctx.content, ctx.repos.bundles, ctx.store, ctx.tasks));
   r.use(deployAndTaskRoutes(ctx.content, ctx.deploys, ctx.tasks));
   r.use(applicationsV0Routes(ctx.content, ctx.store, deps.publicUrl));
   return r;

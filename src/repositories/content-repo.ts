@@ -120,7 +120,9 @@ export class ContentRepo {
     };
     for (const [key, value] of Object.entries(c)) {
       if (value === undefined) continue;
-      patch[columns[key] ?? key] = value;
+      const column = Object.hasOwn(columns, key) ? columns[key] : (CONTENT_SETTING_KEYS as readonly string[]).includes(key) ? key : undefined;
+      if (column === undefined) throw new Error(`not a content column: ${key}`);
+      patch[column] = value;
     }
     await this.knex('content').where({ id }).update(patch);
     return this.byId(id);

@@ -68,6 +68,10 @@ export class TaskRepo {
     await this.knex('tasks').where({ id }).update({ finished: true, code, error, result: result === null ? null : JSON.stringify(result), finished_time: new Date() });
   }
 
+  async unfinishedForBundle(bundleId: number): Promise<boolean> {
+    return !!(await this.knex('tasks').select('id').where({ bundle_id: bundleId, finished: false }).first());
+  }
+
   async markFetched(id: string): Promise<void> {
     await this.knex('tasks').where({ id }).update({ fetched: true });
   }

@@ -1,5 +1,6 @@
 import { createHash, randomInt } from 'node:crypto';
 import { AppError } from '../domain/errors.ts';
+import { isGuid } from '../domain/ids.ts';
 import type { Actor, ApiKey, User } from '../domain/user.ts';
 import type { ApiKeyRepo } from '../repositories/api-key-repo.ts';
 import type { UserRepo } from '../repositories/user-repo.ts';
@@ -58,7 +59,7 @@ export class ApiKeyService {
   }
 
   async delete(actor: Actor, user: User, keyGuid: string): Promise<void> {
-    const key = await this.keys.byGuidForUser(user.id, keyGuid);
+    const key = isGuid(keyGuid) ? await this.keys.byGuidForUser(user.id, keyGuid) : undefined;
     if (!key) throw AppError.notFound('The requested API key does not exist.');
     await this.keys.delete(key.id);
     await this.audit.record(actor, 'key.delete', { type: 'api_key', id: key.guid }, { owner: user.guid, name: key.name });

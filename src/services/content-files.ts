@@ -1,5 +1,6 @@
 import type { Bundle, Content } from '../domain/content.ts';
 import { AppError } from '../domain/errors.ts';
+import { asId, isGuid } from '../domain/ids.ts';
 import type { User } from '../domain/user.ts';
 import type { BundleRepo } from '../repositories/bundle-repo.ts';
 import type { ContentRepo } from '../repositories/content-repo.ts';
@@ -28,11 +29,11 @@ export class ContentFiles {
 
   /** `draftId` set: the draft preview `/_bundle{id}/`, for the people who manage the item. */
   async resolve(user: User | undefined, guid: string, draftId: number | null): Promise<Resolution> {
-    const c = await this.content.byGuid(guid);
+    const c = isGuid(guid) ? await this.content.byGuid(guid) : undefined;
     const allowed = c && (draftId === null ? contentPolicy.canSee(user, c) : contentPolicy.canPreview(user, c));
     if (!c || !allowed) return user ? { ok: false, reason: 'not-found' } : { ok: false, reason: 'login' };
     const id = draftId ?? c.bundleId;
-    const bundle = id === null ? undefined : await this.bundles.byId(c.id, id);
+    const bundle = id === null || !asId(id) ? undefined : await this.bundles.byId(c.id, id);
     if (!bundle || !bundle.built) throw AppError.notFound(draftId === null ? 'This content has not been deployed yet.' : 'This draft has not been built.');
     return { ok: true, target: { content: c, bundle, dir: this.store.bundleDir(c.guid, bundle.id) } };
   }

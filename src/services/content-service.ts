@@ -2,6 +2,7 @@ import { isUniqueViolation } from '../db/values.ts';
 import type { Content, ContentSettings, AccessType } from '../domain/content.ts';
 import type { ContentEvents } from '../domain/deploy.ts';
 import { AppError, ErrorCode } from '../domain/errors.ts';
+import { asId, isGuid } from '../domain/ids.ts';
 import type { User } from '../domain/user.ts';
 import type { ContentChanges, ContentRepo } from '../repositories/content-repo.ts';
 import type { UserRepo } from '../repositories/user-repo.ts';
@@ -38,8 +39,15 @@ export class ContentService {
     private readonly events: ContentEvents,
   ) {}
 
+  /** Which Unix account content runs as is an administrator's decision. */
+  private checkRunAs(user: User, s: Partial<ContentSettings>) {
+    const touches = (s.run_as !== undefined && s.run_as !== null) || s.run_as_current_user === true;
+    if (touches && user.role !== 'administrator') throw AppError.forbidden('Only administrators can set run_as or run_as_current_user.');
+  }
+
   async create(user: User, input: CreateContentInput): Promise<Content> {
     if (!contentPolicy.canPublish(user)) throw AppError.forbidden('You do not have permission to publish content.');
+    this.checkRunAs(user, input.settings ?? {});
     checkName(input.name);
     try {
       return await this.content.create({
@@ -51,20 +59,26 @@ export class ContentService {
         settings: input.settings ?? {},
       });
     } catch (err) {
-      if (isUniqueViolation(err)) throw AppError.conflict(`Content named "${input.name}" already exists.`, ErrorCode.nameTaken);
+      // Names are unique per server, so the name may belong to content this user cannot see.
+      if (isUniqueViolation(err)) {
+        throw AppError.conflict(
+          `The content name "${input.name}" is already taken on this server. Choose another name (rsconnect: deployApp(appName = ...); rsconnect-python: --name ...).`,
+          ErrorCode.nameTaken,
+        );
+      }
       throw err;
     }
   }
 
   /** The item, if the user may see it. Absent and hidden answer the same, so ids leak nothing. */
   async visible(user: User | undefined, guid: string): Promise<Content> {
-    const c = await this.content.byGuid(guid);
+    const c = isGuid(guid) ? await this.content.byGuid(guid) : undefined;
     if (!c || !contentPolicy.canSee(user, c)) throw AppError.notFound('The requested content does not exist.');
     return c;
   }
 
   async visibleById(user: User | undefined, id: number): Promise<Content> {
-    const c = await this.content.byId(id);
+    const c = asId(id) ? await this.content.byId(id) : undefined;
     if (!c || !contentPolicy.canSee(user, c)) throw AppError.notFound('The requested content does not exist.');
     return c;
   }
@@ -86,7 +100,7 @@ export class ContentService {
   async list(user: User, q: { name?: string; ownerGuid?: string; ownerId?: number; search?: string; offset: number; limit: number }) {
     let ownerId = q.ownerId;
     if (q.ownerGuid !== undefined) {
-      const owner = await this.users.byGuid(q.ownerGuid);
+      const owner = isGuid(q.ownerGuid) ? await this.users.byGuid(q.ownerGuid) : undefined;
       if (!owner) return { items: [], total: 0 };
       ownerId = owner.id;
     }
@@ -112,6 +126,7 @@ export class ContentService {
 
   async update(user: User, c: Content, changes: ContentChanges): Promise<Content> {
     this.requireManage(user, c);
+    this.checkRunAs(user, changes);
     if (changes.name !== undefined) checkName(changes.name);
     try {
       return (await this.content.update(c.id, changes))!;

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Bundle, Content, Task } from '../domain/content.ts';
 import type { BundleBuilder, ContentEvents } from '../domain/deploy.ts';
 import { AppError } from '../domain/errors.ts';
+import { asId } from '../domain/ids.ts';
 import type { User } from '../domain/user.ts';
 import type { BundleRepo } from '../repositories/bundle-repo.ts';
 import type { ContentRepo } from '../repositories/content-repo.ts';
@@ -30,7 +31,7 @@ export class DeployService {
   async deploy(user: User, c: Content, bundleId: number | null, activate: boolean): Promise<Task> {
     const id = bundleId ?? c.bundleId;
     if (id === null) throw AppError.badRequest('This content has no bundle yet: upload one, then deploy it.', 12);
-    const bundle = await this.bundles.byId(c.id, id);
+    const bundle = asId(id) ? await this.bundles.byId(c.id, id) : undefined;
     if (!bundle) throw AppError.notFound(`Bundle ${id} does not belong to this content.`);
     const task = await this.tasks.create({ contentId: c.id, bundleId: bundle.id, userId: user.id, kind: 'deploy', activate });
     const previous = this.queues.get(c.id) ?? Promise.resolve();
@@ -66,6 +67,7 @@ export class DeployService {
         log,
       });
       await this.bundles.markBuilt(bundle.id);
+      if (!(await this.bundles.byId(c.id, bundle.id))) throw new Error(`Bundle ${bundle.id} was deleted during the deploy.`);
       if (activate) {
         const rollback = c.bundleId !== null && bundle.id < c.bundleId;
         await this.content.update(c.id, {

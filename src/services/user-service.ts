@@ -1,4 +1,5 @@
 import { AppError, ErrorCode } from '../domain/errors.ts';
+import { isGuid } from '../domain/ids.ts';
 import { USER_ROLES, type Actor, type User, type UserRole } from '../domain/user.ts';
 import { isUniqueViolation } from '../db/values.ts';
 import type { SessionRepo } from '../repositories/session-repo.ts';
@@ -81,7 +82,7 @@ export class UserService {
   }
 
   async byGuid(guid: string): Promise<User> {
-    const user = await this.users.byGuid(guid);
+    const user = isGuid(guid) ? await this.users.byGuid(guid) : undefined;
     if (!user) throw AppError.notFound('The requested user could not be found.', ErrorCode.userNotFound);
     return user;
   }

@@ -1,6 +1,7 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { AppError } from '../../domain/errors.ts';
+import { asId } from '../../domain/ids.ts';
 import type { BundleStore } from '../../services/bundles/bundle-store.ts';
 import type { ContentService } from '../../services/content-service.ts';
 import { baseUrl } from '../base-url.ts';
@@ -29,7 +30,7 @@ function parseFilters(raw: string | string[] | undefined): { ownerId?: number; n
     const i = f.indexOf(':');
     const key = f.slice(0, i);
     const value = f.slice(i + 1);
-    if (key === 'account_id' && /^\d+$/.test(value)) out.ownerId = Number(value);
+    if (key === 'account_id' && asId(value) !== undefined) out.ownerId = asId(value);
     else if (key === 'name' && i > 0) out.name = value;
     else throw AppError.badRequest(`The requested filter could not be applied: "${f}". Supported: account_id:<id>, name:<name>.`, 11);
   }

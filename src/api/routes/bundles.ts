@@ -1,20 +1,22 @@
 import { createReadStream } from 'node:fs';
 import { Router } from 'express';
 import { AppError } from '../../domain/errors.ts';
+import { asId } from '../../domain/ids.ts';
 import type { BundleRepo } from '../../repositories/bundle-repo.ts';
 import type { BundleStore } from '../../services/bundles/bundle-store.ts';
 import type { ContentService } from '../../services/content-service.ts';
+import type { TaskService } from '../../services/tasks/task-service.ts';
 import { currentUser, requireUser } from '../middleware/require-role.ts';
 import { receiveBundle } from '../receive-bundle.ts';
 import { bundleV1 } from '../serializers/content-json.ts';
 
 function bundleId(raw: unknown): number {
-  const id = Number(raw);
-  if (!Number.isSafeInteger(id) || id <= 0) throw AppError.notFound('The requested bundle does not exist.');
+  const id = asId(raw);
+  if (id === undefined) throw AppError.notFound('The requested bundle does not exist.');
   return id;
 }
 
-export function bundleRoutes(content: ContentService, bundles: BundleRepo, store: BundleStore): Router {
+export function bundleRoutes(content: ContentService, bundles: BundleRepo, store: BundleStore, tasks: TaskService): Router {
   const r = Router();
   r.use('/v1/content/:guid/bundles', requireUser);
 
@@ -52,6 +54,7 @@ export function bundleRoutes(content: ContentService, bundles: BundleRepo, store
   r.delete('/v1/content/:guid/bundles/:id', async (req, res) => {
     const { c, b } = await find(currentUser(req), String(req.params.guid), req.params.id);
     if (c.bundleId === b.id) throw AppError.conflict('This bundle is active: activate another one before deleting it.', 25);
+    if (await tasks.busy(b.id)) throw AppError.conflict('A deploy of this bundle is running: wait for it to finish.', 25);
     await store.remove(c, b);
     res.json({});
   });

@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { ACCESS_TYPES } from '../../domain/content.ts';
+import { ACCESS_TYPES, CONTENT_SETTING_KEYS } from '../../domain/content.ts';
 import type { ContentService } from '../../services/content-service.ts';
 import type { EnvironmentService } from '../../services/environment-service.ts';
 import { baseUrl } from '../base-url.ts';
@@ -44,7 +44,8 @@ export type ContentFields = z.infer<typeof contentFields>;
 /** Maps API field names onto the service's changes. */
 export function toChanges(b: ContentFields) {
   const { name, title, description, access_type, ...rest } = b;
-  const settings = Object.fromEntries(Object.entries(rest).filter(([k]) => contentFields.shape[k as keyof typeof contentFields.shape]));
+  // Own keys only: `constructor` or `toString` in a body must not reach the database.
+  const settings = Object.fromEntries(Object.entries(rest).filter(([k]) => (CONTENT_SETTING_KEYS as readonly string[]).includes(k)));
   return { name, title, description, accessType: access_type, ...settings };
 }
 

@@ -2,6 +2,7 @@ import { Router, type Request } from 'express';
 import { z } from 'zod';
 import type { Task } from '../../domain/content.ts';
 import { AppError } from '../../domain/errors.ts';
+import { asId } from '../../domain/ids.ts';
 import type { ContentService } from '../../services/content-service.ts';
 import type { DeployService } from '../../services/deploy-service.ts';
 import type { TaskService } from '../../services/tasks/task-service.ts';
@@ -89,7 +90,7 @@ export function deployAndTaskRoutes(content: ContentService, deploys: DeployServ
 }
 
 export function appId(raw: unknown): number {
-  const id = Number(raw);
-  if (!Number.isSafeInteger(id) || id <= 0) throw AppError.notFound('The requested content does not exist.');
+  const id = asId(raw);
+  if (id === undefined) throw AppError.notFound('The requested content does not exist.');
   return id;
 }

@@ -57,30 +57,45 @@ export class TaskService {
     return task;
   }
 
-  /** Appends one line (several if it contains newlines). Resolves when stored. */
+  /**
+   * Appends one line (several if it contains newlines). Resolves when stored. A failed write
+   * loses that line only: later lines and the task's end are still recorded.
+   */
   log(taskId: string, text: string): Promise<void> {
     const w = this.writers.get(taskId);
     if (!w) return Promise.reject(new Error(`task ${taskId} is not running here`));
     const lines = text.replace(/\r\n/g, '\n').replace(/\n$/, '').split('\n');
-    w.chain = w.chain.then(async () => {
-      for (const line of lines) await this.repo.appendLine(taskId, w.seq++, line);
+    const write = w.chain.then(async () => {
+      for (const line of lines) {
+        await this.repo.appendLine(taskId, w.seq, line);
+        w.seq++; // only once stored, so numbering has no gaps
+      }
       this.events.emit(taskId);
     });
-    return w.chain;
+    w.chain = write.catch(() => undefined);
+    return write;
   }
 
   async finish(taskId: string, code: number, error = '', result: unknown = null): Promise<void> {
     const w = this.writers.get(taskId);
-    await w?.chain;
-    await this.repo.finish(taskId, code, error, result);
-    this.writers.delete(taskId);
-    this.events.emit(taskId);
+    try {
+      await w?.chain;
+      await this.repo.finish(taskId, code, error, result);
+    } finally {
+      this.writers.delete(taskId);
+      this.events.emit(taskId);
+    }
   }
 
   async get(taskId: string): Promise<Task> {
     const task = await this.repo.byId(taskId);
     if (!task) throw AppError.notFound('The requested task does not exist.');
     return task;
+  }
+
+  /** True while a task (a deploy) is using the bundle. */
+  busy(bundleId: number): Promise<boolean> {
+    return this.repo.unfinishedForBundle(bundleId);
   }
 
   listForUser(userId: number, limit = 100): Promise<Task[]> {

@@ -1,0 +1,18 @@
+import { parseEntrypoint, uvicornCommand } from './python-entrypoint.ts';
+import type { ServedRecipe } from './recipe.ts';
+
+/**
+ * An ASGI application (FastAPI, Starlette, Quart) under uvicorn, through Lectern's wrapper
+ * (`lectern_asgi`), which sets `root_path` per request from the proxy's `X-Lectern-Base-Path`.
+ */
+export const recipe: ServedRecipe = {
+  mode: 'python-fastapi',
+  kind: 'served',
+  language: 'python',
+  readinessPath: '/',
+  pathMode: 'stripped',
+  command(ctx) {
+    const { module, object } = parseEntrypoint(ctx.manifest.metadata.entrypoint);
+    return uvicornCommand(ctx, `${module}:${object}`);
+  },
+};

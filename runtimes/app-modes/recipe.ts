@@ -1,0 +1,59 @@
+import type { Manifest } from '../../src/domain/manifest.ts';
+import type { RestoredEnvironment } from '../environments/environment.ts';
+
+export interface RecipeContext {
+  /** The extracted bundle: the working directory. */
+  bundleDir: string;
+  primaryFile: string | null;
+  manifest: Manifest;
+  environment: RestoredEnvironment;
+  /** Served apps listen here. */
+  host: string;
+  port: number;
+  /**
+   * The public path the app is reached at, with a trailing slash: `/content/<guid>/`.
+   * Vanity paths reach the same process with the proxy's `X-Lectern-Base-Path` header.
+   */
+  basePath: string;
+  /** Rendered modes write their output here (an empty directory). */
+  outputDir: string;
+}
+
+export interface CommandSpec {
+  argv: string[];
+  /** Added to the sandbox's base environment. */
+  env: Record<string, string>;
+  cwd: string;
+}
+
+interface RecipeBase {
+  mode: string;
+  /** What must be installed to run it. */
+  language: 'r' | 'python' | 'none';
+  /** Quarto content needs a configured `quarto` binary. */
+  needsQuarto?: boolean;
+}
+
+export interface ServedRecipe extends RecipeBase {
+  kind: 'served';
+  command(ctx: RecipeContext): CommandSpec;
+  /** Any HTTP answer on this path (relative, after the base path) means the app is up. */
+  readinessPath: string;
+  /**
+   * `stripped`: the proxy sends paths with the base path removed (most frameworks);
+   * `full`: the app is configured with the base path and expects it in every request path.
+   */
+  pathMode: 'stripped' | 'full';
+}
+
+export interface RenderedRecipe extends RecipeBase {
+  kind: 'rendered';
+  /** The command renders into ctx.outputDir; `output` names the document to serve as the index. */
+  command(ctx: RecipeContext): CommandSpec & { output: string };
+}
+
+export interface StaticRecipe extends RecipeBase {
+  kind: 'static';
+}
+
+export type AppModeRecipe = ServedRecipe | RenderedRecipe | StaticRecipe;

@@ -1,0 +1,16 @@
+import { rscriptCommand } from './r-launch.ts';
+import type { ServedRecipe } from './recipe.ts';
+
+/**
+ * A Plumber API: `plumber::pr_run(plumber::plumb(dir = bundle))`, which finds `entrypoint.R`
+ * or `plumber.R`. Readiness asks a path no API defines: plumber's 404 is an answer, and no
+ * endpoint of the publisher's runs just to probe.
+ */
+export const recipe: ServedRecipe = {
+  mode: 'api',
+  kind: 'served',
+  language: 'r',
+  readinessPath: '/__lectern_ready__',
+  pathMode: 'stripped',
+  command: (ctx) => rscriptCommand(ctx, ['run-plumber'], [ctx.host, String(ctx.port)]),
+};

@@ -1,0 +1,259 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, realpath, rename, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Interpreter } from '../interpreters.ts';
+import type { EnvironmentRestorer, RestoreRequest, RestoredEnvironment } from './environment.ts';
+import {
+  debianPackageFor,
+  describeRequirement,
+  describeRPlanProblems,
+  parseRLibraryListing,
+  planIsSatisfied,
+  planRLibrary,
+  rEnvironmentKey,
+  rPackageRequirements,
+  type RLibraryPlan,
+  type RLibraryState,
+  type RPackageRequirement,
+} from './r-packages.ts';
+import { rCode, rscriptFor, R_PROCESS_ENV } from './r-scripts.ts';
+
+export interface RRestorerOptions {
+  /** Managed environments live in `<envRoot>/<key>`: one R library each. */
+  envRoot: string;
+  /** The CRAN-like repository packages are installed from (`runtime.rRepository`). */
+  repository: string;
+  /** The whole installation, all packages together (default 30 minutes). */
+  installTimeoutMs?: number;
+  /** R's per-download `timeout` option, in seconds (default 30): an unreachable mirror fails fast. */
+  downloadTimeoutSeconds?: number;
+}
+
+/** Marks a finished environment; written last, before the rename into place. */
+const COMPLETE = '.lectern-complete';
+const CHECK_TIMEOUT_MS = 60_000;
+
+interface RRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  timedOut: boolean;
+  stdout: string;
+  stderr: string;
+}
+
+/** R could not be started at all. */
+export class RNotInstalledError extends Error {}
+
+function rMissing(interpreter: Interpreter, rscript: string, err: NodeJS.ErrnoException): RNotInstalledError {
+  return new RNotInstalledError(
+    `R is not installed at ${interpreter.path}: ${rscript} could not be started (${err.code ?? err.message}). ` +
+      'Install R on the server (Debian: apt-get install r-base-core) or configure the R installation Lectern should use (LECTERN_R).',
+  );
+}
+
+/**
+ * Runs Rscript with a clean environment: nothing of the server's (its variables may hold
+ * secrets, and installing runs packages' configure scripts), a fixed PATH for compilers, and
+ * R_PROCESS_ENV. Lines of output go to `onLine` as they come.
+ */
+function runRscript(
+  interpreter: Interpreter,
+  args: string[],
+  o: { cwd: string; home: string; env?: Record<string, string>; timeoutMs: number; onLine?: (line: string) => void },
+): Promise<RRun> {
+  const rscript = rscriptFor(interpreter.path);
+  const env = {
+    PATH: '/usr/local/bin:/usr/bin:/bin',
+    HOME: o.home,
+    TMPDIR: os.tmpdir(),
+    ...R_PROCESS_ENV,
+    ...o.env,
+  };
+  return new Promise((resolve, reject) => {
+    const child = spawn(rscript, ['--no-init-file', ...args], { cwd: o.cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let stdout = '';
+    let stderr = '';
+    let timedOut = false;
+    const partial = { out: '', err: '' };
+    const feed = (which: 'out' | 'err', chunk: string) => {
+      if (!o.onLine) return;
+      const lines = (partial[which] + chunk).split('\n');
+      partial[which] = lines.pop() ?? '';
+      for (const l of lines) o.onLine(l.replace(/\r$/, ''));
+    };
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      feed('out', d.toString());
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      feed('err', d.toString());
+    });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+    }, o.timeoutMs);
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      reject(err.code === 'ENOENT' || err.code === 'EACCES' ? rMissing(interpreter, rscript, err) : err);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (o.onLine) for (const rest of [partial.out, partial.err]) if (rest) o.onLine(rest);
+      resolve({ code, signal, timedOut, stdout, stderr });
+    });
+  });
+}
+
+/**
+ * Restores R content's packages as Connect does: with management on, the exact versions the
+ * manifest records, from the server's library where it has them and otherwise installed from
+ * the configured repository into a library of the environment's own (`R_LIBS`), cached by
+ * key; with management off, the server's library as it is (a warning lists what is missing).
+ */
+export function createRRestorer(opts: RRestorerOptions): EnvironmentRestorer {
+  const installTimeoutMs = opts.installTimeoutMs ?? 30 * 60_000;
+  const downloadTimeout = opts.downloadTimeoutSeconds ?? 30;
+  const inflight = new Map<string, Promise<RestoredEnvironment>>();
+  const home = path.join(opts.envRoot, '.home');
+
+  async function listLibrary(interpreter: Interpreter, extraLib: string | null): Promise<RLibraryState> {
+    await mkdir(home, { recursive: true });
+    const run = await runRscript(interpreter, ['-e', rCode('installed-packages')], {
+      cwd: home,
+      home,
+      env: extraLib ? { R_LIBS: extraLib } : {},
+      timeoutMs: CHECK_TIMEOUT_MS,
+    });
+    if (run.code !== 0) {
+      throw new Error(`R at ${interpreter.path} could not list its installed packages (exit ${run.code ?? run.signal}${run.timedOut ? ', timed out' : ''}):\n${(run.stderr || run.stdout).trim()}`);
+    }
+    return parseRLibraryListing(run.stdout);
+  }
+
+  function failure(plan: RLibraryPlan, why: string): Error {
+    const problems = describeRPlanProblems(plan);
+    const names = [...plan.missing.map((r) => r.name), ...plan.mismatched.map((m) => m.requirement.name)];
+    return new Error(
+      [
+        `Could not restore the R environment: ${problems.length} R package${problems.length === 1 ? '' : 's'} the manifest lists ${problems.length === 1 ? 'is' : 'are'} not available at the required version:`,
+        ...problems.map((p) => `  - ${p}`),
+        why,
+        'To fix it, either:',
+        `  - install ${names.length === 1 ? 'it' : 'them'} in the server's R library (Debian: apt-get install ${names.map(debianPackageFor).join(' ')}; Debian's versions must match the bundle's),`,
+        `  - make the repository reachable, or point Lectern's R repository setting (LECTERN_R_REPOSITORY) at one that has ${names.length === 1 ? 'it' : 'them'},`,
+        '  - or turn R environment management off for this content, to run with the server\'s library as it is.',
+      ].join('\n'),
+    );
+  }
+
+  async function unmanaged(req: RestoreRequest, reqs: RPackageRequirement[]): Promise<RestoredEnvironment> {
+    req.log(`R environment management is off: running with the server's R library as it is (R ${req.interpreter.version} at ${req.interpreter.path}).`);
+    const state = await listLibrary(req.interpreter, null);
+    const plan = planRLibrary(reqs, state);
+    if (planIsSatisfied(plan)) {
+      req.log(`All ${plan.required.length} R packages the manifest lists are installed in the server's library.`);
+    } else {
+      const problems = describeRPlanProblems(plan);
+      req.log(`Warning: ${problems.length} R package${problems.length === 1 ? '' : 's'} the manifest lists ${problems.length === 1 ? 'is' : 'are'} missing or at another version in the server's library; the content may fail:`);
+      for (const p of problems) req.log(`  - ${p}`);
+    }
+    return { key: '', dir: null, reused: true, executable: req.interpreter.path, env: {} };
+  }
+
+  async function install(req: RestoreRequest, key: string, reqs: RPackageRequirement[], toInstall: RPackageRequirement[]): Promise<RestoredEnvironment> {
+    const finalDir = path.join(opts.envRoot, key);
+    await mkdir(opts.envRoot, { recursive: true });
+    const partial = await realpath(await mkdtemp(path.join(opts.envRoot, `.partial-${key}-`)));
+    // mkdtemp makes 0700; content runs as another account and must read the library.
+    await chmod(partial, 0o755);
+    try {
+      req.log(`Installing ${toInstall.length} R package${toInstall.length === 1 ? '' : 's'} from ${opts.repository} into environment ${key}: ${toInstall.map(describeRequirement).join(', ')}`);
+      const started = Date.now();
+      const run = await runRscript(
+        req.interpreter,
+        ['-e', rCode('install-packages'), partial, opts.repository, String(downloadTimeout), ...toInstall.map((r) => `${r.name}=${r.version ?? ''}`)],
+        { cwd: partial, home, timeoutMs: installTimeoutMs, onLine: (l) => req.log(l) },
+      );
+      if (run.timedOut) throw new Error(`Installing R packages from ${opts.repository} did not finish within ${Math.round(installTimeoutMs / 1000)} s; stopped. Packages: ${toInstall.map(describeRequirement).join(', ')}`);
+      const after = await listLibrary(req.interpreter, partial);
+      const plan = planRLibrary(reqs, after);
+      // The repository's current version in place of an archived one: a warning, not a failure.
+      const substituted = plan.mismatched.filter((m) => m.installed.libPath === partial);
+      const failed: RLibraryPlan = { ...plan, mismatched: plan.mismatched.filter((m) => m.installed.libPath !== partial) };
+      if (!planIsSatisfied(failed)) {
+        const why =
+          run.code === 2
+            ? `The repository ${opts.repository} could not be reached (no package index at ${opts.repository.replace(/\/+$/, '')}/src/contrib/PACKAGES).`
+            : `The repository ${opts.repository} was tried and does not have ${failed.missing.length + failed.mismatched.length === 1 ? 'it' : 'them'} at ${failed.missing.length + failed.mismatched.length === 1 ? 'that version' : 'those versions'}, or installing failed (see the output above).`;
+        throw failure(failed, why);
+      }
+      for (const m of substituted) {
+        req.log(`Warning: ${m.requirement.name} ${m.requirement.version ?? ''} is not in ${opts.repository}; installed ${m.installed.version} instead.`);
+      }
+      await writeFile(path.join(partial, COMPLETE), JSON.stringify({ key, repository: opts.repository, installed: toInstall.map((r) => `${r.name}@${r.version ?? '*'}`), at: new Date().toISOString() }) + '\n');
+      // A stale environment of the same key (the server library changed under it) is replaced.
+      await rm(finalDir, { recursive: true, force: true });
+      try {
+        await rename(partial, finalDir);
+      } catch (err) {
+        if (!existsSync(path.join(finalDir, COMPLETE))) throw err;
+      }
+      req.log(`Installed ${toInstall.length} R package${toInstall.length === 1 ? '' : 's'} in ${Math.round((Date.now() - started) / 100) / 10} s; the other ${plan.required.length - toInstall.length} come from the server's library.`);
+      return { key, dir: finalDir, reused: false, executable: req.interpreter.path, env: { R_LIBS: finalDir } };
+    } finally {
+      await rm(partial, { recursive: true, force: true });
+    }
+  }
+
+  async function managed(req: RestoreRequest, key: string, reqs: RPackageRequirement[]): Promise<RestoredEnvironment> {
+    const dir = path.join(opts.envRoot, key);
+    const cached = existsSync(path.join(dir, COMPLETE));
+    const started = Date.now();
+    const realDir = cached ? await realpath(dir) : null;
+    const state = await listLibrary(req.interpreter, realDir);
+    const full = planRLibrary(reqs, state);
+    // Versions the environment installed in place of unavailable ones were warned about then.
+    const substituted = full.mismatched.filter((m) => m.installed.libPath === realDir);
+    const plan: RLibraryPlan = { ...full, mismatched: full.mismatched.filter((m) => m.installed.libPath !== realDir) };
+    const secs = `${Math.round((Date.now() - started) / 10) / 100} s`;
+    if (plan.skipped.length) req.log(`Skipping ${plan.skipped.length} of R's base packages the manifest lists: ${plan.skipped.join(', ')}.`);
+    if (planIsSatisfied(plan)) {
+      if (cached) {
+        req.log(`Reusing R environment ${key}: all ${plan.required.length} R packages are installed (checked in ${secs}).`);
+        for (const m of substituted) req.log(`Warning: ${m.requirement.name} is ${m.installed.version} in this environment, not ${m.requirement.version ?? ''} (that version was not in ${opts.repository}).`);
+        return { key, dir, reused: true, executable: req.interpreter.path, env: { R_LIBS: dir } };
+      }
+      req.log(`All ${plan.required.length} R packages are installed in the server's library (R ${state.rVersion}, checked in ${secs}); nothing to install.`);
+      return { key, dir: null, reused: true, executable: req.interpreter.path, env: {} };
+    }
+    // What the server's library lacks, leaving out a cached environment that no longer suffices.
+    const serverPlan = realDir ? planRLibrary(reqs, state, realDir) : plan;
+    const toInstall = [...serverPlan.missing, ...serverPlan.mismatched.map((m) => m.requirement)].sort((a, b) => (a.name < b.name ? -1 : 1));
+    req.log(`${toInstall.length} of ${plan.required.length} R packages are not in the server's library at the required version (exact versions: R environment management is on):`);
+    for (const p of describeRPlanProblems(serverPlan)) req.log(`  - ${p}`);
+    return install(req, key, reqs, toInstall);
+  }
+
+  return {
+    async restore(req: RestoreRequest): Promise<RestoredEnvironment> {
+      const reqs = rPackageRequirements(req.manifest);
+      if (!req.managed) return unmanaged(req, reqs);
+      const key = rEnvironmentKey(req.interpreter, reqs, opts.repository);
+      const running = inflight.get(key);
+      if (running) {
+        req.log(`Waiting for another deploy that is restoring the same R environment (${key}).`);
+        return running;
+      }
+      const p = managed(req, key, reqs).finally(() => inflight.delete(key));
+      inflight.set(key, p);
+      return p;
+    },
+  };
+}

@@ -4,6 +4,8 @@ import { AppError } from '../src/domain/errors.ts';
 import { keyFromHeaders, type ApiKeyService } from '../src/services/api-key-service.ts';
 import type { ContentFiles, ServableBundle } from '../src/services/content-files.ts';
 import { applyContentSecurity } from './content-security.ts';
+import { ContentUnavailable, type ContentRunner } from '../runtimes/content-runner.ts';
+import { createForwarder } from './forward.ts';
 
 const DRAFT = /^_bundle(\d+)$/;
 
@@ -31,7 +33,8 @@ function serveStatic(target: ServableBundle, rel: string, res: Response, next: N
  * Requests for content: `/content/{guid}/...` and the draft preview `/content/{guid}/_bundle{id}/...`.
  * Static content is served from its bundle; served app modes join when the runtimes exist.
  */
-export function contentRouter(files: ContentFiles, keys: ApiKeyService): Router {
+export function contentRouter(files: ContentFiles, keys: ApiKeyService, runner: ContentRunner): Router {
+  const forward = createForwarder();
   // Strict: `/content/{guid}` and `/content/{guid}/` are different addresses (one redirects).
   const r = Router({ strict: true });
 
@@ -41,7 +44,6 @@ export function contentRouter(files: ContentFiles, keys: ApiKeyService): Router 
   });
 
   r.all('/content/:guid/{*rest}', async (req, res, next) => {
-    if (req.method !== 'GET' && req.method !== 'HEAD') throw new AppError(405, 2, 'Static content accepts GET and HEAD only.');
     // An API key identifies the caller here too (rsconnect-python checks the deploy with one).
     const key = keyFromHeaders(req.headers);
     const user = key ? (await keys.authenticate(key)).user : req.user;
@@ -57,12 +59,45 @@ export function contentRouter(files: ContentFiles, keys: ApiKeyService): Router 
       if (result.reason === 'login') return loginOrUnauthorized(req, res);
       throw AppError.notFound('The requested content does not exist.');
     }
-    if (result.target.bundle.appMode !== 'static') {
-      throw new AppError(503, 1, `This ${result.target.bundle.appMode} content is not running: this server serves static content only for now.`);
+    const { content, bundle } = result.target;
+    let recipe;
+    try {
+      recipe = runner.recipe(bundle.appMode);
+    } catch (err) {
+      throw new AppError(503, 1, (err as Error).message);
     }
     applyContentSecurity(res);
+    const prefix = `/content/${content.guid}/${draft ? `_bundle${bundle.id}/` : ''}`;
+    if (recipe.kind === 'served') {
+      let served;
+      try {
+        served = await runner.serve({
+          contentGuid: content.guid,
+          bundleId: bundle.id,
+          appMode: bundle.appMode,
+          primaryFile: bundle.primaryFile,
+          bundleDir: result.target.dir,
+          manifest: await files.manifest(bundle),
+          settings: { initTimeoutSeconds: content.init_timeout, pythonEnvironmentManagement: content.default_py_environment_management, rEnvironmentManagement: content.default_r_environment_management },
+        });
+      } catch (err) {
+        if (err instanceof ContentUnavailable) res.set('Retry-After', String(err.retryAfterSeconds));
+        throw new AppError(503, 1, `The app could not start: ${(err as Error).message}`);
+      }
+      // Apps that know their base path get it in the URL; the others from X-Lectern-Base-Path.
+      const original = req.originalUrl.replace(/^\/+/, '/');
+      const tail = original.slice(prefix.length - 1) || '/';
+      return forward(req, res, served.instance.target, served.recipe.pathMode === 'full' ? original : tail, prefix);
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw new AppError(405, 2, 'This content accepts GET and HEAD only.');
+    let target = result.target;
+    if (recipe.kind === 'rendered') {
+      const dir = await runner.renderDir(content.guid, bundle.id);
+      if (!dir) throw AppError.notFound('This report has not been rendered yet.');
+      target = { ...target, dir, bundle: { ...bundle, primaryFile: 'index.html' } };
+    }
     const trailing = req.path.endsWith('/') && rest.length > 0 ? '/' : '';
-    serveStatic(result.target, path.posix.join(...rest.map(String), '.').replace(/^\.$/, '') + trailing, res, next);
+    serveStatic(target, path.posix.join(...rest.map(String), '.').replace(/^\.$/, '') + trailing, res, next);
   });
   return r;
 }

@@ -11,6 +11,9 @@ packages=(
   # R Markdown bundles (it refuses to bundle content whose packages are not installed).
   r-base-core r-cran-rsconnect r-cran-shiny r-cran-plumber r-cran-rmarkdown r-cran-knitr pandoc
   chromium          # browser tests, driven by playwright-core (never a downloaded browser)
+  # Content runtimes: Debian's Python web stack, Jupyter, and the bubblewrap sandbox.
+  python3-flask python3-fastapi python3-uvicorn python3-gunicorn jupyter-nbconvert python3-ipykernel
+  python3-venv python3-pip python3-numpy bubblewrap
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -25,6 +25,8 @@ import { TaskService } from './services/tasks/task-service.ts';
 import { NO_CONTENT_EVENTS, type ContentEvents } from './domain/deploy.ts';
 import { createBundleBuilder } from '../runtimes/bundle-builder.ts';
 import { createBundleValidator } from '../runtimes/bundle-validator.ts';
+import { createLocalRuntime, type Runtime } from '../runtimes/create-runtime.ts';
+import { ProcessEnvService } from './services/process-env-service.ts';
 
 /** Everything but HTTP: shared by the server and the CLI. */
 export interface AppContext {
@@ -52,6 +54,9 @@ export interface AppContext {
   deploys: DeployService;
   tasks: TaskService;
   environment: EnvironmentService;
+  runtime: Runtime;
+  /** Where content reaches this server (CONNECT_SERVER); set to the bound port once listening. */
+  setServerUrl(url: string): void;
   checkDatabase: () => Promise<boolean>;
   close: () => Promise<void>;
 }
@@ -89,9 +94,26 @@ export async function createAppContext(config: Config, logger: Logger, events: C
   const tasks = new TaskService(repos.tasks);
   const interrupted = await tasks.start();
   if (interrupted.length) logger.warn({ tasks: interrupted }, 'marked tasks interrupted by a restart as failed');
-  const content = new ContentService(repos.content, repos.users, store, events);
-  const deploys = new DeployService(repos.content, repos.bundles, store, tasks, createBundleBuilder(), events, logger);
   const environment = new EnvironmentService(repos.environment, new SecretBox(secretKey, 'content-environment'));
+  let serverUrl = config.server.publicUrl ?? `http://127.0.0.1:${config.server.port}`;
+  const processEnv = new ProcessEnvService(repos.content, repos.users, keys, repos.keys, environment, () => serverUrl);
+  await processEnv.revokeLeftovers();
+  const runtime = await createLocalRuntime(config, processEnv);
+  for (const w of runtime.warnings) logger.warn(w);
+  logger.info({ python: runtime.interpreters.python, r: runtime.interpreters.r, sandbox: runtime.sandbox.mode, runAs: runtime.sandbox.runAs?.name }, 'content runtime ready');
+  // Running instances follow activations and deletions; whoever else listens (the proxy) too.
+  const allEvents: ContentEvents = {
+    bundleActivated(guid, bundleId) {
+      void runtime.runner.stopContent(guid, bundleId);
+      events.bundleActivated(guid, bundleId);
+    },
+    contentDeleted(guid) {
+      void runtime.runner.stopContent(guid);
+      events.contentDeleted(guid);
+    },
+  };
+  const content = new ContentService(repos.content, repos.users, store, allEvents);
+  const deploys = new DeployService(repos.content, repos.bundles, store, tasks, createBundleBuilder(runtime.runner), allEvents, logger);
   return {
     config,
     logger,
@@ -108,10 +130,15 @@ export async function createAppContext(config: Config, logger: Logger, events: C
     deploys,
     tasks,
     environment,
+    runtime,
+    setServerUrl: (url) => {
+      if (!config.server.publicUrl) serverUrl = url;
+    },
     checkDatabase: () => pingDatabase(db),
     close: async () => {
       // Let running deploys write their last lines before the database goes.
       await deploys.idle();
+      await runtime.close();
       tasks.stop();
       await db.knex.destroy();
     },

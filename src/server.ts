@@ -10,6 +10,7 @@ import { errorHandler, notFoundHandler, API_PREFIX } from './api/error-handler.t
 import { apiRouter } from './api/router.ts';
 import type { AppContext } from './app-context.ts';
 import { LECTERN_VERSION } from './version.ts';
+import { SESSION_COOKIE_NAME } from './domain/session.ts';
 import { createCsrf } from './web/csrf.ts';
 import { healthRoutes } from './web/health-routes.ts';
 import { createPassport } from './web/passport.ts';
@@ -18,7 +19,7 @@ import { contentRouter } from '../proxy/content-router.ts';
 import { DatabaseSessionStore } from './web/session-store.ts';
 
 const VIEWS_DIR = fileURLToPath(new URL('../views', import.meta.url));
-export const SESSION_COOKIE = 'lectern_session';
+export const SESSION_COOKIE = SESSION_COOKIE_NAME;
 
 export interface LecternServer {
   app: express.Express;
@@ -99,7 +100,7 @@ export function buildServer(ctx: AppContext): LecternServer {
       publicUrl: config.server.publicUrl,
     }),
   );
-  app.use(contentRouter(ctx.contentFiles, ctx.keys));
+  app.use(contentRouter(ctx.contentFiles, ctx.keys, ctx.runtime.runner));
   app.use(webRoutes({ passport, users: ctx.users, keys: ctx.keys, audit: ctx.audit, csrf }));
   app.use(notFoundHandler);
   app.use(errorHandler(logger));
@@ -117,7 +118,9 @@ export function buildServer(ctx: AppContext): LecternServer {
         server.listen(port, address, () => {
           server.off('error', reject);
           const addr = server.address();
-          resolve(typeof addr === 'object' && addr ? addr.port : port);
+          const bound = typeof addr === 'object' && addr ? addr.port : port;
+          ctx.setServerUrl(`http://127.0.0.1:${bound}`);
+          resolve(bound);
         });
       });
     },

@@ -5,6 +5,8 @@ import { applicationsV0Routes } from './routes/applications-v0.ts';
 import { bundleRoutes } from './routes/bundles.ts';
 import { contentV1Routes } from './routes/content-v1.ts';
 import { deployAndTaskRoutes } from './routes/deploy-tasks.ts';
+import { jobRoutes } from './routes/jobs.ts';
+import { runtimeSettingsRoutes } from './routes/runtime-settings.ts';
 import type { UserService } from '../services/user-service.ts';
 import { authenticateApiKey } from './middleware/authenticate.ts';
 import { apiKeyRoutes } from './routes/api-keys.ts';
@@ -16,7 +18,7 @@ export interface ApiDeps {
   users: UserService;
   keys: ApiKeyService;
   info: ServerSettingsInfo;
-  ctx: Pick<AppContext, 'content' | 'environment' | 'store' | 'deploys' | 'tasks' | 'repos'>;
+  ctx: Pick<AppContext, 'content' | 'environment' | 'store' | 'deploys' | 'tasks' | 'repos' | 'runtime'>;
   publicUrl: string | undefined;
   /** Checks the CSRF token; applied only to session-authenticated changes. */
   csrfProtection: (req: Request, res: Response, next: NextFunction) => void;
@@ -44,5 +46,7 @@ export function apiRouter(deps: ApiDeps): Router {
   r.use(bundleRoutes(ctx.content, ctx.repos.bundles, ctx.store, ctx.tasks));
   r.use(deployAndTaskRoutes(ctx.content, ctx.deploys, ctx.tasks));
   r.use(applicationsV0Routes(ctx.content, ctx.store, deps.publicUrl));
+  r.use(jobRoutes(ctx.content, ctx.runtime.jobs));
+  r.use(runtimeSettingsRoutes(ctx.runtime.interpreters));
   return r;
 }

@@ -101,5 +101,6 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
 
   const config = result.data;
   config.dataDir = path.resolve(config.dataDir);
+  config.configFile = file ? path.resolve(file) : undefined;
   return config;
 }

@@ -21,6 +21,18 @@ const httpUrl = z
   // Clients join paths onto it; a trailing slash would give them `//__api__`.
   .transform((u) => u.replace(/\/+$/, ''));
 
+const httpOrFileUrl = z
+  .string()
+  .url()
+  .refine((u) => /^(https?|file):\/\//i.test(u), { message: 'must be an http://, https:// or file:// URL' });
+
+// A list from a config file, or a comma-separated LECTERN_* value.
+const listFrom = () =>
+  z.preprocess(
+    (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v),
+    z.array(z.string().min(1)),
+  );
+
 const databaseUrl = z
   .string()
   .min(1)
@@ -78,6 +90,29 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    runtime: z
+      .object({
+        backend: z.enum(['local']).default('local'),
+        // Installations content may run with. Empty: discover Debian's /usr/bin/python3 and /usr/bin/R.
+        python: listFrom().default([]),
+        r: listFrom().default([]),
+        quarto: z.string().min(1).optional(),
+        pythonIndexUrl: httpOrFileUrl.default('https://pypi.org/simple'),
+        rRepository: httpOrFileUrl.default('https://cloud.r-project.org'),
+        // Connect's server defaults for environment management; content may override.
+        pythonEnvironmentManagement: boolFrom().default(true),
+        rEnvironmentManagement: boolFrom().default(true),
+        // The unprivileged account content runs as when Lectern runs as root.
+        runAs: z.string().regex(/^[a-z_][a-z0-9_-]*\$?$/, 'must be a Unix user name').default('nobody'),
+        // bubblewrap confines content to its bundle, environment and a private /tmp.
+        sandbox: z.enum(['auto', 'bwrap', 'none']).default('auto'),
+        initTimeoutSeconds: intFrom(z.number().int().min(1).max(3600)).default(60),
+        renderTimeoutSeconds: intFrom(z.number().int().min(1).max(24 * 3600)).default(1800),
+      })
+      .strict()
+      .prefault({}),
+    // Set by the loader to the file it read, so content sandboxes can hide it.
+    configFile: z.string().optional(),
     logging: z
       .object({
         level: z.enum(LOG_LEVELS).default('info'),
@@ -108,6 +143,18 @@ export const ENV_VARS: Record<string, readonly string[]> = {
   LECTERN_LOG_LEVEL: ['logging', 'level'],
   LECTERN_BUNDLE_MAX_BYTES: ['bundles', 'maxBytes'],
   LECTERN_BUNDLE_MAX_FILES: ['bundles', 'maxFiles'],
+  LECTERN_RUNTIME_BACKEND: ['runtime', 'backend'],
+  LECTERN_PYTHON: ['runtime', 'python'],
+  LECTERN_R: ['runtime', 'r'],
+  LECTERN_QUARTO: ['runtime', 'quarto'],
+  LECTERN_PYTHON_INDEX_URL: ['runtime', 'pythonIndexUrl'],
+  LECTERN_R_REPOSITORY: ['runtime', 'rRepository'],
+  LECTERN_PYTHON_ENVIRONMENT_MANAGEMENT: ['runtime', 'pythonEnvironmentManagement'],
+  LECTERN_R_ENVIRONMENT_MANAGEMENT: ['runtime', 'rEnvironmentManagement'],
+  LECTERN_RUN_AS: ['runtime', 'runAs'],
+  LECTERN_SANDBOX: ['runtime', 'sandbox'],
+  LECTERN_INIT_TIMEOUT_SECONDS: ['runtime', 'initTimeoutSeconds'],
+  LECTERN_RENDER_TIMEOUT_SECONDS: ['runtime', 'renderTimeoutSeconds'],
 };
 
 // Variables in the LECTERN_ namespace that are not settings.

@@ -15,11 +15,31 @@ export interface BuildRequest {
   contentGuid: string;
   bundleId: number;
   appMode: string;
+  primaryFile: string | null;
+  /** A draft is built and started for preview without becoming what viewers get. */
+  draft: boolean;
+  settings: RunSettings;
   /** The extracted bundle, read-only to the build. */
   bundleDir: string;
   manifest: Manifest;
   /** A line for the deploy log the publisher sees. */
   log(line: string): void;
+}
+
+/** The content settings that shape how it runs (null: the server default). */
+export interface RunSettings {
+  initTimeoutSeconds: number | null;
+  pythonEnvironmentManagement: boolean | null;
+  rEnvironmentManagement: boolean | null;
+}
+
+/**
+ * What a content process gets from the control plane at start: CONNECT_SERVER,
+ * CONNECT_CONTENT_GUID, an API key of the owner valid while it lives, and the content's own
+ * variables, decrypted only now. `release` revokes the key when the process ends.
+ */
+export interface ProcessEnvironment {
+  forContent(contentGuid: string, jobKey: string): Promise<{ env: Record<string, string>; release(): Promise<void> }>;
 }
 
 /**

@@ -58,6 +58,11 @@ export class ApiKeyRepo {
     return (await this.knex('api_keys').where({ id }).delete()) > 0;
   }
 
+  /** `prefix` must hold no LIKE wildcards (% or _): callers pass a constant. */
+  async deleteByNamePrefix(prefix: string): Promise<number> {
+    return this.knex('api_keys').where('name', 'like', `${prefix}%`).delete();
+  }
+
   async touchUsed(id: number, at: Date): Promise<void> {
     await this.knex('api_keys').where({ id }).update({ last_used_time: at });
   }

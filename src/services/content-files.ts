@@ -37,4 +37,8 @@ export class ContentFiles {
     if (!bundle || !bundle.built) throw AppError.notFound(draftId === null ? 'This content has not been deployed yet.' : 'This draft has not been built.');
     return { ok: true, target: { content: c, bundle, dir: this.store.bundleDir(c.guid, bundle.id) } };
   }
+
+  manifest(bundle: Bundle) {
+    return this.store.manifest(bundle);
+  }
 }

@@ -62,6 +62,13 @@ export class DeployService {
         contentGuid: c.guid,
         bundleId: bundle.id,
         appMode: bundle.appMode,
+        primaryFile: bundle.primaryFile,
+        draft: !activate,
+        settings: {
+          initTimeoutSeconds: c.init_timeout,
+          pythonEnvironmentManagement: c.default_py_environment_management,
+          rEnvironmentManagement: c.default_r_environment_management,
+        },
         bundleDir: this.store.bundleDir(c.guid, bundle.id),
         manifest,
         log,

@@ -77,20 +77,53 @@ describe.each(DATABASES)('rsconnect (R) 0.8.29 against Lectern on %s', (kind) =>
     expect((await api(t.url, 'GET', `/__api__/v1/content/${item.guid}/bundles`, { key })).body).toHaveLength(2);
   });
 
-  it.each([
-    ['shiny', { 'app.R': 'library(shiny)\nshinyApp(fluidPage(sliderInput("n", "n", 1, 10, 5), textOutput("o")), function(input, output) output$o <- renderText(input$n * 2))\n' }],
-    ['api', { 'plumber.R': '#* @get /echo\nfunction(msg = "") list(msg = msg)\n' }],
-    ['rmd-static', { 'report.Rmd': '---\ntitle: Report\n---\n\n```{r}\n1 + 1\n```\n' }],
-  ])('uploads and validates a %s bundle made by the client; its deploy says it cannot run yet', async (mode, files) => {
-    const dir = appDir(files);
+  const itemFor = async (dir: string) => {
+    const list = await api(t.url, 'GET', '/__api__/v1/content', { key });
+    return list.body.find((c: { name: string }) => c.name === path.basename(dir).toLowerCase().replace(/[^a-z0-9_ -]/g, ''));
+  };
+
+  it('deploys a Shiny app that answers through /content/', async () => {
+    const dir = appDir({ 'app.R': 'library(shiny)\nui <- fluidPage(titlePanel("Doubler"), sliderInput("n", "n", 1, 10, 5), textOutput("o"))\nserver <- function(input, output) output$o <- renderText(input$n * 2)\nshinyApp(ui, server)\n' });
     const res = await deploy(dir, ', lint = FALSE');
     const out = res.stdout + res.stderr;
-    expect(out).toMatch(/POST \/__api__\/applications\/\d+\/upload/);
-    expect(out).toContain(`cannot run "${mode}" content yet`);
-    const list = await api(t.url, 'GET', '/__api__/v1/content', { key });
-    const item = list.body.find((c: { name: string }) => c.name === path.basename(dir).toLowerCase().replace(/[^a-z0-9_ -]/g, ''));
-    const bundles = await api(t.url, 'GET', `/__api__/v1/content/${item.guid}/bundles`, { key });
-    expect(bundles.body).toHaveLength(1);
-    expect(bundles.body[0].app_mode).toBe(mode);
+    expect(res.code, out).toBe(0);
+    expect(out).toMatch(/\[Connect\] Using R 4\.2/);
+    expect(out).toMatch(/\[Connect\] The app answered/);
+    const item = await itemFor(dir);
+    const page = await fetch(item.content_url, { headers: { authorization: `Key ${key}` } });
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain('Doubler');
+    expect(html).toContain('shiny');
+  });
+
+  it('deploys a Plumber API that answers JSON', async () => {
+    const dir = appDir({ 'plumber.R': '#* @get /echo\nfunction(msg = "") list(msg = msg)\n' });
+    const res = await deploy(dir, ', lint = FALSE');
+    expect(res.code, res.stdout + res.stderr).toBe(0);
+    const item = await itemFor(dir);
+    const echo = await fetch(`${item.content_url}echo?msg=hello`, { headers: { authorization: `Key ${key}` } });
+    expect(echo.status).toBe(200);
+    expect(await echo.json()).toEqual({ msg: ['hello'] });
+  });
+
+  it('deploys an R Markdown report rendered to HTML', async () => {
+    const dir = appDir({ 'report.Rmd': '---\ntitle: Quarterly report\noutput: html_document\n---\n\n```{r}\n21 * 2\n```\n' });
+    const res = await deploy(dir, ', lint = FALSE');
+    expect(res.code, res.stdout + res.stderr).toBe(0);
+    const item = await itemFor(dir);
+    const html = await (await fetch(item.content_url, { headers: { authorization: `Key ${key}` } })).text();
+    expect(html).toContain('Quarterly report');
+    expect(html).toContain('42');
+  });
+
+  it('fails the deploy of a Shiny app that crashes at start, and of a report that fails, with the reason', async () => {
+    // deployApp() in 0.8.29 returns FALSE on a failed deploy, after printing the server's reason.
+    const crash = await deploy(appDir({ 'app.R': 'stop("no data source configured")\n' }), ', lint = FALSE');
+    expect(crash.stdout + crash.stderr).toContain('DEPLOY RESULT: FALSE');
+    expect(crash.stdout + crash.stderr).toMatch(/\[Connect\] .*no data source configured/);
+    const bad = await deploy(appDir({ 'report.Rmd': '---\ntitle: Broken\n---\n\n```{r}\nstop("boom in chunk")\n```\n' }), ', lint = FALSE');
+    expect(bad.stdout + bad.stderr).toContain('DEPLOY RESULT: FALSE');
+    expect(bad.stdout + bad.stderr).toMatch(/\[Connect\] .*boom in chunk/);
   });
 });

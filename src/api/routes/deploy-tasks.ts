@@ -43,6 +43,17 @@ export function deployAndTaskRoutes(content: ContentService, deploys: DeployServ
     res.status(202).json({ task_id: task.id });
   });
 
+  // Re-render on demand (Connect's POST .../render): the active bundle, rendered again.
+  r.post('/v1/content/:guid/render', requireUser, async (req, res) => {
+    const user = currentUser(req);
+    const c = await content.manageable(user, String(req.params.guid));
+    if (!['rmd-static', 'jupyter-static', 'quarto-static'].includes(c.appMode)) {
+      throw AppError.badRequest(`Only rendered content (R Markdown, Jupyter, Quarto) can be rendered; this is ${c.appMode}.`);
+    }
+    const task = await deploys.deploy(user, c, null, true);
+    res.status(202).json({ task_id: task.id });
+  });
+
   r.post('/applications/:id/deploy', requireUser, async (req, res) => {
     const user = currentUser(req);
     const c = await content.manageableById(user, appId(req.params.id));

@@ -1,0 +1,256 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, rename, rm, chown } from 'node:fs/promises';
+import path from 'node:path';
+import type { BuildRequest, ProcessEnvironment, RunSettings } from '../src/domain/deploy.ts';
+import type { Manifest } from '../src/domain/manifest.ts';
+import { recipeFor } from './app-modes/index.ts';
+import type { AppModeRecipe, RecipeContext, ServedRecipe } from './app-modes/recipe.ts';
+import type { Instance, Prepared, RuntimeBackend } from './runtime.ts';
+
+export interface RunnerOptions {
+  rendersDir: string;
+  quartoPath: string | undefined;
+  defaults: { initTimeoutSeconds: number; renderTimeoutSeconds: number; pythonManaged: boolean; rManaged: boolean };
+  /** The account render output must be writable by (when sandboxed as root). */
+  outputOwner: { uid: number; gid: number } | null;
+}
+
+/** What the proxy needs to start a served bundle on demand. */
+export interface ServeRequest {
+  contentGuid: string;
+  bundleId: number;
+  appMode: string;
+  primaryFile: string | null;
+  bundleDir: string;
+  manifest: Manifest;
+  settings: RunSettings;
+}
+
+export interface Served {
+  instance: Instance;
+  recipe: ServedRecipe;
+}
+
+interface Backoff {
+  failures: number;
+  until: number;
+}
+
+const HOST = '127.0.0.1';
+const CRASH_WINDOW_MS = 60_000;
+const MAX_BACKOFF_MS = 60_000;
+
+export class ContentUnavailable extends Error {
+  constructor(message: string, readonly retryAfterSeconds: number) {
+    super(message);
+  }
+}
+
+function basePath(guid: string) {
+  return `/content/${guid}/`;
+}
+
+/**
+ * Runs content through a backend, one recipe per app mode: renders at deploy, starts served
+ * apps (at deploy to prove they start, later on demand), keeps one instance per bundle for
+ * the proxy, and backs off when an app keeps crashing.
+ */
+export class ContentRunner {
+  private readonly instances = new Map<string, Instance>();
+  private readonly starting = new Map<string, Promise<Served>>();
+  private readonly prepared = new Map<string, Promise<Prepared>>();
+  private readonly backoff = new Map<string, Backoff>();
+  // Per job: revokes the process's API key when it ends.
+  private readonly releases = new Map<string, () => Promise<void>>();
+
+  constructor(
+    private readonly backend: RuntimeBackend,
+    private readonly processEnv: ProcessEnvironment,
+    private readonly o: RunnerOptions,
+  ) {
+    backend.onExit((instance, _code, stopped) => {
+      void this.releases.get(instance.key)?.();
+      this.releases.delete(instance.key);
+      const id = `${instance.contentGuid}/${instance.bundleId}`;
+      if (this.instances.get(id)?.key === instance.key) this.instances.delete(id);
+      // An app that dies by itself soon after starting is crash-looping: wait longer each time.
+      if (!stopped && Date.now() - instance.startedAt.getTime() < CRASH_WINDOW_MS) {
+        const b = this.backoff.get(id) ?? { failures: 0, until: 0 };
+        b.failures++;
+        b.until = Date.now() + Math.min(1000 * 2 ** (b.failures - 1), MAX_BACKOFF_MS);
+        this.backoff.set(id, b);
+      }
+    });
+  }
+
+  recipe(mode: string): AppModeRecipe {
+    const r = recipeFor(mode);
+    if (!r) throw new Error(`This server cannot run "${mode}" content.`);
+    if (r.needsQuarto && !this.o.quartoPath) {
+      throw new Error(`"${mode}" content needs Quarto, which is not configured on this server: install it (https://quarto.org) and set LECTERN_QUARTO to the quarto binary.`);
+    }
+    return r;
+  }
+
+  private managed(r: AppModeRecipe, manifest: Manifest, s: RunSettings): boolean {
+    const lang = r.language === 'python' ? 'python' : 'r';
+    const fromBundle = manifest.environment?.environment_management?.[lang];
+    if (typeof fromBundle === 'boolean') return fromBundle;
+    const fromContent = lang === 'python' ? s.pythonEnvironmentManagement : s.rEnvironmentManagement;
+    if (typeof fromContent === 'boolean') return fromContent;
+    return lang === 'python' ? this.o.defaults.pythonManaged : this.o.defaults.rManaged;
+  }
+
+  private prepare(req: ServeRequest | BuildRequest, r: AppModeRecipe, log: (l: string) => void): Promise<Prepared> {
+    const id = `${req.contentGuid}/${req.bundleId}`;
+    let p = this.prepared.get(id);
+    if (!p) {
+      const managed = r.language === 'none' ? true : this.managed(r, req.manifest, req.settings);
+      p = this.backend.prepare({ ...req, language: r.language, managed, log });
+      this.prepared.set(id, p);
+      p.catch(() => this.prepared.delete(id));
+    }
+    return p;
+  }
+
+  private context(req: ServeRequest | BuildRequest, prepared: Prepared, port: number, outputDir: string): RecipeContext {
+    // Quarto recipes find the configured binary here.
+    const environment = this.o.quartoPath ? { ...prepared.environment, env: { ...prepared.environment.env, QUARTO_PATH: this.o.quartoPath } } : prepared.environment;
+    return { bundleDir: req.bundleDir, primaryFile: req.primaryFile, manifest: req.manifest, environment, host: HOST, port, basePath: basePath(req.contentGuid), outputDir };
+  }
+
+  /** The deploy's build step: render, or start the app once to prove it runs. */
+  async build(req: BuildRequest): Promise<void> {
+    const r = this.recipe(req.appMode);
+    if (r.kind === 'static') {
+      req.log('Static content: nothing to build; the files are served as uploaded.');
+      return;
+    }
+    this.prepared.delete(`${req.contentGuid}/${req.bundleId}`);
+    const prepared = await this.prepare(req, r, req.log);
+    if (r.kind === 'rendered') {
+      await this.render(req, r, prepared, req.log);
+      return;
+    }
+    await this.stopBundle(req.contentGuid, req.bundleId);
+    this.backoff.delete(`${req.contentGuid}/${req.bundleId}`);
+    req.log('Starting the app to check that it runs...');
+    const served = await this.startServed(req, r, prepared, 'deploy');
+    req.log(`The app answered on ${served.instance.target} as job ${served.instance.key}.`);
+  }
+
+  private async render(req: BuildRequest, r: Extract<AppModeRecipe, { kind: 'rendered' }>, prepared: Prepared, log: (l: string) => void) {
+    const key = `render-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+    const bundleRenders = path.join(this.o.rendersDir, req.contentGuid, String(req.bundleId));
+    const out = path.join(bundleRenders, `${key}.partial`);
+    await mkdir(out, { recursive: true, mode: 0o755 });
+    if (this.o.outputOwner) await chown(out, this.o.outputOwner.uid, this.o.outputOwner.gid);
+    const cmd = r.command(this.context(req, prepared, 0, out));
+    const { env, release } = await this.processEnv.forContent(req.contentGuid, key);
+    try {
+      log(`Rendering ${req.primaryFile ?? ''} as job ${key}...`);
+      const res = await this.backend.run({
+        key,
+        contentGuid: req.contentGuid,
+        bundleId: req.bundleId,
+        command: { argv: cmd.argv, env: cmd.env, cwd: cmd.cwd },
+        mounts: { bundleDir: req.bundleDir, envDir: prepared.environment.dir, outputDir: out },
+        env,
+        timeoutMs: this.o.defaults.renderTimeoutSeconds * 1000,
+        log,
+      });
+      if (res.timedOut) throw new Error(`The render did not finish within ${this.o.defaults.renderTimeoutSeconds} s and was stopped.`);
+      if (res.exitCode !== 0) throw new Error(`The render failed with exit code ${res.exitCode}; see the output above.`);
+      const files = await readdir(out);
+      if (!files.includes(cmd.output)) throw new Error(`The render finished but wrote no ${cmd.output}.`);
+      await rename(out, path.join(bundleRenders, key));
+      log(`Rendered ${cmd.output}.`);
+    } catch (err) {
+      await rm(out, { recursive: true, force: true });
+      throw err;
+    } finally {
+      await release();
+    }
+  }
+
+  /** The newest render of a bundle, or null if it has none. */
+  async renderDir(contentGuid: string, bundleId: number): Promise<string | null> {
+    const dir = path.join(this.o.rendersDir, contentGuid, String(bundleId));
+    let names: string[] = [];
+    try {
+      names = (await readdir(dir)).filter((n) => !n.endsWith('.partial')).sort();
+    } catch {
+      return null;
+    }
+    const newest = names[names.length - 1];
+    return newest ? path.join(dir, newest) : null;
+  }
+
+  private async startServed(req: ServeRequest | BuildRequest, r: ServedRecipe, prepared: Prepared, tag: string): Promise<Served> {
+    const port = await this.backend.allocatePort();
+    const key = `${tag === 'deploy' ? 'd' : 'p'}${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+    const cmd = r.command(this.context(req, prepared, port, ''));
+    const { env, release } = await this.processEnv.forContent(req.contentGuid, key);
+    try {
+      const instance = await this.backend.start({
+        key,
+        contentGuid: req.contentGuid,
+        bundleId: req.bundleId,
+        command: cmd,
+        mounts: { bundleDir: req.bundleDir, envDir: prepared.environment.dir },
+        env,
+        host: HOST,
+        port,
+        // An app that serves under its base path answers readiness there too.
+        readinessPath: `${r.pathMode === 'full' ? basePath(req.contentGuid).replace(/\/$/, '') : ''}${r.readinessPath.startsWith('/') ? r.readinessPath : `/${r.readinessPath}`}`,
+        initTimeoutMs: (req.settings.initTimeoutSeconds ?? this.o.defaults.initTimeoutSeconds) * 1000,
+      });
+      this.instances.set(`${req.contentGuid}/${req.bundleId}`, instance);
+      this.releases.set(instance.key, release);
+      return { instance, recipe: r };
+    } catch (err) {
+      await release();
+      throw err;
+    }
+  }
+
+  /** A running instance of a served bundle, started now if there is none (a cold start). */
+  async serve(req: ServeRequest): Promise<Served> {
+    const id = `${req.contentGuid}/${req.bundleId}`;
+    const r = this.recipe(req.appMode);
+    if (r.kind !== 'served') throw new Error(`${req.appMode} content is not a served app.`);
+    const running = this.instances.get(id);
+    if (running) return { instance: running, recipe: r };
+    const b = this.backoff.get(id);
+    if (b && b.until > Date.now()) {
+      throw new ContentUnavailable('The app keeps exiting soon after it starts; Lectern waits before trying again. Its logs say why.', Math.ceil((b.until - Date.now()) / 1000));
+    }
+    let p = this.starting.get(id);
+    if (!p) {
+      p = this.prepare(req, r, () => undefined).then((prepared) => this.startServed(req, r, prepared, 'request'));
+      this.starting.set(id, p);
+      void p.finally(() => this.starting.delete(id)).catch(() => undefined);
+    }
+    return p;
+  }
+
+  async stopBundle(contentGuid: string, bundleId: number): Promise<void> {
+    const id = `${contentGuid}/${bundleId}`;
+    const i = this.instances.get(id);
+    this.instances.delete(id);
+    if (!i) return;
+    await this.backend.stop(i.key);
+    await this.releases.get(i.key)?.();
+    this.releases.delete(i.key);
+  }
+
+  /** Stops every instance of a content item except the given bundle's. */
+  async stopContent(contentGuid: string, keepBundle?: number): Promise<void> {
+    const victims = [...this.instances.values()].filter((i) => i.contentGuid === contentGuid && i.bundleId !== keepBundle);
+    await Promise.all(victims.map((i) => this.stopBundle(i.contentGuid, i.bundleId)));
+  }
+
+  running(): Instance[] {
+    return [...this.instances.values()];
+  }
+}

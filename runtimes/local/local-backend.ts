@@ -1,0 +1,193 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import net from 'node:net';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { EnvironmentRestorer } from '../environments/environment.ts';
+import { pickInterpreter, type Interpreter } from '../interpreters.ts';
+import type { Instance, InstanceSpec, PrepareRequest, Prepared, ProcessSpec, RunSpec, RuntimeBackend } from '../runtime.ts';
+import type { JobStore } from './job-store.ts';
+import { buildLaunch, type SandboxOptions } from './sandbox.ts';
+
+const STOP_GRACE_MS = 5000;
+const TAIL_LINES = 15;
+
+export interface LocalBackendOptions {
+  jobs: JobStore;
+  sandbox: SandboxOptions;
+  interpreters: { python: Interpreter[]; r: Interpreter[] };
+  restorers: { python: EnvironmentRestorer; r: EnvironmentRestorer };
+}
+
+interface Running {
+  instance: Instance;
+  child: ChildProcess;
+  /** Resolves once the process has exited and its job record says so. */
+  done: Promise<void>;
+  stopping: boolean;
+}
+
+function killGroup(pid: number, signal: NodeJS.Signals) {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+/** Content as processes on this machine, each in its own process group and sandbox. */
+export class LocalBackend implements RuntimeBackend {
+  private readonly running = new Map<string, Running>();
+  private readonly exitListeners: Array<(i: Instance, code: number | null, stopped: boolean) => void> = [];
+
+  constructor(private readonly o: LocalBackendOptions) {}
+
+  async prepare(req: PrepareRequest): Promise<Prepared> {
+    if (req.language === 'none') return { interpreter: null, environment: { key: '', dir: null, reused: true, executable: '', env: {} } };
+    const installed = this.o.interpreters[req.language];
+    const wanted = req.language === 'python' ? req.manifest.python?.version : req.manifest.platform;
+    const choice = pickInterpreter(installed, wanted);
+    if (!choice) {
+      const what = req.language === 'python' ? 'Python (apt-get install python3 python3-venv, or configure LECTERN_PYTHON)' : 'R (apt-get install r-base-core, or configure LECTERN_R)';
+      throw new Error(`No ${what} installation is available on this server to run ${req.appMode} content.`);
+    }
+    req.log(`Using ${req.language === 'python' ? 'Python' : 'R'} ${choice.interpreter.version} at ${choice.interpreter.path} (${choice.reason}).`);
+    const environment = await this.o.restorers[req.language].restore({
+      interpreter: choice.interpreter,
+      bundleDir: req.bundleDir,
+      manifest: req.manifest,
+      managed: req.managed,
+      log: req.log,
+    });
+    return { interpreter: choice.interpreter, environment };
+  }
+
+  allocatePort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const srv = net.createServer();
+      srv.once('error', reject);
+      srv.listen(0, '127.0.0.1', () => {
+        const port = (srv.address() as net.AddressInfo).port;
+        srv.close(() => resolve(port));
+      });
+    });
+  }
+
+  private async spawnJob(spec: ProcessSpec, kind: 'process' | 'render', tag: string, onLine?: (line: string) => void) {
+    const launch = buildLaunch(spec, this.o.sandbox);
+    const writer = await this.o.jobs.create({ key: spec.key, contentGuid: spec.contentGuid, bundleId: spec.bundleId, kind, tag });
+    const child = spawn(launch.file, launch.args, { cwd: launch.cwd, env: launch.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const tail: string[] = [];
+    const capture = (source: 'stdout' | 'stderr', stream: NodeJS.ReadableStream) => {
+      createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => {
+        writer.line(source, line);
+        tail.push(line);
+        if (tail.length > TAIL_LINES) tail.shift();
+        onLine?.(line);
+      });
+    };
+    capture('stdout', child.stdout!);
+    capture('stderr', child.stderr!);
+    const exited = new Promise<number | null>((resolve) => {
+      child.once('error', (err) => {
+        tail.push(`could not start: ${err.message}`);
+        resolve(127);
+      });
+      child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : null)));
+    });
+    await writer.setPid(child.pid ?? null);
+    return { child, exited, tail, writer };
+  }
+
+  async start(spec: InstanceSpec): Promise<Instance> {
+    const { child, exited, tail, writer } = await this.spawnJob(spec, 'process', 'app');
+    const instance: Instance = { key: spec.key, contentGuid: spec.contentGuid, bundleId: spec.bundleId, target: `http://127.0.0.1:${spec.port}`, pid: child.pid ?? null, startedAt: new Date() };
+    const entry: Running = { instance, child, done: Promise.resolve(), stopping: false };
+    entry.done = exited.then(async (code) => {
+      await writer.finish(code, entry.stopping ? 'killed' : code === 0 ? 'exited' : 'failed');
+      this.running.delete(spec.key);
+      for (const l of this.exitListeners) l(instance, code, entry.stopping);
+    });
+    this.running.set(spec.key, entry);
+
+    const deadline = Date.now() + spec.initTimeoutMs;
+    let gone: number | null | undefined;
+    void exited.then((c) => (gone = c));
+    while (Date.now() < deadline) {
+      if (gone !== undefined) {
+        throw new Error(`The app exited with code ${gone} before it started listening. Its last output:\n${tail.join('\n') || '(none)'}`);
+      }
+      try {
+        await fetch(instance.target + spec.readinessPath, { signal: AbortSignal.timeout(1000), redirect: 'manual' });
+        return instance;
+      } catch {
+        await sleep(100);
+      }
+    }
+    await this.stop(spec.key);
+    throw new Error(`The app did not answer HTTP within its init timeout of ${Math.round(spec.initTimeoutMs / 1000)} s. Its last output:\n${tail.join('\n') || '(none)'}`);
+  }
+
+  async stop(key: string): Promise<void> {
+    const r = this.running.get(key);
+    if (!r || r.child.pid === undefined) return;
+    r.stopping = true;
+    killGroup(r.child.pid, 'SIGTERM');
+    const timer = setTimeout(() => killGroup(r.child.pid!, 'SIGKILL'), STOP_GRACE_MS);
+    await r.done;
+    clearTimeout(timer);
+  }
+
+  async run(spec: RunSpec): Promise<{ exitCode: number | null; timedOut: boolean }> {
+    const { child, exited, writer } = await this.spawnJob(spec, 'render', 'render', spec.log);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      if (child.pid) killGroup(child.pid, 'SIGKILL');
+    }, spec.timeoutMs);
+    const code = await exited;
+    clearTimeout(timer);
+    await writer.finish(code, timedOut ? 'killed' : code === 0 ? 'exited' : 'failed');
+    return { exitCode: code, timedOut };
+  }
+
+  async list(): Promise<Instance[]> {
+    return [...this.running.values()].map((r) => r.instance);
+  }
+
+  onExit(listener: (instance: Instance, code: number | null, stopped: boolean) => void): void {
+    this.exitListeners.push(listener);
+  }
+
+  /**
+   * After a restart: the processes an earlier Lectern left behind cannot be re-adopted (their
+   * output pipes went with it), so each is stopped, checked to be ours by its job marker.
+   */
+  async cleanupOrphans(): Promise<number> {
+    let stopped = 0;
+    for (const job of await this.o.jobs.running()) {
+      if (job.pid && (await this.isOurs(job.pid, job.key))) {
+        killGroup(job.pid, 'SIGKILL');
+        stopped++;
+      }
+      await this.o.jobs.markLost(job);
+    }
+    return stopped;
+  }
+
+  private async isOurs(pid: number, key: string): Promise<boolean> {
+    try {
+      const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8');
+      if (cmdline.includes(key)) return true;
+      return (await readFile(`/proc/${pid}/environ`, 'utf8')).includes(`LECTERN_JOB=${key}`);
+    } catch {
+      return false;
+    }
+  }
+
+  /** Stops everything (server shutdown). */
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.running.keys()].map((k) => this.stop(k)));
+  }
+
+}

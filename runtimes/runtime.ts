@@ -1,0 +1,84 @@
+import type { Manifest } from '../src/domain/manifest.ts';
+import type { CommandSpec } from './app-modes/recipe.ts';
+import type { RestoredEnvironment } from './environments/environment.ts';
+import type { Interpreter } from './interpreters.ts';
+
+export interface PrepareRequest {
+  contentGuid: string;
+  bundleId: number;
+  appMode: string;
+  language: 'r' | 'python' | 'none';
+  bundleDir: string;
+  manifest: Manifest;
+  /** Environment management for this content (Connect's per-content switch, else the server default). */
+  managed: boolean;
+  log(line: string): void;
+}
+
+export interface Prepared {
+  interpreter: Interpreter | null;
+  environment: RestoredEnvironment;
+}
+
+/** Where a process's files are on the host; a backend maps them into its sandbox or container. */
+export interface Mounts {
+  bundleDir: string;
+  envDir: string | null;
+  /** Writable, for renders. */
+  outputDir?: string;
+}
+
+export interface ProcessSpec {
+  /** The job's key: its name in logs, the jobs API and the backend. */
+  key: string;
+  contentGuid: string;
+  bundleId: number;
+  command: CommandSpec;
+  mounts: Mounts;
+  /** Added last: CONNECT_* variables and the content's own (decrypted just now). */
+  env: Record<string, string>;
+}
+
+export interface InstanceSpec extends ProcessSpec {
+  port: number;
+  host: string;
+  readinessPath: string;
+  initTimeoutMs: number;
+}
+
+export interface Instance {
+  key: string;
+  contentGuid: string;
+  bundleId: number;
+  /** Where to send requests: `http://127.0.0.1:<port>`. */
+  target: string;
+  pid: number | null;
+  startedAt: Date;
+}
+
+export interface RunSpec extends ProcessSpec {
+  timeoutMs: number;
+  /** Each output line, as it happens (into the deploy or render task). */
+  log(line: string): void;
+}
+
+/**
+ * One engine that runs content: local processes now; Docker, Swarm and Kubernetes later. The
+ * app-mode recipes say what to run; a backend says where and how.
+ */
+export interface RuntimeBackend {
+  /** Restores the environment (local) or builds the image (containers). */
+  prepare(req: PrepareRequest): Promise<Prepared>;
+  /** A free place for a served app to listen (backends that read ports back may ignore it). */
+  allocatePort(): Promise<number>;
+  /** Starts a served app; resolves once it answers HTTP, rejects with a readable reason. */
+  start(spec: InstanceSpec): Promise<Instance>;
+  /** Stops an instance or a job. Idempotent; touches only what this backend started. */
+  stop(key: string): Promise<void>;
+  /** Runs a render to completion. */
+  run(spec: RunSpec): Promise<{ exitCode: number | null; timedOut: boolean }>;
+  /** What runs now; after a restart, whatever is left from before is adopted or stopped. */
+  list(): Promise<Instance[]>;
+  /** Called whenever a started instance exits: `stopped` when stop() asked it to, else it died by itself. */
+  onExit(listener: (instance: Instance, code: number | null, stopped: boolean) => void): void;
+}

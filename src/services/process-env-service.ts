@@ -1,0 +1,54 @@
+import type { ProcessEnvironment } from '../domain/deploy.ts';
+import type { ApiKeyRepo } from '../repositories/api-key-repo.ts';
+import type { ContentRepo } from '../repositories/content-repo.ts';
+import type { UserRepo } from '../repositories/user-repo.ts';
+import type { ApiKeyService } from './api-key-service.ts';
+import type { EnvironmentService } from './environment-service.ts';
+
+export const PROCESS_KEY_PREFIX = 'process:';
+
+/**
+ * The environment every content process starts with, as Connect provides it. The API key is
+ * the owner's, made for this process and revoked when it ends, so content can call the
+ * Lectern API as its owner (connectapi, posit-sdk) without anyone copying a key into it.
+ */
+export class ProcessEnvService implements ProcessEnvironment {
+  constructor(
+    private readonly content: ContentRepo,
+    private readonly users: UserRepo,
+    private readonly keys: ApiKeyService,
+    private readonly keyRepo: ApiKeyRepo,
+    private readonly environment: EnvironmentService,
+    /** The server's URL as content should use it; known once it listens. */
+    private readonly serverUrl: () => string,
+  ) {}
+
+  async forContent(contentGuid: string, jobKey: string) {
+    const c = await this.content.byGuid(contentGuid);
+    if (!c) throw new Error('The content was deleted.');
+    const owner = await this.users.byId(c.ownerId);
+    const vars = await this.environment.values(c);
+    const base: Record<string, string> = {
+      CONNECT_SERVER: `${this.serverUrl()}/`,
+      CONNECT_CONTENT_GUID: c.guid,
+      RSTUDIO_PRODUCT: 'CONNECT',
+    };
+    if (!owner || owner.locked) return { env: { ...vars, ...base }, release: async () => undefined };
+    const { key, secret } = await this.keys.create({ userId: null, via: 'system' }, owner, `${PROCESS_KEY_PREFIX}${jobKey}`);
+    let released = false;
+    return {
+      // Lectern's own variables last: content variables cannot shadow them.
+      env: { ...vars, ...base, CONNECT_API_KEY: secret },
+      release: async () => {
+        if (released) return;
+        released = true;
+        await this.keyRepo.delete(key.id);
+      },
+    };
+  }
+
+  /** Keys of processes a crash left behind: their processes are gone. */
+  async revokeLeftovers(): Promise<number> {
+    return this.keyRepo.deleteByNamePrefix(PROCESS_KEY_PREFIX);
+  }
+}

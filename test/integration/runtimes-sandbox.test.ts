@@ -1,0 +1,132 @@
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeBundle, staticBundle } from '../helpers/bundles.ts';
+import { DATABASES } from '../helpers/databases.ts';
+import { deployBundle, get } from '../helpers/deploy.ts';
+import { api, startTestServer, type TestServer } from '../helpers/server.ts';
+
+const PROBE = `
+import json, os
+from flask import Flask, request
+app = Flask(__name__)
+
+@app.route('/')
+def index():
+    return 'probe ready'
+
+@app.route('/read')
+def read():
+    try:
+        with open(request.args['path'], 'rb') as f:
+            f.read(16)
+        return 'READ'
+    except Exception as e:
+        return 'DENIED ' + type(e).__name__
+
+@app.route('/env')
+def env():
+    return json.dumps({'env': dict(os.environ), 'uid': os.getuid()})
+`;
+
+const flask = (files: Record<string, string>) =>
+  makeBundle({ 'requirements.txt': 'flask\n', ...files }, { appmode: 'python-api', entrypoint: 'app:app' }, { python: { version: '3.11.2', package_manager: { name: 'pip', package_file: 'requirements.txt' } } });
+
+describe.each(DATABASES)('the content sandbox on %s', (kind) => {
+  let t: TestServer;
+  let owner: Awaited<ReturnType<TestServer['createUser']>>;
+  beforeAll(async () => {
+    // Something only the server's environment holds.
+    process.env.LECTERN_TEST_SENTINEL = 'server-only-value';
+    t = await startTestServer(kind, { config: { runtime: { pythonEnvironmentManagement: false } } as never });
+    owner = await t.createUser('sandboxed', 'publisher');
+  });
+  afterAll(async () => {
+    delete process.env.LECTERN_TEST_SENTINEL;
+    await t?.close();
+  });
+
+  it('cannot read the database, the secret key or other content, nor see the server environment', async () => {
+    const other = await deployBundle(t.url, owner.key, 'neighbour', await staticBundle('<p>private neighbour</p>'));
+    const probe = await deployBundle(t.url, owner.key, 'probe', await flask({ 'app.py': PROBE }));
+    expect(probe.task.code, probe.log).toBe(0);
+    await api(t.url, 'PATCH', `/__api__/v1/content/${probe.content.guid}/environment`, { key: owner.key, body: [{ name: 'DB_PASSWORD', value: 'hunter2' }] });
+    // Variables are read at process start: restart it by deploying again.
+    await api(t.url, 'POST', `/__api__/v1/content/${probe.content.guid}/deploy`, { key: owner.key, body: {} }).then(async (r) => {
+      const { followTaskV1 } = await import('../helpers/tasks.ts');
+      expect((await followTaskV1(t.url, owner.key, r.body.task_id)).code).toBe(0);
+    });
+    const read = async (p: string) => (await get(`${probe.content.content_url}read?path=${encodeURIComponent(p)}`, owner.key)).text;
+
+    expect(await read('/lectern/app/app.py')).toBe('READ'); // its own bundle
+    const dataDir = t.db.dataDir;
+    for (const secret of [
+      path.join(dataDir, 'lectern.db'),
+      path.join(dataDir, 'secret.key'),
+      path.join(dataDir, 'bundles', other.content.guid, other.bundleId, 'index.html'),
+    ]) {
+      expect(await read(secret), secret).toMatch(/^DENIED/);
+    }
+
+    const { env, uid } = JSON.parse((await get(`${probe.content.content_url}env`, owner.key)).text) as { env: Record<string, string>; uid: number };
+    expect(Object.values(env).join('\n')).not.toContain('server-only-value');
+    for (const [k, v] of Object.entries(process.env)) {
+      if (k.startsWith('LECTERN_') || k.startsWith('PIP_') || k === 'PYENV_ROOT') expect(env[k], k).not.toBe(v);
+    }
+    expect(env).toMatchObject({ CONNECT_CONTENT_GUID: probe.content.guid, RSTUDIO_PRODUCT: 'CONNECT', DB_PASSWORD: 'hunter2' });
+    expect(env.CONNECT_SERVER).toBe(`${t.url}/`);
+    if (process.getuid?.() === 0) expect(uid).toBe(65534); // runs as nobody
+
+    // The process's API key is its owner's, and dies with the process.
+    const me = await api(t.url, 'GET', '/__api__/v1/user', { key: env.CONNECT_API_KEY });
+    expect(me.body.username).toBe('sandboxed');
+    await api(t.url, 'DELETE', `/__api__/v1/content/${probe.content.guid}`, { key: owner.key });
+    await expect.poll(async () => (await api(t.url, 'GET', '/__api__/v1/user', { key: env.CONNECT_API_KEY })).status, { timeout: 10_000 }).toBe(401);
+  });
+
+  it('keeps each process as a job with its output, and kills one on request', async () => {
+    const d = await deployBundle(t.url, owner.key, 'jobs-app', await flask({ 'app.py': "from flask import Flask\napp = Flask(__name__)\n@app.route('/')\ndef i():\n    print('served a request', flush=True)\n    return 'hi'\n" }));
+    expect((await get(d.content.content_url, owner.key)).text).toBe('hi');
+    const jobs = await api(t.url, 'GET', `/__api__/v1/content/${d.content.guid}/jobs`, { key: owner.key });
+    const running = jobs.body.find((j: { status: number }) => j.status === 0);
+    expect(running).toMatchObject({ bundle_id: d.bundleId, tag: 'run_app' });
+    await expect.poll(async () => JSON.stringify((await api(t.url, 'GET', `/__api__/v1/content/${d.content.guid}/jobs/${running.key}/log`, { key: owner.key })).body.entries)).toContain('served a request');
+
+    const killed = await api(t.url, 'DELETE', `/__api__/v1/content/${d.content.guid}/jobs/${running.key}`, { key: owner.key });
+    expect(killed.body.killed).toBe(true);
+    const after = await api(t.url, 'GET', `/__api__/v1/content/${d.content.guid}/jobs/${running.key}`, { key: owner.key });
+    expect(after.body).toMatchObject({ status: 1, state: 'killed' });
+    // The next request starts a new process (a cold start).
+    expect((await get(d.content.content_url, owner.key)).text).toBe('hi');
+    const other = await t.createUser('nosy', 'publisher');
+    expect((await api(t.url, 'GET', `/__api__/v1/content/${d.content.guid}/jobs`, { key: other.key })).status).toBe(404);
+  });
+
+  it('fails deploys with a readable reason: crash at start, never listening, failed render', async () => {
+    const crash = await deployBundle(t.url, owner.key, 'crasher', await flask({ 'app.py': "raise RuntimeError('the database is not configured')\n" }));
+    expect(crash.task.code).not.toBe(0);
+    expect(crash.task.error).toMatch(/exited with code \d+ before it started listening/);
+    expect(crash.task.error).toContain('the database is not configured');
+
+    const slow = await deployBundle(t.url, owner.key, 'sleeper', await flask({ 'app.py': 'import time\ntime.sleep(600)\n' }), { init_timeout: 3 });
+    expect(slow.task.code).not.toBe(0);
+    expect(slow.task.error).toMatch(/did not answer HTTP within its init timeout of 3 s/);
+
+    const nb = JSON.stringify({ cells: [{ cell_type: 'code', execution_count: null, metadata: {}, outputs: [], source: ["raise ValueError('bad data')"] }], metadata: { kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' } }, nbformat: 4, nbformat_minor: 5 });
+    const render = await deployBundle(t.url, owner.key, 'bad-notebook', await makeBundle({ 'nb.ipynb': nb, 'requirements.txt': '' }, { appmode: 'jupyter-static', entrypoint: 'nb.ipynb' }, { python: { version: '3.11.2', package_manager: { name: 'pip', package_file: 'requirements.txt' } } }));
+    expect(render.task.code).not.toBe(0);
+    expect(render.task.error).toMatch(/render failed/);
+    expect(render.log).toContain('bad data');
+  });
+
+  it('says what to install when an interpreter is missing', async () => {
+    const bare = await startTestServer(kind, { config: { runtime: { python: ['/nonexistent/python3'] } } as never });
+    try {
+      const u = await bare.createUser('nopython', 'publisher');
+      const d = await deployBundle(bare.url, u.key, 'no-python', await flask({ 'app.py': PROBE }));
+      expect(d.task.code).not.toBe(0);
+      expect(d.task.error).toMatch(/No Python .*apt-get install python3/);
+    } finally {
+      await bare.close();
+    }
+  });
+});

@@ -1,0 +1,123 @@
+/**
+ * Cold start, request -> first byte, for Shiny, Plumber, Flask and FastAPI.
+ *
+ * Baseline, same run: the bare framework start of the same app, with the recipe's own command
+ * run directly (no Lectern, no sandbox): spawn -> first byte of GET /.
+ * Lectern: the app is deployed once, its process stopped, then one request to
+ * /content/{guid}/ is timed: sandbox, environment check, start, readiness probe and proxy.
+ * Also: a warm redeploy of the same bundle (environment cached), task created -> finished.
+ *
+ *   node --import tsx bench/cold-start.ts [iterations]
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import * as tar from 'tar';
+import { recipeFor } from '../runtimes/app-modes/index.ts';
+import type { ServedRecipe } from '../runtimes/app-modes/recipe.ts';
+import { createAppContext } from '../src/app-context.ts';
+import { loadConfig } from '../src/config/index.ts';
+import { parseManifest } from '../src/domain/manifest.ts';
+import { createLogger } from '../src/logging/logger.ts';
+import { buildServer } from '../src/server.ts';
+
+const iterations = Number(process.argv[2] ?? 5);
+const FIXTURES = path.resolve(import.meta.dirname, '../../shared/fixtures/bundles');
+const APPS = [
+  { name: 'shiny', file: 'r-shiny.tar.gz', python: undefined as string | undefined, settings: {} },
+  { name: 'plumber', file: 'r-plumber.tar.gz', settings: {} },
+  { name: 'flask', file: 'py-flask-api.tar.gz', settings: {} },
+  { name: 'fastapi', file: 'py-fastapi.tar.gz', settings: { default_py_environment_management: false } },
+];
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+async function firstByte(url: string, headers: Record<string, string> = {}, deadlineMs = 60_000): Promise<number> {
+  const t0 = performance.now();
+  for (;;) {
+    try {
+      const res = await fetch(url, { headers });
+      await res.body?.cancel();
+      if (res.status < 500) return performance.now() - t0;
+    } catch {
+      // not listening yet
+    }
+    if (performance.now() - t0 > deadlineMs) throw new Error(`no answer from ${url}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function bare(file: string): Promise<number> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'lectern-bench-bare-'));
+  await tar.x({ file: path.join(FIXTURES, file), cwd: dir });
+  const manifest = parseManifest(readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
+  const recipe = recipeFor(manifest.metadata.appmode) as ServedRecipe;
+  const port = await freePort();
+  const python = manifest.metadata.appmode.startsWith('python');
+  const cmd = recipe.command({
+    bundleDir: dir, primaryFile: null, manifest, host: '127.0.0.1', port, basePath: '/', outputDir: '',
+    environment: { key: '', dir: null, reused: true, executable: python ? '/usr/bin/python3' : '/usr/bin/R', env: {} },
+  });
+  const t0 = performance.now();
+  const child = spawn(cmd.argv[0]!, cmd.argv.slice(1), { cwd: cmd.cwd, env: { PATH: '/usr/bin:/bin', HOME: '/tmp', LANG: 'C.UTF-8', ...cmd.env }, stdio: 'ignore', detached: true });
+  await firstByte(`http://127.0.0.1:${port}${recipe.readinessPath}`);
+  const ms = performance.now() - t0;
+  process.kill(-child.pid!, 'SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+  return ms;
+}
+
+const dataDir = mkdtempSync(path.join(os.tmpdir(), 'lectern-bench-'));
+const config = loadConfig({ env: {}, overrides: { dataDir, server: { address: '127.0.0.1', port: 0 }, logging: { level: 'silent' } } });
+const ctx = await createAppContext(config, createLogger('silent'));
+const server = buildServer(ctx);
+const base = `http://127.0.0.1:${await server.listen()}`;
+const { user } = await ctx.users.create({ userId: null, via: 'system' }, { username: 'bench', role: 'publisher', password: 'bench-password-123' });
+const key = (await ctx.keys.create({ userId: null, via: 'system' }, user, 'bench')).secret;
+const auth = { authorization: `Key ${key}` };
+const json = { ...auth, 'content-type': 'application/json' };
+
+async function deploy(guid: string, bundleId: string | null) {
+  const dep = await (await fetch(`${base}/__api__/v1/content/${guid}/deploy`, { method: 'POST', headers: json, body: JSON.stringify(bundleId ? { bundle_id: bundleId } : {}) })).json();
+  for (;;) {
+    const t = await (await fetch(`${base}/__api__/v1/tasks/${dep.task_id}?wait=10`, { headers: auth })).json();
+    if (t.finished) {
+      if (t.code !== 0) throw new Error(t.error);
+      const row = (await ctx.repos.tasks.byId(dep.task_id))!;
+      return row.finishedTime!.getTime() - row.createdTime.getTime();
+    }
+  }
+}
+
+console.log(`cold start, request -> first byte; median of ${iterations}; 2 cores; sandbox ${ctx.runtime.sandbox.mode}`);
+for (const app of APPS) {
+  const c = await (await fetch(`${base}/__api__/v1/content`, { method: 'POST', headers: json, body: JSON.stringify({ name: `bench-${app.name}`, ...app.settings }) })).json();
+  const up = await (await fetch(`${base}/__api__/v1/content/${c.guid}/bundles`, { method: 'POST', headers: auth, body: new Uint8Array(readFileSync(path.join(FIXTURES, app.file))) })).json();
+  const firstDeploy = await deploy(c.guid, up.id);
+  const warm: number[] = [];
+  const cold: number[] = [];
+  const baseline: number[] = [];
+  for (let i = 0; i < iterations; i++) {
+    warm.push(await deploy(c.guid, null));
+    await ctx.runtime.runner.stopContent(c.guid);
+    cold.push(await firstByte(`${base}/content/${c.guid}/`, auth));
+    baseline.push(await bare(app.file));
+  }
+  const b = median(baseline);
+  const l = median(cold);
+  console.log(`${app.name.padEnd(8)} bare start ${b.toFixed(0).padStart(5)} ms   lectern cold start ${l.toFixed(0).padStart(5)} ms   ratio ${(l / b).toFixed(2)}x   first deploy ${firstDeploy} ms   warm redeploy ${median(warm)} ms`);
+}
+await server.close();
+rmSync(dataDir, { recursive: true, force: true });

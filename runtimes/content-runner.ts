@@ -62,6 +62,8 @@ export class ContentRunner {
   private readonly backoff = new Map<string, Backoff>();
   // Per job: revokes the process's API key when it ends.
   private readonly releases = new Map<string, () => Promise<void>>();
+  // Revocations under way, so shutdown can wait for them before the database closes.
+  private readonly pending = new Set<Promise<void>>();
 
   constructor(
     private readonly backend: RuntimeBackend,
@@ -69,8 +71,7 @@ export class ContentRunner {
     private readonly o: RunnerOptions,
   ) {
     backend.onExit((instance, _code, stopped) => {
-      void this.releases.get(instance.key)?.();
-      this.releases.delete(instance.key);
+      this.release(instance.key);
       const id = `${instance.contentGuid}/${instance.bundleId}`;
       if (this.instances.get(id)?.key === instance.key) this.instances.delete(id);
       // An app that dies by itself soon after starting is crash-looping: wait longer each time.
@@ -240,8 +241,22 @@ export class ContentRunner {
     this.instances.delete(id);
     if (!i) return;
     await this.backend.stop(i.key);
-    await this.releases.get(i.key)?.();
-    this.releases.delete(i.key);
+    await this.release(i.key);
+  }
+
+  private release(key: string): Promise<void> {
+    const r = this.releases.get(key);
+    this.releases.delete(key);
+    if (!r) return Promise.resolve();
+    const p = r().catch(() => undefined);
+    this.pending.add(p);
+    void p.finally(() => this.pending.delete(p));
+    return p;
+  }
+
+  /** Resolves when every key revocation started so far is done (for shutdown). */
+  async settle(): Promise<void> {
+    while (this.pending.size) await Promise.all([...this.pending]);
   }
 
   /** Stops every instance of a content item except the given bundle's. */

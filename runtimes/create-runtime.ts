@@ -85,6 +85,9 @@ export async function createLocalRuntime(config: Config, processEnv: ProcessEnvi
     interpreters: { python: found.python, r: found.r },
     sandbox,
     warnings,
-    close: () => backend.stopAll(),
+    close: async () => {
+      await backend.stopAll();
+      await runner.settle();
+    },
   };
 }

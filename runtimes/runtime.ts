@@ -1,3 +1,4 @@
+import type { JobLogEntry } from '../src/domain/jobs.ts';
 import type { Manifest } from '../src/domain/manifest.ts';
 import type { CommandSpec } from './app-modes/recipe.ts';
 import type { RestoredEnvironment } from './environments/environment.ts';
@@ -79,6 +80,8 @@ export interface RuntimeBackend {
   run(spec: RunSpec): Promise<{ exitCode: number | null; timedOut: boolean }>;
   /** What runs now; after a restart, whatever is left from before is adopted or stopped. */
   list(): Promise<Instance[]>;
+  /** A job's output so far (local: its log file; containers: the engine's log). */
+  logs(contentGuid: string, key: string): Promise<JobLogEntry[]>;
   /** Called whenever a started instance exits: `stopped` when stop() asked it to, else it died by itself. */
   onExit(listener: (instance: Instance, code: number | null, stopped: boolean) => void): void;
 }

@@ -11,7 +11,7 @@ export function createJobDirectory(jobs: JobStore, backend: RuntimeBackend): Job
   return {
     list: (guid) => jobs.list(guid),
     get: (guid, key) => jobs.get(guid, key),
-    log: (guid, key) => jobs.readLog(guid, key),
+    log: (guid, key) => backend.logs(guid, key),
     async kill(guid, key) {
       const job = await jobs.get(guid, key);
       if (!job || job.status !== 'running') return false;

@@ -155,6 +155,10 @@ export class LocalBackend implements RuntimeBackend {
     return [...this.running.values()].map((r) => r.instance);
   }
 
+  logs(contentGuid: string, key: string) {
+    return this.o.jobs.readLog(contentGuid, key);
+  }
+
   onExit(listener: (instance: Instance, code: number | null, stopped: boolean) => void): void {
     this.exitListeners.push(listener);
   }

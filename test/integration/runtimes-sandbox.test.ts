@@ -91,6 +91,21 @@ describe.each(DATABASES)('the content sandbox on %s', (kind) => {
     expect(running).toMatchObject({ bundle_id: d.bundleId, tag: 'run_app' });
     await expect.poll(async () => JSON.stringify((await api(t.url, 'GET', `/__api__/v1/content/${d.content.guid}/jobs/${running.key}/log`, { key: owner.key })).body.entries)).toContain('served a request');
 
+    // The tail follows the log: a request made while following shows up in the stream.
+    const ac = new AbortController();
+    const tail = await fetch(`${t.url}/__api__/v1/content/${d.content.guid}/jobs/${running.key}/tail`, { headers: { authorization: `Key ${owner.key}` }, signal: ac.signal });
+    expect(tail.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const reader = tail.body!.getReader();
+    let streamed = '';
+    await get(`${d.content.content_url}?marker=1`, owner.key);
+    while (!streamed.includes('served a request') || streamed.split('served a request').length < 3) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      streamed += new TextDecoder().decode(value);
+    }
+    ac.abort();
+    expect(streamed).toMatch(/^data: \{"timestamp":/m);
+
     const killed = await api(t.url, 'DELETE', `/__api__/v1/content/${d.content.guid}/jobs/${running.key}`, { key: owner.key });
     expect(killed.body.killed).toBe(true);
     const after = await api(t.url, 'GET', `/__api__/v1/content/${d.content.guid}/jobs/${running.key}`, { key: owner.key });
@@ -116,6 +131,14 @@ describe.each(DATABASES)('the content sandbox on %s', (kind) => {
     expect(render.task.code).not.toBe(0);
     expect(render.task.error).toMatch(/render failed/);
     expect(render.log).toContain('bad data');
+  });
+
+  it('lists the installed interpreters for clients', async () => {
+    for (const lang of ['python', 'r']) {
+      const res = await api(t.url, 'GET', `/__api__/v1/server_settings/${lang}`, { key: owner.key });
+      expect(res.body.api_enabled).toBe(true);
+      expect(res.body.installations[0].version).toMatch(lang === 'python' ? /^3\.\d+\.\d+$/ : /^4\.\d+\.\d+$/);
+    }
   });
 
   it('says what to install when an interpreter is missing', async () => {

@@ -14,12 +14,16 @@ import { UserService } from './services/user-service.ts';
 import { BundleRepo } from './repositories/bundle-repo.ts';
 import { ContentRepo } from './repositories/content-repo.ts';
 import { EnvironmentRepo } from './repositories/environment-repo.ts';
+import { GroupRepo } from './repositories/group-repo.ts';
+import { PermissionRepo } from './repositories/permission-repo.ts';
 import { TaskRepo } from './repositories/task-repo.ts';
 import { BundleStore } from './services/bundles/bundle-store.ts';
+import { ContentAccess } from './services/content-access.ts';
 import { ContentFiles } from './services/content-files.ts';
 import { ContentService } from './services/content-service.ts';
 import { DeployService } from './services/deploy-service.ts';
 import { EnvironmentService } from './services/environment-service.ts';
+import { GroupService } from './services/group-service.ts';
 import { SecretBox } from './services/secret-box.ts';
 import { TaskService } from './services/tasks/task-service.ts';
 import { NO_CONTENT_EVENTS, type ContentEvents } from './domain/deploy.ts';
@@ -43,6 +47,8 @@ export interface AppContext {
     bundles: BundleRepo;
     tasks: TaskRepo;
     environment: EnvironmentRepo;
+    permissions: PermissionRepo;
+    groups: GroupRepo;
   };
   audit: AuditLog;
   users: UserService;
@@ -50,6 +56,9 @@ export interface AppContext {
   throttle: LoginThrottle;
   store: BundleStore;
   content: ContentService;
+  /** Who may see and change which content, and the permissions API. */
+  access: ContentAccess;
+  groups: GroupService;
   contentFiles: ContentFiles;
   deploys: DeployService;
   tasks: TaskService;
@@ -84,6 +93,8 @@ export async function createAppContext(config: Config, logger: Logger, events: C
     bundles: new BundleRepo(db.knex),
     tasks: new TaskRepo(db.knex),
     environment: new EnvironmentRepo(db.knex),
+    permissions: new PermissionRepo(db.knex),
+    groups: new GroupRepo(db.knex),
   };
   const audit = new AuditLog(repos.audit);
   const users = new UserService(repos.users, repos.sessions, audit, config.auth.minPasswordLength);
@@ -112,7 +123,8 @@ export async function createAppContext(config: Config, logger: Logger, events: C
       events.contentDeleted(guid);
     },
   };
-  const content = new ContentService(repos.content, repos.users, store, allEvents);
+  const access = new ContentAccess(repos.permissions, repos.users, repos.groups, audit);
+  const content = new ContentService(repos.content, repos.users, store, allEvents, access);
   const deploys = new DeployService(repos.content, repos.bundles, store, tasks, createBundleBuilder(runtime.runner), allEvents, logger);
   return {
     config,
@@ -126,7 +138,9 @@ export async function createAppContext(config: Config, logger: Logger, events: C
     throttle,
     store,
     content,
-    contentFiles: new ContentFiles(repos.content, repos.bundles, store),
+    access,
+    groups: new GroupService(repos.groups, repos.users, audit),
+    contentFiles: new ContentFiles(repos.content, repos.bundles, store, access),
     deploys,
     tasks,
     environment,

@@ -5,7 +5,9 @@ import { applicationsV0Routes } from './routes/applications-v0.ts';
 import { bundleRoutes } from './routes/bundles.ts';
 import { contentV1Routes } from './routes/content-v1.ts';
 import { deployAndTaskRoutes } from './routes/deploy-tasks.ts';
+import { groupRoutes } from './routes/groups.ts';
 import { jobRoutes } from './routes/jobs.ts';
+import { permissionRoutes } from './routes/permissions.ts';
 import { runtimeSettingsRoutes } from './routes/runtime-settings.ts';
 import type { UserService } from '../services/user-service.ts';
 import { authenticateApiKey } from './middleware/authenticate.ts';
@@ -18,7 +20,7 @@ export interface ApiDeps {
   users: UserService;
   keys: ApiKeyService;
   info: ServerSettingsInfo;
-  ctx: Pick<AppContext, 'content' | 'environment' | 'store' | 'deploys' | 'tasks' | 'repos' | 'runtime'>;
+  ctx: Pick<AppContext, 'content' | 'access' | 'groups' | 'environment' | 'store' | 'deploys' | 'tasks' | 'repos' | 'runtime'>;
   publicUrl: string | undefined;
   /** Checks the CSRF token; applied only to session-authenticated changes. */
   csrfProtection: (req: Request, res: Response, next: NextFunction) => void;
@@ -43,6 +45,8 @@ export function apiRouter(deps: ApiDeps): Router {
   r.use(apiKeyRoutes(deps.keys));
   const { ctx } = deps;
   r.use(contentV1Routes(ctx.content, ctx.environment, deps.publicUrl));
+  r.use(permissionRoutes(ctx.content, ctx.access));
+  r.use(groupRoutes(ctx.groups));
   r.use(bundleRoutes(ctx.content, ctx.repos.bundles, ctx.store, ctx.tasks));
   r.use(deployAndTaskRoutes(ctx.content, ctx.deploys, ctx.tasks));
   r.use(applicationsV0Routes(ctx.content, ctx.store, deps.publicUrl));

@@ -10,6 +10,13 @@ export const AUDIT_ACTIONS = [
   'login.failure',
   'login.throttled',
   'logout',
+  'permission.create',
+  'permission.update',
+  'permission.delete',
+  'group.create',
+  'group.delete',
+  'group.member.add',
+  'group.member.remove',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -77,3 +77,41 @@ export interface Task {
   createdTime: Date;
   finishedTime: Date | null;
 }
+
+/**
+ * What a person may do with a content item (Connect's `app_role`): its owner; an editor
+ * (administrators and collaborators) who may change it; a viewer who may only open it; none.
+ */
+export const CONTENT_ROLES = ['owner', 'editor', 'viewer', 'none'] as const;
+export type ContentRole = (typeof CONTENT_ROLES)[number];
+
+/** A permission's role in Connect's API: `owner` makes a collaborator, `viewer` a viewer. */
+export const PERMISSION_ROLES = ['owner', 'viewer'] as const;
+export type PermissionRole = (typeof PERMISSION_ROLES)[number];
+
+export const PRINCIPAL_TYPES = ['user', 'group'] as const;
+export type PrincipalType = (typeof PRINCIPAL_TYPES)[number];
+
+/** One grant on a content item, to a user or to a group. */
+export interface Permission {
+  id: number;
+  contentId: number;
+  principalType: PrincipalType;
+  /** The user's or the group's numeric id. */
+  principalId: number;
+  principalGuid: string;
+  role: PermissionRole;
+  createdTime: Date;
+}
+
+/** A named set of users that permissions can be granted to. */
+export interface Group {
+  id: number;
+  guid: string;
+  name: string;
+  /** Who created it; null once that user is gone (then administrators manage it). */
+  ownerId: number | null;
+  ownerGuid: string | null;
+  createdTime: Date;
+  updatedTime: Date;
+}

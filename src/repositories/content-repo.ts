@@ -58,7 +58,10 @@ export interface ContentQuery {
   ownerId?: number;
   /** Case-insensitive substring of name or title. */
   search?: string;
-  /** Only content this user may see in listings; undefined = everything (administrators). */
+  /**
+   * Only content this user may see in listings (owned, `all`/`logged_in`, or granted to them or
+   * a group of theirs); undefined = everything (administrators).
+   */
   visibleTo?: number;
   offset: number;
   limit: number;
@@ -104,7 +107,21 @@ export class ContentRepo {
         b.where((w) => w.whereRaw(`lower(name) like ? escape '\\'`, [p]).orWhereRaw(`lower(coalesce(title, '')) like ? escape '\\'`, [p]));
       }
       if (q.visibleTo !== undefined) {
-        b.where((w) => w.where('owner_id', q.visibleTo!).orWhereIn('access_type', ['all', 'logged_in']));
+        const userId = q.visibleTo;
+        // Owned, shared with everyone logged in, or granted to the user or one of their groups.
+        // EXISTS rather than a join: an item granted several ways is still one row.
+        b.where((w) =>
+          w
+            .where('owner_id', userId)
+            .orWhereIn('access_type', ['all', 'logged_in'])
+            .orWhereExists((p) =>
+              p
+                .select(this.knex.raw('1'))
+                .from('content_permissions as p')
+                .whereRaw('p.content_id = content.id')
+                .andWhere((who) => who.where('p.user_id', userId).orWhereIn('p.group_id', this.knex('group_members').select('group_id').where('user_id', userId))),
+            ),
+        );
       }
     });
     const total = (await base.clone().count({ n: '*' }).first()) as { n: number | string } | undefined;

@@ -5,7 +5,7 @@ import type { User } from '../domain/user.ts';
 import type { BundleRepo } from '../repositories/bundle-repo.ts';
 import type { ContentRepo } from '../repositories/content-repo.ts';
 import type { BundleStore } from './bundles/bundle-store.ts';
-import { contentPolicy } from './content-policy.ts';
+import type { ContentAccess } from './content-access.ts';
 
 export interface ServableBundle {
   content: Content;
@@ -25,12 +25,16 @@ export class ContentFiles {
     private readonly content: ContentRepo,
     private readonly bundles: BundleRepo,
     private readonly store: BundleStore,
+    private readonly access: ContentAccess,
   ) {}
 
-  /** `draftId` set: the draft preview `/_bundle{id}/`, for the people who manage the item. */
+  /**
+   * `draftId` set: the draft preview `/_bundle{id}/`, for the people who manage the item.
+   * Otherwise the active bundle, for anyone whose role on the item is not `none`.
+   */
   async resolve(user: User | undefined, guid: string, draftId: number | null): Promise<Resolution> {
     const c = isGuid(guid) ? await this.content.byGuid(guid) : undefined;
-    const allowed = c && (draftId === null ? contentPolicy.canSee(user, c) : contentPolicy.canPreview(user, c));
+    const allowed = !!c && (draftId === null ? await this.access.canSee(user, c) : await this.access.canPreview(user, c));
     if (!c || !allowed) return user ? { ok: false, reason: 'not-found' } : { ok: false, reason: 'login' };
     const id = draftId ?? c.bundleId;
     const bundle = id === null || !asId(id) ? undefined : await this.bundles.byId(c.id, id);

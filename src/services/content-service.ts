@@ -1,5 +1,5 @@
 import { isUniqueViolation } from '../db/values.ts';
-import type { Content, ContentSettings, AccessType } from '../domain/content.ts';
+import type { Content, ContentRole, ContentSettings, AccessType } from '../domain/content.ts';
 import type { ContentEvents } from '../domain/deploy.ts';
 import { AppError, ErrorCode } from '../domain/errors.ts';
 import { asId, isGuid } from '../domain/ids.ts';
@@ -7,7 +7,7 @@ import type { User } from '../domain/user.ts';
 import type { ContentChanges, ContentRepo } from '../repositories/content-repo.ts';
 import type { UserRepo } from '../repositories/user-repo.ts';
 import type { BundleStore } from './bundles/bundle-store.ts';
-import { contentPolicy } from './content-policy.ts';
+import type { ContentAccess } from './content-access.ts';
 
 // Connect's rule, which both clients follow when they generate names (connect-api.md §3.3, §5.3).
 export const CONTENT_NAME_PATTERN = /^[A-Za-z0-9_-]{3,64}$/;
@@ -23,6 +23,8 @@ export interface CreateContentInput {
 export interface ContentWithOwner {
   content: Content;
   owner: User | undefined;
+  /** The requesting user's role on it (Connect's app_role). */
+  role: ContentRole;
 }
 
 function checkName(name: string) {
@@ -37,6 +39,7 @@ export class ContentService {
     private readonly users: UserRepo,
     private readonly store: BundleStore,
     private readonly events: ContentEvents,
+    private readonly access: ContentAccess,
   ) {}
 
   /** Which Unix account content runs as is an administrator's decision. */
@@ -46,7 +49,7 @@ export class ContentService {
   }
 
   async create(user: User, input: CreateContentInput): Promise<Content> {
-    if (!contentPolicy.canPublish(user)) throw AppError.forbidden('You do not have permission to publish content.');
+    if (!this.access.canPublish(user)) throw AppError.forbidden('You do not have permission to publish content.');
     this.checkRunAs(user, input.settings ?? {});
     checkName(input.name);
     try {
@@ -73,13 +76,13 @@ export class ContentService {
   /** The item, if the user may see it. Absent and hidden answer the same, so ids leak nothing. */
   async visible(user: User | undefined, guid: string): Promise<Content> {
     const c = isGuid(guid) ? await this.content.byGuid(guid) : undefined;
-    if (!c || !contentPolicy.canSee(user, c)) throw AppError.notFound('The requested content does not exist.');
+    if (!c || !(await this.access.canSee(user, c))) throw AppError.notFound('The requested content does not exist.');
     return c;
   }
 
   async visibleById(user: User | undefined, id: number): Promise<Content> {
     const c = asId(id) ? await this.content.byId(id) : undefined;
-    if (!c || !contentPolicy.canSee(user, c)) throw AppError.notFound('The requested content does not exist.');
+    if (!c || !(await this.access.canSee(user, c))) throw AppError.notFound('The requested content does not exist.');
     return c;
   }
 
@@ -92,12 +95,19 @@ export class ContentService {
     return this.requireManage(user, await this.visibleById(user, id));
   }
 
-  private requireManage(user: User, c: Content): Content {
-    if (!contentPolicy.canManage(user, c)) throw AppError.forbidden("You don't have permission to change this content.");
+  private async requireManage(user: User, c: Content): Promise<Content> {
+    if (!(await this.access.canManage(user, c))) throw AppError.forbidden("You don't have permission to change this content.");
     return c;
   }
 
+  /** The user's role on the item (Connect's app_role). */
+  roleOf(user: User | undefined, c: Content): Promise<ContentRole> {
+    return this.access.role(user, c);
+  }
+
+  /** What the user may see: everything for administrators, nothing for a locked account. */
   async list(user: User, q: { name?: string; ownerGuid?: string; ownerId?: number; search?: string; offset: number; limit: number }) {
+    if (user.locked) return { items: [], total: 0 };
     let ownerId = q.ownerId;
     if (q.ownerGuid !== undefined) {
       const owner = isGuid(q.ownerGuid) ? await this.users.byGuid(q.ownerGuid) : undefined;
@@ -114,10 +124,12 @@ export class ContentService {
     });
   }
 
-  async withOwners(items: Content[]): Promise<ContentWithOwner[]> {
+  /** Each item with its owner and the user's role on it, for serializing a listing. */
+  async withOwners(user: User, items: Content[]): Promise<ContentWithOwner[]> {
     const ids = [...new Set(items.map((c) => c.ownerId))];
     const owners = new Map((await Promise.all(ids.map((id) => this.users.byId(id)))).filter((u): u is User => !!u).map((u) => [u.id, u]));
-    return items.map((content) => ({ content, owner: owners.get(content.ownerId) }));
+    const roles = await this.access.roles(user, items);
+    return items.map((content) => ({ content, owner: owners.get(content.ownerId), role: roles.get(content.id) ?? 'none' }));
   }
 
   ownerOf(c: Content): Promise<User | undefined> {
@@ -125,7 +137,7 @@ export class ContentService {
   }
 
   async update(user: User, c: Content, changes: ContentChanges): Promise<Content> {
-    this.requireManage(user, c);
+    await this.requireManage(user, c);
     this.checkRunAs(user, changes);
     if (changes.name !== undefined) checkName(changes.name);
     try {
@@ -137,7 +149,7 @@ export class ContentService {
   }
 
   async delete(user: User, c: Content): Promise<void> {
-    this.requireManage(user, c);
+    await this.requireManage(user, c);
     await this.content.delete(c.id);
     this.events.contentDeleted(c.guid);
     await this.store.removeContent(c.guid);

@@ -51,7 +51,7 @@ export function applicationsV0Routes(content: ContentService, store: BundleStore
     const { items, total } = await content.list(user, { ...filters, search: q.search, offset, limit: q.count });
     const next = offset + items.length;
     res.json({
-      applications: (await content.withOwners(items)).map(({ content: c, owner }) => appV0(c, owner, user, base(req))),
+      applications: (await content.withOwners(user, items)).map(({ content: c, owner, role }) => appV0(c, owner, role, base(req))),
       count: items.length,
       total,
       continuation: next < total ? String(next) : '',
@@ -62,14 +62,14 @@ export function applicationsV0Routes(content: ContentService, store: BundleStore
     const b = parseInput(createBody, req.body);
     const user = currentUser(req);
     const c = await content.create(user, { name: b.name, title: b.title ?? null });
-    res.json(appV0(c, user, user, base(req)));
+    res.json(appV0(c, user, await content.roleOf(user, c), base(req)));
   });
 
   r.get('/applications/:id', async (req, res) => {
     const user = currentUser(req);
     const c = await content.visibleById(user, appId(req.params.id));
     const owner = await content.ownerOf(c);
-    res.json(appV0(c, owner, user, base(req)));
+    res.json(appV0(c, owner, await content.roleOf(user, c), base(req)));
   });
 
   r.post('/applications/:id', async (req, res) => {
@@ -77,7 +77,7 @@ export function applicationsV0Routes(content: ContentService, store: BundleStore
     const c = await content.manageableById(user, appId(req.params.id));
     const b = parseInput(titleBody, req.body);
     const updated = await content.update(user, c, { title: b.title, description: b.description });
-    res.json(appV0(updated, user.id === updated.ownerId ? user : undefined, user, base(req)));
+    res.json(appV0(updated, await content.ownerOf(updated), await content.roleOf(user, updated), base(req)));
   });
 
   r.post('/applications/:id/upload', async (req, res) => {

@@ -67,7 +67,7 @@ export function contentV1Routes(content: ContentService, env: EnvironmentService
     const { items } = await content.list(user, { name: q.name, ownerGuid: q.owner_guid, offset: 0, limit: 10_000 });
     const includeOwner = (q.include ?? '').split(',').includes('owner');
     const base = baseUrl(req, publicUrl);
-    res.json((await content.withOwners(items)).map(({ content: c, owner }) => contentV1(c, owner, user, base, includeOwner)));
+    res.json((await content.withOwners(user, items)).map(({ content: c, owner, role }) => contentV1(c, owner, role, base, includeOwner)));
   });
 
   r.post('/v1/content', async (req, res) => {
@@ -75,14 +75,14 @@ export function contentV1Routes(content: ContentService, env: EnvironmentService
     const user = currentUser(req);
     const { name, title, description, accessType, ...settings } = toChanges(b);
     const c = await content.create(user, { name: name!, title, description, accessType, settings });
-    res.status(201).json(contentV1(c, user, user, baseUrl(req, publicUrl)));
+    res.status(201).json(contentV1(c, user, await content.roleOf(user, c), baseUrl(req, publicUrl)));
   });
 
   r.get('/v1/content/:guid', async (req, res) => {
     const user = currentUser(req);
     const c = await content.visible(user, String(req.params.guid));
     const owner = await content.ownerOf(c);
-    res.json(contentV1(c, owner, user, baseUrl(req, publicUrl)));
+    res.json(contentV1(c, owner, await content.roleOf(user, c), baseUrl(req, publicUrl)));
   });
 
   r.patch('/v1/content/:guid', async (req, res) => {
@@ -90,7 +90,7 @@ export function contentV1Routes(content: ContentService, env: EnvironmentService
     const c = await content.manageable(user, String(req.params.guid));
     const updated = await content.update(user, c, toChanges(parseInput(contentFields, req.body)));
     const owner = await content.ownerOf(updated);
-    res.json(contentV1(updated, owner, user, baseUrl(req, publicUrl)));
+    res.json(contentV1(updated, owner, await content.roleOf(user, updated), baseUrl(req, publicUrl)));
   });
 
   r.delete('/v1/content/:guid', async (req, res) => {

@@ -1,5 +1,5 @@
 import { appModeOrdinal } from '../../domain/app-modes.ts';
-import { CONTENT_SETTING_KEYS, type Bundle, type Content, type Task } from '../../domain/content.ts';
+import { CONTENT_SETTING_KEYS, type Bundle, type Content, type ContentRole, type Permission, type Task } from '../../domain/content.ts';
 import type { User } from '../../domain/user.ts';
 import { iso } from './iso.ts';
 
@@ -12,13 +12,11 @@ export function contentUrls(base: string, c: Content): Urls {
   return { content: `${base}/content/${c.guid}/`, dashboard: `${base}/connect/#/apps/${c.guid}` };
 }
 
-export function appRole(viewer: User, c: Content): 'owner' | 'editor' | 'viewer' {
-  if (c.ownerId === viewer.id) return 'owner';
-  return viewer.role === 'administrator' ? 'editor' : 'viewer';
-}
-
-/** Connect's ContentItemV1 (connect-api.md §5.3): ids as strings, app_mode as its name. */
-export function contentV1(c: Content, owner: User | undefined, viewer: User, base: string, includeOwner = false) {
+/**
+ * Connect's ContentItemV1 (connect-api.md §5.3): ids as strings, app_mode as its name.
+ * `role` is the requesting user's (ContentAccess), sent as `app_role`.
+ */
+export function contentV1(c: Content, owner: User | undefined, role: ContentRole, base: string, includeOwner = false) {
   const urls = contentUrls(base, c);
   const settings = Object.fromEntries(CONTENT_SETTING_KEYS.map((k) => [k, c[k]]));
   return {
@@ -47,14 +45,14 @@ export function contentV1(c: Content, owner: User | undefined, viewer: User, bas
     owner_guid: owner?.guid ?? null,
     content_url: urls.content,
     dashboard_url: urls.dashboard,
-    app_role: appRole(viewer, c),
+    app_role: role,
     id: String(c.id),
     ...(includeOwner && owner ? { owner: { guid: owner.guid, username: owner.username, first_name: owner.firstName, last_name: owner.lastName } } : {}),
   };
 }
 
 /** The v0 "application" (AppV0): numeric ids, the app mode as its ordinal, `url`. */
-export function appV0(c: Content, owner: User | undefined, viewer: User, base: string) {
+export function appV0(c: Content, owner: User | undefined, role: ContentRole, base: string) {
   const urls = contentUrls(base, c);
   return {
     id: c.id,
@@ -77,7 +75,7 @@ export function appV0(c: Content, owner: User | undefined, viewer: User, base: s
     created_time: iso(c.createdTime),
     last_deployed_time: iso(c.lastDeployedTime),
     build_status: c.bundleId === null ? 0 : 2,
-    app_role: appRole(viewer, c),
+    app_role: role,
     ...Object.fromEntries(CONTENT_SETTING_KEYS.map((k) => [k, c[k]])),
   };
 }
@@ -120,4 +118,9 @@ export function taskV1(t: Task, lines: string[], last: number) {
 
 export function taskV0(t: Task, lines: string[], last: number) {
   return { id: t.id, user_id: t.userId, status: lines, result: t.result ?? null, finished: t.finished, code: t.code, error: t.error, last_status: last };
+}
+
+/** Connect's v1 ContentPermission: string ids, the principal by guid. */
+export function permissionV1(p: Permission, c: Content) {
+  return { id: String(p.id), content_guid: c.guid, principal_guid: p.principalGuid, principal_type: p.principalType, role: p.role };
 }

@@ -1,0 +1,106 @@
+import { randomUUID } from 'node:crypto';
+import type { Knex } from 'knex';
+import { toDate } from '../db/values.ts';
+import type { Group } from '../domain/content.ts';
+
+type Row = Record<string, unknown>;
+
+function toGroup(r: Row): Group {
+  return {
+    id: Number(r.id),
+    guid: String(r.guid),
+    name: String(r.name),
+    ownerId: r.owner_id === null || r.owner_id === undefined ? null : Number(r.owner_id),
+    ownerGuid: (r.owner_guid as string | null | undefined) ?? null,
+    createdTime: toDate(r.created_time),
+    updatedTime: toDate(r.updated_time),
+  };
+}
+
+export interface GroupQuery {
+  /** Case-insensitive prefix of the name. */
+  prefix?: string | undefined;
+  offset: number;
+  limit: number;
+}
+
+/** `groups` and `group_members`. */
+export class GroupRepo {
+  constructor(private readonly knex: Knex) {}
+
+  private select() {
+    return this.knex('groups as g').leftJoin('users as u', 'u.id', 'g.owner_id').select('g.*', 'u.guid as owner_guid');
+  }
+
+  /** Throws a unique violation when the name is taken. */
+  async create(name: string, ownerId: number): Promise<Group> {
+    const now = new Date();
+    const guid = randomUUID();
+    await this.knex('groups').insert({ guid, name, owner_id: ownerId, created_time: now, updated_time: now });
+    return (await this.byGuid(guid))!;
+  }
+
+  async byGuid(guid: string): Promise<Group | undefined> {
+    const row = (await this.select().where('g.guid', guid).first()) as Row | undefined;
+    return row && toGroup(row);
+  }
+
+  async byId(id: number): Promise<Group | undefined> {
+    const row = (await this.select().where('g.id', id).first()) as Row | undefined;
+    return row && toGroup(row);
+  }
+
+  async list(q: GroupQuery): Promise<{ groups: Group[]; total: number }> {
+    const base = this.knex('groups as g').modify((b) => {
+      if (q.prefix) {
+        const p = q.prefix.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`) + '%';
+        b.whereRaw(`lower(g.name) like ? escape '\\'`, [p]);
+      }
+    });
+    const total = (await base.clone().count({ n: '*' }).first()) as { n: number | string } | undefined;
+    const rows = (await base
+      .clone()
+      .leftJoin('users as u', 'u.id', 'g.owner_id')
+      .select('g.*', 'u.guid as owner_guid')
+      // Alphabetical ignoring case, the same on both databases whatever their collation.
+      .orderByRaw('lower(g.name), g.id')
+      .offset(q.offset)
+      .limit(q.limit)) as Row[];
+    return { groups: rows.map(toGroup), total: Number(total?.n ?? 0) };
+  }
+
+  async delete(id: number): Promise<void> {
+    await this.knex('groups').where({ id }).delete();
+  }
+
+  /** The members' user ids, oldest account first. */
+  /** The names of the groups a user belongs to, for the credentials content receives. */
+  async namesForUser(userId: number): Promise<string[]> {
+    const rows = (await this.knex('groups').join('group_members', 'groups.id', 'group_members.group_id').where('group_members.user_id', userId).orderBy('groups.name').select('groups.name')) as Array<{ name: string }>;
+    return rows.map((r) => r.name);
+  }
+
+  async memberIds(groupId: number): Promise<number[]> {
+    const rows = (await this.knex('group_members').select('user_id').where({ group_id: groupId }).orderBy('user_id')) as Row[];
+    return rows.map((r) => Number(r.user_id));
+  }
+
+  async isMember(groupId: number, userId: number): Promise<boolean> {
+    return !!(await this.knex('group_members').where({ group_id: groupId, user_id: userId }).first());
+  }
+
+  /** False when the user already belonged to the group. */
+  async addMember(groupId: number, userId: number): Promise<boolean> {
+    const rows = (await this.knex('group_members')
+      .insert({ group_id: groupId, user_id: userId })
+      .onConflict(['group_id', 'user_id'])
+      .ignore()
+      .returning('user_id')) as unknown[];
+    return rows.length > 0;
+  }
+
+  /** False when the user was not a member. */
+  async removeMember(groupId: number, userId: number): Promise<boolean> {
+    return (await this.knex('group_members').where({ group_id: groupId, user_id: userId }).delete()) > 0;
+  }
+}

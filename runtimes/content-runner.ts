@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, rename, rm, chown } from 'node:fs/promises';
+import { chown, lstat, mkdir, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { BuildRequest, ProcessEnvironment, RunSettings } from '../src/domain/deploy.ts';
 import type { Manifest } from '../src/domain/manifest.ts';
@@ -40,6 +40,23 @@ const HOST = '127.0.0.1';
 const CRASH_WINDOW_MS = 60_000;
 const MAX_BACKOFF_MS = 60_000;
 
+/**
+ * A render runs as the content's account and could leave a symlink to `/srv/lectern/secret.key`
+ * in its output, which Lectern (root) would then serve. Only regular files and directories
+ * stay; anything else is removed before the output is published.
+ */
+async function keepRegularFiles(dir: string, log: (l: string) => void): Promise<void> {
+  for (const name of await readdir(dir)) {
+    const p = path.join(dir, name);
+    const st = await lstat(p);
+    if (st.isDirectory()) await keepRegularFiles(p, log);
+    else if (!st.isFile()) {
+      await rm(p, { force: true });
+      log(`Removed ${path.relative(dir, p) || name} from the output: only regular files are published.`);
+    }
+  }
+}
+
 export class ContentUnavailable extends Error {
   constructor(message: string, readonly retryAfterSeconds: number) {
     super(message);
@@ -57,9 +74,11 @@ function basePath(guid: string) {
  */
 export class ContentRunner {
   private readonly instances = new Map<string, Instance>();
-  private readonly starting = new Map<string, Promise<Served>>();
   private readonly prepared = new Map<string, Promise<Prepared>>();
   private readonly backoff = new Map<string, Backoff>();
+  // One start, build or stop of a bundle at a time: a stop that arrives during a cold start
+  // waits for it and then stops what it started, and two cold starts make one instance.
+  private readonly locks = new Map<string, Promise<unknown>>();
   // Per job: revokes the process's API key when it ends.
   private readonly releases = new Map<string, () => Promise<void>>();
   // Revocations under way, so shutdown can wait for them before the database closes.
@@ -120,8 +139,23 @@ export class ContentRunner {
     return { bundleDir: req.bundleDir, primaryFile: req.primaryFile, manifest: req.manifest, environment, host: HOST, port, basePath: basePath(req.contentGuid), outputDir };
   }
 
+  private withLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(id) ?? Promise.resolve();
+    const next = prev.catch(() => undefined).then(fn);
+    const tail = next.catch(() => undefined);
+    this.locks.set(id, tail);
+    void tail.then(() => {
+      if (this.locks.get(id) === tail) this.locks.delete(id);
+    });
+    return next;
+  }
+
   /** The deploy's build step: render, or start the app once to prove it runs. */
-  async build(req: BuildRequest): Promise<void> {
+  build(req: BuildRequest): Promise<void> {
+    return this.withLock(`${req.contentGuid}/${req.bundleId}`, () => this.buildUnlocked(req));
+  }
+
+  private async buildUnlocked(req: BuildRequest): Promise<void> {
     const r = this.recipe(req.appMode);
     if (r.kind === 'static') {
       req.log('Static content: nothing to build; the files are served as uploaded.');
@@ -133,7 +167,7 @@ export class ContentRunner {
       await this.render(req, r, prepared, req.log);
       return;
     }
-    await this.stopBundle(req.contentGuid, req.bundleId);
+    await this.stopUnlocked(req.contentGuid, req.bundleId);
     this.backoff.delete(`${req.contentGuid}/${req.bundleId}`);
     req.log('Starting the app to check that it runs...');
     const served = await this.startServed(req, r, prepared, 'deploy');
@@ -164,6 +198,8 @@ export class ContentRunner {
       if (res.exitCode !== 0) throw new Error(`The render failed with exit code ${res.exitCode}; see the output above.`);
       const files = await readdir(out);
       if (!files.includes(cmd.output)) throw new Error(`The render finished but wrote no ${cmd.output}.`);
+      await keepRegularFiles(out, log);
+      if (this.o.outputOwner) await chown(out, 0, 0);
       await rename(out, path.join(bundleRenders, key));
       log(`Rendered ${cmd.output}.`);
     } catch (err) {
@@ -226,16 +262,20 @@ export class ContentRunner {
     if (b && b.until > Date.now()) {
       throw new ContentUnavailable('The app keeps exiting soon after it starts; Lectern waits before trying again. Its logs say why.', Math.ceil((b.until - Date.now()) / 1000));
     }
-    let p = this.starting.get(id);
-    if (!p) {
-      p = this.prepare(req, r, () => undefined).then((prepared) => this.startServed(req, r, prepared, 'request'));
-      this.starting.set(id, p);
-      void p.finally(() => this.starting.delete(id)).catch(() => undefined);
-    }
-    return p;
+    return this.withLock(id, async () => {
+      // Another request may have started it while this one waited.
+      const started = this.instances.get(id);
+      if (started) return { instance: started, recipe: r };
+      const prepared = await this.prepare(req, r, () => undefined);
+      return this.startServed(req, r, prepared, 'request');
+    });
   }
 
-  async stopBundle(contentGuid: string, bundleId: number): Promise<void> {
+  stopBundle(contentGuid: string, bundleId: number): Promise<void> {
+    return this.withLock(`${contentGuid}/${bundleId}`, () => this.stopUnlocked(contentGuid, bundleId));
+  }
+
+  private async stopUnlocked(contentGuid: string, bundleId: number): Promise<void> {
     const id = `${contentGuid}/${bundleId}`;
     const i = this.instances.get(id);
     this.instances.delete(id);
@@ -259,10 +299,11 @@ export class ContentRunner {
     while (this.pending.size) await Promise.all([...this.pending]);
   }
 
-  /** Stops every instance of a content item except the given bundle's. */
+  /** Stops every instance of a content item except the given bundle's, waiting out starts under way. */
   async stopContent(contentGuid: string, keepBundle?: number): Promise<void> {
-    const victims = [...this.instances.values()].filter((i) => i.contentGuid === contentGuid && i.bundleId !== keepBundle);
-    await Promise.all(victims.map((i) => this.stopBundle(i.contentGuid, i.bundleId)));
+    const ids = new Set([...this.instances.keys(), ...this.locks.keys()].filter((id) => id.startsWith(`${contentGuid}/`)));
+    const bundles = [...ids].map((id) => Number(id.slice(contentGuid.length + 1))).filter((b) => b !== keepBundle);
+    await Promise.all(bundles.map((b) => this.stopBundle(contentGuid, b)));
   }
 
   running(): Instance[] {

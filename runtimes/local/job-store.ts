@@ -6,6 +6,9 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { JobInfo, JobLogEntry } from '../../src/domain/jobs.ts';
 
+const JOB_KEY = /^[A-Za-z0-9-]{1,64}$/;
+const GUID = /^[0-9a-f-]{36}$/i;
+
 // A job that writes more than this keeps its first part: enough to debug, bounded on disk.
 const MAX_LOG_BYTES = 16 * 1024 * 1024;
 
@@ -24,7 +27,12 @@ export class JobStore {
   constructor(private readonly root: string) {}
 
   private dir(guid: string, key: string) {
+    if (!JOB_KEY.test(key) || !GUID.test(guid)) throw new Error(`not a job: ${guid}/${key}`);
     return path.join(this.root, guid, key);
+  }
+
+  static isKey(key: string): boolean {
+    return JOB_KEY.test(key);
   }
 
   private async writeInfo(info: JobInfo) {
@@ -68,6 +76,7 @@ export class JobStore {
   }
 
   async get(guid: string, key: string): Promise<JobInfo | undefined> {
+    if (!JOB_KEY.test(key) || !GUID.test(guid)) return undefined;
     try {
       return JSON.parse(await readFile(path.join(this.dir(guid, key), 'job.json'), 'utf8')) as JobInfo;
     } catch {
@@ -102,6 +111,7 @@ export class JobStore {
   }
 
   async readLog(guid: string, key: string, maxLines = 10_000): Promise<JobLogEntry[]> {
+    if (!JOB_KEY.test(key) || !GUID.test(guid)) return [];
     const file = path.join(this.dir(guid, key), 'log.jsonl');
     const out: JobLogEntry[] = [];
     try {
@@ -112,7 +122,12 @@ export class JobStore {
     const rl = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
     for await (const raw of rl) {
       if (!raw) continue;
-      const e = JSON.parse(raw) as { t: string; s: 'stdout' | 'stderr'; d: string };
+      let e: { t: string; s: 'stdout' | 'stderr'; d: string };
+      try {
+        e = JSON.parse(raw) as typeof e;
+      } catch {
+        continue; // a line still being written
+      }
       out.push({ timestamp: e.t, source: e.s, data: e.d });
       if (out.length > maxLines) out.shift();
     }

@@ -112,13 +112,14 @@ export function buildLaunch(spec: ProcessSpec, opts: SandboxOptions): Launch {
   bind('--ro-bind', spec.mounts.bundleDir, SANDBOX_PATHS.bundle);
   if (spec.mounts.envDir) bind('--ro-bind', spec.mounts.envDir, SANDBOX_PATHS.env);
   if (spec.mounts.outputDir) bind('--bind', spec.mounts.outputDir, SANDBOX_PATHS.output);
-  a.push('--chdir', map(spec.command.cwd), '--clearenv');
-  for (const [k, v] of Object.entries(env)) a.push('--setenv', k, v);
-  // Marks the process tree as this job's, so a restarted Lectern can find and stop it.
-  a.push('--setenv', 'LECTERN_JOB', spec.key, '--');
+  // Until the privilege drop only a fixed PATH: the content's own variables (which a publisher
+  // sets, LD_PRELOAD or PATH among them) must not reach anything that still runs as root.
+  // The job marker lets a restarted Lectern find and stop this process tree.
+  a.push('--chdir', map(spec.command.cwd), '--clearenv', '--setenv', 'PATH', BASE_PATH, '--setenv', 'LECTERN_JOB', spec.key, '--');
   if (opts.runAs) {
-    a.push('setpriv', `--reuid=${opts.runAs.uid}`, `--regid=${opts.runAs.gid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--');
+    a.push('/usr/bin/setpriv', `--reuid=${opts.runAs.uid}`, `--regid=${opts.runAs.gid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--');
   }
-  a.push(...spec.command.argv.map(map));
+  // Only now, as the run-as account, the content's environment: `env -i` starts it from nothing.
+  a.push('/usr/bin/env', '-i', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...spec.command.argv.map(map));
   return { file: opts.bwrapPath, args: a, env: { PATH: BASE_PATH }, cwd: '/' };
 }

@@ -3,16 +3,18 @@ import { Router, type NextFunction, type Request, type Response } from 'express'
 import { AppError } from '../src/domain/errors.ts';
 import { keyFromHeaders, type ApiKeyService } from '../src/services/api-key-service.ts';
 import type { ContentFiles, ServableBundle } from '../src/services/content-files.ts';
-import { applyContentSecurity } from './content-security.ts';
+import type { Origins } from '../src/web/origins.ts';
 import { ContentUnavailable, type ContentRunner } from '../runtimes/content-runner.ts';
-import { createForwarder } from './forward.ts';
+import { createForwarder, prepareForContent, type Viewer } from './forward.ts';
+import type { User } from '../src/domain/user.ts';
 
 const DRAFT = /^_bundle(\d+)$/;
 
-/** Browsers are sent to log in and back; API callers get a 401 in Connect's shape. */
-function loginOrUnauthorized(req: Request, res: Response) {
+/** Browsers are sent to log in (on Lectern's origin) and back; API callers get a 401 in Connect's shape. */
+function loginOrUnauthorized(req: Request, res: Response, origin: Origins) {
   if (req.accepts(['html', 'json']) === 'html' && !keyFromHeaders(req.headers)) {
-    return res.redirect(302, `/login?next=${encodeURIComponent(req.originalUrl)}`);
+    const back = origin.content(req) + req.originalUrl.replace(/^\/+/, '/');
+    return res.redirect(302, `${origin.main(req)}/login?next=${encodeURIComponent(back)}`);
   }
   throw AppError.unauthorized('Log in or send an API key to see this content.');
 }
@@ -33,7 +35,7 @@ function serveStatic(target: ServableBundle, rel: string, res: Response, next: N
  * Requests for content: `/content/{guid}/...` and the draft preview `/content/{guid}/_bundle{id}/...`.
  * Static content is served from its bundle; served app modes join when the runtimes exist.
  */
-export function contentRouter(files: ContentFiles, keys: ApiKeyService, runner: ContentRunner): Router {
+export function contentRouter(files: ContentFiles, keys: ApiKeyService, runner: ContentRunner, origin: Origins, viewerOf: (user: User) => Promise<Viewer>): Router {
   const forward = createForwarder();
   // Strict: `/content/{guid}` and `/content/{guid}/` are different addresses (one redirects).
   const r = Router({ strict: true });
@@ -56,7 +58,7 @@ export function contentRouter(files: ContentFiles, keys: ApiKeyService, runner: 
     const rest = draft ? segments.slice(1) : segments;
     const result = await files.resolve(user, String(req.params.guid), draft ? Number(draft[1]) : null);
     if (!result.ok) {
-      if (result.reason === 'login') return loginOrUnauthorized(req, res);
+      if (result.reason === 'login') return loginOrUnauthorized(req, res, origin);
       throw AppError.notFound('The requested content does not exist.');
     }
     const { content, bundle } = result.target;
@@ -66,7 +68,6 @@ export function contentRouter(files: ContentFiles, keys: ApiKeyService, runner: 
     } catch (err) {
       throw new AppError(503, 1, (err as Error).message);
     }
-    applyContentSecurity(res);
     const prefix = `/content/${content.guid}/${draft ? `_bundle${bundle.id}/` : ''}`;
     if (recipe.kind === 'served') {
       let served;
@@ -82,12 +83,15 @@ export function contentRouter(files: ContentFiles, keys: ApiKeyService, runner: 
         });
       } catch (err) {
         if (err instanceof ContentUnavailable) res.set('Retry-After', String(err.retryAfterSeconds));
-        throw new AppError(503, 1, `The app could not start: ${(err as Error).message}`);
+        // The app's output can hold paths and secrets: only the people who run it see it.
+        const manager = !!user && (user.role === 'administrator' || user.id === content.ownerId);
+        throw new AppError(503, 1, manager ? `The app could not start: ${(err as Error).message}` : 'This content is not available right now. Try again later.');
       }
       // Apps that know their base path get it in the URL; the others from X-Lectern-Base-Path.
       const original = req.originalUrl.replace(/^\/+/, '/');
       const tail = original.slice(prefix.length - 1) || '/';
-      return forward(req, res, served.instance.target, served.recipe.pathMode === 'full' ? original : tail, prefix);
+      prepareForContent(req, served.recipe.pathMode === 'full' ? original : tail, prefix, user ? await viewerOf(user) : undefined);
+      return forward.web(req, res, served.instance.target);
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') throw new AppError(405, 2, 'This content accepts GET and HEAD only.');
     let target = result.target;

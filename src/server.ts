@@ -1,22 +1,26 @@
-import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import express from 'express';
-import session from 'express-session';
 import helmet from 'helmet';
-import { pinoHttp } from 'pino-http';
-import { errorHandler, notFoundHandler, API_PREFIX } from './api/error-handler.ts';
+import { contentRouter } from '../proxy/content-router.ts';
+import { API_PREFIX, errorHandler, notFoundHandler } from './api/error-handler.ts';
 import { apiRouter } from './api/router.ts';
 import type { AppContext } from './app-context.ts';
-import { LECTERN_VERSION } from './version.ts';
 import { SESSION_COOKIE_NAME } from './domain/session.ts';
+import type { User } from './domain/user.ts';
+import { keyFromHeaders } from './services/api-key-service.ts';
+import { LECTERN_VERSION } from './version.ts';
+import { createBrowserSession } from './web/browser-session.ts';
+import { buildContentApp } from './web/content-app.ts';
 import { createCsrf } from './web/csrf.ts';
 import { healthRoutes } from './web/health-routes.ts';
-import { createPassport } from './web/passport.ts';
+import { origins } from './web/origins.ts';
+import { collapseLeadingSlashes, requestLogging } from './web/request-logging.ts';
 import { webRoutes } from './web/routes.ts';
-import { contentRouter } from '../proxy/content-router.ts';
-import { DatabaseSessionStore } from './web/session-store.ts';
+import { authenticateUpgrade } from './web/upgrade-auth.ts';
+import { createForwarder } from '../proxy/forward.ts';
+import { contentUpgrade } from '../proxy/upgrade.ts';
 
 const VIEWS_DIR = fileURLToPath(new URL('../views', import.meta.url));
 export const SESSION_COOKIE = SESSION_COOKIE_NAME;
@@ -24,69 +28,78 @@ export const SESSION_COOKIE = SESSION_COOKIE_NAME;
 export interface LecternServer {
   app: express.Express;
   http: http.Server;
+  /** The content origin's server. */
+  contentHttp: http.Server;
+  readonly contentPort: number;
   ctx: AppContext;
-  /** Starts listening; resolves with the bound port. */
+  /** Starts listening on both origins; resolves with Lectern's own port. */
   listen(port?: number, address?: string): Promise<number>;
   /** Stops taking connections, lets in-flight requests finish (up to the grace period), closes the database. */
   close(): Promise<void>;
 }
 
-/** The composition root for HTTP: every router and middleware is built here from the context. */
+function listenOn(srv: http.Server, port: number, address: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    srv.once('error', reject);
+    srv.listen(port, address, () => {
+      srv.off('error', reject);
+      const addr = srv.address();
+      resolve(typeof addr === 'object' && addr ? addr.port : port);
+    });
+  });
+}
+
+/**
+ * Stops taking connections. Keep-alive sockets would hold close() open until their timeout,
+ * so busy ones finish their request and are closed as soon as they fall idle.
+ */
+async function drain(srv: http.Server, graceSeconds: number): Promise<void> {
+  if (!srv.listening) return;
+  const drained = new Promise<void>((resolve) => srv.close(() => resolve()));
+  srv.closeIdleConnections();
+  const sweep = setInterval(() => srv.closeIdleConnections(), 50);
+  const grace = setTimeout(() => srv.closeAllConnections(), graceSeconds * 1000);
+  await drained;
+  clearInterval(sweep);
+  clearTimeout(grace);
+}
+
+/** The composition root for HTTP: both origins, their middleware and routers, graceful close. */
 export function buildServer(ctx: AppContext): LecternServer {
   const { config, logger } = ctx;
+  let boundMain = config.server.port;
+  let boundContent = config.server.contentPort;
+  const origin = origins({ publicUrl: config.server.publicUrl, contentUrl: config.server.contentUrl, mainPort: () => boundMain, contentPort: () => boundContent });
+
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', config.server.trustProxy);
   app.set('views', VIEWS_DIR);
   app.set('view engine', 'ejs');
-
-  // rsconnect-python 1.28 checks `//content/{guid}/`: treat runs of leading slashes as one.
-  app.use((req, _res, next) => {
-    if (req.url.startsWith('//')) req.url = req.url.replace(/^\/+/, '/');
-    next();
-  });
-  app.use(
-    pinoHttp({
-      logger,
-      genReqId: (req, res) => {
-        const incoming = req.headers['x-request-id'];
-        const id = typeof incoming === 'string' && /^[\w.-]{1,64}$/.test(incoming) ? incoming : randomUUID();
-        res.setHeader('X-Request-Id', id);
-        return id;
-      },
-      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
-      autoLogging: { ignore: (req) => req.url === '/__ping__' || req.url === '/__health__' },
-    }),
-  );
+  app.use(collapseLeadingSlashes);
+  app.use(requestLogging(logger));
   const https = config.server.publicUrl?.startsWith('https://') ?? false;
   // Over plain http (a first start, a laptop) HSTS and upgrade-insecure-requests would make
   // browsers ask for https that is not there.
   app.use(
     helmet({
       strictTransportSecurity: https,
-      contentSecurityPolicy: { directives: { upgradeInsecureRequests: https ? [] : null } },
+      contentSecurityPolicy: {
+        directives: {
+          upgradeInsecureRequests: https ? [] : null,
+          // Logging in can end on the content origin (a viewer sent to log in from there),
+          // and browsers apply form-action to the redirect after a form too.
+          formAction: ["'self'", (req) => origin.content(req as express.Request)],
+        },
+      },
     }),
   );
   app.use('/__static__', express.static(`${VIEWS_DIR}/static`, { maxAge: '1h', index: false }));
   app.use(healthRoutes(ctx.checkDatabase, LECTERN_VERSION));
 
-  const sessionMaxAgeMs = config.auth.sessionHours * 3600_000;
-  const store = new DatabaseSessionStore(ctx.repos.sessions, sessionMaxAgeMs);
-  app.use(
-    session({
-      name: SESSION_COOKIE,
-      store,
-      // The server's secret key signs the cookie; it never leaves the data directory.
-      secret: ctx.secretKey.toString('base64'),
-      resave: false,
-      saveUninitialized: false,
-      rolling: false,
-      cookie: { httpOnly: true, sameSite: 'lax', secure: https, maxAge: sessionMaxAgeMs, path: '/' },
-    }),
-  );
-  const passport = createPassport(ctx.users, ctx.throttle, ctx.audit);
-  app.use(passport.initialize());
-  app.use(passport.session());
+  const browser = createBrowserSession(ctx, https);
+  const viewerOf = async (user: User) => ({ username: user.username, groups: await ctx.groups.namesOf(user) });
+  app.use(...browser.middleware);
   const csrf = createCsrf();
 
   app.use(
@@ -100,42 +113,54 @@ export function buildServer(ctx: AppContext): LecternServer {
       publicUrl: config.server.publicUrl,
     }),
   );
-  app.use(contentRouter(ctx.contentFiles, ctx.keys, ctx.runtime.runner));
-  app.use(webRoutes({ passport, users: ctx.users, keys: ctx.keys, audit: ctx.audit, csrf }));
+  // Content on Lectern's own origin only for API-key callers (API consumers, rsconnect's
+  // post-deploy check), which carry no cookie; browsers go to the content origin.
+  app.use('/content', (req, res, next) => {
+    if (keyFromHeaders(req.headers)) return next();
+    res.redirect(302, origin.content(req) + req.originalUrl.replace(/^\/+/, '/'));
+  });
+  app.use(contentRouter(ctx.contentFiles, ctx.keys, ctx.runtime.runner, origin, viewerOf));
+  app.use(webRoutes({ passport: browser.passport, users: ctx.users, keys: ctx.keys, audit: ctx.audit, csrf, origin }));
   app.use(notFoundHandler);
   app.use(errorHandler(logger));
 
   const server = http.createServer(app);
+  const contentServer = http.createServer(buildContentApp(ctx, browser, origin, logger, VIEWS_DIR, viewerOf));
+  const upgrade = contentUpgrade({
+    files: ctx.contentFiles,
+    runner: ctx.runtime.runner,
+    forward: createForwarder(),
+    authenticate: (req) => authenticateUpgrade(req, ctx, browser.middleware),
+    viewerOf,
+    allowedOrigins: (req) => {
+      const host = req.headers.host ?? '';
+      return [config.server.contentUrl ?? `http://${host}`, `https://${host}`];
+    },
+  });
+  contentServer.on('upgrade', upgrade);
+  // On Lectern's own origin, WebSockets to content carry an API key (no browser sends one).
+  server.on('upgrade', (req, socket, head) => (keyFromHeaders(req.headers) ? upgrade(req, socket, head) : socket.destroy()));
   let closing: Promise<void> | undefined;
 
   return {
     app,
     http: server,
+    contentHttp: contentServer,
     ctx,
-    listen(port = config.server.port, address = config.server.address) {
-      return new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, address, () => {
-          server.off('error', reject);
-          const addr = server.address();
-          const bound = typeof addr === 'object' && addr ? addr.port : port;
-          ctx.setServerUrl(`http://127.0.0.1:${bound}`);
-          resolve(bound);
-        });
-      });
+    get contentPort() {
+      return boundContent;
+    },
+    async listen(port = config.server.port, address = config.server.address) {
+      boundMain = await listenOn(server, port, address);
+      // With an ephemeral main port (tests), the content port is ephemeral too.
+      boundContent = await listenOn(contentServer, port === 0 ? 0 : config.server.contentPort, address);
+      ctx.setServerUrl(`http://127.0.0.1:${boundMain}`);
+      return boundMain;
     },
     close() {
       closing ??= (async () => {
-        const drained = new Promise<void>((resolve) => server.close(() => resolve()));
-        // Keep-alive sockets would hold close() open until their timeout. Busy ones finish
-        // their request first, then are closed as soon as they fall idle.
-        server.closeIdleConnections();
-        const sweep = setInterval(() => server.closeIdleConnections(), 50);
-        const grace = setTimeout(() => server.closeAllConnections(), config.server.shutdownGraceSeconds * 1000);
-        await drained;
-        clearInterval(sweep);
-        clearTimeout(grace);
-        store.stop();
+        await Promise.all([drain(server, config.server.shutdownGraceSeconds), drain(contentServer, config.server.shutdownGraceSeconds)]);
+        browser.store.stop();
         await ctx.close();
       })();
       return closing;

@@ -52,6 +52,10 @@ export const configSchema = z
         // The URL people and clients use to reach Lectern. Without it, URLs in API answers
         // are built from each request's Host header.
         publicUrl: httpUrl.optional(),
+        // Content is served from an origin of its own, so a publisher's scripts cannot act with
+        // a viewer's Lectern session: this port on the same host, or contentUrl behind a proxy.
+        contentPort: intFrom(z.number().int().min(0).max(65535)).default(3940),
+        contentUrl: httpUrl.optional(),
         // Behind nginx or a load balancer, trust X-Forwarded-* from that many hops.
         trustProxy: intFrom(z.number().int().min(0).max(10)).default(0),
         // How long SIGTERM waits for in-flight requests before closing them.
@@ -132,6 +136,8 @@ export const ENV_VARS: Record<string, readonly string[]> = {
   LECTERN_ADDRESS: ['server', 'address'],
   LECTERN_PORT: ['server', 'port'],
   LECTERN_PUBLIC_URL: ['server', 'publicUrl'],
+  LECTERN_CONTENT_PORT: ['server', 'contentPort'],
+  LECTERN_CONTENT_URL: ['server', 'contentUrl'],
   LECTERN_TRUST_PROXY: ['server', 'trustProxy'],
   LECTERN_SHUTDOWN_GRACE_SECONDS: ['server', 'shutdownGraceSeconds'],
   LECTERN_DATABASE_URL: ['database', 'url'],

@@ -6,6 +6,7 @@ import type { ApiKeyService } from '../services/api-key-service.ts';
 import type { AuditLog } from '../services/audit-log.ts';
 import type { UserService } from '../services/user-service.ts';
 import type { LecternPassport, LoginFailure } from './passport.ts';
+import type { Origins } from './origins.ts';
 import { safeNext } from './safe-redirect.ts';
 
 export interface WebDeps {
@@ -13,6 +14,7 @@ export interface WebDeps {
   users: UserService;
   keys: ApiKeyService;
   audit: AuditLog;
+  origin: Origins;
   csrf: { protect: (req: Request, res: Response, next: NextFunction) => void; token: (req: Request) => string };
 }
 
@@ -34,13 +36,13 @@ export function webRoutes(d: WebDeps): Router {
     res.status(status).render(view, { user: req.user, csrfToken: d.csrf.token(req), ...locals });
 
   r.get('/login', (req, res) => {
-    if (req.user) return res.redirect(303, safeNext(req.query.next));
-    render(req, res, 'login', { title: 'Log in', next: safeNext(req.query.next), error: null, username: '' });
+    if (req.user) return res.redirect(303, safeNext(req.query.next, d.origin.content(req)));
+    render(req, res, 'login', { title: 'Log in', next: safeNext(req.query.next, d.origin.content(req)), error: null, username: '' });
   });
 
   r.post('/login', d.csrf.protect, (req, res, next) => {
     const body = req.body as Record<string, unknown>;
-    const target = safeNext(body.next);
+    const target = safeNext(body.next, d.origin.content(req));
     d.passport.authenticate('local', (err: unknown, user: Express.User | false, info?: LoginFailure) => {
       if (err) return next(err);
       if (!user) {

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
@@ -11,22 +12,32 @@ declare module 'vitest' {
 }
 
 const SCRIPT = path.resolve(import.meta.dirname, '../../scripts/test-postgres.sh');
-// Away from the system cluster's 5432 and the CI cluster's port.
-const OWN_PORT = '55433';
+
+/** A port nobody listens on now, so several test runs on one machine do not collide. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
 
 /**
  * The integration suite runs on PostgreSQL as well as SQLite, always. CI passes its cluster in
  * LECTERN_TEST_PG_URL; otherwise a throwaway cluster is started here and stopped afterwards.
  * If neither works the suite fails: a skipped database is an untested database.
  */
-export default function setup(project: TestProject) {
+export default async function setup(project: TestProject) {
   const given = process.env.LECTERN_TEST_PG_URL;
   if (given) {
     project.provide('pgAdminUrl', given);
     return;
   }
   const dir = mkdtempSync(path.join(os.tmpdir(), 'lectern-pg-'));
-  const url = execFileSync('bash', [SCRIPT, 'start', dir, OWN_PORT], { encoding: 'utf8' }).trim();
+  const url = execFileSync('bash', [SCRIPT, 'start', dir, String(await freePort())], { encoding: 'utf8' }).trim();
   project.provide('pgAdminUrl', url);
   return () => {
     execFileSync('bash', [SCRIPT, 'stop', dir]);

@@ -9,6 +9,8 @@ import { createTestDatabase, type DatabaseKind, type TestDatabase } from './data
 
 export interface TestServer {
   url: string;
+  /** The content origin (a port of its own). */
+  contentUrl: string;
   server: LecternServer;
   db: TestDatabase;
   admin: { user: User; password: string; key: string };
@@ -58,6 +60,7 @@ export async function startTestServer(kind: DatabaseKind, opts: StartOptions = {
   const server = buildServer(ctx);
   const port = await server.listen();
   const url = `http://127.0.0.1:${port}`;
+  const contentUrl = `http://127.0.0.1:${server.contentPort}`;
 
   const admin = await adminFor(ctx);
 
@@ -70,6 +73,7 @@ export async function startTestServer(kind: DatabaseKind, opts: StartOptions = {
 
   return {
     url,
+    contentUrl,
     server,
     db,
     admin,

@@ -133,6 +133,22 @@ describe.each(DATABASES)('the content sandbox on %s', (kind) => {
     expect(render.log).toContain('bad data');
   });
 
+  it('tells an app who the viewer is, and nothing of Lectern\'s credentials', async () => {
+    const echo = "import json\nfrom flask import Flask, request\napp = Flask(__name__)\n@app.route('/')\ndef i():\n    return json.dumps(dict(request.headers))\n";
+    const d = await deployBundle(t.url, owner.key, 'header-echo', await flask({ 'app.py': echo }));
+    expect(d.task.code, d.log).toBe(0);
+    const group = await api(t.url, 'POST', '/__api__/v1/groups', { key: owner.key, body: { name: 'analysts' } });
+    await api(t.url, 'POST', `/__api__/v1/groups/${group.body.guid}/members`, { key: owner.key, body: { user_guid: owner.user.guid } });
+    const res = await get(d.content.content_url, owner.key, { cookie: 'lectern_session=stolen; theme=dark', 'RStudio-Connect-Credentials': '{"user":"admin"}', 'x-forwarded-for': '203.0.113.9' });
+    const headers = Object.fromEntries(Object.entries(JSON.parse(res.text) as Record<string, string>).map(([k, v]) => [k.toLowerCase(), v]));
+    expect(JSON.parse(headers['rstudio-connect-credentials']!)).toEqual({ user: 'sandboxed', groups: ['analysts'] });
+    expect(headers['x-lectern-user']).toBe('sandboxed');
+    expect(headers.cookie).toBe('theme=dark');
+    expect(headers.authorization).toBeUndefined();
+    expect(headers['x-forwarded-for']).toContain('127.0.0.1');
+    expect(headers['x-lectern-base-path']).toBe(`/content/${d.content.guid}/`);
+  });
+
   it('lists the installed interpreters for clients', async () => {
     for (const lang of ['python', 'r']) {
       const res = await api(t.url, 'GET', `/__api__/v1/server_settings/${lang}`, { key: owner.key });

@@ -58,14 +58,20 @@ describe.each(DATABASES)('bundle versions on %s', (kind) => {
     // Another publisher sees the live item (logged_in) but not its draft.
     expect((await page(`/content/${c.guid}/`, other.key)).text).toContain('live');
     expect((await page(`/content/${c.guid}/_bundle${draft}/`, other.key)).status).toBe(404);
-    // A browser without a session is sent to log in, then back.
-    const anon = await new BrowserSession(t.url).get(`/content/${c.guid}/_bundle${draft}/`);
+    // A browser is sent to the content origin, and without a session on to log in, then back.
+    const draftPath = `/content/${c.guid}/_bundle${draft}/`;
+    const toContent = await new BrowserSession(t.url).get(draftPath);
+    expect(toContent.status).toBe(302);
+    expect(toContent.location).toBe(`${t.contentUrl}${draftPath}`);
+    const anon = await new BrowserSession(t.contentUrl).get(draftPath);
     expect(anon.status).toBe(302);
-    expect(anon.location).toBe(`/login?next=${encodeURIComponent(`/content/${c.guid}/_bundle${draft}/`)}`);
+    expect(anon.location).toBe(`${t.url}/login?next=${encodeURIComponent(`${t.contentUrl}${draftPath}`)}`);
     // Without the trailing slash, redirects keep relative links working.
-    const bare = await fetch(`${t.url}/content/${c.guid}`, { redirect: 'manual' });
+    const bare = await fetch(`${t.contentUrl}/content/${c.guid}`, { redirect: 'manual' });
     expect(bare.status).toBe(301);
     expect(bare.headers.get('location')).toBe(`/content/${c.guid}/`);
+    // The content origin serves content and nothing of Lectern's own.
+    expect((await fetch(`${t.contentUrl}/__api__/v1/user`, { headers: { authorization: `Key ${owner.key}` } })).status).toBe(404);
   });
 
   it('downloads a bundle byte for byte, and deletes only inactive bundles', async () => {

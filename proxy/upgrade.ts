@@ -1,0 +1,66 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { User } from '../src/domain/user.ts';
+import type { ContentFiles } from '../src/services/content-files.ts';
+import type { ContentRunner } from '../runtimes/content-runner.ts';
+import { prepareForContent, type createForwarder, type Viewer } from './forward.ts';
+
+const CONTENT_PATH = /^\/+content\/([0-9a-fA-F-]{36})\/(?:_bundle(\d+)\/)?/;
+
+export interface UpgradeDeps {
+  files: ContentFiles;
+  runner: ContentRunner;
+  forward: ReturnType<typeof createForwarder>;
+  /**
+   * Who is asking: by API key, or by the session cookie (then `viaCookie`). Throws for a bad key.
+   * Express middleware does not run on upgrades, so the server supplies this by hand.
+   */
+  authenticate(req: IncomingMessage): Promise<{ user: User | undefined; viaCookie: boolean }>;
+  viewerOf(user: User): Promise<Viewer>;
+  /** The origins a cookie-authenticated WebSocket may come from (cross-site hijacking). */
+  allowedOrigins(req: IncomingMessage): string[];
+}
+
+function refuse(socket: Duplex, status: number, reason: string) {
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
+
+/** WebSocket upgrades to content: the same access check as HTTP, then a relay both ways. */
+export function contentUpgrade(deps: UpgradeDeps) {
+  return (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    void (async () => {
+      const m = CONTENT_PATH.exec(req.url ?? '');
+      if (!m) return refuse(socket, 404, 'Not Found');
+      let who: { user: User | undefined; viaCookie: boolean };
+      try {
+        who = await deps.authenticate(req);
+      } catch {
+        return refuse(socket, 401, 'Unauthorized');
+      }
+      const origin = req.headers.origin;
+      if (who.viaCookie && origin && !deps.allowedOrigins(req).includes(origin)) return refuse(socket, 403, 'Forbidden');
+      const draft = m[2] ? Number(m[2]) : null;
+      const result = await deps.files.resolve(who.user, m[1]!, draft).catch(() => undefined);
+      if (!result) return refuse(socket, 404, 'Not Found');
+      if (!result.ok) return refuse(socket, result.reason === 'login' ? 401 : 404, result.reason === 'login' ? 'Unauthorized' : 'Not Found');
+      const { content, bundle } = result.target;
+      const recipe = deps.runner.recipe(bundle.appMode);
+      if (recipe.kind !== 'served') return refuse(socket, 404, 'Not Found');
+      const served = await deps.runner.serve({
+        contentGuid: content.guid,
+        bundleId: bundle.id,
+        appMode: bundle.appMode,
+        primaryFile: bundle.primaryFile,
+        bundleDir: result.target.dir,
+        manifest: await deps.files.manifest(bundle),
+        settings: { initTimeoutSeconds: content.init_timeout, pythonEnvironmentManagement: content.default_py_environment_management, rEnvironmentManagement: content.default_r_environment_management },
+      });
+      const prefix = m[0].replace(/^\/+/, '/');
+      const original = (req.url ?? '/').replace(/^\/+/, '/');
+      const path = served.recipe.pathMode === 'full' ? original : original.slice(prefix.length - 1) || '/';
+      prepareForContent(req, path, prefix, who.user ? await deps.viewerOf(who.user) : undefined);
+      deps.forward.ws(req, socket, head, served.instance.target);
+    })().catch(() => refuse(socket, 503, 'Service Unavailable'));
+  };
+}

@@ -1,0 +1,34 @@
+import type { RequestHandler } from 'express';
+import session from 'express-session';
+import type { AppContext } from '../app-context.ts';
+import { SESSION_COOKIE_NAME } from '../domain/session.ts';
+import { createPassport, type LecternPassport } from './passport.ts';
+import { DatabaseSessionStore } from './session-store.ts';
+
+export interface BrowserSession {
+  /** express-session, then passport: req.user from the session cookie. */
+  middleware: RequestHandler[];
+  passport: LecternPassport;
+  store: DatabaseSessionStore;
+}
+
+/**
+ * The browser session, shared by Lectern's origin and the content origin: the same store and
+ * cookie (cookies ignore ports), so logging in once opens content too.
+ */
+export function createBrowserSession(ctx: AppContext, secure: boolean): BrowserSession {
+  const maxAge = ctx.config.auth.sessionHours * 3600_000;
+  const store = new DatabaseSessionStore(ctx.repos.sessions, maxAge);
+  const passport = createPassport(ctx.users, ctx.throttle, ctx.audit);
+  const sessionMw = session({
+    name: SESSION_COOKIE_NAME,
+    store,
+    // The server's secret key signs the cookie; it never leaves the data directory.
+    secret: ctx.secretKey.toString('base64'),
+    resave: false,
+    saveUninitialized: false,
+    rolling: false,
+    cookie: { httpOnly: true, sameSite: 'lax', secure, maxAge, path: '/' },
+  });
+  return { middleware: [sessionMw, passport.initialize(), passport.session()], passport, store };
+}

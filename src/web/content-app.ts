@@ -1,0 +1,33 @@
+import express from 'express';
+import type { Logger } from 'pino';
+import { contentRouter } from '../../proxy/content-router.ts';
+import { errorHandler, notFoundHandler } from '../api/error-handler.ts';
+import type { AppContext } from '../app-context.ts';
+import type { BrowserSession } from './browser-session.ts';
+import type { Origins } from './origins.ts';
+import type { User } from '../domain/user.ts';
+import type { Viewer } from '../../proxy/forward.ts';
+import { collapseLeadingSlashes, requestLogging } from './request-logging.ts';
+
+/**
+ * The content origin: only `/content/...`, with the same browser session as Lectern's pages.
+ * Nothing of Lectern's UI or API is served here, so a content script has nothing to reach.
+ */
+export function buildContentApp(ctx: AppContext, browser: BrowserSession, origin: Origins, logger: Logger, viewsDir: string, viewerOf: (user: User) => Promise<Viewer>) {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', ctx.config.server.trustProxy);
+  app.set('views', viewsDir);
+  app.set('view engine', 'ejs');
+  app.use(collapseLeadingSlashes);
+  app.use(requestLogging(logger.child({ origin: 'content' })));
+  app.use((_req, res, next) => {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    next();
+  });
+  app.use(...browser.middleware);
+  app.use(contentRouter(ctx.contentFiles, ctx.keys, ctx.runtime.runner, origin, viewerOf));
+  app.use(notFoundHandler);
+  app.use(errorHandler(logger));
+  return app;
+}

@@ -16,7 +16,7 @@ export function fixture(name: string): Buffer {
 }
 
 /** A bundle in rsconnect-python's shape: plain names, manifest first, MD5 checksums. */
-export async function makeBundle(files: Record<string, string>, metadata: Record<string, unknown>, extra: Record<string, unknown> = {}): Promise<Buffer> {
+export async function makeBundle(files: Record<string, string | Buffer>, metadata: Record<string, unknown>, extra: Record<string, unknown> = {}): Promise<Buffer> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'lectern-bundle-'));
   const listed: Record<string, { checksum: string }> = {};
   for (const [name, content] of Object.entries(files)) {

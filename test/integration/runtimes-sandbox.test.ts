@@ -1,3 +1,6 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeBundle, staticBundle } from '../helpers/bundles.ts';
@@ -28,7 +31,7 @@ def env():
     return json.dumps({'env': dict(os.environ), 'uid': os.getuid()})
 `;
 
-const flask = (files: Record<string, string>) =>
+const flask = (files: Record<string, string | Buffer>) =>
   makeBundle({ 'requirements.txt': 'flask\n', ...files }, { appmode: 'python-api', entrypoint: 'app:app' }, { python: { version: '3.11.2', package_manager: { name: 'pip', package_file: 'requirements.txt' } } });
 
 describe.each(DATABASES)('the content sandbox on %s', (kind) => {
@@ -147,6 +150,38 @@ describe.each(DATABASES)('the content sandbox on %s', (kind) => {
     expect(headers.authorization).toBeUndefined();
     expect(headers['x-forwarded-for']).toContain('127.0.0.1');
     expect(headers['x-lectern-base-path']).toBe(`/content/${d.content.guid}/`);
+  });
+
+  it("applies a publisher's variables only after dropping privileges (LD_PRELOAD, PATH)", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'lectern-preload-'));
+    writeFileSync(path.join(dir, 'probe.c'), '#include <stdio.h>\n#include <unistd.h>\n__attribute__((constructor)) static void probe(void) { fprintf(stderr, "PRELOAD uid=%d\\n", (int)getuid()); }\n');
+    execFileSync('gcc', ['-shared', '-fPIC', '-o', path.join(dir, 'probe.so'), path.join(dir, 'probe.c')]);
+    const d = await deployBundle(t.url, owner.key, 'preloader', await flask({ 'app.py': PROBE, 'probe.so': readFileSync(path.join(dir, 'probe.so')), setpriv: '#!/bin/sh\necho FAKE-SETPRIV >&2\nexec "$@"\n' }));
+    expect(d.task.code, d.log).toBe(0);
+    await api(t.url, 'PUT', `/__api__/v1/content/${d.content.guid}/environment`, { key: owner.key, body: [{ name: 'LD_PRELOAD', value: '/lectern/app/probe.so' }, { name: 'PATH', value: '/lectern/app:/usr/bin:/bin' }] });
+    const { followTaskV1 } = await import('../helpers/tasks.ts');
+    const again = await api(t.url, 'POST', `/__api__/v1/content/${d.content.guid}/deploy`, { key: owner.key, body: {} });
+    expect((await followTaskV1(t.url, owner.key, again.body.task_id)).code).toBe(0);
+    const jobs = await api(t.url, 'GET', `/__api__/v1/content/${d.content.guid}/jobs`, { key: owner.key });
+    const running = jobs.body.find((j: { status: number }) => j.status === 0);
+    const log = JSON.stringify((await api(t.url, 'GET', `/__api__/v1/content/${d.content.guid}/jobs/${running.key}/log`, { key: owner.key })).body.entries);
+    if (process.getuid?.() === 0) {
+      expect(log).toContain('PRELOAD uid=65534'); // the app itself loads it, as nobody
+      expect(log).not.toContain('PRELOAD uid=0'); // nothing that still ran as root did
+    }
+    expect(log).not.toContain('FAKE-SETPRIV');
+  });
+
+  it('publishes only regular files from a render, never a link to a server file', async () => {
+    const secret = path.join(t.db.dataDir, 'secret.key');
+    const code = `import os\nos.symlink(${JSON.stringify(secret)}, '/lectern/output/key.txt')\nprint('planted')`;
+    const nb = JSON.stringify({ cells: [{ cell_type: 'code', execution_count: null, metadata: {}, outputs: [], source: [code] }], metadata: { kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' } }, nbformat: 4, nbformat_minor: 5 });
+    const d = await deployBundle(t.url, owner.key, 'link-planter', await makeBundle({ 'nb.ipynb': nb, 'requirements.txt': '' }, { appmode: 'jupyter-static', entrypoint: 'nb.ipynb' }, { python: { version: '3.11.2', package_manager: { name: 'pip', package_file: 'requirements.txt' } } }));
+    expect(d.task.code, d.log).toBe(0);
+    expect(d.log).toContain('Removed key.txt');
+    const res = await get(`${d.content.content_url}key.txt`, owner.key);
+    expect(res.status).toBe(404);
+    expect(res.text).not.toContain(readFileSync(secret, 'utf8').trim());
   });
 
   it('lists the installed interpreters for clients', async () => {

@@ -1,14 +1,24 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { constants, existsSync, type Stats } from 'node:fs';
+import { chmod, lchown, lstat, mkdir, mkdtemp, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { Interpreter } from '../interpreters.ts';
 import type { EnvironmentRestorer, RestoreRequest, RestoredEnvironment } from './environment.ts';
-import { diagnosePip, normalizeName, normalizeRequirements, requirementName, withoutRequirements, type MissingRequirement, type PipDiagnosis } from './python-requirements.ts';
+import {
+  checkRequirements,
+  diagnosePip,
+  normalizeName,
+  normalizeRequirements,
+  requirementName,
+  requirementsPolicyError,
+  withoutRequirements,
+  type MissingRequirement,
+  type PipDiagnosis,
+} from './python-requirements.ts';
 
 export interface PythonRestorerOptions {
   /** Environments live in `<envRoot>/<key>`; pip's cache in `<envRoot>/.pip-cache`. */
@@ -22,6 +32,24 @@ export interface PythonRestorerOptions {
   networkTimeoutSeconds?: number;
   /** pip's `--retries` for a failed connection. Default 2. */
   retries?: number;
+  /**
+   * The unprivileged account `python -m venv` and pip (and so every package's setup.py) run
+   * as: the account content runs as. Null or absent: they run as the server's own user, as
+   * before; pass it whenever Lectern runs as root, since building runs the packages' code. Set,
+   * it requires root. See createBuildArea for what the account can and cannot reach.
+   */
+  runAs?: InstallAccount | null;
+  /**
+   * With runAs: where builds happen, a directory the account can reach (the data directory is
+   * 0700), ideally on the file system of envRoot so the finished environment is renamed rather
+   * than copied into place. Default os.tmpdir().
+   */
+  buildRoot?: string;
+  /**
+   * pip's `--only-binary=:all:`: wheels only, so no package's build code runs at all. Default
+   * false: source distributions from the configured index are built (as runAs when set).
+   */
+  binaryOnly?: boolean;
 }
 
 /** Written last into a finished environment: its presence means "complete". */
@@ -36,18 +64,28 @@ const RECHECK_BUDGET_MS = 60_000;
 // Lines of pip output kept for the diagnosis (the log gets all of them).
 const KEEP_LINES = 5000;
 
-/** The cache key: interpreter, requirements and indexes, hashed. */
-export function pythonEnvironmentKey(interpreter: Interpreter, requirements: string, indexUrl: string, extraIndexUrls: readonly string[] = []): string {
-  const material = JSON.stringify([BUILD_VERSION, interpreter.path, interpreter.version, normalizeRequirements(requirements), indexUrl, [...extraIndexUrls]]);
+/**
+ * The cache key: interpreter, requirements and indexes, hashed. The requirements policy
+ * (checkRequirements) leaves nothing installed that the file's own text does not name.
+ */
+export function pythonEnvironmentKey(interpreter: Interpreter, requirements: string, indexUrl: string, extraIndexUrls: readonly string[] = [], binaryOnly = false): string {
+  const material = JSON.stringify([
+    BUILD_VERSION, interpreter.path, interpreter.version, normalizeRequirements(requirements), indexUrl, [...extraIndexUrls],
+    ...(binaryOnly ? ['only-binary'] : []),
+  ]);
   return createHash('sha256').update(material).digest('hex').slice(0, 16);
 }
 
 /**
  * Python environments for content: a venv per distinct set of requirements, with the system
  * site packages visible (so Debian's packages satisfy the pins they match), filled by pip from
- * the server's index only, cached by key and built once even when deploys race.
+ * the server's index only, cached by key and built once even when deploys race. The bundle's
+ * requirements file must pass checkRequirements (project names only: no other files, indexes,
+ * URLs or paths). With runAs, venv and pip run as that account and the finished environment
+ * is the root's, read-only to content.
  */
 export function createPythonRestorer(opts: PythonRestorerOptions): EnvironmentRestorer {
+  assertCanRunAs(opts.runAs ?? null);
   const extra = opts.extraIndexUrls ?? [];
   const inflight = new Map<string, Promise<RestoredEnvironment>>();
 
@@ -62,8 +100,10 @@ export function createPythonRestorer(opts: PythonRestorerOptions): EnvironmentRe
         return { key: '', dir: null, reused: true, executable: interpreter.path, env: {} };
       }
 
-      const { file, text } = await readRequirements(req);
-      const key = pythonEnvironmentKey(interpreter, text, opts.indexUrl, extra);
+      const { name, text } = await readRequirements(req);
+      const { checked, problems } = checkRequirements(text);
+      if (problems.length > 0) throw requirementsPolicyError(name, problems);
+      const key = pythonEnvironmentKey(interpreter, checked.canonical, opts.indexUrl, extra, opts.binaryOnly ?? false);
       const dir = path.join(opts.envRoot, key);
       if (isComplete(dir)) {
         req.log(`Reusing the Python environment ${key}: nothing to install`);
@@ -76,7 +116,7 @@ export function createPythonRestorer(opts: PythonRestorerOptions): EnvironmentRe
         req.log(`Reusing the Python environment ${key}: nothing to install`);
         return described(key, dir, true);
       }
-      const build = buildEnvironment(opts, extra, req, key, dir, file, text);
+      const build = buildEnvironment(opts, extra, req, key, dir, name, checked.canonical);
       inflight.set(key, build);
       try {
         return await build;
@@ -96,7 +136,11 @@ function isComplete(dir: string): boolean {
   return existsSync(path.join(dir, PYTHON_ENV_MARKER)) && existsSync(path.join(dir, 'bin', 'python'));
 }
 
-async function readRequirements(req: RestoreRequest): Promise<{ file: string | null; text: string }> {
+/**
+ * The bundle's requirements file, read by the server (installers may not be able to reach the
+ * bundle): a regular file inside the bundle, not a link.
+ */
+async function readRequirements(req: RestoreRequest): Promise<{ name: string; text: string }> {
   const pm = req.manifest.python?.package_manager;
   const name = pm?.package_file || 'requirements.txt';
   if (pm?.name === 'conda' || /\.ya?ml$/i.test(name)) {
@@ -107,14 +151,28 @@ async function readRequirements(req: RestoreRequest): Promise<{ file: string | n
   if (path.isAbsolute(name) || !file.startsWith(bundle + path.sep)) {
     throw new Error(`The manifest's python.package_manager.package_file ${JSON.stringify(name)} is not a file inside the bundle.`);
   }
+  let handle;
   try {
-    const text = await readFile(file, 'utf8');
-    req.log(`Python requirements: ${name}${pm?.name && pm.name !== 'pip' ? ` (written for ${pm.name}; installed with pip)` : ''}`);
-    return { file, text };
+    handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP') throw new Error(`The bundle's ${name} is a symbolic link: the requirements must be a regular file in the bundle.`);
+    if (code !== 'ENOENT') throw err;
     req.log(`The bundle has no ${name}: the environment gets no packages beyond the server's.`);
-    return { file: null, text: '' };
+    return { name, text: '' };
+  }
+  try {
+    if (!(await handle.stat()).isFile()) throw new Error(`The bundle's ${name} is not a regular file.`);
+    let text: string;
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(await handle.readFile());
+    } catch {
+      throw new Error(`The bundle's ${name} is not UTF-8 text: save it as UTF-8.`);
+    }
+    req.log(`Python requirements: ${name}${pm?.name && pm.name !== 'pip' ? ` (written for ${pm.name}; installed with pip)` : ''}`);
+    return { name, text };
+  } finally {
+    await handle.close();
   }
 }
 
@@ -124,48 +182,83 @@ async function buildEnvironment(
   req: RestoreRequest,
   key: string,
   dir: string,
-  requirementsFile: string | null,
-  requirementsText: string,
+  requirementsName: string,
+  requirements: string,
 ): Promise<RestoredEnvironment> {
   const { interpreter } = req;
   await mkdir(opts.envRoot, { recursive: true });
   await removeStalePartials(opts.envRoot);
   const partial = `${dir}.partial-${randomBytes(6).toString('hex')}`;
-  const home = await mkdtemp(path.join(os.tmpdir(), 'lectern-pip-'));
-  const env = childEnv(home);
+  const area = await createBuildArea({ runAs: opts.runAs ?? null, buildRoot: opts.buildRoot, partial });
+  const env = childEnv(area.work);
+  const exec: Exec = (cmd, args, timeoutMs, onLine) => run(cmd, args, env, timeoutMs, onLine, area.spawnAs);
   try {
-    req.log(`Creating the Python environment ${key} with ${interpreter.path} (Python ${interpreter.version}), system site packages visible`);
+    const as = opts.runAs ? ` as an unprivileged account (uid ${opts.runAs.uid})` : '';
+    req.log(`Creating the Python environment ${key} with ${interpreter.path} (Python ${interpreter.version}), system site packages visible${as}`);
     let started = Date.now();
-    await createVenv(interpreter, partial, env);
+    await createVenv(interpreter, area.target, exec);
     req.log(`Created the environment in ${seconds(Date.now() - started)}`);
-    const python = path.join(partial, 'bin', 'python');
+    const python = path.join(area.target, 'bin', 'python');
 
-    if (requirementsFile && normalizeRequirements(requirementsText) !== '') {
+    if (requirements !== '') {
+      // What was checked is what pip reads: the canonical lines, in a file the installer can read.
+      const file = path.join(area.inputs, 'requirements.txt');
+      await writeFile(file, requirements, { mode: 0o644, flag: 'wx' });
+      const cacheDir = opts.runAs ? path.join(area.work, 'pip-cache') : path.join(opts.envRoot, '.pip-cache');
+      const ctx: PipContext = { opts, extra, python, exec, inputs: area.inputs, cacheDir, requirementsName };
       const indexes = [opts.indexUrl, ...extra].join(', ');
-      req.log(`Installing the requirements with pip from ${indexes}`);
+      req.log(`Installing the requirements with pip from ${indexes}${opts.binaryOnly ? ' (wheels only)' : ''}`);
       started = Date.now();
-      const result = await pipInstall(python, pipArgs(opts, extra, path.join(opts.envRoot, '.pip-cache'), requirementsFile), env, opts.installTimeoutMs ?? 20 * 60_000, req.log);
-      if (result.code !== 0) {
-        throw await installFailure(opts, extra, python, env, home, requirementsFile, requirementsText, result);
-      }
+      const result = await pipInstall(python, pipArgs(opts, extra, cacheDir, file), exec, opts.installTimeoutMs ?? 20 * 60_000, req.log);
+      if (result.code !== 0) throw await installFailure(ctx, requirements, result);
       req.log(`Installed the requirements in ${seconds(Date.now() - started)}`);
     } else {
       req.log('No requirements to install');
     }
 
-    await makeReadable(partial);
+    await area.seal();
+    await relocateScripts(area.target, dir);
+    // Sealed: nothing but the server changes the tree now; an installer's own marker goes.
+    await rm(path.join(area.target, PYTHON_ENV_MARKER), { force: true, recursive: true });
     await writeFile(
-      path.join(partial, PYTHON_ENV_MARKER),
-      JSON.stringify({ key, interpreter: interpreter.path, version: interpreter.version, indexUrl: opts.indexUrl, extraIndexUrls: extra, requirements: normalizeRequirements(requirementsText), created: new Date().toISOString() }, null, 2) + '\n',
-      { mode: 0o644 },
+      path.join(area.target, PYTHON_ENV_MARKER),
+      JSON.stringify({ key, interpreter: interpreter.path, version: interpreter.version, indexUrl: opts.indexUrl, extraIndexUrls: extra, binaryOnly: opts.binaryOnly ?? false, requirements: normalizeRequirements(requirements), created: new Date().toISOString() }, null, 2) + '\n',
+      { mode: 0o644, flag: 'wx' },
     );
+    await area.moveTo(partial);
     await moveIntoPlace(partial, dir);
     return described(key, dir, false);
   } catch (err) {
     await rm(partial, { recursive: true, force: true });
     throw err;
   } finally {
-    await rm(home, { recursive: true, force: true });
+    await area.dispose();
+  }
+}
+
+/**
+ * pip writes the venv's path into the scripts it installs (`#!<venv>/bin/python`) and venv
+ * into activate: make them name where the environment ends up, never the build directory.
+ */
+async function relocateScripts(built: string, final: string): Promise<void> {
+  if (built === final) return;
+  const from = Buffer.from(built);
+  const to = Buffer.from(final);
+  const bin = path.join(built, 'bin');
+  const names = await readdir(bin).catch(() => [] as string[]);
+  for (const file of [...names.map((n) => path.join(bin, n)), path.join(built, 'pyvenv.cfg')]) {
+    const info = await lstat(file).catch(() => null);
+    if (!info?.isFile() || info.size > 1_000_000) continue;
+    const data = await readFile(file);
+    if (data.includes(0) || !data.includes(from)) continue;
+    const parts: Buffer[] = [];
+    let at = 0;
+    for (let i = data.indexOf(from); i >= 0; i = data.indexOf(from, at)) {
+      parts.push(data.subarray(at, i), to);
+      at = i + from.length;
+    }
+    parts.push(data.subarray(at));
+    await writeFile(file, Buffer.concat(parts));
   }
 }
 
@@ -232,16 +325,17 @@ function pipArgs(opts: PythonRestorerOptions, extra: readonly string[], cacheDir
     '--cache-dir', cacheDir,
     '--index-url', opts.indexUrl,
     ...extra.flatMap((u) => ['--extra-index-url', u]),
+    ...(opts.binaryOnly ? ['--only-binary=:all:'] : []),
     ...(overrides.dryRun ? ['--dry-run'] : []),
     '-r', requirementsFile,
   ];
 }
 
-async function createVenv(interpreter: Interpreter, target: string, env: NodeJS.ProcessEnv): Promise<void> {
+async function createVenv(interpreter: Interpreter, target: string, exec: Exec): Promise<void> {
   let result: RunResult;
   try {
     // --without-pip: 40 ms instead of 4 s and 25 MB; pip comes from the system site packages.
-    result = await run(interpreter.path, ['-m', 'venv', '--system-site-packages', '--without-pip', target], env, 120_000, () => {});
+    result = await exec(interpreter.path, ['-m', 'venv', '--system-site-packages', '--without-pip', target], 120_000, () => {});
   } catch (err) {
     throw interpreterError(interpreter, err);
   }
@@ -262,34 +356,39 @@ function interpreterError(interpreter: Interpreter, err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
 }
 
-async function pipInstall(python: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number, log: (line: string) => void): Promise<RunResult> {
-  const result = await run(python, args, env, timeoutMs, log);
+async function pipInstall(python: string, args: string[], exec: Exec, timeoutMs: number, log: (line: string) => void): Promise<RunResult> {
+  const result = await exec(python, args, timeoutMs, log);
   if (result.code !== 0 && result.lines.some((l) => /No module named pip\b/.test(l))) {
     // An interpreter without a system pip: give the venv its own, once.
     log('pip is not installed for this interpreter; installing it into the environment with ensurepip');
-    const ensure = await run(python, ['-m', 'ensurepip', '--default-pip'], env, 300_000, log);
+    const ensure = await exec(python, ['-m', 'ensurepip', '--default-pip'], 300_000, log);
     if (ensure.code !== 0) {
       throw new Error(`pip is not available for ${python}: install the Debian packages python3-pip and python3-venv (or pip for this interpreter).`);
     }
-    return run(python, args, env, timeoutMs, log);
+    return exec(python, args, timeoutMs, log);
   }
   return result;
 }
 
+/** What a failed install's diagnosis needs to ask pip again. */
+interface PipContext {
+  opts: PythonRestorerOptions;
+  extra: readonly string[];
+  python: string;
+  exec: Exec;
+  /** Where the server writes files the installer reads. */
+  inputs: string;
+  cacheDir: string;
+  /** The bundle's name for its requirements file, for messages. */
+  requirementsName: string;
+}
+
 /** Turns a failed `pip install` into an error that says what is missing and how to fix it. */
-async function installFailure(
-  opts: PythonRestorerOptions,
-  extra: readonly string[],
-  python: string,
-  env: NodeJS.ProcessEnv,
-  home: string,
-  requirementsFile: string,
-  requirementsText: string,
-  result: RunResult,
-): Promise<Error> {
+async function installFailure(ctx: PipContext, requirementsText: string, result: RunResult): Promise<Error> {
+  const { opts, extra, python, exec } = ctx;
   const indexes = [opts.indexUrl, ...extra];
   const where = indexes.length > 1 ? `the package indexes ${indexes.join(', ')}` : `the package index ${opts.indexUrl}`;
-  const reqName = path.basename(requirementsFile);
+  const reqName = ctx.requirementsName;
   const managementOff = `or deploy with Python environment management off to use the packages installed on the server`;
   if (result.timedOut) {
     return new Error(`Installing the Python requirements did not finish within ${seconds(opts.installTimeoutMs ?? 20 * 60_000)} (pip was stopped). A slow or unreachable ${where.replace(/^the /, '')} is the usual cause; check it, ${managementOff}.`);
@@ -305,9 +404,9 @@ async function installFailure(
   }
 
   if (diag.missing.length > 0) {
-    const missing = await recheckMissing(opts, extra, python, env, home, requirementsText, diag);
+    const missing = await recheckMissing(ctx, requirementsText, diag);
     let network = diag.network[0] ? networkReason(diag.network[0]) : null;
-    if (!network) network = await unreachable(python, env, opts.indexUrl);
+    if (!network) network = await unreachable(python, exec, opts.indexUrl);
     const list = missing.map((m) => `  - ${describeMissing(m, !network)}`).join('\n');
     if (network) {
       return new Error(
@@ -359,28 +458,22 @@ function networkReason(line: string): string {
  * pip stops at the first requirement it cannot find. To name them all, drop the ones found so
  * far and ask again with `--dry-run` (nothing installed), within a count and time budget.
  */
-async function recheckMissing(
-  opts: PythonRestorerOptions,
-  extra: readonly string[],
-  python: string,
-  env: NodeJS.ProcessEnv,
-  home: string,
-  requirementsText: string,
-  first: PipDiagnosis,
-): Promise<MissingRequirement[]> {
+async function recheckMissing(ctx: PipContext, requirementsText: string, first: PipDiagnosis): Promise<MissingRequirement[]> {
+  const { opts, extra, python, exec } = ctx;
   const found = [...first.missing];
   const deadline = Date.now() + RECHECK_BUDGET_MS;
-  const file = path.join(home, 'recheck-requirements.txt');
+  // Written by the server: never into a directory the installer can write.
+  const file = path.join(ctx.inputs, 'recheck-requirements.txt');
   for (let i = 0; i < RECHECK_LIMIT && Date.now() < deadline; i++) {
     const names = new Set(found.map((m) => requirementName(m.spec)).filter((n): n is string => n !== null));
     const { text, removed } = withoutRequirements(requirementsText, names);
     // A transitive requirement is not a line we can drop: what pip said is the whole story.
     if (removed === 0 || normalizeRequirements(text) === '') break;
-    await writeFile(file, text);
-    const args = pipArgs(opts, extra, path.join(opts.envRoot, '.pip-cache'), file, { dryRun: true, retries: 0, timeout: 10 });
+    await writeFile(file, text, { mode: 0o644 });
+    const args = pipArgs(opts, extra, ctx.cacheDir, file, { dryRun: true, retries: 0, timeout: 10 });
     let result: RunResult;
     try {
-      result = await run(python, args, env, Math.max(1000, deadline - Date.now()), () => {});
+      result = await exec(python, args, Math.max(1000, deadline - Date.now()), () => {});
     } catch {
       break;
     }
@@ -397,7 +490,7 @@ async function recheckMissing(
  * as "not on the index". Asks the interpreter (same proxies, same certificates) whether the
  * index answers at all; returns the reason it does not, or null.
  */
-async function unreachable(python: string, env: NodeJS.ProcessEnv, indexUrl: string): Promise<string | null> {
+async function unreachable(python: string, exec: Exec, indexUrl: string): Promise<string | null> {
   if (/^file:/i.test(indexUrl)) {
     try {
       return existsSync(fileURLToPath(indexUrl)) ? null : `the directory ${fileURLToPath(indexUrl)} does not exist`;
@@ -415,7 +508,7 @@ async function unreachable(python: string, env: NodeJS.ProcessEnv, indexUrl: str
     '    print(getattr(e, "reason", e)); sys.exit(1)',
   ].join('\n');
   try {
-    const result = await run(python, ['-c', probe, indexUrl.replace(/\/?$/, '/')], env, 20_000, () => {});
+    const result = await exec(python, ['-c', probe, indexUrl.replace(/\/?$/, '/')], 20_000, () => {});
     if (result.code === 0) return null;
     return result.timedOut ? 'no answer within 20 s' : result.lines.join(' ').trim() || 'no connection';
   } catch {
@@ -431,10 +524,17 @@ interface RunResult {
   lines: string[];
 }
 
-/** Runs a program in its own process group, streaming each output line; rejects only if it cannot start. */
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number, onLine: (line: string) => void): Promise<RunResult> {
+/** Runs a program (the venv's python, pip) with the build's environment, as the build's account. */
+type Exec = (cmd: string, args: string[], timeoutMs: number, onLine: (line: string) => void) => Promise<RunResult>;
+
+/**
+ * Runs a program in its own process group (as `as.uid`/`as.gid` when given, in `as.cwd`),
+ * streaming each output line; rejects only if it cannot start. When it exits, whatever it left
+ * running in its process group is killed too.
+ */
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number, onLine: (line: string) => void, as: SpawnAs = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true, ...as });
     const lines: string[] = [];
     let timedOut = false;
     const take = (line: string) => {
@@ -448,20 +548,33 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: num
       rl.on('line', take);
       return new Promise<void>((r) => rl.once('close', () => r()));
     });
-    const timer = setTimeout(() => {
-      timedOut = true;
+    const killGroup = () => {
       try {
         process.kill(-child.pid!, 'SIGKILL');
       } catch {
         // already gone
       }
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup();
     }, timeoutMs);
+    let grace: NodeJS.Timeout | undefined;
     child.once('error', (err) => {
       clearTimeout(timer);
       reject(err);
     });
+    child.once('exit', () => {
+      killGroup();
+      // Something that left the group may still hold the output open: stop reading after a while.
+      grace = setTimeout(() => {
+        child.stdout.destroy();
+        child.stderr.destroy();
+      }, 5000);
+    });
     child.once('close', (code, signal) => {
       clearTimeout(timer);
+      clearTimeout(grace);
       void Promise.all(streams).then(() => resolve({ code, signal, timedOut, lines }));
     });
   });
@@ -478,4 +591,225 @@ function tail(lines: readonly string[], n = 20): string {
 
 function seconds(ms: number): string {
   return ms >= 60_000 ? `${(ms / 60_000).toFixed(1)} min` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Unprivileged builds, for this restorer and the R one (runtimes/environments/r-env.ts).
+
+/** The account installers run as: the one content runs as (runtime.runAs), never root. */
+export interface InstallAccount {
+  uid: number;
+  gid: number;
+}
+
+/** spawn() options that run a child as the build's account, in its work directory. */
+export interface SpawnAs {
+  uid?: number;
+  gid?: number;
+  cwd?: string;
+}
+
+/** Where one environment is built, and the moves that end the installers' access to it. */
+export interface BuildArea {
+  /** The directory the installer fills: the venv, the R library. */
+  target: string;
+  /** HOME and TMPDIR of the installers (pip's cache, R's downloads): private to this build. */
+  work: string;
+  /** Where the server writes files for the installers to read (the requirements): theirs to read, not to write. */
+  inputs: string;
+  /** How to spawn installers: as the account, in `work`. */
+  spawnAs: SpawnAs;
+  /**
+   * Ends the installers' access: target becomes the server's (root's), directories 0755,
+   * files 0644 or 0755, no set-id bits, so content running as the account cannot change an
+   * environment other content shares. Fails if the installer linked in files from outside.
+   */
+  seal(): Promise<void>;
+  /** Moves the sealed target to `partial` (in envRoot), copying when it is on another file system. */
+  moveTo(partial: string): Promise<void>;
+  /** Removes what is left of the build. */
+  dispose(): Promise<void>;
+}
+
+const BUILD_PREFIX = 'lectern-build-';
+
+/** Installers as another account need root (to switch to it and to take the result back). */
+export function assertCanRunAs(runAs: InstallAccount | null): void {
+  if (!runAs) return;
+  if (process.getuid?.() !== 0) throw new Error(`Environment installers can run as another account (uid ${runAs.uid}) only when Lectern runs as root.`);
+  if (runAs.uid === 0 || runAs.gid === 0) throw new Error('Environment installers must run as an unprivileged account, not as root.');
+}
+
+/**
+ * A place to build one environment. Without an account, as before: the installer runs as the
+ * server and builds `partial` in place (envRoot's file system), with a private HOME.
+ *
+ * With an account, the data directory (0700, where envRoot is) is out of its reach, so it builds
+ * under buildRoot:
+ *
+ *     <buildRoot>/lectern-build-XXXXXX/    root 0711: the account can pass, not list
+ *         env/                             the account's: the target
+ *         <32 random hex>/                 the account's, 0700: HOME, TMPDIR, caches
+ *         <32 random hex>/                 root 0755: inputs (the requirements)
+ *
+ * Nothing the account can write is ever written, followed or deleted by the server while the
+ * account could still change it: seal() first closes the top directory (0700), then takes
+ * ownership top-down, each directory before what is in it, so no name can be swapped for a
+ * link under the server's feet.
+ */
+export async function createBuildArea(o: { runAs: InstallAccount | null; buildRoot?: string | undefined; partial: string }): Promise<BuildArea> {
+  const { runAs } = o;
+  if (!runAs) {
+    const work = await mkdtemp(path.join(os.tmpdir(), BUILD_PREFIX));
+    await mkdir(o.partial, { mode: 0o755 });
+    return {
+      target: o.partial,
+      work,
+      inputs: work,
+      spawnAs: { cwd: work },
+      seal: () => makeReadable(o.partial),
+      moveTo: async () => {},
+      dispose: () => rm(work, { recursive: true, force: true }),
+    };
+  }
+  const buildRoot = path.resolve(o.buildRoot ?? os.tmpdir());
+  await mkdir(buildRoot, { recursive: true, mode: 0o755 });
+  await assertReachable(buildRoot, runAs);
+  await removeStaleBuildAreas(buildRoot);
+  const top = await mkdtemp(path.join(buildRoot, BUILD_PREFIX));
+  const target = path.join(top, 'env');
+  const work = path.join(top, randomBytes(16).toString('hex'));
+  const inputs = path.join(top, randomBytes(16).toString('hex'));
+  let sealed = false;
+  try {
+    await mkdir(inputs, { mode: 0o755 });
+    await chmod(inputs, 0o755);
+    for (const [dir, mode] of [[target, 0o755], [work, 0o700]] as const) {
+      await mkdir(dir, { mode });
+      await chmod(dir, mode);
+      await lchown(dir, runAs.uid, runAs.gid);
+    }
+    await chmod(top, 0o711);
+  } catch (err) {
+    await rm(top, { recursive: true, force: true });
+    throw err;
+  }
+  const close = async () => {
+    await chmod(top, 0o700);
+  };
+  return {
+    target,
+    work,
+    inputs,
+    spawnAs: { uid: runAs.uid, gid: runAs.gid, cwd: work },
+    async seal() {
+      await close();
+      await secureTree(target, { dirMode: 0o755, files: true });
+      sealed = true;
+    },
+    async moveTo(partial) {
+      if (!sealed) throw new Error('moveTo before seal');
+      try {
+        await rename(target, partial);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+        // Another file system: copy (links as links, modes, owner), nothing of it is the account's now.
+        await runQuiet('cp', ['-a', '--', target, partial], { PATH: '/usr/bin:/bin' });
+      }
+    },
+    async dispose() {
+      // Never masks the build's own outcome: at worst a stale area, removed a day later.
+      await close().catch(() => {});
+      await disposeTree(top).catch(() => {});
+    },
+  };
+}
+
+/** The account must be able to pass through every directory down to buildRoot (not the 0700 data directory). */
+async function assertReachable(buildRoot: string, runAs: InstallAccount): Promise<void> {
+  for (let dir = buildRoot; ; dir = path.dirname(dir)) {
+    const info = await stat(dir);
+    const bit = info.uid === runAs.uid ? 0o100 : info.gid === runAs.gid ? 0o010 : 0o001;
+    if (!(info.mode & bit)) {
+      throw new Error(
+        `Environments are built in ${buildRoot}, which the installer account (uid ${runAs.uid}) cannot reach: ${dir} is mode ${(info.mode & 0o777).toString(8)}. ` +
+          'Build them in a directory outside the data directory (the system temporary directory by default).',
+      );
+    }
+    if (dir === path.dirname(dir)) return;
+  }
+}
+
+/** Takes a tree the account may have written out of its hands (directories first), then removes it. */
+async function disposeTree(dir: string): Promise<void> {
+  try {
+    await secureTree(dir, { dirMode: 0o700, files: false });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  await rm(dir, { recursive: true, force: true });
+}
+
+/** Build areas a crash left behind (a day old: no build takes that long). */
+async function removeStaleBuildAreas(buildRoot: string): Promise<void> {
+  const dayAgo = Date.now() - 24 * 3600_000;
+  const names = await readdir(buildRoot).catch(() => [] as string[]);
+  for (const name of names) {
+    if (!name.startsWith(BUILD_PREFIX)) continue;
+    const full = path.join(buildRoot, name);
+    const info = await lstat(full).catch(() => null);
+    // Only the server's own: anyone can make a directory of that name in /tmp.
+    if (info?.isDirectory() && info.uid === process.getuid?.() && info.mtimeMs < dayAgo) await disposeTree(full).catch(() => {});
+  }
+}
+
+/**
+ * Makes every file of a tree the server's (the caller's uid and gid): each directory is taken
+ * (owner, then `dirMode`) before it is read, so once read, none of its names can change; then,
+ * with `files`, links are taken as links (never followed) and every other file becomes 0644, or
+ * 0755 if it had any execute bit (set-id bits cleared). The tree's parent must already be out
+ * of others' reach. A file with links outside the tree is refused (taking it would take the
+ * outside file too).
+ */
+async function secureTree(root: string, o: { dirMode: number; files: boolean }): Promise<void> {
+  const uid = process.getuid?.() ?? 0;
+  const gid = process.getgid?.() ?? 0;
+  const first = await lstat(root);
+  if (!first.isDirectory()) throw new Error(`The build left ${root} as something other than a directory.`);
+  const files: Array<{ file: string; info: Stats }> = [];
+  const take = async (dir: string): Promise<void> => {
+    await lchown(dir, uid, gid);
+    await chmod(dir, o.dirMode);
+    const names = await readdir(dir);
+    const subdirs: string[] = [];
+    await Promise.all(
+      names.map(async (name) => {
+        const file = path.join(dir, name);
+        const info = await lstat(file);
+        if (info.isDirectory()) subdirs.push(file);
+        else if (info.isSymbolicLink()) {
+          if (o.files) await lchown(file, uid, gid);
+        } else if (o.files) files.push({ file, info });
+      }),
+    );
+    for (const sub of subdirs) await take(sub);
+  };
+  await take(root);
+  if (!o.files) return;
+  const seen = new Map<string, number>();
+  const id = (i: Stats) => `${i.dev}:${i.ino}`;
+  for (const f of files) seen.set(id(f.info), (seen.get(id(f.info)) ?? 0) + 1);
+  const outside = files.find((f) => f.info.nlink > (seen.get(id(f.info)) ?? 0));
+  if (outside) {
+    throw new Error(`Installing left ${path.relative(root, outside.file)} hard-linked to a file outside the environment; the environment was not kept.`);
+  }
+  for (let i = 0; i < files.length; i += 64) {
+    await Promise.all(
+      files.slice(i, i + 64).map(async ({ file, info }) => {
+        await lchown(file, uid, gid);
+        await chmod(file, info.mode & 0o111 ? 0o755 : 0o644);
+      }),
+    );
+  }
 }

@@ -1,19 +1,24 @@
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, realpath, rename, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Interpreter } from '../interpreters.ts';
 import type { EnvironmentRestorer, RestoreRequest, RestoredEnvironment } from './environment.ts';
+import { assertCanRunAs, createBuildArea, type InstallAccount, type SpawnAs } from './python-env.ts';
 import {
   debianPackageFor,
   describeRequirement,
   describeRPlanProblems,
+  installedFromDescription,
+  invalidRPackageSpecs,
   parseRLibraryListing,
   planIsSatisfied,
   planRLibrary,
   rEnvironmentKey,
   rPackageRequirements,
+  type InstalledRPackage,
   type RLibraryPlan,
   type RLibraryState,
   type RPackageRequirement,
@@ -29,6 +34,15 @@ export interface RRestorerOptions {
   installTimeoutMs?: number;
   /** R's per-download `timeout` option, in seconds (default 30): an unreachable mirror fails fast. */
   downloadTimeoutSeconds?: number;
+  /**
+   * The unprivileged account R installs packages as (their configure scripts and build code
+   * run as it): the account content runs as. Null or absent: as the server's own user, as
+   * before; pass it whenever Lectern runs as root. Set, it requires root. The finished library
+   * is root's, read-only to content. See createBuildArea (python-env.ts).
+   */
+  runAs?: InstallAccount | null;
+  /** With runAs: where libraries are built (see PythonRestorerOptions.buildRoot). Default os.tmpdir(). */
+  buildRoot?: string;
 }
 
 /** Marks a finished environment; written last, before the rename into place. */
@@ -56,12 +70,13 @@ function rMissing(interpreter: Interpreter, rscript: string, err: NodeJS.ErrnoEx
 /**
  * Runs Rscript with a clean environment: nothing of the server's (its variables may hold
  * secrets, and installing runs packages' configure scripts), a fixed PATH for compilers, and
- * R_PROCESS_ENV. Lines of output go to `onLine` as they come.
+ * R_PROCESS_ENV; as `o.as` (an account) when given. Lines of output go to `onLine` as they
+ * come. When R exits, whatever it left in its process group is killed.
  */
 function runRscript(
   interpreter: Interpreter,
   args: string[],
-  o: { cwd: string; home: string; env?: Record<string, string>; timeoutMs: number; onLine?: (line: string) => void },
+  o: { cwd: string; home: string; env?: Record<string, string>; as?: SpawnAs; timeoutMs: number; onLine?: (line: string) => void },
 ): Promise<RRun> {
   const rscript = rscriptFor(interpreter.path);
   const env = {
@@ -72,7 +87,7 @@ function runRscript(
     ...o.env,
   };
   return new Promise((resolve, reject) => {
-    const child = spawn(rscript, ['--no-init-file', ...args], { cwd: o.cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(rscript, ['--no-init-file', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true, ...o.as, cwd: o.cwd });
     let stdout = '';
     let stderr = '';
     let timedOut = false;
@@ -91,24 +106,57 @@ function runRscript(
       stderr += d.toString();
       feed('err', d.toString());
     });
-    const timer = setTimeout(() => {
-      timedOut = true;
+    const killGroup = () => {
       try {
         process.kill(-child.pid!, 'SIGKILL');
       } catch {
-        child.kill('SIGKILL');
+        // already gone
       }
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup();
     }, o.timeoutMs);
+    let grace: NodeJS.Timeout | undefined;
     child.on('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       reject(err.code === 'ENOENT' || err.code === 'EACCES' ? rMissing(interpreter, rscript, err) : err);
     });
+    child.once('exit', () => {
+      killGroup();
+      // Something that left the group may still hold the output open: stop reading after a while.
+      grace = setTimeout(() => {
+        child.stdout.destroy();
+        child.stderr.destroy();
+      }, 5000);
+    });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      clearTimeout(grace);
       if (o.onLine) for (const rest of [partial.out, partial.err]) if (rest) o.onLine(rest);
       resolve({ code, signal, timedOut, stdout, stderr });
     });
   });
+}
+
+/**
+ * The packages installed in one library, read by the server from their DESCRIPTION files as
+ * text: no R runs with a library an installer wrote (R would load its code). As R counts them:
+ * directories with Meta/package.rds; links are not followed.
+ */
+async function readRLibrary(lib: string): Promise<InstalledRPackage[]> {
+  const names = await readdir(lib).catch(() => [] as string[]);
+  const out: InstalledRPackage[] = [];
+  for (const name of names.sort()) {
+    const dir = path.join(lib, name);
+    const [info, meta, desc] = await Promise.all(
+      [dir, path.join(dir, 'Meta', 'package.rds'), path.join(dir, 'DESCRIPTION')].map((f) => lstat(f).catch(() => null)),
+    );
+    if (!info?.isDirectory() || !meta?.isFile() || !desc?.isFile() || desc.size > 1_000_000) continue;
+    const pkg = installedFromDescription(name, await readFile(path.join(dir, 'DESCRIPTION'), 'latin1'), lib);
+    if (pkg) out.push(pkg);
+  }
+  return out;
 }
 
 /**
@@ -118,23 +166,33 @@ function runRscript(
  * key; with management off, the server's library as it is (a warning lists what is missing).
  */
 export function createRRestorer(opts: RRestorerOptions): EnvironmentRestorer {
+  const runAs = opts.runAs ?? null;
+  assertCanRunAs(runAs);
   const installTimeoutMs = opts.installTimeoutMs ?? 30 * 60_000;
   const downloadTimeout = opts.downloadTimeoutSeconds ?? 30;
   const inflight = new Map<string, Promise<RestoredEnvironment>>();
   const home = path.join(opts.envRoot, '.home');
 
+  /**
+   * What R would load: the server's libraries as R lists them (R runs with those only), and in
+   * front, `extraLib` (an environment's library) as readRLibrary reads it.
+   */
   async function listLibrary(interpreter: Interpreter, extraLib: string | null): Promise<RLibraryState> {
     await mkdir(home, { recursive: true });
     const run = await runRscript(interpreter, ['-e', rCode('installed-packages')], {
       cwd: home,
       home,
-      env: extraLib ? { R_LIBS: extraLib } : {},
       timeoutMs: CHECK_TIMEOUT_MS,
     });
     if (run.code !== 0) {
       throw new Error(`R at ${interpreter.path} could not list its installed packages (exit ${run.code ?? run.signal}${run.timedOut ? ', timed out' : ''}):\n${(run.stderr || run.stdout).trim()}`);
     }
-    return parseRLibraryListing(run.stdout);
+    const state = parseRLibraryListing(run.stdout);
+    if (extraLib && existsSync(extraLib)) {
+      state.libPaths.unshift(extraLib);
+      state.packages.unshift(...(await readRLibrary(extraLib)));
+    }
+    return state;
   }
 
   function failure(plan: RLibraryPlan, why: string): Error {
@@ -168,25 +226,35 @@ export function createRRestorer(opts: RRestorerOptions): EnvironmentRestorer {
   }
 
   async function install(req: RestoreRequest, key: string, reqs: RPackageRequirement[], toInstall: RPackageRequirement[]): Promise<RestoredEnvironment> {
+    const invalid = invalidRPackageSpecs(toInstall);
+    if (invalid.length > 0) {
+      throw new Error(
+        `The manifest lists R packages this server cannot install: ${invalid.join('; ')}. ` +
+          'R package names are letters, digits and dots; versions are numbers separated by dots or dashes. Correct the manifest, or turn R environment management off for this content.',
+      );
+    }
     const finalDir = path.join(opts.envRoot, key);
     await mkdir(opts.envRoot, { recursive: true });
-    const partial = await realpath(await mkdtemp(path.join(opts.envRoot, `.partial-${key}-`)));
-    // mkdtemp makes 0700; content runs as another account and must read the library.
-    await chmod(partial, 0o755);
+    const partial = path.join(opts.envRoot, `.partial-${key}-${randomBytes(6).toString('hex')}`);
+    const area = await createBuildArea({ runAs, buildRoot: opts.buildRoot, partial });
+    const lib = area.target;
     try {
-      req.log(`Installing ${toInstall.length} R package${toInstall.length === 1 ? '' : 's'} from ${opts.repository} into environment ${key}: ${toInstall.map(describeRequirement).join(', ')}`);
+      const as = runAs ? ` as an unprivileged account (uid ${runAs.uid})` : '';
+      req.log(`Installing ${toInstall.length} R package${toInstall.length === 1 ? '' : 's'} from ${opts.repository} into environment ${key}${as}: ${toInstall.map(describeRequirement).join(', ')}`);
       const started = Date.now();
       const run = await runRscript(
         req.interpreter,
-        ['-e', rCode('install-packages'), partial, opts.repository, String(downloadTimeout), ...toInstall.map((r) => `${r.name}=${r.version ?? ''}`)],
-        { cwd: partial, home, timeoutMs: installTimeoutMs, onLine: (l) => req.log(l) },
+        ['-e', rCode('install-packages'), lib, opts.repository, String(downloadTimeout), ...toInstall.map((r) => `${r.name}=${r.version ?? ''}`)],
+        { cwd: area.work, home: area.work, env: { TMPDIR: area.work }, as: area.spawnAs, timeoutMs: installTimeoutMs, onLine: (l) => req.log(l) },
       );
       if (run.timedOut) throw new Error(`Installing R packages from ${opts.repository} did not finish within ${Math.round(installTimeoutMs / 1000)} s; stopped. Packages: ${toInstall.map(describeRequirement).join(', ')}`);
-      const after = await listLibrary(req.interpreter, partial);
+      // The library is the server's from here: what the checks read, nobody else can change.
+      await area.seal();
+      const after = await listLibrary(req.interpreter, lib);
       const plan = planRLibrary(reqs, after);
       // The repository's current version in place of an archived one: a warning, not a failure.
-      const substituted = plan.mismatched.filter((m) => m.installed.libPath === partial);
-      const failed: RLibraryPlan = { ...plan, mismatched: plan.mismatched.filter((m) => m.installed.libPath !== partial) };
+      const substituted = plan.mismatched.filter((m) => m.installed.libPath === lib);
+      const failed: RLibraryPlan = { ...plan, mismatched: plan.mismatched.filter((m) => m.installed.libPath !== lib) };
       if (!planIsSatisfied(failed)) {
         const why =
           run.code === 2
@@ -197,7 +265,9 @@ export function createRRestorer(opts: RRestorerOptions): EnvironmentRestorer {
       for (const m of substituted) {
         req.log(`Warning: ${m.requirement.name} ${m.requirement.version ?? ''} is not in ${opts.repository}; installed ${m.installed.version} instead.`);
       }
-      await writeFile(path.join(partial, COMPLETE), JSON.stringify({ key, repository: opts.repository, installed: toInstall.map((r) => `${r.name}@${r.version ?? '*'}`), at: new Date().toISOString() }) + '\n');
+      await rm(path.join(lib, COMPLETE), { force: true, recursive: true });
+      await writeFile(path.join(lib, COMPLETE), JSON.stringify({ key, repository: opts.repository, installed: toInstall.map((r) => `${r.name}@${r.version ?? '*'}`), at: new Date().toISOString() }) + '\n', { mode: 0o644, flag: 'wx' });
+      await area.moveTo(partial);
       // A stale environment of the same key (the server library changed under it) is replaced.
       await rm(finalDir, { recursive: true, force: true });
       try {
@@ -209,6 +279,7 @@ export function createRRestorer(opts: RRestorerOptions): EnvironmentRestorer {
       return { key, dir: finalDir, reused: false, executable: req.interpreter.path, env: { R_LIBS: finalDir } };
     } finally {
       await rm(partial, { recursive: true, force: true });
+      await area.dispose();
     }
   }
 

@@ -73,6 +73,54 @@ export function parseRLibraryListing(stdout: string): RLibraryState {
   return state;
 }
 
+/** Debian Control File fields (an R package's DESCRIPTION): continuation lines start with whitespace. */
+export function parseDcf(text: string): Record<string, string> {
+  const fields: Record<string, string> = {};
+  let last: string | null = null;
+  for (const line of text.replace(/\r\n?/g, '\n').split('\n')) {
+    if (/^\s/.test(line)) {
+      if (last !== null && line.trim() !== '') fields[last] += `\n${line.trim()}`;
+      continue;
+    }
+    const m = /^([^\s:]+):\s*(.*)$/.exec(line);
+    if (!m) {
+      last = null;
+      continue;
+    }
+    last = m[1]!;
+    fields[last] = m[2]!.trim();
+  }
+  return fields;
+}
+
+/** R's rule for package names (`Writing R Extensions` 1.1.1). */
+const R_PACKAGE_NAME = /^[A-Za-z][A-Za-z0-9.]*[A-Za-z0-9]$/;
+/** R package versions: at least two non-negative integers separated by `.` or `-`. */
+const R_PACKAGE_VERSION = /^[0-9]+(?:[.-][0-9]+)+$/;
+
+/**
+ * An installed package as its DESCRIPTION describes it, or null when it is not one R would
+ * list from `dirName` (another name in the file, no version, not an installed package).
+ */
+export function installedFromDescription(dirName: string, text: string, libPath: string): InstalledRPackage | null {
+  const f = parseDcf(text);
+  if (f.Package !== dirName || !R_PACKAGE_NAME.test(dirName) || !f.Version || !R_PACKAGE_VERSION.test(f.Version) || !f.Built) return null;
+  return { name: dirName, version: f.Version, priority: f.Priority ?? '', libPath };
+}
+
+/**
+ * The requirements the installer cannot be given: names or versions R would not accept, which
+ * would otherwise end up in repository URLs and file names (`../x`, `1.0/../../y`).
+ */
+export function invalidRPackageSpecs(reqs: readonly RPackageRequirement[]): string[] {
+  const bad: string[] = [];
+  for (const r of reqs) {
+    if (!R_PACKAGE_NAME.test(r.name)) bad.push(`${JSON.stringify(r.name)} is not an R package name`);
+    else if (r.version !== null && !R_PACKAGE_VERSION.test(r.version)) bad.push(`${r.name}: ${JSON.stringify(r.version)} is not an R package version`);
+  }
+  return bad;
+}
+
 function versionParts(v: string): number[] {
   return v.split(/[.-]/).map((p) => Number.parseInt(p, 10)).map((n) => (Number.isFinite(n) ? n : 0));
 }

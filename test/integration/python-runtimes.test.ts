@@ -28,11 +28,13 @@ const GUID = '6f1c2a9e-3b7d-4c55-9a0e-1d2b3c4d5e6f';
 const BASE = `/content/${GUID}/`;
 const ROOT = process.getuid?.() === 0;
 const INSTALL_TIMEOUT = 900_000;
+// As in production: as root, venv and pip run as the account content runs as.
+const RUN_AS = ROOT ? { uid: Number(execFileSync('id', ['-u', 'nobody'], { encoding: 'utf8' })), gid: Number(execFileSync('id', ['-g', 'nobody'], { encoding: 'utf8' })) } : null;
 
 let scratch: string;
 let envRoot: string;
 let logs: string[];
-const restorer = () => createPythonRestorer({ envRoot, indexUrl: LOCAL_INDEX });
+const restorer = () => createPythonRestorer({ envRoot, indexUrl: LOCAL_INDEX, runAs: RUN_AS });
 const log = (line: string) => logs.push(line);
 
 /** Content runs as an unprivileged account in production; as root, read-only means nothing. */
@@ -102,7 +104,7 @@ async function restoreManaged(bundle: { dir: string; manifest: Manifest }): Prom
 }
 
 const unmanaged = (bundle: { dir: string; manifest: Manifest }) =>
-  createPythonRestorer({ envRoot, indexUrl: LOCAL_INDEX }).restore({ interpreter: PY, bundleDir: bundle.dir, manifest: bundle.manifest, managed: false, log });
+  createPythonRestorer({ envRoot, indexUrl: LOCAL_INDEX, runAs: RUN_AS }).restore({ interpreter: PY, bundleDir: bundle.dir, manifest: bundle.manifest, managed: false, log });
 
 const timings: Record<string, number> = {};
 
@@ -137,7 +139,7 @@ afterAll(() => {
 describe('Python environment restore', () => {
   it('satisfies flask==2.2.2 from Debian through system site packages, with an index that has nothing, then reuses it', async () => {
     const emptyIndex = newDir('empty-index-');
-    const r = createPythonRestorer({ envRoot, indexUrl: `file://${emptyIndex}` });
+    const r = createPythonRestorer({ envRoot, indexUrl: `file://${emptyIndex}`, runAs: RUN_AS });
     const bundle = await extract('py-flask-api.tar.gz');
     logs = [];
     let started = Date.now();
@@ -208,7 +210,7 @@ describe('Python environment restore', () => {
     // test means the same on a machine that is online.
     for (const [indexUrl, retries] of [['https://pypi.invalid/simple', 0], ['https://pypi.invalid/simple', 1]] as const) {
       const started = Date.now();
-      const r = createPythonRestorer({ envRoot, indexUrl, retries, networkTimeoutSeconds: 5 });
+      const r = createPythonRestorer({ envRoot, indexUrl, retries, networkTimeoutSeconds: 5, runAs: RUN_AS });
       const message = await r.restore({ interpreter: PY, bundleDir: bundle.dir, manifest: bundle.manifest, managed: true, log }).then(() => 'restored', (e: Error) => e.message);
       expect(message).toContain(`the package index ${indexUrl} cannot be reached from this server`);
       expect(message).toMatch(/Name or service not known|name resolution|Failed to establish a new connection/);
@@ -220,7 +222,7 @@ describe('Python environment restore', () => {
     // A port nothing listens on: bound, then released.
     const closed = await freePort();
     const refused = `http://127.0.0.1:${closed}/simple`;
-    const message = await createPythonRestorer({ envRoot, indexUrl: refused, retries: 0, networkTimeoutSeconds: 5 })
+    const message = await createPythonRestorer({ envRoot, indexUrl: refused, retries: 0, networkTimeoutSeconds: 5, runAs: RUN_AS })
       .restore({ interpreter: PY, bundleDir: bundle.dir, manifest: bundle.manifest, managed: true, log })
       .then(() => 'restored', (e: Error) => e.message);
     expect(message).toContain(`the package index ${refused} cannot be reached`);

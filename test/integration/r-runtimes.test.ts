@@ -26,6 +26,8 @@ const R: Interpreter = { language: 'r', path: '/usr/bin/R', version: '4.2.2' };
 const UNMANAGED: RestoredEnvironment = { key: '', dir: null, reused: true, executable: R.path, env: {} };
 const OFFLINE_CRAN = 'https://cloud.r-project.org';
 const ROOT = process.getuid?.() === 0;
+// As in production: as root, packages are installed as the account content runs as.
+const RUN_AS = ROOT ? { uid: Number(execFileSync('id', ['-u', 'nobody'], { encoding: 'utf8' })), gid: Number(execFileSync('id', ['-g', 'nobody'], { encoding: 'utf8' })) } : null;
 
 let scratch: string;
 
@@ -108,7 +110,7 @@ afterAll(() => {
 describe('R environment restorer', () => {
   it('restores the r-shiny fixture with management on and nothing to install (Debian has every package)', async () => {
     const { dir, manifest } = await extract('r-shiny.tar.gz');
-    const restorer = createRRestorer({ envRoot: newDir('envs-'), repository: OFFLINE_CRAN });
+    const restorer = createRRestorer({ envRoot: newDir('envs-'), repository: OFFLINE_CRAN, runAs: RUN_AS });
     const out = collect();
     const started = Date.now();
     const env = await restorer.restore({ interpreter: R, bundleDir: dir, manifest, managed: true, log: out.log });
@@ -121,7 +123,7 @@ describe('R environment restorer', () => {
 
   it('fails on a package that exists nowhere, naming it and the unreachable repository, without hanging', async () => {
     const { dir, manifest } = await extract('r-shiny.tar.gz');
-    const restorer = createRRestorer({ envRoot: newDir('envs-'), repository: OFFLINE_CRAN, downloadTimeoutSeconds: 10, installTimeoutMs: 60_000 });
+    const restorer = createRRestorer({ envRoot: newDir('envs-'), repository: OFFLINE_CRAN, downloadTimeoutSeconds: 10, installTimeoutMs: 60_000, runAs: RUN_AS });
     const out = collect();
     const started = Date.now();
     const err = await restorer.restore({ interpreter: R, bundleDir: dir, manifest: withPackage(manifest, 'notapkg', '1.0'), managed: true, log: out.log }).then(
@@ -142,7 +144,7 @@ describe('R environment restorer', () => {
 
   it('reports a version mismatch clearly: exact versions, as Connect', async () => {
     const { dir, manifest } = await extract('r-shiny.tar.gz');
-    const restorer = createRRestorer({ envRoot: newDir('envs-'), repository: OFFLINE_CRAN, downloadTimeoutSeconds: 10 });
+    const restorer = createRRestorer({ envRoot: newDir('envs-'), repository: OFFLINE_CRAN, downloadTimeoutSeconds: 10, runAs: RUN_AS });
     const err = await restorer.restore({ interpreter: R, bundleDir: dir, manifest: withPackage(manifest, 'shiny', '0.1.0'), managed: true, log: () => {} }).then(
       () => null,
       (e: Error) => e,
@@ -153,7 +155,7 @@ describe('R environment restorer', () => {
 
   it('never fails with management off: it warns about what is missing and uses the library as it is', async () => {
     const { dir, manifest } = await extract('r-shiny.tar.gz');
-    const restorer = createRRestorer({ envRoot: newDir('envs-'), repository: OFFLINE_CRAN });
+    const restorer = createRRestorer({ envRoot: newDir('envs-'), repository: OFFLINE_CRAN, runAs: RUN_AS });
     const out = collect();
     const m = withPackage(withPackage(manifest, 'notapkg', '1.0'), 'shiny', '0.1.0');
     const env = await restorer.restore({ interpreter: R, bundleDir: dir, manifest: m, managed: false, log: out.log });
@@ -165,7 +167,7 @@ describe('R environment restorer', () => {
 
   it('names the path and the Debian package when R is not installed', async () => {
     const { dir, manifest } = await extract('r-shiny.tar.gz');
-    const restorer = createRRestorer({ envRoot: newDir('envs-'), repository: OFFLINE_CRAN });
+    const restorer = createRRestorer({ envRoot: newDir('envs-'), repository: OFFLINE_CRAN, runAs: RUN_AS });
     const missing: Interpreter = { ...R, path: '/opt/no-such-r/bin/R' };
     for (const managed of [true, false]) {
       await expect(restorer.restore({ interpreter: missing, bundleDir: dir, manifest, managed, log: () => {} })).rejects.toThrow(
@@ -203,7 +205,7 @@ describe('R environment restorer', () => {
     it('installs a missing package once for concurrent restores, at the exact (archived) version, then reuses it', async () => {
       const { dir, manifest } = await extract('r-shiny.tar.gz');
       const envRoot = newDir('envs-');
-      const restorer = createRRestorer({ envRoot, repository: `file://${repo}` });
+      const restorer = createRRestorer({ envRoot, repository: `file://${repo}`, runAs: RUN_AS });
       const m = withPackage(manifest, 'lecternpkg', '0.1.0');
       const a = collect();
       const b = collect();
@@ -235,7 +237,7 @@ describe('R environment restorer', () => {
 
     it('installs the current version, with a warning, when the required one is nowhere', async () => {
       const { dir, manifest } = await extract('r-plumber.tar.gz');
-      const restorer = createRRestorer({ envRoot: newDir('envs-'), repository: `file://${repo}` });
+      const restorer = createRRestorer({ envRoot: newDir('envs-'), repository: `file://${repo}`, runAs: RUN_AS });
       const out = collect();
       const env = await restorer.restore({ interpreter: R, bundleDir: dir, manifest: withPackage(manifest, 'lecternpkg', '9.9.9'), managed: true, log: out.log });
       expect(env.reused).toBe(false);

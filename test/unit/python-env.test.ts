@@ -10,7 +10,7 @@ import { recipe as pythonFastapi } from '../../runtimes/app-modes/python-fastapi
 import { recipe as pythonStreamlit } from '../../runtimes/app-modes/python-streamlit.ts';
 import type { RecipeContext } from '../../runtimes/app-modes/recipe.ts';
 import { pythonEnvironmentKey } from '../../runtimes/environments/python-env.ts';
-import { diagnosePip, normalizeRequirements, requirementName, withoutRequirements } from '../../runtimes/environments/python-requirements.ts';
+import { checkRequirements, diagnosePip, normalizeRequirements, requirementLines, requirementName, requirementsPolicyError, withoutRequirements } from '../../runtimes/environments/python-requirements.ts';
 import type { Interpreter } from '../../runtimes/interpreters.ts';
 import { parseManifest, type Manifest } from '../../src/domain/manifest.ts';
 
@@ -51,6 +51,141 @@ describe('requirements', () => {
     expect(pythonEnvironmentKey({ ...PY, path: '/opt/python/3.11/bin/python3' }, 'flask==2.2.2', 'file:///opt/pypi/simple')).not.toBe(k);
     expect(pythonEnvironmentKey(PY, 'flask==2.2.2', 'https://pypi.org/simple')).not.toBe(k);
     expect(pythonEnvironmentKey(PY, 'flask==2.2.2', 'file:///opt/pypi/simple', ['https://mirror'])).not.toBe(k);
+    expect(pythonEnvironmentKey(PY, 'flask==2.2.2', 'file:///opt/pypi/simple', [], true)).not.toBe(k);
+    expect(pythonEnvironmentKey(PY, 'flask==2.2.2', 'file:///opt/pypi/simple', [], false)).toBe(k);
+  });
+
+  it('reads logical lines as pip does: continuations, comment lines, and every line break Python knows', () => {
+    expect(requirementLines('a\\\n  >=1 # c\n# x \\\nb\n\nc\\\n# d\ne\u2028-r x\r\nf\\')).toEqual([
+      { line: 1, lastLine: 2, text: 'a >=1' },
+      { line: 4, lastLine: 4, text: 'b' },
+      { line: 6, lastLine: 7, text: 'c' },
+      { line: 8, lastLine: 8, text: 'e' },
+      { line: 9, lastLine: 9, text: '-r x' },
+      { line: 10, lastLine: 10, text: 'f' },
+    ]);
+    // pip joins without a space: `fla\` + `sk` is flask.
+    expect(normalizeRequirements('fla\\\nsk==2\n')).toBe('flask==2');
+  });
+});
+
+describe('the requirements policy', () => {
+  const sha = 'ab'.repeat(32);
+
+  it('allows comments, names, versions, extras, markers and --hash options, and gives pip only those', () => {
+    const { checked, problems } = checkRequirements(
+      [
+        '\uFEFF# pinned',
+        'Flask==2.2.2  # web',
+        'dash[testing, diskcache] >=2,<3',
+        'itsdangerous (>=2.0)',
+        'numpy ; python_version >= "3.9" and sys_platform != \'win32\'',
+        `requests==2.31.0 \\`,
+        `    --hash=sha256:${sha} \\`,
+        `    --hash sha512:${'C'.repeat(128)}`,
+        'zope.interface~=6.0',
+        'pkg===1.0+local',
+        '',
+      ].join('\n'),
+    );
+    expect(problems).toEqual([]);
+    expect(checked.canonical).toBe(
+      [
+        'Flask==2.2.2',
+        'dash[testing, diskcache] >=2,<3',
+        'itsdangerous (>=2.0)',
+        'numpy ; python_version >= "3.9" and sys_platform != \'win32\'',
+        `requests==2.31.0 --hash=sha256:${sha} --hash=sha512:${'c'.repeat(128)}`,
+        'zope.interface~=6.0',
+        'pkg===1.0+local',
+        '',
+      ].join('\n'),
+    );
+    expect(checkRequirements('# nothing\n\n').checked.canonical).toBe('');
+  });
+
+  it('refuses option lines, other files, other indexes, URLs, paths and other per-requirement options, by line', () => {
+    const lines = [
+      'flask',
+      '-r base.txt',
+      '-rbase.txt',
+      '--requirement=base.txt',
+      '--req base.txt',
+      '-c constraints.txt',
+      '--constraint c.txt',
+      '-i https://evil/simple',
+      '--index-url=https://evil/simple',
+      '--extra-index-url https://evil/simple',
+      '--extra-index https://evil/simple',
+      '-f ./wheels',
+      '--find-links /opt/wheels',
+      '--trusted-host evil',
+      '--no-index',
+      '-e .',
+      '--editable git+https://x/y.git',
+      '--pre',
+      '--only-binary :all:',
+      'evil @ file:///tmp/evil',
+      'evil@https://x/evil.whl',
+      'https://x/evil-1.0.tar.gz',
+      'git+ssh://git@x/evil.git',
+      'hg+https://x/evil',
+      './evil',
+      '../evil',
+      '/abs/evil',
+      '~/evil',
+      'sub/evil',
+      'file:evil',
+      'evil-1.0-py3-none-any.whl',
+      'evil.zip',
+      'evil --global-option=--x',
+      'evil --config-settings x=y',
+      `evil --hash=md5:${sha}`,
+      'evil --hash=sha256:abc',
+      'evil; __import__("os")',
+      'evil (>=1',
+      'evil==1.0 extra',
+      '${HOME}',
+    ];
+    const { checked, problems } = checkRequirements(lines.join('\n'));
+    expect(checked.canonical).toBe('flask\n');
+    expect(problems.map((p) => p.line)).toEqual(lines.slice(1).map((_, i) => i + 2));
+    const kinds = Object.fromEntries(problems.map((p) => [p.text, p.kind]));
+    expect(kinds).toMatchObject({
+      '-r base.txt': 'other-file',
+      '-rbase.txt': 'other-file',
+      '--requirement=base.txt': 'other-file',
+      '--req base.txt': 'other-file',
+      '--constraint c.txt': 'other-file',
+      '--index-url=https://evil/simple': 'index',
+      '--extra-index https://evil/simple': 'index',
+      '-f ./wheels': 'index',
+      '--trusted-host evil': 'index',
+      '--no-index': 'index',
+      '-e .': 'editable',
+      '--pre': 'option',
+      'evil @ file:///tmp/evil': 'url-or-path',
+      'evil@https://x/evil.whl': 'url-or-path',
+      'git+ssh://git@x/evil.git': 'url-or-path',
+      '~/evil': 'url-or-path',
+      'file:evil': 'url-or-path',
+      'evil.zip': 'url-or-path',
+      'evil --config-settings x=y': 'option',
+      'evil; __import__("os")': 'not-a-requirement',
+      '${HOME}': 'not-a-requirement',
+    });
+  });
+
+  it('says which lines, why, and what to do instead', () => {
+    const { problems } = checkRequirements('flask\n-r base.txt\nevil @ file:///tmp/evil\nx \\\n  --global-option=y\n');
+    const message = requirementsPolicyError('requirements.txt', problems).message;
+    expect(message).toContain("The bundle's requirements.txt has 3 lines this server does not install:");
+    expect(message).toContain('  line 2: -r base.txt\n    (reads another file');
+    expect(message).toContain('  line 3: evil @ file:///tmp/evil\n    (installs from a URL');
+    expect(message).toContain('  lines 4-5: x --global-option=y\n    (has the option --global-option');
+    expect(message).toContain('copy the requirements of the other file into requirements.txt itself');
+    expect(message).toContain('pip list --format=freeze');
+    expect(message).toContain('environment management off');
   });
 });
 

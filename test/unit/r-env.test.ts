@@ -9,6 +9,9 @@ import { recipe as shiny } from '../../runtimes/app-modes/shiny.ts';
 import {
   compareRVersions,
   describeRPlanProblems,
+  installedFromDescription,
+  invalidRPackageSpecs,
+  parseDcf,
   parseRLibraryListing,
   planIsSatisfied,
   planRLibrary,
@@ -229,5 +232,26 @@ describe('R recipes: commands', () => {
     expect(spec.argv.slice(3)).toEqual(['lectern-quarto', 'quarto', 'serve', 'app.qmd', '--no-browser', '--host', '127.0.0.1', '--port', '40123']);
     expect(spec.env.R_LIBS).toBe('/data/envs/r/k');
     expect(quartoShiny).toMatchObject({ kind: 'served', language: 'r', needsQuarto: true, pathMode: 'stripped' });
+  });
+});
+
+describe('reading an installed library as text', () => {
+  const DESC = 'Package: lecternpkg\nType: Package\nTitle: A Test\nVersion: 0.1.0\nDescription: One line\n  and another.\nLicense: MIT\nBuilt: R 4.2.2; ; 2024-01-01 00:00:00 UTC; unix\n';
+
+  it('parses DESCRIPTION fields with continuation lines', () => {
+    expect(parseDcf(DESC)).toMatchObject({ Package: 'lecternpkg', Version: '0.1.0', Description: 'One line\nand another.', Built: 'R 4.2.2; ; 2024-01-01 00:00:00 UTC; unix' });
+  });
+
+  it('counts a directory as an installed package only when its DESCRIPTION names it, with a version, as built', () => {
+    expect(installedFromDescription('lecternpkg', DESC, '/env')).toEqual({ name: 'lecternpkg', version: '0.1.0', priority: '', libPath: '/env' });
+    expect(installedFromDescription('lecternpkg', DESC.replace('Version: 0.1.0\n', 'Version: 0.1.0\nPriority: recommended\n'), '/env')?.priority).toBe('recommended');
+    expect(installedFromDescription('stats', DESC, '/env')).toBeNull();
+    expect(installedFromDescription('lecternpkg', DESC.replace(/Built:.*\n/, ''), '/env')).toBeNull();
+    expect(installedFromDescription('lecternpkg', DESC.replace('0.1.0', '0.1.0/../x'), '/env')).toBeNull();
+  });
+
+  it('refuses names and versions R would not accept before they reach the installer', () => {
+    const reqs = rPackageRequirements(manifest({ shiny: pkg('1.7.4'), Matrix: pkg('1.5-3'), '../x': pkg('1.0'), R6: pkg('2.5.1/../../y'), data_table: pkg('1.0') }));
+    expect(invalidRPackageSpecs(reqs)).toEqual(['"../x" is not an R package name', 'R6: "2.5.1/../../y" is not an R package version', '"data_table" is not an R package name']);
   });
 });

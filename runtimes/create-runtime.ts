@@ -62,8 +62,9 @@ export async function createLocalRuntime(config: Config, processEnv: ProcessEnvi
     sandbox,
     interpreters: { python: found.python, r: found.r },
     restorers: {
-      python: createPythonRestorer({ envRoot: path.join(config.dataDir, 'envs', 'python'), indexUrl: rc.pythonIndexUrl }),
-      r: createRRestorer({ envRoot: path.join(config.dataDir, 'envs', 'r'), repository: rc.rRepository }),
+      // Installers run bundle-controlled code (setup.py, configure): as the content account.
+      python: createPythonRestorer({ envRoot: path.join(config.dataDir, 'envs', 'python'), indexUrl: rc.pythonIndexUrl, runAs: runAs && { uid: runAs.uid, gid: runAs.gid } }),
+      r: createRRestorer({ envRoot: path.join(config.dataDir, 'envs', 'r'), repository: rc.rRepository, runAs: runAs && { uid: runAs.uid, gid: runAs.gid } }),
     },
   });
   const stopped = await backend.cleanupOrphans();

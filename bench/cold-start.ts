@@ -11,12 +11,12 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as tar from 'tar';
 import { recipeFor } from '../runtimes/app-modes/index.ts';
+import { freePort } from '../runtimes/local/ports.ts';
 import type { ServedRecipe } from '../runtimes/app-modes/recipe.ts';
 import { createAppContext } from '../src/app-context.ts';
 import { loadConfig } from '../src/config/index.ts';
@@ -34,15 +34,6 @@ const APPS = [
 ];
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 async function firstByte(url: string, headers: Record<string, string> = {}, deadlineMs = 60_000): Promise<number> {
   const t0 = performance.now();

@@ -1,12 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import net from 'node:net';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EnvironmentRestorer } from '../environments/environment.ts';
 import { pickInterpreter, type Interpreter } from '../interpreters.ts';
 import type { Instance, InstanceSpec, PrepareRequest, Prepared, ProcessSpec, RunSpec, RuntimeBackend } from '../runtime.ts';
 import type { JobStore } from './job-store.ts';
+import { freePort } from './ports.ts';
 import { buildLaunch, type SandboxOptions } from './sandbox.ts';
 
 const STOP_GRACE_MS = 5000;
@@ -63,14 +63,7 @@ export class LocalBackend implements RuntimeBackend {
   }
 
   allocatePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const srv = net.createServer();
-      srv.once('error', reject);
-      srv.listen(0, '127.0.0.1', () => {
-        const port = (srv.address() as net.AddressInfo).port;
-        srv.close(() => resolve(port));
-      });
-    });
+    return freePort();
   }
 
   private async spawnJob(spec: ProcessSpec, kind: 'process' | 'render', tag: string, onLine?: (line: string) => void) {

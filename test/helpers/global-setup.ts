@@ -1,9 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
+// A free port, so several test runs on one machine do not collide.
+import { freePort } from '../../runtimes/local/ports.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -13,17 +14,6 @@ declare module 'vitest' {
 
 const SCRIPT = path.resolve(import.meta.dirname, '../../scripts/test-postgres.sh');
 
-/** A port nobody listens on now, so several test runs on one machine do not collide. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * The integration suite runs on PostgreSQL as well as SQLite, always. CI passes its cluster in

@@ -1,20 +1,9 @@
 import { spawn } from 'node:child_process';
-import net from 'node:net';
 import type { CommandSpec } from '../../runtimes/app-modes/recipe.ts';
 
 const BASE_ENV = { PATH: '/usr/local/bin:/usr/bin:/bin', LANG: 'C.UTF-8', HOME: '/tmp' };
 
-/** A free loopback port (bind to 0, read it, release it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../../runtimes/local/ports.ts';
 
 export interface RunningCommand {
   url: string;

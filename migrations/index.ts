@@ -2,10 +2,12 @@ import type { Knex } from 'knex';
 import * as initial from './20261121-001-initial.ts';
 import * as publishing from './20261121-002-publishing.ts';
 import * as permissions from './20261121-003-permissions.ts';
+import * as vanities from './20261121-004-vanities.ts';
 
 /** Every migration, in order. Never edit one that has landed: add a new one. */
 export const migrations: Record<string, Knex.Migration> = {
   '20261121-001-initial': initial,
   '20261121-002-publishing': publishing,
   '20261121-003-permissions': permissions,
+  '20261121-004-vanities': vanities,
 };

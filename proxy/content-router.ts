@@ -6,6 +6,7 @@ import type { ContentFiles, ServableBundle } from '../src/services/content-files
 import type { Origins } from '../src/web/origins.ts';
 import { ContentUnavailable, type ContentRunner } from '../runtimes/content-runner.ts';
 import { createForwarder, prepareForContent, type Viewer } from './forward.ts';
+import { vanityBasePath } from './vanity.ts';
 import type { User } from '../src/domain/user.ts';
 
 const DRAFT = /^_bundle(\d+)$/;
@@ -69,6 +70,8 @@ export function contentRouter(files: ContentFiles, keys: ApiKeyService, runner: 
       throw new AppError(503, 1, (err as Error).message);
     }
     const prefix = `/content/${content.guid}/${draft ? `_bundle${bundle.id}/` : ''}`;
+    // Through a vanity path the app's public base path is that path.
+    const publicBase = vanityBasePath(req) ?? prefix;
     if (recipe.kind === 'served') {
       let served;
       try {
@@ -88,9 +91,9 @@ export function contentRouter(files: ContentFiles, keys: ApiKeyService, runner: 
         throw new AppError(503, 1, manager ? `The app could not start: ${(err as Error).message}` : 'This content is not available right now. Try again later.');
       }
       // Apps that know their base path get it in the URL; the others from X-Lectern-Base-Path.
-      const original = req.originalUrl.replace(/^\/+/, '/');
+      const original = req.url.replace(/^\/+/, '/');
       const tail = original.slice(prefix.length - 1) || '/';
-      prepareForContent(req, served.recipe.pathMode === 'full' ? original : tail, prefix, user ? await viewerOf(user) : undefined);
+      prepareForContent(req, served.recipe.pathMode === 'full' ? original : tail, publicBase, user ? await viewerOf(user) : undefined);
       return forward.web(req, res, served.instance.target);
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') throw new AppError(405, 2, 'This content accepts GET and HEAD only.');

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { User } from '../src/domain/user.ts';
+import type { VanityService } from '../src/services/vanity-service.ts';
 import type { ContentFiles } from '../src/services/content-files.ts';
 import type { ContentRunner } from '../runtimes/content-runner.ts';
 import { prepareForContent, type createForwarder, type Viewer } from './forward.ts';
@@ -17,6 +18,7 @@ export interface UpgradeDeps {
    */
   authenticate(req: IncomingMessage): Promise<{ user: User | undefined; viaCookie: boolean }>;
   viewerOf(user: User): Promise<Viewer>;
+  vanities: VanityService;
   /** The origins a cookie-authenticated WebSocket may come from (cross-site hijacking). */
   allowedOrigins(req: IncomingMessage): string[];
 }
@@ -30,6 +32,13 @@ export function contentUpgrade(deps: UpgradeDeps) {
   return (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     void (async () => {
+      // A vanity path first becomes the content path it stands for.
+      let publicBase: string | undefined;
+      const vanity = CONTENT_PATH.test(req.url ?? '') ? undefined : await deps.vanities.match((req.url ?? '/').split('?')[0]!);
+      if (vanity) {
+        publicBase = vanity.path;
+        req.url = `/content/${vanity.contentGuid}/${(req.url ?? '/').slice(vanity.path.length)}`;
+      }
       const m = CONTENT_PATH.exec(req.url ?? '');
       if (!m) return refuse(socket, 404, 'Not Found');
       let who: { user: User | undefined; viaCookie: boolean };
@@ -59,7 +68,7 @@ export function contentUpgrade(deps: UpgradeDeps) {
       const prefix = m[0].replace(/^\/+/, '/');
       const original = (req.url ?? '/').replace(/^\/+/, '/');
       const path = served.recipe.pathMode === 'full' ? original : original.slice(prefix.length - 1) || '/';
-      prepareForContent(req, path, prefix, who.user ? await deps.viewerOf(who.user) : undefined);
+      prepareForContent(req, path, publicBase ?? prefix, who.user ? await deps.viewerOf(who.user) : undefined);
       deps.forward.ws(req, socket, head, served.instance.target);
     })().catch(() => refuse(socket, 503, 'Service Unavailable'));
   };

@@ -25,6 +25,8 @@ import { DeployService } from './services/deploy-service.ts';
 import { EnvironmentService } from './services/environment-service.ts';
 import { GroupService } from './services/group-service.ts';
 import { SecretBox } from './services/secret-box.ts';
+import { VanityRepo } from './repositories/vanity-repo.ts';
+import { VanityService } from './services/vanity-service.ts';
 import { TaskService } from './services/tasks/task-service.ts';
 import { NO_CONTENT_EVENTS, type ContentEvents } from './domain/deploy.ts';
 import { createBundleBuilder } from '../runtimes/bundle-builder.ts';
@@ -49,6 +51,7 @@ export interface AppContext {
     environment: EnvironmentRepo;
     permissions: PermissionRepo;
     groups: GroupRepo;
+    vanities: VanityRepo;
   };
   audit: AuditLog;
   users: UserService;
@@ -59,6 +62,7 @@ export interface AppContext {
   /** Who may see and change which content, and the permissions API. */
   access: ContentAccess;
   groups: GroupService;
+  vanities: VanityService;
   contentFiles: ContentFiles;
   deploys: DeployService;
   tasks: TaskService;
@@ -95,6 +99,7 @@ export async function createAppContext(config: Config, logger: Logger, events: C
     environment: new EnvironmentRepo(db.knex),
     permissions: new PermissionRepo(db.knex),
     groups: new GroupRepo(db.knex),
+    vanities: new VanityRepo(db.knex),
   };
   const audit = new AuditLog(repos.audit);
   const users = new UserService(repos.users, repos.sessions, audit, config.auth.minPasswordLength);
@@ -140,6 +145,7 @@ export async function createAppContext(config: Config, logger: Logger, events: C
     content,
     access,
     groups: new GroupService(repos.groups, repos.users, audit),
+    vanities: new VanityService(repos.vanities),
     contentFiles: new ContentFiles(repos.content, repos.bundles, store, access),
     deploys,
     tasks,

@@ -21,6 +21,7 @@ import { webRoutes } from './web/routes.ts';
 import { authenticateUpgrade } from './web/upgrade-auth.ts';
 import { createForwarder } from '../proxy/forward.ts';
 import { contentUpgrade } from '../proxy/upgrade.ts';
+import { vanityBasePath, vanityRewrite } from '../proxy/vanity.ts';
 
 const VIEWS_DIR = fileURLToPath(new URL('../views', import.meta.url));
 export const SESSION_COOKIE = SESSION_COOKIE_NAME;
@@ -115,10 +116,13 @@ export function buildServer(ctx: AppContext): LecternServer {
   );
   // Content on Lectern's own origin only for API-key callers (API consumers, rsconnect's
   // post-deploy check), which carry no cookie; browsers go to the content origin.
-  app.use('/content', (req, res, next) => {
+  const toContentOrigin = (req: express.Request, res: express.Response, next: express.NextFunction) => {
     if (keyFromHeaders(req.headers)) return next();
     res.redirect(302, origin.content(req) + req.originalUrl.replace(/^\/+/, '/'));
-  });
+  };
+  // A vanity path is content too: rewritten to /content/<guid>/..., then the same rule.
+  app.use(vanityRewrite(ctx.vanities), (req, res, next) => (vanityBasePath(req) ? toContentOrigin(req, res, next) : next()));
+  app.use('/content', toContentOrigin);
   app.use(contentRouter(ctx.contentFiles, ctx.keys, ctx.runtime.runner, origin, viewerOf));
   app.use(webRoutes({ passport: browser.passport, users: ctx.users, keys: ctx.keys, audit: ctx.audit, csrf, origin }));
   app.use(notFoundHandler);
@@ -132,6 +136,7 @@ export function buildServer(ctx: AppContext): LecternServer {
     forward: createForwarder(),
     authenticate: (req) => authenticateUpgrade(req, ctx, browser.middleware),
     viewerOf,
+    vanities: ctx.vanities,
     allowedOrigins: (req) => {
       const host = req.headers.host ?? '';
       return [config.server.contentUrl ?? `http://${host}`, `https://${host}`];

@@ -7,6 +7,7 @@ import { contentV1Routes } from './routes/content-v1.ts';
 import { deployAndTaskRoutes } from './routes/deploy-tasks.ts';
 import { groupRoutes } from './routes/groups.ts';
 import { jobRoutes } from './routes/jobs.ts';
+import { vanityRoutes } from './routes/vanity.ts';
 import { permissionRoutes } from './routes/permissions.ts';
 import { runtimeSettingsRoutes } from './routes/runtime-settings.ts';
 import type { UserService } from '../services/user-service.ts';
@@ -20,7 +21,7 @@ export interface ApiDeps {
   users: UserService;
   keys: ApiKeyService;
   info: ServerSettingsInfo;
-  ctx: Pick<AppContext, 'content' | 'access' | 'groups' | 'environment' | 'store' | 'deploys' | 'tasks' | 'repos' | 'runtime'>;
+  ctx: Pick<AppContext, 'content' | 'access' | 'groups' | 'environment' | 'store' | 'deploys' | 'tasks' | 'repos' | 'runtime' | 'vanities'>;
   publicUrl: string | undefined;
   /** Checks the CSRF token; applied only to session-authenticated changes. */
   csrfProtection: (req: Request, res: Response, next: NextFunction) => void;
@@ -51,6 +52,7 @@ export function apiRouter(deps: ApiDeps): Router {
   r.use(deployAndTaskRoutes(ctx.content, ctx.deploys, ctx.tasks));
   r.use(applicationsV0Routes(ctx.content, ctx.store, deps.publicUrl));
   r.use(jobRoutes(ctx.content, ctx.runtime.jobs));
+  r.use(vanityRoutes(ctx.content, ctx.vanities));
   r.use(runtimeSettingsRoutes(ctx.runtime.interpreters));
   return r;
 }

@@ -1,6 +1,7 @@
 import express from 'express';
 import type { Logger } from 'pino';
 import { contentRouter } from '../../proxy/content-router.ts';
+import { vanityRewrite } from '../../proxy/vanity.ts';
 import { errorHandler, notFoundHandler } from '../api/error-handler.ts';
 import type { AppContext } from '../app-context.ts';
 import type { BrowserSession } from './browser-session.ts';
@@ -26,6 +27,7 @@ export function buildContentApp(ctx: AppContext, browser: BrowserSession, origin
     next();
   });
   app.use(...browser.middleware);
+  app.use(vanityRewrite(ctx.vanities));
   app.use(contentRouter(ctx.contentFiles, ctx.keys, ctx.runtime.runner, origin, viewerOf));
   app.use(notFoundHandler);
   app.use(errorHandler(logger));

@@ -1,0 +1,72 @@
+import { isUniqueViolation } from '../db/values.ts';
+import type { Content } from '../domain/content.ts';
+import { AppError, ErrorCode } from '../domain/errors.ts';
+import type { Vanity, VanityRepo } from '../repositories/vanity-repo.ts';
+
+// Lectern's own addresses: a vanity path may not shadow them.
+const RESERVED_FIRST_SEGMENTS = new Set(['content', 'login', 'logout', 'password', 'keys', 'connect']);
+const SEGMENT = /^[A-Za-z0-9_-]+$/;
+// Other nodes may change vanities too: a lookup is never older than this.
+const CACHE_MS = 5000;
+
+/** `/sales/q3` → `/sales/q3/`; throws a 400 naming the rule a bad path breaks. */
+export function normalizeVanityPath(raw: string): string {
+  const segments = raw.trim().split('/').filter((s) => s !== '');
+  if (segments.length === 0) throw AppError.badRequest('A vanity path needs at least one segment, such as /sales/.');
+  const bad = segments.find((s) => !SEGMENT.test(s));
+  if (bad !== undefined) throw AppError.badRequest(`Vanity path segment "${bad}" may hold only letters, digits, "-" and "_".`);
+  const first = segments[0]!;
+  if (first.startsWith('__') || RESERVED_FIRST_SEGMENTS.has(first.toLowerCase())) {
+    throw AppError.badRequest(`Vanity paths may not start with /${first}/: Lectern uses it.`);
+  }
+  const path = `/${segments.join('/')}/`;
+  if (path.length > 1024) throw AppError.badRequest('A vanity path may be at most 1024 characters.');
+  return path;
+}
+
+/** Vanity paths: one per content item, none inside another. */
+export class VanityService {
+  private cache: { at: number; list: Vanity[] } | undefined;
+
+  constructor(private readonly repo: VanityRepo) {}
+
+  private async list(): Promise<Vanity[]> {
+    if (!this.cache || Date.now() - this.cache.at > CACHE_MS) this.cache = { at: Date.now(), list: await this.repo.all() };
+    return this.cache.list;
+  }
+
+  all(): Promise<Vanity[]> {
+    return this.repo.all();
+  }
+
+  forContent(c: Content): Promise<Vanity | undefined> {
+    return this.repo.forContent(c.id);
+  }
+
+  async set(c: Content, raw: string): Promise<Vanity> {
+    const path = normalizeVanityPath(raw);
+    const clash = (await this.repo.all()).find((v) => v.contentId !== c.id && (v.path.startsWith(path) || path.startsWith(v.path)));
+    if (clash) {
+      throw AppError.conflict(clash.path === path ? `The vanity path ${path} is taken.` : `The vanity path ${path} would nest with ${clash.path}: vanity paths cannot nest.`, ErrorCode.nameTaken);
+    }
+    try {
+      await this.repo.set(c.id, path);
+    } catch (err) {
+      if (isUniqueViolation(err)) throw AppError.conflict(`The vanity path ${path} is taken.`, ErrorCode.nameTaken);
+      throw err;
+    }
+    this.cache = undefined;
+    return (await this.repo.forContent(c.id))!;
+  }
+
+  async remove(c: Content): Promise<void> {
+    await this.repo.remove(c.id);
+    this.cache = undefined;
+  }
+
+  /** The vanity a request path falls under, if any (`/sales` too, which wants a trailing slash). */
+  async match(urlPath: string): Promise<Vanity | undefined> {
+    const withSlash = urlPath.endsWith('/') ? urlPath : `${urlPath}/`;
+    return (await this.list()).find((v) => withSlash.startsWith(v.path));
+  }
+}

@@ -93,7 +93,9 @@ export function contentRouter(files: ContentFiles, keys: ApiKeyService, runner: 
       // Apps that know their base path get it in the URL; the others from X-Lectern-Base-Path.
       const original = req.url.replace(/^\/+/, '/');
       const tail = original.slice(prefix.length - 1) || '/';
-      prepareForContent(req, served.recipe.pathMode === 'full' ? original : tail, publicBase, user ? await viewerOf(user) : undefined);
+      // Apps serving under their base path were started with `/content/<guid>/`, drafts too.
+      const full = `/content/${content.guid}${tail}`;
+      prepareForContent(req, served.recipe.pathMode === 'full' ? full : tail, publicBase, user ? await viewerOf(user) : undefined);
       return forward.web(req, res, served.instance.target);
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') throw new AppError(405, 2, 'This content accepts GET and HEAD only.');

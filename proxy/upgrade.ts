@@ -67,7 +67,9 @@ export function contentUpgrade(deps: UpgradeDeps) {
       });
       const prefix = m[0].replace(/^\/+/, '/');
       const original = (req.url ?? '/').replace(/^\/+/, '/');
-      const path = served.recipe.pathMode === 'full' ? original : original.slice(prefix.length - 1) || '/';
+      const tail = original.slice(prefix.length - 1) || '/';
+      // Apps serving under their base path were started with `/content/<guid>/`, drafts too.
+      const path = served.recipe.pathMode === 'full' ? `/content/${content.guid}${tail}` : tail;
       prepareForContent(req, path, publicBase ?? prefix, who.user ? await deps.viewerOf(who.user) : undefined);
       deps.forward.ws(req, socket, head, served.instance.target);
     })().catch(() => refuse(socket, 503, 'Service Unavailable'));

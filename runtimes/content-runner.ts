@@ -94,7 +94,9 @@ export class ContentRunner {
       const id = `${instance.contentGuid}/${instance.bundleId}`;
       if (this.instances.get(id)?.key === instance.key) this.instances.delete(id);
       // An app that dies by itself soon after starting is crash-looping: wait longer each time.
-      if (!stopped && Date.now() - instance.startedAt.getTime() < CRASH_WINDOW_MS) {
+      const lived = Date.now() - instance.startedAt.getTime();
+      if (lived >= CRASH_WINDOW_MS) this.backoff.delete(id);
+      if (!stopped && lived < CRASH_WINDOW_MS) {
         const b = this.backoff.get(id) ?? { failures: 0, until: 0 };
         b.failures++;
         b.until = Date.now() + Math.min(1000 * 2 ** (b.failures - 1), MAX_BACKOFF_MS);

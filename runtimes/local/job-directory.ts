@@ -35,7 +35,12 @@ export function createJobDirectory(jobs: JobStore, backend: RuntimeBackend): Job
             partial = lines.pop() ?? '';
             for (const l of lines) {
               if (!l) continue;
-              const e = JSON.parse(l) as { t: string; s: 'stdout' | 'stderr'; d: string };
+              let e: { t: string; s: 'stdout' | 'stderr'; d: string };
+              try {
+                e = JSON.parse(l) as typeof e;
+              } catch {
+                continue;
+              }
               yield { timestamp: e.t, source: e.s, data: e.d };
             }
           } finally {

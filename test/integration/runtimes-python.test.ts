@@ -61,6 +61,17 @@ describe.each(DATABASES)('Python content on %s', (kind) => {
     expect((await get(d.content.content_url, key)).status).toBe(200);
   });
 
+  it('previews a draft of an app that serves under its base path', async () => {
+    const bundle = await makeBundle({ 'app.py': 'import streamlit as st\nst.write("draft")\n', 'requirements.txt': 'streamlit\n' }, pyManifest('python-streamlit', 'app.py'), python);
+    const c = (await api(t.url, 'POST', '/__api__/v1/content', { key, body: { name: 'streamlit-draft' } })).body;
+    const { uploadChunked } = await import('../helpers/bundles.ts');
+    const { followTaskV1 } = await import('../helpers/tasks.ts');
+    const up = await uploadChunked(t.url, `/__api__/v1/content/${c.guid}/bundles`, key, bundle);
+    const dep = await api(t.url, 'POST', `/__api__/v1/content/${c.guid}/deploy`, { key, body: { bundle_id: up.body.id, activate: false } });
+    expect((await followTaskV1(t.url, key, dep.body.task_id)).code).toBe(0);
+    expect((await get(`${t.url}/content/${c.guid}/_bundle${up.body.id}/_stcore/health`, key)).text).toContain('ok');
+  });
+
   it('renders a Jupyter notebook and serves the HTML', async () => {
     const d = await deployBundle(t.url, key, 'notebook', fixture('py-jupyter-static.tar.gz'));
     expect(d.task.code, d.log).toBe(0);

@@ -1,0 +1,75 @@
+import http from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BrowserSession } from '../helpers/browser.ts';
+import { fixture } from '../helpers/bundles.ts';
+import { DATABASES } from '../helpers/databases.ts';
+import { deployBundle } from '../helpers/deploy.ts';
+import { api, startTestServer, type TestServer } from '../helpers/server.ts';
+
+/** The status of a WebSocket handshake: 101 when the upgrade went through to the app. */
+function handshake(url: string, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', ...headers } });
+    req.on('upgrade', (res, socket) => {
+      socket.destroy();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('response', (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+// Who may open a Shiny session's WebSocket: the same rules as HTTP, by cookie and by key.
+describe.each(DATABASES)('WebSocket access to a Shiny app on %s', (kind) => {
+  let t: TestServer;
+  let guid: string;
+  const people: Record<string, { key: string; cookie: string } | undefined> = {};
+  beforeAll(async () => {
+    t = await startTestServer(kind);
+    const owner = await t.createUser('owner', 'publisher');
+    const d = await deployBundle(t.url, owner.key, 'ws-shiny', fixture('r-shiny.tar.gz'));
+    expect(d.task.code, d.log).toBe(0);
+    guid = d.content.guid;
+    const listed = await t.createUser('listed', 'viewer');
+    await api(t.url, 'POST', `/__api__/v1/content/${guid}/permissions`, { key: owner.key, body: { principal_guid: listed.user.guid, principal_type: 'user', role: 'viewer' } });
+    const unlisted = await t.createUser('unlisted', 'publisher');
+    const admin = await t.createUser('chief', 'administrator');
+    for (const [name, u] of Object.entries({ owner, listed, unlisted, admin })) {
+      const b = new BrowserSession(t.url);
+      await b.login(u.user.username, u.password);
+      people[name] = { key: u.key, cookie: `lectern_session=${b.cookies.get('lectern_session')}` };
+    }
+    people.anonymous = undefined;
+  });
+  afterAll(async () => t?.close());
+
+  // [person, access type, expected status]: 101 opens, 401 must log in, 404 may not see.
+  const matrix: Array<[string, string, number]> = [];
+  const sees: Record<string, string[]> = { acl: ['owner', 'listed', 'admin'], logged_in: ['owner', 'listed', 'unlisted', 'admin'], all: ['owner', 'listed', 'unlisted', 'admin', 'anonymous'] };
+  for (const access of ['acl', 'logged_in', 'all']) {
+    for (const person of ['owner', 'listed', 'unlisted', 'admin', 'anonymous']) {
+      matrix.push([person, access, sees[access]!.includes(person) ? 101 : person === 'anonymous' ? 401 : 404]);
+    }
+  }
+
+  it.each(matrix)('%s on %s content → %i', async (person, access, expected) => {
+    const owner = people.owner!;
+    await api(t.url, 'PATCH', `/__api__/v1/content/${guid}`, { key: owner.key, body: { access_type: access } });
+    const p = people[person];
+    // A browser: the session cookie, on the content origin, from the content origin.
+    const viaCookie = await handshake(`${t.contentUrl}/content/${guid}/websocket/`, { origin: t.contentUrl, ...(p ? { cookie: p.cookie } : {}) });
+    expect(viaCookie, 'cookie').toBe(expected);
+    // An API client: the key, on Lectern's origin.
+    if (p) expect(await handshake(`${t.url}/content/${guid}/websocket/`, { authorization: `Key ${p.key}` }), 'key').toBe(expected);
+  });
+
+  it('refuses a cookie-authenticated WebSocket opened from another site', async () => {
+    await api(t.url, 'PATCH', `/__api__/v1/content/${guid}`, { key: people.owner!.key, body: { access_type: 'acl' } });
+    expect(await handshake(`${t.contentUrl}/content/${guid}/websocket/`, { origin: 'http://evil.example', cookie: people.owner!.cookie })).toBe(403);
+    expect(await handshake(`${t.contentUrl}/content/${guid}/websocket/`, { authorization: 'Key ' + 'x'.repeat(32) })).toBe(401);
+  });
+});

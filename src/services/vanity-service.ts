@@ -66,6 +66,8 @@ export class VanityService {
 
   /** The vanity a request path falls under, if any (`/sales` too, which wants a trailing slash). */
   async match(urlPath: string): Promise<Vanity | undefined> {
+    const first = urlPath.split('/')[1] ?? '';
+    if (first.startsWith('__') || RESERVED_FIRST_SEGMENTS.has(first.toLowerCase())) return undefined;
     const withSlash = urlPath.endsWith('/') ? urlPath : `${urlPath}/`;
     return (await this.list()).find((v) => withSlash.startsWith(v.path));
   }

@@ -3,6 +3,7 @@ import session from 'express-session';
 import type { AppContext } from '../app-context.ts';
 import { SESSION_COOKIE_NAME } from '../domain/session.ts';
 import { createPassport, type LecternPassport } from './passport.ts';
+import { refuseDuplicateSessionCookies } from './duplicate-session-cookie.ts';
 import { DatabaseSessionStore } from './session-store.ts';
 
 export interface BrowserSession {
@@ -30,5 +31,5 @@ export function createBrowserSession(ctx: AppContext, secure: boolean): BrowserS
     rolling: false,
     cookie: { httpOnly: true, sameSite: 'lax', secure, maxAge, path: '/' },
   });
-  return { middleware: [sessionMw, passport.initialize(), passport.session()], passport, store };
+  return { middleware: [refuseDuplicateSessionCookies, sessionMw, passport.initialize(), passport.session()], passport, store };
 }

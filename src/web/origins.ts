@@ -15,7 +15,8 @@ export interface OriginSettings {
  * CORS checks.
  */
 export function origins(o: OriginSettings) {
-  const host = (req: Request) => req.hostname.includes(':') ? `[${req.hostname}]` : req.hostname;
+  // Express 5 gives IPv6 hostnames with their brackets already.
+  const host = (req: Request) => (req.hostname.includes(':') && !req.hostname.startsWith('[') ? `[${req.hostname}]` : req.hostname);
   return {
     main: (req: Request) => o.publicUrl ?? `${req.protocol}://${host(req)}:${o.mainPort()}`,
     content: (req: Request) => o.contentUrl ?? `${req.protocol}://${host(req)}:${o.contentPort()}`,

@@ -5,7 +5,7 @@
  */
 export function safeNext(next: unknown, contentOrigin: string, fallback = '/'): string {
   if (typeof next !== 'string') return fallback;
-  if (next.startsWith(`${contentOrigin}/content/`)) return next;
+  if (next.startsWith(`${contentOrigin}/`)) return next;
   if (!next.startsWith('/') || next.startsWith('//') || next.startsWith('/\\')) return fallback;
   return next;
 }

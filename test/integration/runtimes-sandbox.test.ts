@@ -184,6 +184,27 @@ describe.each(DATABASES)('the content sandbox on %s', (kind) => {
     expect(res.text).not.toContain(readFileSync(secret, 'utf8').trim());
   });
 
+  it("drops an app's attempts to set Lectern's cookies, however spelled", async () => {
+    const app = "from flask import Flask, make_response\napp = Flask(__name__)\n@app.route('/')\ndef i():\n    r = make_response('cookies')\n    r.headers.add('Set-Cookie', 'lectern_session =spoofed; Path=/')\n    r.headers.add('Set-Cookie', '=lectern_session=spoofed; Path=/login')\n    r.headers.add('Set-Cookie', 'theme=dark; Path=/')\n    return r\n";
+    const d = await deployBundle(t.url, owner.key, 'cookie-setter', await flask({ 'app.py': app }));
+    expect(d.task.code, d.log).toBe(0);
+    const res = await fetch(d.content.content_url, { headers: { authorization: `Key ${owner.key}` } });
+    const cookies = res.headers.getSetCookie();
+    expect(cookies.some((c) => c.startsWith('theme=dark'))).toBe(true);
+    expect(cookies.filter((c) => c.includes('lectern_session'))).toEqual([]);
+  });
+
+  it('treats a request carrying two session cookies (one planted by content) as logged out', async () => {
+    const { BrowserSession } = await import('../helpers/browser.ts');
+    const b = new BrowserSession(t.url);
+    await b.login('sandboxed', owner.password);
+    const mine = `lectern_session=${b.cookies.get('lectern_session')}`;
+    const asMe = await fetch(`${t.url}/__api__/v1/user`, { headers: { cookie: mine } });
+    expect(asMe.status).toBe(200);
+    const tossed = await fetch(`${t.url}/__api__/v1/user`, { headers: { cookie: `lectern_session=s%3Aplanted.sig; ${mine}` } });
+    expect(tossed.status).toBe(401);
+  });
+
   it('lists the installed interpreters for clients', async () => {
     for (const lang of ['python', 'r']) {
       const res = await api(t.url, 'GET', `/__api__/v1/server_settings/${lang}`, { key: owner.key });

@@ -5,7 +5,8 @@ import { keyFromHeaders, type ApiKeyService } from '../src/services/api-key-serv
 import type { ContentFiles, ServableBundle } from '../src/services/content-files.ts';
 import type { Origins } from '../src/web/origins.ts';
 import { ContentUnavailable, type ContentRunner } from '../runtimes/content-runner.ts';
-import { createForwarder, prepareForContent, type Viewer } from './forward.ts';
+import { createForwarder, prepareForContent, setSticky, stickyCookie, stickyFrom, type Viewer } from './forward.ts';
+import { AtCapacity, scalingOf, type InstancePool } from './instance-pool.ts';
 import { vanityBasePath } from './vanity.ts';
 import type { User } from '../src/domain/user.ts';
 
@@ -36,7 +37,7 @@ function serveStatic(target: ServableBundle, rel: string, res: Response, next: N
  * Requests for content: `/content/{guid}/...` and the draft preview `/content/{guid}/_bundle{id}/...`.
  * Static content is served from its bundle; served app modes join when the runtimes exist.
  */
-export function contentRouter(files: ContentFiles, keys: ApiKeyService, runner: ContentRunner, origin: Origins, viewerOf: (user: User) => Promise<Viewer>): Router {
+export function contentRouter(files: ContentFiles, keys: ApiKeyService, runner: ContentRunner, pool: InstancePool, origin: Origins, viewerOf: (user: User) => Promise<Viewer>): Router {
   const forward = createForwarder();
   // Strict: `/content/{guid}` and `/content/{guid}/` are different addresses (one redirects).
   const r = Router({ strict: true });
@@ -73,9 +74,9 @@ export function contentRouter(files: ContentFiles, keys: ApiKeyService, runner: 
     // Through a vanity path the app's public base path is that path.
     const publicBase = vanityBasePath(req) ?? prefix;
     if (recipe.kind === 'served') {
-      let served;
+      let lease;
       try {
-        served = await runner.serve({
+        lease = await pool.acquire({
           contentGuid: content.guid,
           bundleId: bundle.id,
           appMode: bundle.appMode,
@@ -83,8 +84,12 @@ export function contentRouter(files: ContentFiles, keys: ApiKeyService, runner: 
           bundleDir: result.target.dir,
           manifest: await files.manifest(bundle),
           settings: { initTimeoutSeconds: content.init_timeout, pythonEnvironmentManagement: content.default_py_environment_management, rEnvironmentManagement: content.default_r_environment_management },
-        });
+        }, scalingOf(content), stickyFrom(req.headers.cookie, content.guid));
       } catch (err) {
+        if (err instanceof AtCapacity) {
+          res.set('Retry-After', '5');
+          throw new AppError(503, 1, 'This content is busy: every one of its processes has as many visitors as it may take. Try again in a moment.');
+        }
         if (err instanceof ContentUnavailable) res.set('Retry-After', String(err.retryAfterSeconds));
         // The app's output can hold paths and secrets: only the people who run it see it.
         const manager = !!user && (user.role === 'administrator' || user.id === content.ownerId);
@@ -95,7 +100,11 @@ export function contentRouter(files: ContentFiles, keys: ApiKeyService, runner: 
       const tail = original.slice(prefix.length - 1) || '/';
       // Apps serving under their base path were started with `/content/<guid>/`, drafts too.
       const full = `/content/${content.guid}${tail}`;
+      const { served } = lease;
+      res.once('close', lease.release);
       prepareForContent(req, served.recipe.pathMode === 'full' ? full : tail, publicBase, user ? await viewerOf(user) : undefined);
+      // The session stays on its process: the cookie names it (Shiny's WebSocket follows it).
+      setSticky(req, `${stickyCookie(content.guid)}=${served.instance.key}; Path=${publicBase}; HttpOnly; SameSite=Lax`);
       return forward.web(req, res, served.instance.target);
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') throw new AppError(405, 2, 'This content accepts GET and HEAD only.');

@@ -9,6 +9,35 @@ export interface Viewer {
   groups: string[];
 }
 
+/** The cookie that keeps a viewer's session on one process of a content item. */
+export function stickyCookie(contentGuid: string): string {
+  return `lectern_p_${contentGuid.slice(0, 8)}`;
+}
+
+export function stickyFrom(cookieHeader: string | undefined, contentGuid: string): string | undefined {
+  const name = `${stickyCookie(contentGuid)}=`;
+  return cookieHeader?.split(';').map((c) => c.trim()).find((c) => c.startsWith(name))?.slice(name.length);
+}
+
+const STICKY = Symbol('lectern sticky cookie');
+
+/**
+ * True for a Set-Cookie line that would set one of Lectern's cookies. Browsers trim the name
+ * (`lectern_session =x`) and read a nameless cookie's value as `name=value` (`=lectern_session=x`).
+ */
+function isLecternCookie(setCookie: string): boolean {
+  const pair = setCookie.split(';')[0] ?? '';
+  const eq = pair.indexOf('=');
+  let name = (eq < 0 ? '' : pair.slice(0, eq)).trim();
+  if (name === '') name = (pair.slice(eq + 1).split('=')[0] ?? '').trim();
+  return name.toLowerCase().startsWith('lectern_') || name.toLowerCase().startsWith('__host-lectern');
+}
+
+/** Asks the relay to add this Set-Cookie to the app's response (after the app's own headers). */
+export function setSticky(req: IncomingMessage, cookie: string): void {
+  (req as IncomingMessage & { [STICKY]?: string })[STICKY] = cookie;
+}
+
 /**
  * Prepares a request for content: Lectern's own credentials (its session cookie, an API key)
  * never reach the app; who the viewer is does, in headers Lectern sets itself.
@@ -17,7 +46,8 @@ export function prepareForContent(req: IncomingMessage, path: string, basePath: 
   req.url = path;
   const cookie = req.headers.cookie;
   if (cookie) {
-    const kept = cookie.split(';').map((c) => c.trim()).filter((c) => c && !c.startsWith(`${SESSION_COOKIE_NAME}=`));
+    // Lectern's own cookies (the session, the process choice) are none of the app's business.
+    const kept = cookie.split(';').map((c) => c.trim()).filter((c) => c && !c.startsWith(`${SESSION_COOKIE_NAME}=`) && !c.startsWith('lectern_p_'));
     if (kept.length) req.headers.cookie = kept.join('; ');
     else delete req.headers.cookie;
   }
@@ -44,9 +74,12 @@ export function prepareForContent(req: IncomingMessage, path: string, basePath: 
 export function createForwarder() {
   const proxy = createProxyServer({ xfwd: true, proxyTimeout: 0 });
   // An app must not set (or clear) Lectern's own session cookie.
-  proxy.on('proxyRes', (proxyRes) => {
-    const set = proxyRes.headers['set-cookie'];
-    if (set) proxyRes.headers['set-cookie'] = set.filter((c) => !c.trim().startsWith(`${SESSION_COOKIE_NAME}=`));
+  proxy.on('proxyRes', (proxyRes, req) => {
+    const set = (proxyRes.headers['set-cookie'] ?? []).filter((c) => !isLecternCookie(c));
+    const sticky = (req as IncomingMessage & { [STICKY]?: string })[STICKY];
+    if (sticky) set.push(sticky);
+    if (set.length) proxyRes.headers['set-cookie'] = set;
+    else delete proxyRes.headers['set-cookie'];
   });
   proxy.on('error', (_err, _req, res) => {
     const r = res as ServerResponse | Duplex;

@@ -4,7 +4,8 @@ import type { User } from '../src/domain/user.ts';
 import type { VanityService } from '../src/services/vanity-service.ts';
 import type { ContentFiles } from '../src/services/content-files.ts';
 import type { ContentRunner } from '../runtimes/content-runner.ts';
-import { prepareForContent, type createForwarder, type Viewer } from './forward.ts';
+import { prepareForContent, stickyFrom, type createForwarder, type Viewer } from './forward.ts';
+import { scalingOf, type InstancePool } from './instance-pool.ts';
 
 const CONTENT_PATH = /^\/+content\/([0-9a-fA-F-]{36})\/(?:_bundle(\d+)\/)?/;
 
@@ -19,6 +20,7 @@ export interface UpgradeDeps {
   authenticate(req: IncomingMessage): Promise<{ user: User | undefined; viaCookie: boolean }>;
   viewerOf(user: User): Promise<Viewer>;
   vanities: VanityService;
+  pool: InstancePool;
   /** The origins a cookie-authenticated WebSocket may come from (cross-site hijacking). */
   allowedOrigins(req: IncomingMessage): string[];
 }
@@ -34,10 +36,11 @@ export function contentUpgrade(deps: UpgradeDeps) {
     void (async () => {
       // A vanity path first becomes the content path it stands for.
       let publicBase: string | undefined;
-      const vanity = CONTENT_PATH.test(req.url ?? '') ? undefined : await deps.vanities.match((req.url ?? '/').split('?')[0]!);
+      const [urlPath = '/', query] = (req.url ?? '/').split(/\?(.*)/s);
+      const vanity = CONTENT_PATH.test(urlPath) ? undefined : await deps.vanities.match(urlPath);
       if (vanity) {
         publicBase = vanity.path;
-        req.url = `/content/${vanity.contentGuid}/${(req.url ?? '/').slice(vanity.path.length)}`;
+        req.url = `/content/${vanity.contentGuid}/${urlPath.slice(vanity.path.length)}${query !== undefined ? `?${query}` : ''}`;
       }
       const m = CONTENT_PATH.exec(req.url ?? '');
       if (!m) return refuse(socket, 404, 'Not Found');
@@ -56,7 +59,7 @@ export function contentUpgrade(deps: UpgradeDeps) {
       const { content, bundle } = result.target;
       const recipe = deps.runner.recipe(bundle.appMode);
       if (recipe.kind !== 'served') return refuse(socket, 404, 'Not Found');
-      const served = await deps.runner.serve({
+      const lease = await deps.pool.acquire({
         contentGuid: content.guid,
         bundleId: bundle.id,
         appMode: bundle.appMode,
@@ -64,7 +67,13 @@ export function contentUpgrade(deps: UpgradeDeps) {
         bundleDir: result.target.dir,
         manifest: await deps.files.manifest(bundle),
         settings: { initTimeoutSeconds: content.init_timeout, pythonEnvironmentManagement: content.default_py_environment_management, rEnvironmentManagement: content.default_r_environment_management },
+      }, scalingOf(content), stickyFrom(req.headers.cookie, content.guid)).catch((err: unknown) => {
+        refuse(socket, 503, 'Service Unavailable');
+        throw err;
       });
+      const { served } = lease;
+      // A WebSocket is a connection for as long as it is open.
+      socket.once('close', lease.release);
       const prefix = m[0].replace(/^\/+/, '/');
       const original = (req.url ?? '/').replace(/^\/+/, '/');
       const tail = original.slice(prefix.length - 1) || '/';

@@ -69,11 +69,12 @@ function basePath(guid: string) {
 
 /**
  * Runs content through a backend, one recipe per app mode: renders at deploy, starts served
- * apps (at deploy to prove they start, later on demand), keeps one instance per bundle for
- * the proxy, and backs off when an app keeps crashing.
+ * apps (at deploy to prove they start, later on demand), keeps the running instances of each
+ * bundle for the proxy's pool (which decides how many), and backs off when an app keeps
+ * crashing.
  */
 export class ContentRunner {
-  private readonly instances = new Map<string, Instance>();
+  private readonly instances = new Map<string, Instance[]>();
   private readonly prepared = new Map<string, Promise<Prepared>>();
   private readonly backoff = new Map<string, Backoff>();
   // One start, build or stop of a bundle at a time: a stop that arrives during a cold start
@@ -92,7 +93,7 @@ export class ContentRunner {
     backend.onExit((instance, _code, stopped) => {
       this.release(instance.key);
       const id = `${instance.contentGuid}/${instance.bundleId}`;
-      if (this.instances.get(id)?.key === instance.key) this.instances.delete(id);
+      this.forget(id, instance.key);
       // An app that dies by itself soon after starting is crash-looping: wait longer each time.
       const lived = Date.now() - instance.startedAt.getTime();
       if (lived >= CRASH_WINDOW_MS) this.backoff.delete(id);
@@ -103,6 +104,17 @@ export class ContentRunner {
         this.backoff.set(id, b);
       }
     });
+  }
+
+  private forget(id: string, key: string) {
+    const left = (this.instances.get(id) ?? []).filter((i) => i.key !== key);
+    if (left.length) this.instances.set(id, left);
+    else this.instances.delete(id);
+  }
+
+  /** The running instances of a bundle, oldest first. */
+  instancesOf(contentGuid: string, bundleId: number): Instance[] {
+    return this.instances.get(`${contentGuid}/${bundleId}`) ?? [];
   }
 
   recipe(mode: string): AppModeRecipe {
@@ -244,7 +256,8 @@ export class ContentRunner {
         readinessPath: `${r.pathMode === 'full' ? basePath(req.contentGuid).replace(/\/$/, '') : ''}${r.readinessPath.startsWith('/') ? r.readinessPath : `/${r.readinessPath}`}`,
         initTimeoutMs: (req.settings.initTimeoutSeconds ?? this.o.defaults.initTimeoutSeconds) * 1000,
       });
-      this.instances.set(`${req.contentGuid}/${req.bundleId}`, instance);
+      const id = `${req.contentGuid}/${req.bundleId}`;
+      this.instances.set(id, [...(this.instances.get(id) ?? []), instance]);
       this.releases.set(instance.key, release);
       return { instance, recipe: r };
     } catch (err) {
@@ -258,19 +271,39 @@ export class ContentRunner {
     const id = `${req.contentGuid}/${req.bundleId}`;
     const r = this.recipe(req.appMode);
     if (r.kind !== 'served') throw new Error(`${req.appMode} content is not a served app.`);
-    const running = this.instances.get(id);
+    const running = this.instances.get(id)?.[0];
     if (running) return { instance: running, recipe: r };
-    const b = this.backoff.get(id);
-    if (b && b.until > Date.now()) {
-      throw new ContentUnavailable('The app keeps exiting soon after it starts; Lectern waits before trying again. Its logs say why.', Math.ceil((b.until - Date.now()) / 1000));
-    }
+    this.checkBackoff(id);
     return this.withLock(id, async () => {
       // Another request may have started it while this one waited.
-      const started = this.instances.get(id);
+      const started = this.instances.get(id)?.[0];
       if (started) return { instance: started, recipe: r };
       const prepared = await this.prepare(req, r, () => undefined);
       return this.startServed(req, r, prepared, 'request');
     });
+  }
+
+  private checkBackoff(id: string) {
+    const b = this.backoff.get(id);
+    if (b && b.until > Date.now()) {
+      throw new ContentUnavailable('The app keeps exiting soon after it starts; Lectern waits before trying again. Its logs say why.', Math.ceil((b.until - Date.now()) / 1000));
+    }
+  }
+
+  /** One more instance of a served bundle (the pool decided it needs one). */
+  async launch(req: ServeRequest): Promise<Served> {
+    const id = `${req.contentGuid}/${req.bundleId}`;
+    const r = this.recipe(req.appMode);
+    if (r.kind !== 'served') throw new Error(`${req.appMode} content is not a served app.`);
+    this.checkBackoff(id);
+    return this.withLock(id, async () => this.startServed(req, r, await this.prepare(req, r, () => undefined), 'request'));
+  }
+
+  /** Stops one instance (idle, or drained). */
+  async stopInstance(instance: Instance): Promise<void> {
+    this.forget(`${instance.contentGuid}/${instance.bundleId}`, instance.key);
+    await this.backend.stop(instance.key);
+    await this.release(instance.key);
   }
 
   stopBundle(contentGuid: string, bundleId: number): Promise<void> {
@@ -279,11 +312,12 @@ export class ContentRunner {
 
   private async stopUnlocked(contentGuid: string, bundleId: number): Promise<void> {
     const id = `${contentGuid}/${bundleId}`;
-    const i = this.instances.get(id);
+    const all = this.instances.get(id) ?? [];
     this.instances.delete(id);
-    if (!i) return;
-    await this.backend.stop(i.key);
-    await this.release(i.key);
+    for (const i of all) {
+      await this.backend.stop(i.key);
+      await this.release(i.key);
+    }
   }
 
   private release(key: string): Promise<void> {
@@ -309,6 +343,6 @@ export class ContentRunner {
   }
 
   running(): Instance[] {
-    return [...this.instances.values()];
+    return [...this.instances.values()].flat();
   }
 }

@@ -68,6 +68,8 @@ export interface AppContext {
   tasks: TaskService;
   environment: EnvironmentService;
   runtime: Runtime;
+  /** Adds a listener for activations and deletions (the proxy's pool). */
+  subscribe(listener: ContentEvents): void;
   /** Where content reaches this server (CONNECT_SERVER); set to the bound port once listening. */
   setServerUrl(url: string): void;
   checkDatabase: () => Promise<boolean>;
@@ -118,14 +120,15 @@ export async function createAppContext(config: Config, logger: Logger, events: C
   for (const w of runtime.warnings) logger.warn(w);
   logger.info({ python: runtime.interpreters.python, r: runtime.interpreters.r, sandbox: runtime.sandbox.mode, runAs: runtime.sandbox.runAs?.name }, 'content runtime ready');
   // Running instances follow activations and deletions; whoever else listens (the proxy) too.
+  // Deleted content stops at once; after an activation the proxy's pool drains the old bundle.
+  const listeners: ContentEvents[] = [events];
   const allEvents: ContentEvents = {
     bundleActivated(guid, bundleId) {
-      void runtime.runner.stopContent(guid, bundleId);
-      events.bundleActivated(guid, bundleId);
+      for (const l of listeners) l.bundleActivated(guid, bundleId);
     },
     contentDeleted(guid) {
       void runtime.runner.stopContent(guid);
-      events.contentDeleted(guid);
+      for (const l of listeners) l.contentDeleted(guid);
     },
   };
   const access = new ContentAccess(repos.permissions, repos.users, repos.groups, audit);
@@ -151,6 +154,7 @@ export async function createAppContext(config: Config, logger: Logger, events: C
     tasks,
     environment,
     runtime,
+    subscribe: (l) => void listeners.push(l),
     setServerUrl: (url) => {
       if (!config.server.publicUrl) serverUrl = url;
     },

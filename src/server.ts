@@ -22,6 +22,7 @@ import { authenticateUpgrade } from './web/upgrade-auth.ts';
 import { createForwarder } from '../proxy/forward.ts';
 import { contentUpgrade } from '../proxy/upgrade.ts';
 import { vanityBasePath, vanityRewrite } from '../proxy/vanity.ts';
+import { InstancePool } from '../proxy/instance-pool.ts';
 
 const VIEWS_DIR = fileURLToPath(new URL('../views', import.meta.url));
 export const SESSION_COOKIE = SESSION_COOKIE_NAME;
@@ -99,6 +100,9 @@ export function buildServer(ctx: AppContext): LecternServer {
   app.use(healthRoutes(ctx.checkDatabase, LECTERN_VERSION));
 
   const browser = createBrowserSession(ctx, https);
+  // How many processes each app runs, and which gets a connection; drains old bundles.
+  const pool = new InstancePool(ctx.runtime.runner);
+  ctx.subscribe({ bundleActivated: (guid, bundleId) => pool.drain(guid, bundleId), contentDeleted: () => undefined });
   const viewerOf = async (user: User) => ({ username: user.username, groups: await ctx.groups.namesOf(user) });
   app.use(...browser.middleware);
   const csrf = createCsrf();
@@ -123,13 +127,13 @@ export function buildServer(ctx: AppContext): LecternServer {
   // A vanity path is content too: rewritten to /content/<guid>/..., then the same rule.
   app.use(vanityRewrite(ctx.vanities), (req, res, next) => (vanityBasePath(req) ? toContentOrigin(req, res, next) : next()));
   app.use('/content', toContentOrigin);
-  app.use(contentRouter(ctx.contentFiles, ctx.keys, ctx.runtime.runner, origin, viewerOf));
+  app.use(contentRouter(ctx.contentFiles, ctx.keys, ctx.runtime.runner, pool, origin, viewerOf));
   app.use(webRoutes({ passport: browser.passport, users: ctx.users, keys: ctx.keys, audit: ctx.audit, csrf, origin }));
   app.use(notFoundHandler);
   app.use(errorHandler(logger));
 
   const server = http.createServer(app);
-  const contentServer = http.createServer(buildContentApp(ctx, browser, origin, logger, VIEWS_DIR, viewerOf));
+  const contentServer = http.createServer(buildContentApp(ctx, browser, origin, logger, VIEWS_DIR, viewerOf, pool));
   const upgrade = contentUpgrade({
     files: ctx.contentFiles,
     runner: ctx.runtime.runner,
@@ -137,6 +141,7 @@ export function buildServer(ctx: AppContext): LecternServer {
     authenticate: (req) => authenticateUpgrade(req, ctx, browser.middleware),
     viewerOf,
     vanities: ctx.vanities,
+    pool,
     allowedOrigins: (req) => {
       const host = req.headers.host ?? '';
       return [config.server.contentUrl ?? `http://${host}`, `https://${host}`];
@@ -166,6 +171,7 @@ export function buildServer(ctx: AppContext): LecternServer {
       closing ??= (async () => {
         await Promise.all([drain(server, config.server.shutdownGraceSeconds), drain(contentServer, config.server.shutdownGraceSeconds)]);
         browser.store.stop();
+        pool.stop();
         await ctx.close();
       })();
       return closing;

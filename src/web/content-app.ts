@@ -8,13 +8,14 @@ import type { BrowserSession } from './browser-session.ts';
 import type { Origins } from './origins.ts';
 import type { User } from '../domain/user.ts';
 import type { Viewer } from '../../proxy/forward.ts';
+import type { InstancePool } from '../../proxy/instance-pool.ts';
 import { collapseLeadingSlashes, requestLogging } from './request-logging.ts';
 
 /**
  * The content origin: only `/content/...`, with the same browser session as Lectern's pages.
  * Nothing of Lectern's UI or API is served here, so a content script has nothing to reach.
  */
-export function buildContentApp(ctx: AppContext, browser: BrowserSession, origin: Origins, logger: Logger, viewsDir: string, viewerOf: (user: User) => Promise<Viewer>) {
+export function buildContentApp(ctx: AppContext, browser: BrowserSession, origin: Origins, logger: Logger, viewsDir: string, viewerOf: (user: User) => Promise<Viewer>, pool: InstancePool) {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', ctx.config.server.trustProxy);
@@ -28,7 +29,7 @@ export function buildContentApp(ctx: AppContext, browser: BrowserSession, origin
   });
   app.use(...browser.middleware);
   app.use(vanityRewrite(ctx.vanities));
-  app.use(contentRouter(ctx.contentFiles, ctx.keys, ctx.runtime.runner, origin, viewerOf));
+  app.use(contentRouter(ctx.contentFiles, ctx.keys, ctx.runtime.runner, pool, origin, viewerOf));
   app.use(notFoundHandler);
   app.use(errorHandler(logger));
   return app;

@@ -1,6 +1,7 @@
 import type { AppModeRecipe } from './recipe.ts';
 import { recipe as api } from './api.ts';
 import { recipe as jupyterStatic } from './jupyter-static.ts';
+import { recipe as nodejs } from './nodejs.ts';
 import { recipe as pythonApi } from './python-api.ts';
 import { recipe as pythonBokeh } from './python-bokeh.ts';
 import { recipe as pythonDash } from './python-dash.ts';
@@ -16,7 +17,7 @@ import { recipe as staticRecipe } from './static.ts';
 
 const RECIPES: readonly AppModeRecipe[] = [
   staticRecipe, shiny, rmdShiny, rmdStatic, api, quartoStatic, quartoShiny,
-  pythonApi, pythonFastapi, pythonDash, pythonStreamlit, pythonBokeh, pythonShiny, jupyterStatic,
+  pythonApi, pythonFastapi, pythonDash, pythonStreamlit, pythonBokeh, pythonShiny, jupyterStatic, nodejs,
 ];
 
 const BY_MODE = new Map(RECIPES.map((r) => [r.mode, r]));

@@ -205,6 +205,13 @@ describe.each(DATABASES)('the content sandbox on %s', (kind) => {
     expect(tossed.status).toBe(401);
   });
 
+  it('runs a Node.js server (Connect\'s nodejs mode)', async () => {
+    const server = "require('http').createServer((req, res) => res.end('node ' + req.headers['x-lectern-base-path'] + ' ' + req.url)).listen(Number(process.env.PORT), process.env.HOST);\n";
+    const d = await deployBundle(t.url, owner.key, 'node-app', await makeBundle({ 'server.js': server }, { appmode: 'nodejs', entrypoint: 'server.js' }));
+    expect(d.task.code, d.log).toBe(0);
+    expect((await get(`${d.content.content_url}hello?x=1`, owner.key)).text).toBe(`node /content/${d.content.guid}/ /hello?x=1`);
+  });
+
   it('lists the installed interpreters for clients', async () => {
     for (const lang of ['python', 'r']) {
       const res = await api(t.url, 'GET', `/__api__/v1/server_settings/${lang}`, { key: owner.key });

@@ -1,0 +1,115 @@
+/**
+ * The proxy's cost, measured in one run on one tiny upstream (a Node.js app deployed to
+ * Lectern as `nodejs` content, answering "ok"): wrk with 1 thread and 32 connections against
+ *   - the upstream directly,
+ *   - Debian's nginx as a reverse proxy (1 worker, upstream keep-alive),
+ *   - a bare http-proxy-3 server (the library Lectern relays with today),
+ *   - Lectern, with the full check on every request (API key, access, instance pool).
+ * Prints requests/s, p50 and p99 latency, and the ratios the proxy issue sets targets for.
+ *
+ *   node --import tsx bench/proxy.ts [seconds]
+ */
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort } from '../runtimes/local/ports.ts';
+import { createAppContext } from '../src/app-context.ts';
+import { loadConfig } from '../src/config/index.ts';
+import { createLogger } from '../src/logging/logger.ts';
+import { buildServer } from '../src/server.ts';
+import { makeBundle } from '../test/helpers/bundles.ts';
+
+const seconds = Number(process.argv[2] ?? 5);
+const execFileAsync = promisify(execFile);
+const REPO = path.resolve(import.meta.dirname, '..');
+
+interface Result {
+  rps: number;
+  p50: number;
+  p99: number;
+}
+
+function ms(v: string): number {
+  const m = /([\d.]+)(us|ms|s)/.exec(v);
+  if (!m) return NaN;
+  const n = Number(m[1]);
+  return m[2] === 'us' ? n / 1000 : m[2] === 's' ? n * 1000 : n;
+}
+
+// Asynchronous: Lectern runs in this process, and a synchronous child would stall it.
+async function wrk(url: string, headers: string[] = []): Promise<Result> {
+  const args = ['-t1', '-c32', `-d${seconds}s`, '--latency', ...headers.flatMap((h) => ['-H', h]), url];
+  const { stdout: out } = await execFileAsync('wrk', args, { encoding: 'utf8' });
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
+  const p50 = ms(/50%\s+(\S+)/.exec(out)?.[1] ?? '');
+  const p99 = ms(/99%\s+(\S+)/.exec(out)?.[1] ?? '');
+  if (/Non-2xx/.test(out) || !(rps > 0)) throw new Error(`wrk saw errors for ${url}:\n${out}`);
+  return { rps, p50, p99 };
+}
+
+async function waitFor(url: string) {
+  for (let i = 0; i < 100; i++) {
+    try {
+      await fetch(url);
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  throw new Error(`${url} does not answer`);
+}
+
+const work = mkdtempSync(path.join(os.tmpdir(), 'lectern-bench-proxy-'));
+const children: ChildProcess[] = [];
+try {
+  const config = loadConfig({ env: {}, overrides: { dataDir: path.join(work, 'data'), server: { address: '127.0.0.1', port: 0 }, logging: { level: 'silent' } } });
+  const ctx = await createAppContext(config, createLogger('silent'));
+  const server = buildServer(ctx);
+  const base = `http://127.0.0.1:${await server.listen()}`;
+  const { user } = await ctx.users.create({ userId: null, via: 'system' }, { username: 'bench', role: 'publisher', password: 'bench-password-123' });
+  const key = (await ctx.keys.create({ userId: null, via: 'system' }, user, 'bench')).secret;
+  const auth = { authorization: `Key ${key}` };
+
+  const upstream = "require('http').createServer((req, res) => { res.setHeader('content-type', 'text/plain'); res.end('ok'); }).listen(Number(process.env.PORT), process.env.HOST);\n";
+  const bundle = await makeBundle({ 'server.js': upstream }, { appmode: 'nodejs', entrypoint: 'server.js' });
+  const c = await (await fetch(`${base}/__api__/v1/content`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'tiny-upstream' }) })).json();
+  const up = await (await fetch(`${base}/__api__/v1/content/${c.guid}/bundles`, { method: 'POST', headers: auth, body: new Uint8Array(bundle) })).json();
+  const dep = await (await fetch(`${base}/__api__/v1/content/${c.guid}/deploy`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ bundle_id: up.id }) })).json();
+  for (;;) {
+    const t = await (await fetch(`${base}/__api__/v1/tasks/${dep.task_id}?wait=10`, { headers: auth })).json();
+    if (t.finished) break;
+  }
+  await fetch(`${base}/content/${c.guid}/`, { headers: auth });
+  const target = ctx.runtime.runner.running().find((i) => i.contentGuid === c.guid)!.target;
+
+  const nginxPort = await freePort();
+  const prefix = path.join(work, 'nginx');
+  execFileSync('mkdir', ['-p', path.join(prefix, 'logs')]);
+  writeFileSync(path.join(prefix, 'nginx.conf'), `worker_processes 1;\npid ${prefix}/nginx.pid;\nerror_log ${prefix}/logs/error.log;\nevents { worker_connections 1024; }\nhttp {\n  access_log off;\n  upstream app { server ${target.replace('http://', '')}; keepalive 64; }\n  server {\n    listen 127.0.0.1:${nginxPort};\n    location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; }\n  }\n}\n`);
+  children.push(spawn('nginx', ['-p', prefix, '-c', path.join(prefix, 'nginx.conf'), '-g', 'daemon off;'], { stdio: 'ignore' }));
+
+  const bareProxyPort = await freePort();
+  const bare = `const { createProxyServer } = require('http-proxy-3'); const p = createProxyServer({ target: '${target}', agent: new (require('http').Agent)({ keepAlive: true }) }); require('http').createServer((q, s) => p.web(q, s)).listen(${bareProxyPort}, '127.0.0.1');`;
+  children.push(spawn(process.execPath, ['-e', bare], { cwd: REPO, stdio: 'ignore' }));
+  await waitFor(`http://127.0.0.1:${nginxPort}/`);
+  await waitFor(`http://127.0.0.1:${bareProxyPort}/`);
+
+  const direct = await wrk(`${target}/`);
+  const nginx = await wrk(`http://127.0.0.1:${nginxPort}/`);
+  const bareProxy = await wrk(`http://127.0.0.1:${bareProxyPort}/`);
+  const lectern = await wrk(`${base}/content/${c.guid}/`, [`Authorization: Key ${key}`]);
+
+  const row = (name: string, r: Result) => console.log(`${name.padEnd(34)} ${r.rps.toFixed(0).padStart(7)} req/s   p50 ${r.p50.toFixed(2).padStart(6)} ms   p99 ${r.p99.toFixed(2).padStart(6)} ms`);
+  console.log(`proxy, wrk -t1 -c32 -d${seconds}s, tiny Node upstream; 2 cores`);
+  row('direct to the upstream', direct);
+  row('nginx (1 worker, keep-alive)', nginx);
+  row('bare http-proxy-3', bareProxy);
+  row('Lectern (key + access on each req)', lectern);
+  console.log(`ratios: Lectern/nginx ${(lectern.rps / nginx.rps).toFixed(2)}x (target >= 0.5)   Lectern/bare http-proxy ${(lectern.rps / bareProxy.rps).toFixed(2)}x (target >= 2)   added p99 over direct ${(lectern.p99 - direct.p99).toFixed(2)} ms (target <= 2)`);
+  await server.close();
+} finally {
+  for (const ch of children) if (ch.pid) process.kill(ch.pid, 'SIGTERM');
+  rmSync(work, { recursive: true, force: true });
+}

@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { createProxyServer } from 'http-proxy-3';
 import { SESSION_COOKIE_NAME } from '../src/domain/session.ts';
@@ -72,7 +72,9 @@ export function prepareForContent(req: IncomingMessage, path: string, basePath: 
  * issue replaces the HTTP path with the client its benchmark picks.
  */
 export function createForwarder() {
-  const proxy = createProxyServer({ xfwd: true, proxyTimeout: 0 });
+  // Keep-alive to the apps: a new TCP connection per request was the proxy's largest cost.
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64 });
+  const proxy = createProxyServer({ xfwd: true, proxyTimeout: 0, agent });
   // An app must not set (or clear) Lectern's own session cookie.
   proxy.on('proxyRes', (proxyRes, req) => {
     const set = (proxyRes.headers['set-cookie'] ?? []).filter((c) => !isLecternCookie(c));

@@ -1,6 +1,7 @@
 import type { Config } from './config/index.ts';
 import { resolveSecretKey } from './config/index.ts';
 import { openDatabase, pingDatabase, type Database } from './db/connect.ts';
+import { trackWrites } from './db/write-generation.ts';
 import { migrateLatest } from './db/migrate.ts';
 import type { Logger } from './logging/logger.ts';
 import { ApiKeyRepo } from './repositories/api-key-repo.ts';
@@ -105,7 +106,9 @@ export async function createAppContext(config: Config, logger: Logger, events: C
   };
   const audit = new AuditLog(repos.audit);
   const users = new UserService(repos.users, repos.sessions, audit, config.auth.minPasswordLength);
-  const keys = new ApiKeyService(repos.keys, repos.users, audit);
+  // Answers the proxy needs on every request are cached until this process writes anything.
+  const generation = trackWrites(db.knex);
+  const keys = new ApiKeyService(repos.keys, repos.users, audit, generation);
   const throttle = new LoginThrottle(config.auth.maxFailedLogins, config.auth.failedLoginWindowMinutes);
   const store = new BundleStore(config.dataDir, config.bundles, createBundleValidator(), repos.bundles);
   await store.init();
@@ -147,9 +150,9 @@ export async function createAppContext(config: Config, logger: Logger, events: C
     store,
     content,
     access,
-    groups: new GroupService(repos.groups, repos.users, audit),
+    groups: new GroupService(repos.groups, repos.users, audit).cacheWith(generation),
     vanities: new VanityService(repos.vanities),
-    contentFiles: new ContentFiles(repos.content, repos.bundles, store, access),
+    contentFiles: new ContentFiles(repos.content, repos.bundles, store, access, generation),
     deploys,
     tasks,
     environment,

@@ -73,6 +73,7 @@ export function buildServer(ctx: AppContext): LecternServer {
   let boundContent = config.server.contentPort;
   const origin = origins({ publicUrl: config.server.publicUrl, contentUrl: config.server.contentUrl, mainPort: () => boundMain, contentPort: () => boundContent });
 
+  const https = config.server.publicUrl?.startsWith('https://') ?? false;
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', config.server.trustProxy);
@@ -80,7 +81,20 @@ export function buildServer(ctx: AppContext): LecternServer {
   app.set('view engine', 'ejs');
   app.use(collapseLeadingSlashes);
   app.use(requestLogging(logger));
-  const https = config.server.publicUrl?.startsWith('https://') ?? false;
+
+  const browser = createBrowserSession(ctx, https);
+  // How many processes each app runs, and which gets a connection; drains old bundles.
+  const pool = new InstancePool(ctx.runtime.runner);
+  ctx.subscribe({ bundleActivated: (guid, bundleId) => pool.drain(guid, bundleId), contentDeleted: () => undefined });
+  const viewerOf = async (user: User) => ({ username: user.username, groups: await ctx.groups.namesOf(user) });
+
+  // Content on Lectern's own origin is for API-key callers only (API consumers, rsconnect's
+  // post-deploy check). They go straight to it, past the machinery of Lectern's pages
+  // (helmet, sessions): the key decides who they are, and the proxy's hot path stays short.
+  const keyContent = express.Router();
+  keyContent.use(vanityRewrite(ctx.vanities));
+  keyContent.use(contentRouter(ctx.contentFiles, ctx.keys, ctx.runtime.runner, pool, origin, viewerOf));
+  app.use((req, res, next) => (keyFromHeaders(req.headers) && !req.path.startsWith(API_PREFIX) ? keyContent(req, res, next) : next()));
   // Over plain http (a first start, a laptop) HSTS and upgrade-insecure-requests would make
   // browsers ask for https that is not there.
   app.use(
@@ -99,12 +113,7 @@ export function buildServer(ctx: AppContext): LecternServer {
   app.use('/__static__', express.static(`${VIEWS_DIR}/static`, { maxAge: '1h', index: false }));
   app.use(healthRoutes(ctx.checkDatabase, LECTERN_VERSION));
 
-  const browser = createBrowserSession(ctx, https);
-  // How many processes each app runs, and which gets a connection; drains old bundles.
-  const pool = new InstancePool(ctx.runtime.runner);
-  ctx.subscribe({ bundleActivated: (guid, bundleId) => pool.drain(guid, bundleId), contentDeleted: () => undefined });
-  const viewerOf = async (user: User) => ({ username: user.username, groups: await ctx.groups.namesOf(user) });
-  app.use(...browser.middleware);
+  app.use(browser.unlessKey);
   const csrf = createCsrf();
 
   app.use(
@@ -118,16 +127,10 @@ export function buildServer(ctx: AppContext): LecternServer {
       publicUrl: config.server.publicUrl,
     }),
   );
-  // Content on Lectern's own origin only for API-key callers (API consumers, rsconnect's
-  // post-deploy check), which carry no cookie; browsers go to the content origin.
-  const toContentOrigin = (req: express.Request, res: express.Response, next: express.NextFunction) => {
-    if (keyFromHeaders(req.headers)) return next();
-    res.redirect(302, origin.content(req) + req.originalUrl.replace(/^\/+/, '/'));
-  };
-  // A vanity path is content too: rewritten to /content/<guid>/..., then the same rule.
-  app.use(vanityRewrite(ctx.vanities), (req, res, next) => (vanityBasePath(req) ? toContentOrigin(req, res, next) : next()));
+  // Browsers asking Lectern's origin for content (a vanity path too) go to the content origin.
+  const toContentOrigin = (req: express.Request, res: express.Response) => res.redirect(302, origin.content(req) + req.originalUrl.replace(/^\/+/, '/'));
+  app.use(vanityRewrite(ctx.vanities), (req, res, next) => (vanityBasePath(req) ? toContentOrigin(req, res) : next()));
   app.use('/content', toContentOrigin);
-  app.use(contentRouter(ctx.contentFiles, ctx.keys, ctx.runtime.runner, pool, origin, viewerOf));
   app.use(webRoutes({ passport: browser.passport, users: ctx.users, keys: ctx.keys, audit: ctx.audit, csrf, origin }));
   app.use(notFoundHandler);
   app.use(errorHandler(logger));

@@ -5,6 +5,7 @@ import type { Actor, ApiKey, User } from '../domain/user.ts';
 import type { ApiKeyRepo } from '../repositories/api-key-repo.ts';
 import type { UserRepo } from '../repositories/user-repo.ts';
 import type { AuditLog } from './audit-log.ts';
+import { ShortCache } from './short-cache.ts';
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 // 32 characters like Connect's keys (about 190 bits): long enough that SHA-256 alone,
@@ -38,11 +39,17 @@ function generateKey(): string {
 }
 
 export class ApiKeyService {
+  private readonly cache: ShortCache<{ user: User; key: ApiKey }> | undefined;
+
+  /** `generation`: the database's write count, to cache key lookups (the proxy checks one per request). */
   constructor(
     private readonly keys: ApiKeyRepo,
     private readonly users: UserRepo,
     private readonly audit: AuditLog,
-  ) {}
+    generation?: () => number,
+  ) {
+    this.cache = generation ? new ShortCache(generation) : undefined;
+  }
 
   /** The secret is returned here and never again: only its hash is stored. */
   async create(actor: Actor, user: User, name: string): Promise<{ key: ApiKey; secret: string }> {
@@ -67,6 +74,13 @@ export class ApiKeyService {
 
   /** Resolves a presented key to its user, or throws the 401 clients recognise (code 30). */
   async authenticate(secret: string): Promise<{ user: User; key: ApiKey }> {
+    // Only successes are cached: a key created or a user unlocked elsewhere (the CLI, another
+    // node) works at once; a revocation made elsewhere takes effect within the cache's 2 s.
+    if (!this.cache) return this.authenticateUncached(secret);
+    return this.cache.get(hashApiKey(secret), () => this.authenticateUncached(secret));
+  }
+
+  private async authenticateUncached(secret: string): Promise<{ user: User; key: ApiKey }> {
     const key = secret.length === KEY_LENGTH ? await this.keys.byHash(hashApiKey(secret)) : undefined;
     if (!key) throw AppError.invalidKey();
     const user = await this.users.byId(key.userId);

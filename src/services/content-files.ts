@@ -6,6 +6,7 @@ import type { BundleRepo } from '../repositories/bundle-repo.ts';
 import type { ContentRepo } from '../repositories/content-repo.ts';
 import type { BundleStore } from './bundles/bundle-store.ts';
 import type { ContentAccess } from './content-access.ts';
+import { ShortCache } from './short-cache.ts';
 
 export interface ServableBundle {
   content: Content;
@@ -21,18 +22,31 @@ export type Resolution =
 
 /** Finds which bundle's files a request to `/content/{guid}/` should get, and whether it may. */
 export class ContentFiles {
+  private readonly cache: ShortCache<Resolution | { error: unknown }> | undefined;
+
+  /** `generation`: the database's write count, to cache answers (the proxy asks on every request). */
   constructor(
     private readonly content: ContentRepo,
     private readonly bundles: BundleRepo,
     private readonly store: BundleStore,
     private readonly access: ContentAccess,
-  ) {}
+    generation?: () => number,
+  ) {
+    this.cache = generation ? new ShortCache(generation) : undefined;
+  }
 
   /**
    * `draftId` set: the draft preview `/_bundle{id}/`, for the people who manage the item.
    * Otherwise the active bundle, for anyone whose role on the item is not `none`.
    */
   async resolve(user: User | undefined, guid: string, draftId: number | null): Promise<Resolution> {
+    if (!this.cache) return this.resolveUncached(user, guid, draftId);
+    const r = await this.cache.get(`${user?.id ?? '-'}/${guid}/${draftId ?? ''}`, () => this.resolveUncached(user, guid, draftId).catch((error: unknown) => ({ error })));
+    if ('error' in r) throw r.error;
+    return r;
+  }
+
+  private async resolveUncached(user: User | undefined, guid: string, draftId: number | null): Promise<Resolution> {
     const c = isGuid(guid) ? await this.content.byGuid(guid) : undefined;
     const allowed = !!c && (draftId === null ? await this.access.canSee(user, c) : await this.access.canPreview(user, c));
     if (!c || !allowed) return user ? { ok: false, reason: 'not-found' } : { ok: false, reason: 'login' };

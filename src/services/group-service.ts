@@ -6,6 +6,7 @@ import type { Actor, User } from '../domain/user.ts';
 import type { GroupQuery, GroupRepo } from '../repositories/group-repo.ts';
 import type { UserRepo } from '../repositories/user-repo.ts';
 import type { AuditLog } from './audit-log.ts';
+import { ShortCache } from './short-cache.ts';
 
 export const GROUP_NAME_MAX = 128;
 
@@ -31,9 +32,17 @@ export class GroupService {
   }
 
   /** 404 for a malformed guid as for an unknown one: PostgreSQL would reject the former. */
-  /** Group names of a user: what content is told about a viewer. */
+  /** Group names of a user: what content is told about a viewer (on every proxied request). */
   namesOf(user: User): Promise<string[]> {
-    return this.groups.namesForUser(user.id);
+    return this.namesCache ? this.namesCache.get(String(user.id), () => this.groups.namesForUser(user.id)) : this.groups.namesForUser(user.id);
+  }
+
+  private namesCache: ShortCache<string[]> | undefined;
+
+  /** Caches group names against the database's write count. */
+  cacheWith(generation: () => number): this {
+    this.namesCache = new ShortCache(generation);
+    return this;
   }
 
   async byGuid(guid: string): Promise<Group> {

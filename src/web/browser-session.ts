@@ -3,12 +3,15 @@ import session from 'express-session';
 import type { AppContext } from '../app-context.ts';
 import { SESSION_COOKIE_NAME } from '../domain/session.ts';
 import { createPassport, type LecternPassport } from './passport.ts';
+import { keyFromHeaders } from '../services/api-key-service.ts';
 import { refuseDuplicateSessionCookies } from './duplicate-session-cookie.ts';
 import { DatabaseSessionStore } from './session-store.ts';
 
 export interface BrowserSession {
   /** express-session, then passport: req.user from the session cookie. */
   middleware: RequestHandler[];
+  /** The same, skipped when the request carries an API key: the key decides who it is. */
+  unlessKey: RequestHandler;
   passport: LecternPassport;
   store: DatabaseSessionStore;
 }
@@ -31,5 +34,12 @@ export function createBrowserSession(ctx: AppContext, secure: boolean): BrowserS
     rolling: false,
     cookie: { httpOnly: true, sameSite: 'lax', secure, maxAge, path: '/' },
   });
-  return { middleware: [refuseDuplicateSessionCookies, sessionMw, passport.initialize(), passport.session()], passport, store };
+  const middleware: RequestHandler[] = [refuseDuplicateSessionCookies, sessionMw, passport.initialize(), passport.session()];
+  const unlessKey: RequestHandler = (req, res, next) => {
+    if (keyFromHeaders(req.headers)) return next();
+    let i = 0;
+    const step = (err?: unknown) => (err ? next(err) : i < middleware.length ? middleware[i++]!(req, res, step) : next());
+    step();
+  };
+  return { middleware, unlessKey, passport, store };
 }

@@ -27,7 +27,7 @@ export function buildContentApp(ctx: AppContext, browser: BrowserSession, origin
     res.setHeader('X-Content-Type-Options', 'nosniff');
     next();
   });
-  app.use(...browser.middleware);
+  app.use(browser.unlessKey);
   app.use(vanityRewrite(ctx.vanities));
   app.use(contentRouter(ctx.contentFiles, ctx.keys, ctx.runtime.runner, pool, origin, viewerOf));
   app.use(notFoundHandler);

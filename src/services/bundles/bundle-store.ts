@@ -9,6 +9,8 @@ import { parseManifest, type Manifest } from '../../domain/manifest.ts';
 import type { BundleRepo } from '../../repositories/bundle-repo.ts';
 import { extractBundle, type ExtractLimits } from './extract-bundle.ts';
 
+const MANIFEST_CACHE = 500;
+
 async function md5Of(file: string): Promise<string> {
   const h = createHash('md5');
   for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
@@ -23,6 +25,7 @@ async function md5Of(file: string): Promise<string> {
 export class BundleStore {
   readonly tmpDir: string;
   private readonly root: string;
+  private readonly manifests = new Map<number, Manifest>();
 
   constructor(
     dataDir: string,
@@ -105,13 +108,20 @@ export class BundleStore {
     }
   }
 
+  /** A bundle's manifest. Bundles never change, so the proxy's lookups come from memory. */
   async manifest(bundle: Bundle): Promise<Manifest> {
+    const cached = this.manifests.get(bundle.id);
+    if (cached) return cached;
     const text = await this.bundles.manifestText(bundle.id);
     if (!text) throw AppError.notFound('The bundle has no manifest.');
-    return parseManifest(text);
+    const m = parseManifest(text);
+    this.manifests.set(bundle.id, m);
+    if (this.manifests.size > MANIFEST_CACHE) this.manifests.delete(this.manifests.keys().next().value!);
+    return m;
   }
 
   async remove(content: Content, bundle: Bundle): Promise<void> {
+    this.manifests.delete(bundle.id);
     await this.bundles.delete(bundle.id);
     await rm(this.bundleDir(content.guid, bundle.id), { recursive: true, force: true });
     await rm(this.archivePath(content.guid, bundle.id), { force: true });

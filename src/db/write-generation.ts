@@ -1,0 +1,15 @@
+import type { Knex } from 'knex';
+
+/**
+ * Counts writes to the database as this process makes them, from knex's query events (which
+ * include transactions). Caches of derived answers (who a key belongs to, who may see what)
+ * remember the count they were made at and are void once it moves, so a revoked key or a
+ * removed permission takes effect on this node at once.
+ */
+export function trackWrites(knex: Knex): () => number {
+  let generation = 0;
+  knex.on('query', (q: { method?: string }) => {
+    if (q.method !== 'select' && q.method !== 'first' && q.method !== 'pluck') generation++;
+  });
+  return () => generation;
+}

@@ -14,6 +14,7 @@ packages=(
   # Content runtimes: Debian's Python web stack, Jupyter, and the bubblewrap sandbox.
   python3-flask python3-fastapi python3-uvicorn python3-gunicorn jupyter-nbconvert python3-ipykernel
   python3-venv python3-pip python3-numpy bubblewrap
+  nginx-light wrk   # bench/proxy: the reverse proxy to compare with, and the load generator
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -23,10 +23,12 @@ function handshake(url: string, headers: Record<string, string>): Promise<number
   });
 }
 
-// Who may open a Shiny session's WebSocket: the same rules as HTTP, by cookie and by key.
-describe.each(DATABASES)('WebSocket access to a Shiny app on %s', (kind) => {
+// Who may use a real Shiny app (page and WebSocket) and a real Plumber API: every role x
+// access type, by session cookie (a browser) and by API key (an API consumer).
+describe.each(DATABASES)('access to a Shiny app and a Plumber API on %s', (kind) => {
   let t: TestServer;
   let guid: string;
+  let apiGuid: string;
   const people: Record<string, { key: string; cookie: string } | undefined> = {};
   beforeAll(async () => {
     t = await startTestServer(kind);
@@ -34,8 +36,13 @@ describe.each(DATABASES)('WebSocket access to a Shiny app on %s', (kind) => {
     const d = await deployBundle(t.url, owner.key, 'ws-shiny', fixture('r-shiny.tar.gz'));
     expect(d.task.code, d.log).toBe(0);
     guid = d.content.guid;
+    const plumber = await deployBundle(t.url, owner.key, 'ws-plumber', fixture('r-plumber.tar.gz'));
+    expect(plumber.task.code, plumber.log).toBe(0);
+    apiGuid = plumber.content.guid;
     const listed = await t.createUser('listed', 'viewer');
-    await api(t.url, 'POST', `/__api__/v1/content/${guid}/permissions`, { key: owner.key, body: { principal_guid: listed.user.guid, principal_type: 'user', role: 'viewer' } });
+    for (const g of [guid, apiGuid]) {
+      await api(t.url, 'POST', `/__api__/v1/content/${g}/permissions`, { key: owner.key, body: { principal_guid: listed.user.guid, principal_type: 'user', role: 'viewer' } });
+    }
     const unlisted = await t.createUser('unlisted', 'publisher');
     const admin = await t.createUser('chief', 'administrator');
     for (const [name, u] of Object.entries({ owner, listed, unlisted, admin })) {
@@ -58,8 +65,19 @@ describe.each(DATABASES)('WebSocket access to a Shiny app on %s', (kind) => {
 
   it.each(matrix)('%s on %s content → %i', async (person, access, expected) => {
     const owner = people.owner!;
-    await api(t.url, 'PATCH', `/__api__/v1/content/${guid}`, { key: owner.key, body: { access_type: access } });
+    for (const g of [guid, apiGuid]) await api(t.url, 'PATCH', `/__api__/v1/content/${g}`, { key: owner.key, body: { access_type: access } });
     const p = people[person];
+    // HTTP: the Shiny page and the Plumber API, by cookie on the content origin and by key.
+    const httpExpected = expected === 101 ? 200 : expected;
+    for (const [g, path] of [[guid, ''], [apiGuid, 'echo?msg=hi']] as const) {
+      const cookieRes = await fetch(`${t.contentUrl}/content/${g}/${path}`, { headers: { accept: 'application/json', ...(p ? { cookie: p.cookie } : {}) }, redirect: 'manual' });
+      expect(cookieRes.status, `cookie GET ${path || 'page'}`).toBe(httpExpected);
+      if (p) {
+        const keyRes = await fetch(`${t.url}/content/${g}/${path}`, { headers: { authorization: `Key ${p.key}` }, redirect: 'manual' });
+        expect(keyRes.status, `key GET ${path || 'page'}`).toBe(httpExpected);
+        if (httpExpected === 200 && path) expect(JSON.stringify(await keyRes.json())).toContain('hi');
+      }
+    }
     // A browser: the session cookie, on the content origin, from the content origin.
     const viaCookie = await handshake(`${t.contentUrl}/content/${guid}/websocket/`, { origin: t.contentUrl, ...(p ? { cookie: p.cookie } : {}) });
     expect(viaCookie, 'cookie').toBe(expected);

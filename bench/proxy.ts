@@ -11,7 +11,8 @@
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../runtimes/local/ports.ts';
@@ -61,6 +62,59 @@ async function waitFor(url: string) {
   throw new Error(`${url} does not answer`);
 }
 
+/** The `ws` package's files, to ship inside a bundle as node_modules/ws. */
+function wsModule(): Record<string, Buffer> {
+  const root = path.dirname(createRequire(import.meta.url).resolve('ws/package.json'));
+  const out: Record<string, Buffer> = {};
+  const walk = (dir: string) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else out[path.join('node_modules/ws', path.relative(root, p))] = readFileSync(p);
+    }
+  };
+  walk(root);
+  return out;
+}
+
+async function deployNode(base: string, auth: Record<string, string>, name: string, files: Record<string, string | Buffer>): Promise<string> {
+  const bundle = await makeBundle(files, { appmode: 'nodejs', entrypoint: 'server.js' });
+  const c = await (await fetch(`${base}/__api__/v1/content`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ name }) })).json();
+  const up = await (await fetch(`${base}/__api__/v1/content/${c.guid}/bundles`, { method: 'POST', headers: auth, body: new Uint8Array(bundle) })).json();
+  const dep = await (await fetch(`${base}/__api__/v1/content/${c.guid}/deploy`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ bundle_id: up.id }) })).json();
+  for (;;) {
+    const t = await (await fetch(`${base}/__api__/v1/tasks/${dep.task_id}?wait=10`, { headers: auth })).json();
+    if (t.finished) {
+      if (t.code !== 0) throw new Error(t.error);
+      return c.guid;
+    }
+  }
+}
+
+/**
+ * Round trips per second over 8 connections, each keeping one small message in flight. The
+ * client runs in a process of its own, as wrk does: in Lectern's process it would compete
+ * with the relay it measures.
+ */
+async function echoRate(url: string, headers: Record<string, string>): Promise<number> {
+  const client = `
+    const { WebSocket } = require('ws');
+    const [url, headers, seconds] = [${JSON.stringify(url)}, ${JSON.stringify(headers)}, ${seconds}];
+    let count = 0;
+    const until = Date.now() + seconds * 1000;
+    Promise.all(Array.from({ length: 8 }, () => new Promise((resolve, reject) => {
+      const c = new WebSocket(url, { headers });
+      c.once('error', reject);
+      c.once('open', () => {
+        c.on('message', () => { count++; if (Date.now() < until) c.send('ping'); else { c.close(); resolve(); } });
+        c.send('ping');
+      });
+    }))).then(() => console.log(count / seconds), (e) => { console.error(String(e)); process.exit(1); });
+  `;
+  const { stdout } = await execFileAsync(process.execPath, ['-e', client], { cwd: REPO, encoding: 'utf8' });
+  return Number(stdout.trim());
+}
+
 const work = mkdtempSync(path.join(os.tmpdir(), 'lectern-bench-proxy-'));
 const children: ChildProcess[] = [];
 try {
@@ -83,6 +137,14 @@ try {
   }
   await fetch(`${base}/content/${c.guid}/`, { headers: auth });
   const target = ctx.runtime.runner.running().find((i) => i.contentGuid === c.guid)!.target;
+
+  // The same tiny server answers WebSockets too (an echo), with `ws` shipped in its bundle.
+  const wsGuid = await deployNode(base, auth, 'tiny-ws', {
+    'server.js': "const http = require('http'); const { WebSocketServer } = require('ws'); const s = http.createServer((q, r) => r.end('ok')); new WebSocketServer({ server: s }).on('connection', (c) => c.on('message', (m) => c.send(m))); s.listen(Number(process.env.PORT), process.env.HOST);\n",
+    ...wsModule(),
+  });
+  await fetch(`${base}/content/${wsGuid}/`, { headers: auth });
+  const wsTarget = ctx.runtime.runner.running().find((i) => i.contentGuid === wsGuid)!.target;
 
   const nginxPort = await freePort();
   const prefix = path.join(work, 'nginx');
@@ -107,7 +169,11 @@ try {
   row('nginx (1 worker, keep-alive)', nginx);
   row('bare http-proxy-3', bareProxy);
   row('Lectern (key + access on each req)', lectern);
-  console.log(`ratios: Lectern/nginx ${(lectern.rps / nginx.rps).toFixed(2)}x (target >= 0.5)   Lectern/bare http-proxy ${(lectern.rps / bareProxy.rps).toFixed(2)}x (target >= 2)   added p99 over direct ${(lectern.p99 - direct.p99).toFixed(2)} ms (target <= 2)`);
+  const wsDirect = await echoRate(wsTarget.replace('http://', 'ws://') + '/', {});
+  const wsLectern = await echoRate(`${base.replace('http://', 'ws://')}/content/${wsGuid}/`, { authorization: `Key ${key}` });
+  console.log(`${'WebSocket echo, direct'.padEnd(34)} ${wsDirect.toFixed(0).padStart(7)} round trips/s (8 connections, one message in flight each)`);
+  console.log(`${'WebSocket echo, through Lectern'.padEnd(34)} ${wsLectern.toFixed(0).padStart(7)} round trips/s`);
+  console.log(`ratios: Lectern/nginx ${(lectern.rps / nginx.rps).toFixed(2)}x (target >= 0.5)   Lectern/bare http-proxy ${(lectern.rps / bareProxy.rps).toFixed(2)}x (target >= 2)   added p99 over direct ${(lectern.p99 - direct.p99).toFixed(2)} ms (target <= 2)   WebSocket Lectern/direct ${(wsLectern / wsDirect).toFixed(2)}x (target >= 0.8)`);
   await server.close();
 } finally {
   for (const ch of children) if (ch.pid) process.kill(ch.pid, 'SIGTERM');

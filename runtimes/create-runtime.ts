@@ -63,7 +63,7 @@ export async function createLocalRuntime(config: Config, processEnv: ProcessEnvi
     interpreters: { python: found.python, r: found.r },
     restorers: {
       // Installers run bundle-controlled code (setup.py, configure): as the content account.
-      python: createPythonRestorer({ envRoot: path.join(config.dataDir, 'envs', 'python'), indexUrl: rc.pythonIndexUrl, runAs: runAs && { uid: runAs.uid, gid: runAs.gid } }),
+      python: createPythonRestorer({ envRoot: path.join(config.dataDir, 'envs', 'python'), indexUrl: rc.pythonIndexUrl, networkEnv: config.networkEnv ?? {}, runAs: runAs && { uid: runAs.uid, gid: runAs.gid } }),
       r: createRRestorer({ envRoot: path.join(config.dataDir, 'envs', 'r'), repository: rc.rRepository, runAs: runAs && { uid: runAs.uid, gid: runAs.gid } }),
     },
   });

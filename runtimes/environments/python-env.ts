@@ -28,6 +28,8 @@ export interface PythonRestorerOptions {
   extraIndexUrls?: string[];
   /** The whole `pip install`; past it pip and its children are killed. Default 20 minutes. */
   installTimeoutMs?: number;
+  /** Proxy and certificate variables pip needs to reach the index (from the server's config). */
+  networkEnv?: Record<string, string>;
   /** pip's `--timeout` for one network operation, in seconds. Default 30. */
   networkTimeoutSeconds?: number;
   /** pip's `--retries` for a failed connection. Default 2. */
@@ -190,7 +192,7 @@ async function buildEnvironment(
   await removeStalePartials(opts.envRoot);
   const partial = `${dir}.partial-${randomBytes(6).toString('hex')}`;
   const area = await createBuildArea({ runAs: opts.runAs ?? null, buildRoot: opts.buildRoot, partial });
-  const env = childEnv(area.work);
+  const env = childEnv(area.work, opts.networkEnv);
   const exec: Exec = (cmd, args, timeoutMs, onLine) => run(cmd, args, env, timeoutMs, onLine, area.spawnAs);
   try {
     const as = opts.runAs ? ` as an unprivileged account (uid ${opts.runAs.uid})` : '';
@@ -299,21 +301,15 @@ async function makeReadable(dir: string): Promise<void> {
   const mask = process.umask();
   if ((mask & 0o055) === 0) return;
   await chmod(dir, 0o755);
-  await runQuiet('chmod', ['-R', 'a+rX', dir], process.env);
+  await runQuiet('chmod', ['-R', 'a+rX', dir], { PATH: '/usr/bin:/bin' });
 }
 
-/** What venv and pip see: nothing of the server's PIP_* or PYTHON* settings, a private HOME. */
-function childEnv(home: string): NodeJS.ProcessEnv {
-  const keep = [
-    'PATH', 'LANG', 'LC_ALL', 'LC_CTYPE', 'TZ',
-    'http_proxy', 'https_proxy', 'no_proxy', 'all_proxy', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'ALL_PROXY',
-    'SSL_CERT_FILE', 'SSL_CERT_DIR', 'REQUESTS_CA_BUNDLE',
-  ];
-  const env: NodeJS.ProcessEnv = {};
-  for (const k of keep) if (process.env[k] !== undefined) env[k] = process.env[k];
-  env.PATH ??= '/usr/local/bin:/usr/bin:/bin';
-  env.LANG ??= 'C.UTF-8';
-  return { ...env, HOME: home, TMPDIR: home, PIP_CONFIG_FILE: os.devNull, PYTHONNOUSERSITE: '1' };
+/**
+ * What venv and pip see: a fixed PATH and locale, the network variables the server's config
+ * passes on (proxies, certificates), and nothing of the server's PIP_* or PYTHON* settings.
+ */
+function childEnv(home: string, networkEnv: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { PATH: '/usr/local/bin:/usr/bin:/bin', LANG: 'C.UTF-8', ...networkEnv, HOME: home, TMPDIR: home, PIP_CONFIG_FILE: os.devNull, PYTHONNOUSERSITE: '1' };
 }
 
 function pipArgs(opts: PythonRestorerOptions, extra: readonly string[], cacheDir: string, requirementsFile: string, overrides: { timeout?: number; retries?: number; dryRun?: boolean } = {}): string[] {

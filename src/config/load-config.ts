@@ -3,6 +3,9 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { configSchema, ENV_IGNORED_PREFIXES, ENV_NON_SETTINGS, ENV_VARS, type Config } from './schema.ts';
 
+// Passed on to package installers so they can reach an index through the server's proxy.
+const NETWORK_ENV = ['http_proxy', 'https_proxy', 'no_proxy', 'all_proxy', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'ALL_PROXY', 'SSL_CERT_FILE', 'SSL_CERT_DIR', 'REQUESTS_CA_BUNDLE'];
+
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
@@ -102,5 +105,6 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
   const config = result.data;
   config.dataDir = path.resolve(config.dataDir);
   config.configFile = file ? path.resolve(file) : undefined;
+  config.networkEnv = Object.fromEntries(NETWORK_ENV.filter((k) => env[k] !== undefined).map((k) => [k, env[k]!]));
   return config;
 }

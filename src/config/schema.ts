@@ -117,6 +117,8 @@ export const configSchema = z
       .prefault({}),
     // Set by the loader to the file it read, so content sandboxes can hide it.
     configFile: z.string().optional(),
+    // Set by the loader: proxy and certificate variables package installers need.
+    networkEnv: z.record(z.string(), z.string()).optional(),
     logging: z
       .object({
         level: z.enum(LOG_LEVELS).default('info'),

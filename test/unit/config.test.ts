@@ -93,6 +93,11 @@ describe('configuration', () => {
     expect(c.auth.maxFailedLogins).toBe(3);
   });
 
+  it('passes proxy and certificate variables on to package installers, and nothing else', () => {
+    const c = loadConfig({ env: { HTTPS_PROXY: 'http://proxy.example:3128', SSL_CERT_FILE: '/etc/ssl/corp.pem', PIP_INDEX_URL: 'http://elsewhere/', SECRET: 'x' } });
+    expect(c.networkEnv).toEqual({ HTTPS_PROXY: 'http://proxy.example:3128', SSL_CERT_FILE: '/etc/ssl/corp.pem' });
+  });
+
   it('generates a secret key once, keeps it private, and reuses it', () => {
     const dataDir = path.join(tmp(), 'data');
     const c = loadConfig({ env: { LECTERN_DATA_DIR: dataDir } });

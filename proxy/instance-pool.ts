@@ -1,5 +1,6 @@
 import type { Content } from '../src/domain/content.ts';
 import type { ContentRunner, Served, ServeRequest } from '../runtimes/content-runner.ts';
+import type { ServedRecipe } from '../runtimes/app-modes/recipe.ts';
 import type { Instance } from '../runtimes/runtime.ts';
 
 /** Connect's scaling settings for one content item. */
@@ -72,14 +73,16 @@ export class InstancePool {
     let served: Served;
     const running = this.runner.instancesOf(req.contentGuid, req.bundleId);
     const named = sticky ? running.find((i) => i.key === sticky) : undefined;
+    // Only a cold start goes through the runner; otherwise the recipe is all it adds.
+    const recipe = () => this.runner.recipe(req.appMode) as ServedRecipe;
     if (running.length === 0) served = await this.runner.serve(req);
-    else if (named) served = { instance: named, recipe: (await this.runner.serve(req)).recipe };
+    else if (named) served = { instance: named, recipe: recipe() };
     else {
       const least = [...running].sort((a, b) => this.count(a) - this.count(b))[0]!;
       const busy = this.count(least) >= Math.max(1, Math.ceil(s.loadFactor * s.maxConnsPerProcess));
       if (busy && running.length < s.maxProcesses) served = await this.grow(id, req);
       else if (this.count(least) >= s.maxConnsPerProcess) throw new AtCapacity('This content is at capacity: every process carries as many connections as it may.');
-      else served = { instance: least, recipe: (await this.runner.serve(req)).recipe };
+      else served = { instance: least, recipe: recipe() };
     }
     const key = served.instance.key;
     this.conns.set(key, (this.conns.get(key) ?? 0) + 1);

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Interpreter } from '../interpreters.ts';
 import type { EnvironmentRestorer, RestoreRequest, RestoredEnvironment } from './environment.ts';
-import { assertCanRunAs, createBuildArea, type InstallAccount, type SpawnAs } from './python-env.ts';
+import { assertCanRunAs, createBuildArea, type InstallAccount, type SpawnAs } from './install-area.ts';
 import {
   debianPackageFor,
   describeRequirement,

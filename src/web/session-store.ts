@@ -4,6 +4,10 @@ import type { SessionRepo } from '../repositories/session-repo.ts';
 type Callback = (err?: unknown, data?: session.SessionData | null) => void;
 
 const PURGE_EVERY_MS = 15 * 60_000;
+// express-session touches the store on every request that does not change the session;
+// writing the new expiry at most this often keeps a page's requests from each writing.
+const TOUCH_EVERY_MS = 60_000;
+const MAX_TRACKED = 100_000;
 
 /**
  * express-session's store over the `sessions` table, so sessions survive restarts and are
@@ -12,6 +16,7 @@ const PURGE_EVERY_MS = 15 * 60_000;
  */
 export class DatabaseSessionStore extends session.Store {
   private readonly timer: NodeJS.Timeout;
+  private readonly touched = new Map<string, number>();
 
   constructor(
     private readonly repo: SessionRepo,
@@ -38,6 +43,8 @@ export class DatabaseSessionStore extends session.Store {
   }
 
   override set(sid: string, sess: session.SessionData, cb?: (err?: unknown) => void): void {
+    // A save writes the expiry too.
+    this.remember(sid, Date.now());
     const userId = (sess as { passport?: { user?: unknown } }).passport?.user;
     this.repo
       .set(sid, typeof userId === 'number' ? userId : null, JSON.stringify(sess), this.expiry(sess))
@@ -46,6 +53,10 @@ export class DatabaseSessionStore extends session.Store {
   }
 
   override touch(sid: string, sess: session.SessionData, cb?: (err?: unknown) => void): void {
+    const now = Date.now();
+    const last = this.touched.get(sid);
+    if (last !== undefined && now - last < TOUCH_EVERY_MS) return void cb?.();
+    this.remember(sid, now);
     this.repo
       .touch(sid, this.expiry(sess))
       .then(() => cb?.())
@@ -53,10 +64,17 @@ export class DatabaseSessionStore extends session.Store {
   }
 
   override destroy(sid: string, cb?: (err?: unknown) => void): void {
+    this.touched.delete(sid);
     this.repo
       .destroy(sid)
       .then(() => cb?.())
       .catch((err: unknown) => cb?.(err));
+  }
+
+  private remember(sid: string, at: number) {
+    this.touched.delete(sid);
+    this.touched.set(sid, at);
+    if (this.touched.size > MAX_TRACKED) this.touched.delete(this.touched.keys().next().value!);
   }
 
   stop(): void {

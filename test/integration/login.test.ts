@@ -37,6 +37,17 @@ describe.each(DATABASES)('browser login on %s', (kind) => {
     expect(actions).toEqual(expect.arrayContaining(['login.success', 'logout']));
   });
 
+  it("does not write to the database on every page a logged-in user loads", async () => {
+    t = await startTestServer(kind);
+    const bob = await t.createUser('bob', 'viewer');
+    const b = new BrowserSession(t.url);
+    await b.login('bob', bob.password);
+    const before = t.server.ctx.writeGeneration();
+    for (let i = 0; i < 20; i++) expect((await b.get('/')).status).toBe(200);
+    // One touch of the session's expiry at most, not twenty.
+    expect(t.server.ctx.writeGeneration() - before).toBeLessThanOrEqual(1);
+  });
+
   it('sends the user back to where they were going, but never off-site', async () => {
     t = await startTestServer(kind);
     const alice = await t.createUser('alice', 'viewer');

@@ -3,16 +3,16 @@
  * Lectern as `nodejs` content, answering "ok"): wrk with 1 thread and 32 connections against
  *   - the upstream directly,
  *   - Debian's nginx as a reverse proxy (1 worker, upstream keep-alive),
- *   - a bare http-proxy-3 server (the library Lectern relays with today),
+ *   - a bare http-proxy-3 server (the maintained fork of the http-proxy the design named),
  *   - Lectern, with the full check on every request (API key, access, instance pool).
  * Prints requests/s, p50 and p99 latency, and the ratios the proxy issue sets targets for.
+ * Lectern logs at `silent` here, as nginx runs with access_log off.
  *
  *   node --import tsx bench/proxy.ts [seconds]
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../runtimes/local/ports.ts';
@@ -20,7 +20,7 @@ import { createAppContext } from '../src/app-context.ts';
 import { loadConfig } from '../src/config/index.ts';
 import { createLogger } from '../src/logging/logger.ts';
 import { buildServer } from '../src/server.ts';
-import { makeBundle } from '../test/helpers/bundles.ts';
+import { makeBundle, wsModule } from '../test/helpers/bundles.ts';
 
 const seconds = Number(process.argv[2] ?? 5);
 const execFileAsync = promisify(execFile);
@@ -60,21 +60,6 @@ async function waitFor(url: string) {
     }
   }
   throw new Error(`${url} does not answer`);
-}
-
-/** The `ws` package's files, to ship inside a bundle as node_modules/ws. */
-function wsModule(): Record<string, Buffer> {
-  const root = path.dirname(createRequire(import.meta.url).resolve('ws/package.json'));
-  const out: Record<string, Buffer> = {};
-  const walk = (dir: string) => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      const p = path.join(dir, e.name);
-      if (e.isDirectory()) walk(p);
-      else out[path.join('node_modules/ws', path.relative(root, p))] = readFileSync(p);
-    }
-  };
-  walk(root);
-  return out;
 }
 
 async function deployNode(base: string, auth: Record<string, string>, name: string, files: Record<string, string | Buffer>): Promise<string> {
@@ -135,6 +120,9 @@ try {
     const t = await (await fetch(`${base}/__api__/v1/tasks/${dep.task_id}?wait=10`, { headers: auth })).json();
     if (t.finished) break;
   }
+  // One process, which takes every connection: the same upstream as the other rows. (With
+  // Connect's defaults Lectern would start two more once 10 requests were in flight at once.)
+  await fetch(`${base}/__api__/v1/content/${c.guid}`, { method: 'PATCH', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ max_processes: 1, max_conns_per_process: 1000 }) });
   await fetch(`${base}/content/${c.guid}/`, { headers: auth });
   const target = ctx.runtime.runner.running().find((i) => i.contentGuid === c.guid)!.target;
 

@@ -1,6 +1,4 @@
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { Duplex } from 'node:stream';
-import { createProxyServer } from 'http-proxy-3';
+import type { IncomingMessage } from 'node:http';
 import { SESSION_COOKIE_NAME } from '../src/domain/session.ts';
 
 /** Who is asking, as the content is told (Connect's credentials header; Shiny reads its own). */
@@ -19,23 +17,16 @@ export function stickyFrom(cookieHeader: string | undefined, contentGuid: string
   return cookieHeader?.split(';').map((c) => c.trim()).find((c) => c.startsWith(name))?.slice(name.length);
 }
 
-const STICKY = Symbol('lectern sticky cookie');
-
 /**
  * True for a Set-Cookie line that would set one of Lectern's cookies. Browsers trim the name
  * (`lectern_session =x`) and read a nameless cookie's value as `name=value` (`=lectern_session=x`).
  */
-function isLecternCookie(setCookie: string): boolean {
+export function isLecternCookie(setCookie: string): boolean {
   const pair = setCookie.split(';')[0] ?? '';
   const eq = pair.indexOf('=');
   let name = (eq < 0 ? '' : pair.slice(0, eq)).trim();
   if (name === '') name = (pair.slice(eq + 1).split('=')[0] ?? '').trim();
   return name.toLowerCase().startsWith('lectern_') || name.toLowerCase().startsWith('__host-lectern');
-}
-
-/** Asks the relay to add this Set-Cookie to the app's response (after the app's own headers). */
-export function setSticky(req: IncomingMessage, cookie: string): void {
-  (req as IncomingMessage & { [STICKY]?: string })[STICKY] = cookie;
 }
 
 /**
@@ -65,41 +56,4 @@ export function prepareForContent(req: IncomingMessage, path: string, basePath: 
     req.headers['shiny-server-credentials'] = credentials;
     req.headers['x-lectern-user'] = viewer.username;
   }
-}
-
-/**
- * Relays requests and WebSocket upgrades to content instances. http-proxy-3 for now; the proxy
- * issue replaces the HTTP path with the client its benchmark picks.
- */
-export function createForwarder() {
-  // Keep-alive to the apps: a new TCP connection per request was the proxy's largest cost.
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64 });
-  const proxy = createProxyServer({ xfwd: true, proxyTimeout: 0, agent });
-  // An app must not set (or clear) Lectern's own session cookie.
-  proxy.on('proxyRes', (proxyRes, req) => {
-    const set = (proxyRes.headers['set-cookie'] ?? []).filter((c) => !isLecternCookie(c));
-    const sticky = (req as IncomingMessage & { [STICKY]?: string })[STICKY];
-    if (sticky) set.push(sticky);
-    if (set.length) proxyRes.headers['set-cookie'] = set;
-    else delete proxyRes.headers['set-cookie'];
-  });
-  proxy.on('error', (_err, _req, res) => {
-    const r = res as ServerResponse | Duplex;
-    if ('writeHead' in r && typeof r.writeHead === 'function') {
-      const sr = r as ServerResponse;
-      if (sr.headersSent) return sr.destroy();
-      sr.writeHead(502, { 'content-type': 'text/plain; charset=utf-8' });
-      sr.end('The app did not answer: it may have stopped. Try again; its logs say why.');
-      return;
-    }
-    r.destroy();
-  });
-  return {
-    web(req: IncomingMessage, res: ServerResponse, target: string) {
-      proxy.web(req, res, { target });
-    },
-    ws(req: IncomingMessage, socket: Duplex, head: Buffer, target: string) {
-      proxy.ws(req, socket, head, { target });
-    },
-  };
 }

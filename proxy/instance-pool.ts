@@ -1,30 +1,16 @@
-import type { Content } from '../src/domain/content.ts';
+import type { Scaling } from '../src/domain/scaling.ts';
 import type { ContentRunner, Served, ServeRequest } from '../runtimes/content-runner.ts';
 import type { ServedRecipe } from '../runtimes/app-modes/recipe.ts';
 import type { Instance } from '../runtimes/runtime.ts';
 
-/** Connect's scaling settings for one content item. */
-export interface Scaling {
-  minProcesses: number;
-  maxProcesses: number;
-  maxConnsPerProcess: number;
-  loadFactor: number;
-  idleTimeoutMs: number;
-}
+export type { Scaling };
 
-// Connect's server defaults, used where the content leaves a field null.
-export const SCALING_DEFAULTS: Scaling = { minProcesses: 0, maxProcesses: 3, maxConnsPerProcess: 20, loadFactor: 0.5, idleTimeoutMs: 120_000 };
-
-export function scalingOf(c: Content): Scaling {
-  const d = SCALING_DEFAULTS;
-  const max = Math.max(1, c.max_processes ?? d.maxProcesses);
-  return {
-    maxProcesses: max,
-    minProcesses: Math.min(max, c.min_processes ?? d.minProcesses),
-    maxConnsPerProcess: Math.max(1, c.max_conns_per_process ?? d.maxConnsPerProcess),
-    loadFactor: Math.min(1, Math.max(0, c.load_factor ?? d.loadFactor)),
-    idleTimeoutMs: (c.idle_timeout ?? d.idleTimeoutMs / 1000) * 1000,
-  };
+/** What the pool asks about content it was not sent a request for. */
+export interface PoolSource {
+  /** A content item's scaling now (its settings may have changed since its last request). */
+  scaling(contentGuid: string): Promise<Scaling | undefined>;
+  /** The active bundles of content that keeps processes running (`min_processes` above 0). */
+  keptWarm(): Promise<Array<{ request: ServeRequest; scaling: Scaling }>>;
 }
 
 export class AtCapacity extends Error {}
@@ -36,6 +22,8 @@ export interface Lease {
 }
 
 const REAP_EVERY_MS = 1000;
+// How often settings are re-read and `min_processes` topped up.
+const MAINTAIN_EVERY_MS = 5000;
 
 /**
  * How many processes each served bundle runs, and which one gets a new connection. A new
@@ -51,15 +39,48 @@ export class InstancePool {
   private readonly scaling = new Map<string, Scaling>();
   private readonly draining = new Set<string>();
   private readonly growing = new Map<string, Promise<Served>>();
-  private readonly timer: NodeJS.Timeout;
+  private readonly timers: NodeJS.Timeout[];
+  private maintaining: Promise<void> | undefined;
 
-  constructor(private readonly runner: ContentRunner) {
-    this.timer = setInterval(() => void this.reap(), REAP_EVERY_MS);
-    this.timer.unref();
+  constructor(
+    private readonly runner: ContentRunner,
+    private readonly source: PoolSource,
+    private readonly log: (msg: string, err: unknown) => void,
+  ) {
+    this.timers = [setInterval(() => void this.reap(), REAP_EVERY_MS), setInterval(() => void this.maintain(), MAINTAIN_EVERY_MS)];
+    for (const t of this.timers) t.unref();
   }
 
   stop(): void {
-    clearInterval(this.timer);
+    for (const t of this.timers) clearInterval(t);
+  }
+
+  /**
+   * Re-reads the settings of every running bundle (a changed idle_timeout or max_processes
+   * applies without a request) and starts processes for content below its `min_processes`.
+   * Runs every few seconds, at start-up and after each activation.
+   */
+  maintain(): Promise<void> {
+    this.maintaining ??= (async () => {
+      try {
+        for (const guid of new Set(this.runner.running().map((i) => i.contentGuid))) {
+          const s = await this.source.scaling(guid);
+          for (const i of this.runner.running()) if (i.contentGuid === guid && s) this.scaling.set(`${guid}/${i.bundleId}`, s);
+        }
+        for (const { request, scaling } of await this.source.keptWarm()) {
+          const id = `${request.contentGuid}/${request.bundleId}`;
+          this.scaling.set(id, scaling);
+          const running = this.runner.instancesOf(request.contentGuid, request.bundleId).length;
+          // One start per pass: a content item that fails to start does not hog the loop.
+          if (running < scaling.minProcesses) await this.grow(id, request).catch((err: unknown) => this.log(`could not keep ${request.contentGuid} warm`, err));
+        }
+      } catch (err) {
+        this.log('could not maintain the process pool', err);
+      } finally {
+        this.maintaining = undefined;
+      }
+    })();
+    return this.maintaining;
   }
 
   private count(i: Instance) {
@@ -126,12 +147,14 @@ export class InstancePool {
     }
     for (const [id, list] of byBundle) {
       const draining = this.draining.has(id);
-      const s = this.scaling.get(id) ?? SCALING_DEFAULTS;
+      // Not yet known (a deploy's first process, before any request): the next maintain() reads it.
+      const s = this.scaling.get(id);
+      if (!s && !draining) continue;
       let alive = list.length;
       for (const i of list) {
         if (this.count(i) > 0) continue;
         const idle = now - (this.lastUsed.get(i.key) ?? i.startedAt.getTime());
-        if (draining || (idle >= s.idleTimeoutMs && alive > s.minProcesses)) {
+        if (draining || (s && idle >= s.idleTimeoutMs && alive > s.minProcesses)) {
           alive--;
           this.conns.delete(i.key);
           this.lastUsed.delete(i.key);

@@ -126,6 +126,15 @@ export class ContentRunner {
     return r;
   }
 
+  /** True for app modes this server runs as processes that take requests. */
+  serves(mode: string): boolean {
+    try {
+      return this.recipe(mode).kind === 'served';
+    } catch {
+      return false;
+    }
+  }
+
   private managed(r: AppModeRecipe, manifest: Manifest, s: RunSettings): boolean {
     const lang = r.language === 'python' ? 'python' : 'r';
     const fromBundle = manifest.environment?.environment_management?.[lang];

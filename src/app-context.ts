@@ -74,6 +74,8 @@ export interface AppContext {
   /** Where content reaches this server (CONNECT_SERVER); set to the bound port once listening. */
   setServerUrl(url: string): void;
   checkDatabase: () => Promise<boolean>;
+  /** Counts this process's database writes: caches of derived answers are void once it moves. */
+  writeGeneration: () => number;
   close: () => Promise<void>;
 }
 
@@ -135,7 +137,7 @@ export async function createAppContext(config: Config, logger: Logger, events: C
     },
   };
   const access = new ContentAccess(repos.permissions, repos.users, repos.groups, audit);
-  const content = new ContentService(repos.content, repos.users, store, allEvents, access);
+  const content = new ContentService(repos.content, repos.users, store, allEvents, access, config.scaling);
   const deploys = new DeployService(repos.content, repos.bundles, store, tasks, createBundleBuilder(runtime.runner), allEvents, logger);
   return {
     config,
@@ -162,6 +164,7 @@ export async function createAppContext(config: Config, logger: Logger, events: C
       if (!config.server.publicUrl) serverUrl = url;
     },
     checkDatabase: () => pingDatabase(db),
+    writeGeneration: generation,
     close: async () => {
       // Let running deploys write their last lines before the database goes.
       await deploys.idle();

@@ -16,13 +16,18 @@ import { buildContentApp } from './web/content-app.ts';
 import { createCsrf } from './web/csrf.ts';
 import { healthRoutes } from './web/health-routes.ts';
 import { origins } from './web/origins.ts';
-import { collapseLeadingSlashes, requestLogging } from './web/request-logging.ts';
+import { accessLog, collapseLeadingSlashes, requestLogging } from './web/request-logging.ts';
 import { webRoutes } from './web/routes.ts';
-import { authenticateUpgrade } from './web/upgrade-auth.ts';
-import { createForwarder } from '../proxy/forward.ts';
+import { requestIdentity } from './web/request-identity.ts';
+import { contentGateway, handoffOf } from '../proxy/gateway.ts';
+import { HttpRelay } from '../proxy/relay.ts';
+import { WsRelay } from '../proxy/ws-relay.ts';
 import { contentUpgrade } from '../proxy/upgrade.ts';
 import { vanityBasePath, vanityRewrite } from '../proxy/vanity.ts';
 import { InstancePool } from '../proxy/instance-pool.ts';
+import { poolSource } from '../proxy/pool-source.ts';
+import { effectiveScaling } from './domain/scaling.ts';
+import type { Content } from './domain/content.ts';
 
 const VIEWS_DIR = fileURLToPath(new URL('../views', import.meta.url));
 export const SESSION_COOKIE = SESSION_COOKIE_NAME;
@@ -84,17 +89,26 @@ export function buildServer(ctx: AppContext): LecternServer {
 
   const browser = createBrowserSession(ctx, https);
   // How many processes each app runs, and which gets a connection; drains old bundles.
-  const pool = new InstancePool(ctx.runtime.runner);
-  ctx.subscribe({ bundleActivated: (guid, bundleId) => pool.drain(guid, bundleId), contentDeleted: () => undefined });
+  const scalingOf = (c: Content) => effectiveScaling(c, config.scaling);
+  const pool = new InstancePool(ctx.runtime.runner, poolSource(ctx.contentFiles, ctx.runtime.runner, scalingOf, config.scaling.minProcesses), (msg, err) => logger.warn({ err }, msg));
+  ctx.subscribe({
+    bundleActivated: (guid, bundleId) => {
+      pool.drain(guid, bundleId);
+      void pool.maintain();
+    },
+    contentDeleted: () => undefined,
+  });
+  void pool.maintain();
   const viewerOf = async (user: User) => ({ username: user.username, groups: await ctx.groups.namesOf(user) });
 
   // Content on Lectern's own origin is for API-key callers only (API consumers, rsconnect's
-  // post-deploy check). They go straight to it, past the machinery of Lectern's pages
-  // (helmet, sessions): the key decides who they are, and the proxy's hot path stays short.
+  // post-deploy check). Running apps are the gateway's (below); the rest of content goes
+  // past the machinery of Lectern's pages (helmet, sessions): the key decides who they are.
   const keyContent = express.Router();
   keyContent.use(vanityRewrite(ctx.vanities));
-  keyContent.use(contentRouter(ctx.contentFiles, ctx.keys, ctx.runtime.runner, pool, origin, viewerOf));
-  app.use((req, res, next) => (keyFromHeaders(req.headers) && !req.path.startsWith(API_PREFIX) ? keyContent(req, res, next) : next()));
+  keyContent.use(contentRouter(ctx.contentFiles, ctx.keys, ctx.runtime.runner, origin));
+  // (The gateway may have taken the key off a request it hands on with an error for the app.)
+  app.use((req, res, next) => ((keyFromHeaders(req.headers) || handoffOf(req)) && !req.path.startsWith(API_PREFIX) ? keyContent(req, res, next) : next()));
   // Over plain http (a first start, a laptop) HSTS and upgrade-insecure-requests would make
   // browsers ask for https that is not there.
   app.use(
@@ -135,16 +149,43 @@ export function buildServer(ctx: AppContext): LecternServer {
   app.use(notFoundHandler);
   app.use(errorHandler(logger));
 
-  const server = http.createServer(app);
-  const contentServer = http.createServer(buildContentApp(ctx, browser, origin, logger, VIEWS_DIR, viewerOf, pool));
+  const identify = requestIdentity(ctx.keys, browser.reader, logger);
+  const relay = new HttpRelay();
+  // Requests for running apps are relayed before Express; the rest go on to it.
+  const gateway = contentGateway({
+    identify,
+    files: ctx.contentFiles,
+    runner: ctx.runtime.runner,
+    pool,
+    vanities: ctx.vanities,
+    viewerOf,
+    relay,
+    scalingOf,
+    log: accessLog(logger.child({ origin: 'content' })),
+    startingPageAfterMs: config.proxy.startingPageAfterMs,
+  });
+  const withGateway = (next: http.RequestListener): http.RequestListener => (req, res) => {
+    gateway(req, res, () => next(req, res)).catch((err: unknown) => {
+      logger.error({ err, url: req.url }, 'proxy failed');
+      if (res.headersSent) return res.destroy();
+      res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end('An internal failure occurred.');
+    });
+  };
+  const contentApp = buildContentApp(ctx, browser, origin, logger, VIEWS_DIR);
+  // On Lectern's own origin only API-key callers reach content (browsers are sent on).
+  const toApp = withGateway(app);
+  const server = http.createServer((req, res) => (keyFromHeaders(req.headers) ? toApp(req, res) : app(req, res)));
+  const contentServer = http.createServer(withGateway(contentApp));
   const upgrade = contentUpgrade({
     files: ctx.contentFiles,
     runner: ctx.runtime.runner,
-    forward: createForwarder(),
-    authenticate: (req) => authenticateUpgrade(req, ctx, browser.middleware),
+    relay: new WsRelay(),
+    identify,
+    pingSeconds: config.proxy.websocketPingSeconds,
     viewerOf,
     vanities: ctx.vanities,
     pool,
+    scalingOf,
     allowedOrigins: (req) => {
       const host = req.headers.host ?? '';
       return [config.server.contentUrl ?? `http://${host}`, `https://${host}`];
@@ -175,6 +216,7 @@ export function buildServer(ctx: AppContext): LecternServer {
         await Promise.all([drain(server, config.server.shutdownGraceSeconds), drain(contentServer, config.server.shutdownGraceSeconds)]);
         browser.store.stop();
         pool.stop();
+        await relay.close();
         await ctx.close();
       })();
       return closing;

@@ -115,6 +115,30 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    // Connect's scheduler settings: the server defaults for content that leaves a field null,
+    // and the ceilings on what publishers may ask for.
+    scaling: z
+      .object({
+        maxProcesses: intFrom(z.number().int().min(1).max(10_000)).default(3),
+        minProcesses: intFrom(z.number().int().min(0).max(10_000)).default(0),
+        maxConnsPerProcess: intFrom(z.number().int().min(1).max(100_000)).default(20),
+        loadFactor: z.preprocess((v) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v), z.number().min(0).max(1)).default(0.5),
+        idleTimeoutSeconds: intFrom(z.number().int().min(0).max(365 * 24 * 3600)).default(120),
+        maxProcessesLimit: intFrom(z.number().int().min(1).max(10_000)).default(20),
+        minProcessesLimit: intFrom(z.number().int().min(0).max(10_000)).default(20),
+      })
+      .strict()
+      .prefault({}),
+    proxy: z
+      .object({
+        // Pings to each viewer's WebSocket keep idle load balancers from cutting quiet Shiny
+        // sessions, and find viewers that vanished. 0: no pings.
+        websocketPingSeconds: intFrom(z.number().int().min(0).max(3600)).default(30),
+        // A page load waiting this long for an app to start gets a page that retries instead.
+        startingPageAfterMs: intFrom(z.number().int().min(0).max(600_000)).default(1500),
+      })
+      .strict()
+      .prefault({}),
     // Set by the loader to the file it read, so content sandboxes can hide it.
     configFile: z.string().optional(),
     // Set by the loader: proxy and certificate variables package installers need.
@@ -163,6 +187,15 @@ export const ENV_VARS: Record<string, readonly string[]> = {
   LECTERN_SANDBOX: ['runtime', 'sandbox'],
   LECTERN_INIT_TIMEOUT_SECONDS: ['runtime', 'initTimeoutSeconds'],
   LECTERN_RENDER_TIMEOUT_SECONDS: ['runtime', 'renderTimeoutSeconds'],
+  LECTERN_MAX_PROCESSES: ['scaling', 'maxProcesses'],
+  LECTERN_MIN_PROCESSES: ['scaling', 'minProcesses'],
+  LECTERN_MAX_CONNS_PER_PROCESS: ['scaling', 'maxConnsPerProcess'],
+  LECTERN_LOAD_FACTOR: ['scaling', 'loadFactor'],
+  LECTERN_IDLE_TIMEOUT_SECONDS: ['scaling', 'idleTimeoutSeconds'],
+  LECTERN_MAX_PROCESSES_LIMIT: ['scaling', 'maxProcessesLimit'],
+  LECTERN_MIN_PROCESSES_LIMIT: ['scaling', 'minProcessesLimit'],
+  LECTERN_WEBSOCKET_PING_SECONDS: ['proxy', 'websocketPingSeconds'],
+  LECTERN_STARTING_PAGE_AFTER_MS: ['proxy', 'startingPageAfterMs'],
 };
 
 // Variables in the LECTERN_ namespace that are not settings.

@@ -98,6 +98,18 @@ export class ContentRepo {
     return row && toContent(row);
   }
 
+  /** Deployed content that keeps processes running: min_processes above 0 (or unset, when the server's default is). */
+  async keptWarm(defaultMinProcesses: number): Promise<Content[]> {
+    const rows = (await this.knex('content')
+      .whereNotNull('bundle_id')
+      .andWhere((w) => {
+        w.where('min_processes', '>', 0);
+        if (defaultMinProcesses > 0) w.orWhereNull('min_processes');
+      })
+      .orderBy('id')) as Row[];
+    return rows.map(toContent);
+  }
+
   async list(q: ContentQuery): Promise<{ items: Content[]; total: number }> {
     const base = this.knex('content').modify((b) => {
       if (q.name !== undefined) b.where('name', q.name);

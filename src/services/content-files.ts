@@ -56,6 +56,21 @@ export class ContentFiles {
     return { ok: true, target: { content: c, bundle, dir: this.store.bundleDir(c.guid, bundle.id) } };
   }
 
+  /** The active, built bundles of content that keeps processes running. For the server itself: no access check. */
+  async keptWarm(defaultMinProcesses: number): Promise<ServableBundle[]> {
+    const out: ServableBundle[] = [];
+    for (const c of await this.content.keptWarm(defaultMinProcesses)) {
+      const bundle = c.bundleId === null ? undefined : await this.bundles.byId(c.id, c.bundleId);
+      if (bundle?.built) out.push({ content: c, bundle, dir: this.store.bundleDir(c.guid, bundle.id) });
+    }
+    return out;
+  }
+
+  /** A content item's current settings. For the server itself: no access check. */
+  settingsOf(guid: string): Promise<Content | undefined> {
+    return this.content.byGuid(guid);
+  }
+
   manifest(bundle: Bundle) {
     return this.store.manifest(bundle);
   }

@@ -3,6 +3,7 @@ import type { Content, ContentRole, ContentSettings, AccessType } from '../domai
 import type { ContentEvents } from '../domain/deploy.ts';
 import { AppError, ErrorCode } from '../domain/errors.ts';
 import { asId, isGuid } from '../domain/ids.ts';
+import { checkScalingRequest, type ScalingPolicy } from '../domain/scaling.ts';
 import type { User } from '../domain/user.ts';
 import type { ContentChanges, ContentRepo } from '../repositories/content-repo.ts';
 import type { UserRepo } from '../repositories/user-repo.ts';
@@ -40,6 +41,7 @@ export class ContentService {
     private readonly store: BundleStore,
     private readonly events: ContentEvents,
     private readonly access: ContentAccess,
+    private readonly scaling: ScalingPolicy,
   ) {}
 
   /** Which Unix account content runs as is an administrator's decision. */
@@ -51,6 +53,7 @@ export class ContentService {
   async create(user: User, input: CreateContentInput): Promise<Content> {
     if (!this.access.canPublish(user)) throw AppError.forbidden('You do not have permission to publish content.');
     this.checkRunAs(user, input.settings ?? {});
+    checkScalingRequest(input.settings ?? {}, input.settings ?? {}, this.scaling);
     checkName(input.name);
     try {
       return await this.content.create({
@@ -139,6 +142,7 @@ export class ContentService {
   async update(user: User, c: Content, changes: ContentChanges): Promise<Content> {
     await this.requireManage(user, c);
     this.checkRunAs(user, changes);
+    checkScalingRequest(changes, { ...c, ...changes }, this.scaling);
     if (changes.name !== undefined) checkName(changes.name);
     try {
       return (await this.content.update(c.id, changes))!;

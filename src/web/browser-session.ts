@@ -6,6 +6,7 @@ import { createPassport, type LecternPassport } from './passport.ts';
 import { keyFromHeaders } from '../services/api-key-service.ts';
 import { refuseDuplicateSessionCookies } from './duplicate-session-cookie.ts';
 import { DatabaseSessionStore } from './session-store.ts';
+import { SessionReader } from './session-reader.ts';
 
 export interface BrowserSession {
   /** express-session, then passport: req.user from the session cookie. */
@@ -14,6 +15,8 @@ export interface BrowserSession {
   unlessKey: RequestHandler;
   passport: LecternPassport;
   store: DatabaseSessionStore;
+  /** Reads the session without express-session: for the proxy, on every request. */
+  reader: SessionReader;
 }
 
 /**
@@ -24,11 +27,12 @@ export function createBrowserSession(ctx: AppContext, secure: boolean): BrowserS
   const maxAge = ctx.config.auth.sessionHours * 3600_000;
   const store = new DatabaseSessionStore(ctx.repos.sessions, maxAge);
   const passport = createPassport(ctx.users, ctx.throttle, ctx.audit);
+  // The server's secret key signs the cookie; it never leaves the data directory.
+  const secret = ctx.secretKey.toString('base64');
   const sessionMw = session({
     name: SESSION_COOKIE_NAME,
     store,
-    // The server's secret key signs the cookie; it never leaves the data directory.
-    secret: ctx.secretKey.toString('base64'),
+    secret,
     resave: false,
     saveUninitialized: false,
     rolling: false,
@@ -41,5 +45,6 @@ export function createBrowserSession(ctx: AppContext, secure: boolean): BrowserS
     const step = (err?: unknown) => (err ? next(err) : i < middleware.length ? middleware[i++]!(req, res, step) : next());
     step();
   };
-  return { middleware, unlessKey, passport, store };
+  const reader = new SessionReader(secret, ctx.repos.sessions, (id) => ctx.users.byId(id), ctx.writeGeneration);
+  return { middleware, unlessKey, passport, store, reader };
 }

@@ -6,16 +6,13 @@ import { errorHandler, notFoundHandler } from '../api/error-handler.ts';
 import type { AppContext } from '../app-context.ts';
 import type { BrowserSession } from './browser-session.ts';
 import type { Origins } from './origins.ts';
-import type { User } from '../domain/user.ts';
-import type { Viewer } from '../../proxy/forward.ts';
-import type { InstancePool } from '../../proxy/instance-pool.ts';
 import { collapseLeadingSlashes, requestLogging } from './request-logging.ts';
 
 /**
  * The content origin: only `/content/...`, with the same browser session as Lectern's pages.
  * Nothing of Lectern's UI or API is served here, so a content script has nothing to reach.
  */
-export function buildContentApp(ctx: AppContext, browser: BrowserSession, origin: Origins, logger: Logger, viewsDir: string, viewerOf: (user: User) => Promise<Viewer>, pool: InstancePool) {
+export function buildContentApp(ctx: AppContext, browser: BrowserSession, origin: Origins, logger: Logger, viewsDir: string) {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', ctx.config.server.trustProxy);
@@ -23,13 +20,15 @@ export function buildContentApp(ctx: AppContext, browser: BrowserSession, origin
   app.set('view engine', 'ejs');
   app.use(collapseLeadingSlashes);
   app.use(requestLogging(logger.child({ origin: 'content' })));
-  app.use((_req, res, next) => {
+  app.use((req, res, next) => {
     res.setHeader('X-Content-Type-Options', 'nosniff');
+    // Pages here (errors, "starting") link to Lectern's own origin.
+    res.locals.mainOrigin = origin.main(req);
     next();
   });
   app.use(browser.unlessKey);
   app.use(vanityRewrite(ctx.vanities));
-  app.use(contentRouter(ctx.contentFiles, ctx.keys, ctx.runtime.runner, pool, origin, viewerOf));
+  app.use(contentRouter(ctx.contentFiles, ctx.keys, ctx.runtime.runner, origin));
   app.use(notFoundHandler);
   app.use(errorHandler(logger));
   return app;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -28,6 +29,21 @@ export async function makeBundle(files: Record<string, string | Buffer>, metadat
   const out = path.join(dir, '..', `${path.basename(dir)}.tar.gz`);
   await tar.create({ gzip: true, file: out, cwd: dir, portable: true }, ['manifest.json', ...Object.keys(files)]);
   return readFileSync(out);
+}
+
+/** The `ws` package's files, to ship inside a Node.js bundle as node_modules/ws. */
+export function wsModule(): Record<string, Buffer> {
+  const root = path.dirname(createRequire(import.meta.url).resolve('ws/package.json'));
+  const out: Record<string, Buffer> = {};
+  const walk = (dir: string) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else out[path.join('node_modules/ws', path.relative(root, p))] = readFileSync(p);
+    }
+  };
+  walk(root);
+  return out;
 }
 
 export function staticBundle(html: string, extra: Record<string, string> = {}): Promise<Buffer> {

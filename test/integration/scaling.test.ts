@@ -84,4 +84,34 @@ describe.each(DATABASES)('process scaling on %s', (kind) => {
     const [job] = await running(d.content.guid);
     expect(sticky).toContain(`=${job!.key};`);
   });
+
+  it('keeps min_processes running however idle they are', async () => {
+    const d = await deployBundle(t.url, key, 'warm-shiny', fixture('r-shiny.tar.gz'), { min_processes: 2, idle_timeout: 1 });
+    expect(d.task.code, d.log).toBe(0);
+    await expect.poll(async () => (await running(d.content.guid)).length, { timeout: 30_000, interval: 500 }).toBe(2);
+    // Well past idle_timeout: still two.
+    await new Promise((r) => setTimeout(r, 3000));
+    const two = await running(d.content.guid);
+    expect(two).toHaveLength(2);
+    // Lowering min_processes lets the idle ones go.
+    const patched = await api(t.url, 'PATCH', `/__api__/v1/content/${d.content.guid}`, { key, body: { min_processes: 0 } });
+    expect(patched.status).toBe(200);
+    await expect.poll(async () => (await running(d.content.guid)).length, { timeout: 30_000, interval: 500 }).toBe(0);
+  });
+
+  it("holds publishers to the server's ceilings", async () => {
+    const create = await api(t.url, 'POST', '/__api__/v1/content', { key, body: { name: 'too-many-procs', max_processes: 21 } });
+    expect(create.status).toBe(400);
+    expect(create.body.error).toMatch(/max_processes may be at most 20/);
+    const c = await api(t.url, 'POST', '/__api__/v1/content', { key, body: { name: 'ceiling-check' } });
+    expect(c.status).toBe(201);
+    const tooWarm = await api(t.url, 'PATCH', `/__api__/v1/content/${c.body.guid}`, { key, body: { min_processes: 25 } });
+    expect(tooWarm.status).toBe(400);
+    expect(tooWarm.body.error).toMatch(/min_processes may be at most 20/);
+    const inverted = await api(t.url, 'PATCH', `/__api__/v1/content/${c.body.guid}`, { key, body: { min_processes: 3, max_processes: 2 } });
+    expect(inverted.status).toBe(400);
+    expect(inverted.body.error).toMatch(/min_processes \(3\) may not exceed max_processes \(2\)/);
+    const fine = await api(t.url, 'PATCH', `/__api__/v1/content/${c.body.guid}`, { key, body: { min_processes: 2, max_processes: 20 } });
+    expect(fine.status).toBe(200);
+  });
 });

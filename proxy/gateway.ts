@@ -105,7 +105,9 @@ export function contentGateway(deps: GatewayDeps) {
     if (!deps.runner.serves(target.bundle.appMode)) return handOn({ user, resolution });
 
     const { content } = target;
-    const acquiring = deps.pool.acquire(await serveRequestFor(deps.files, target), deps.scalingOf(content), stickyFrom(req.headers.cookie, content.guid));
+    // A draft's processes are not kept warm: only the active bundle's are.
+    const scaling = draft === null ? deps.scalingOf(content) : { ...deps.scalingOf(content), minProcesses: 0 };
+    const acquiring = deps.pool.acquire(await serveRequestFor(deps.files, target), scaling, stickyFrom(req.headers.cookie, content.guid));
     let lease: Lease;
     try {
       if (isNavigation(req) && deps.startingPageAfterMs > 0) {
@@ -123,6 +125,8 @@ export function contentGateway(deps: GatewayDeps) {
       if (failure.retryAfter !== undefined) res.setHeader('Retry-After', String(failure.retryAfter));
       return handOn({ user, resolution, error: failure.error });
     }
+    // The viewer may have left during a cold start: 'close' has been and gone.
+    if (res.destroyed) return lease.release();
     res.once('close', lease.release);
     const { instance, recipe: served } = lease.served;
     const prefix = `/content/${content.guid}/${draft !== null ? `_bundle${draft}/` : ''}`;

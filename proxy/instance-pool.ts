@@ -7,8 +7,8 @@ export type { Scaling };
 
 /** What the pool asks about content it was not sent a request for. */
 export interface PoolSource {
-  /** A content item's scaling now (its settings may have changed since its last request). */
-  scaling(contentGuid: string): Promise<Scaling | undefined>;
+  /** A content item's scaling now (its settings may have changed since its last request), and its active bundle. */
+  scaling(contentGuid: string): Promise<{ scaling: Scaling; activeBundleId: number | null } | undefined>;
   /** The active bundles of content that keeps processes running (`min_processes` above 0). */
   keptWarm(): Promise<Array<{ request: ServeRequest; scaling: Scaling }>>;
 }
@@ -64,8 +64,12 @@ export class InstancePool {
     this.maintaining ??= (async () => {
       try {
         for (const guid of new Set(this.runner.running().map((i) => i.contentGuid))) {
-          const s = await this.source.scaling(guid);
-          for (const i of this.runner.running()) if (i.contentGuid === guid && s) this.scaling.set(`${guid}/${i.bundleId}`, s);
+          const now = await this.source.scaling(guid);
+          if (!now) continue;
+          for (const i of this.runner.running()) {
+            // Only the active bundle is kept warm; drafts and old bundles go when idle.
+            if (i.contentGuid === guid) this.scaling.set(`${guid}/${i.bundleId}`, i.bundleId === now.activeBundleId ? now.scaling : { ...now.scaling, minProcesses: 0 });
+          }
         }
         for (const { request, scaling } of await this.source.keptWarm()) {
           const id = `${request.contentGuid}/${request.bundleId}`;

@@ -10,7 +10,7 @@ export function poolSource(files: ContentFiles, runner: ContentRunner, scalingOf
   return {
     async scaling(guid) {
       const c = await files.settingsOf(guid);
-      return c && scalingOf(c);
+      return c && { scaling: scalingOf(c), activeBundleId: c.bundleId };
     },
     async keptWarm() {
       const out = [];

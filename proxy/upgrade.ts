@@ -59,18 +59,27 @@ export function contentUpgrade(deps: UpgradeDeps) {
       if (!deps.runner.serves(result.target.bundle.appMode)) return refuse(socket, 404, 'Not Found');
       let lease;
       try {
-        lease = await deps.pool.acquire(await serveRequestFor(deps.files, result.target), deps.scalingOf(content), stickyFrom(req.headers.cookie, content.guid));
+        // A draft's processes are not kept warm: only the active bundle's are.
+        const scaling = draft === null ? deps.scalingOf(content) : { ...deps.scalingOf(content), minProcesses: 0 };
+        lease = await deps.pool.acquire(await serveRequestFor(deps.files, result.target), scaling, stickyFrom(req.headers.cookie, content.guid));
       } catch (err) {
         const { retryAfter } = acquireFailure(err, who.user, result.target);
         return refuse(socket, 503, 'Service Unavailable', retryAfter !== undefined ? `Retry-After: ${retryAfter}\r\n` : '');
       }
-      const { instance, recipe } = lease.served;
-      const tail = (req.url ?? '/').slice(m[0].length - 1) || '/';
-      // Apps serving under their base path were started with `/content/<guid>/`, drafts too.
-      const path = recipe.pathMode === 'full' ? `/content/${content.guid}${tail}` : tail;
-      prepareForContent(req, path, vanityBasePath(req) ?? m[0], who.user ? await deps.viewerOf(who.user) : undefined);
-      // A WebSocket holds its process's connection slot for as long as it is open.
-      deps.relay.forward(req, socket, head, instance.target, { pingSeconds: deps.pingSeconds }, lease.release);
+      // From here the connection slot is this request's until the relay takes it over.
+      try {
+        if (socket.destroyed) return lease.release();
+        const { instance, recipe } = lease.served;
+        const tail = (req.url ?? '/').slice(m[0].length - 1) || '/';
+        // Apps serving under their base path were started with `/content/<guid>/`, drafts too.
+        const path = recipe.pathMode === 'full' ? `/content/${content.guid}${tail}` : tail;
+        prepareForContent(req, path, vanityBasePath(req) ?? m[0], who.user ? await deps.viewerOf(who.user) : undefined);
+        // A WebSocket holds its process's connection slot for as long as it is open.
+        deps.relay.forward(req, socket, head, instance.target, { pingSeconds: deps.pingSeconds }, lease.release);
+      } catch (err) {
+        lease.release();
+        throw err;
+      }
     })().catch(() => refuse(socket, 503, 'Service Unavailable'));
   };
 }

@@ -38,6 +38,20 @@ function pipeMessages(from: WebSocket, to: WebSocket) {
   });
 }
 
+/** The checks ws makes of a viewer's handshake, made before the app is connected to. */
+function acceptable(req: IncomingMessage): boolean {
+  const key = req.headers['sec-websocket-key'];
+  const version = req.headers['sec-websocket-version'];
+  return (
+    req.method === 'GET' &&
+    (req.headers.upgrade ?? '').toLowerCase() === 'websocket' &&
+    typeof key === 'string' &&
+    /^[+/0-9A-Za-z]{22}==$/.test(key.trim()) &&
+    (version === '13' || version === '8') &&
+    !!(req.socket.readable && req.socket.writable)
+  );
+}
+
 /** A close code the other side may be sent: 1005, 1006 and 1015 are only ever reported. */
 function relayable(code: number): number | undefined {
   return code === 1005 || code === 1006 || code === 1015 ? undefined : code;
@@ -64,15 +78,34 @@ export class WsRelay {
     headers['x-forwarded-proto'] ??= (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
     headers['x-forwarded-host'] ??= req.headers.host ?? '';
     const protocols = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim()).filter(Boolean);
-    const app = new WebSocket(target.replace(/^http/, 'ws') + (req.url ?? '/'), protocols, { headers, perMessageDeflate: false, maxPayload: 64 * 1024 * 1024, handshakeTimeout: 30_000 });
     let finished = false;
     const finish = () => {
       if (finished) return;
       finished = true;
       done();
     };
+    // A handshake ws would refuse is refused before the app is disturbed.
+    if (!acceptable(req)) {
+      refuse(socket, 400, 'Bad Request');
+      return finish();
+    }
+    let app: WebSocket;
+    try {
+      app = new WebSocket(target.replace(/^http/, 'ws') + (req.url ?? '/'), protocols, { headers, perMessageDeflate: false, maxPayload: 64 * 1024 * 1024, handshakeTimeout: 30_000 });
+    } catch {
+      // A subprotocol list ws rejects (duplicates, bad characters) or a URL it cannot take.
+      refuse(socket, 400, 'Bad Request');
+      return finish();
+    }
+    let opened = false;
+    // Always listened for: an unhandled 'error' would end the server.
+    app.on('error', () => {
+      if (opened) return app.terminate();
+      refuse(socket, 502, 'Bad Gateway');
+      finish();
+    });
     socket.once('close', () => {
-      if (app.readyState !== WebSocket.OPEN) app.terminate();
+      if (!opened) app.terminate();
     });
 
     // The app refused the upgrade: the viewer gets its status.
@@ -82,20 +115,14 @@ export class WsRelay {
       app.terminate();
       finish();
     });
-    // Before the app accepted: the app is not there (after, join() handles errors).
-    const failedToOpen = () => {
-      refuse(socket, 502, 'Bad Gateway');
-      finish();
-    };
-    app.once('error', failedToOpen);
     let appCookies: string[] = [];
     app.once('upgrade', (res) => {
       const set = res.headers['set-cookie'] ?? [];
       appCookies = set.filter((c) => !isLecternCookie(c));
     });
     app.once('open', () => {
-      app.off('error', failedToOpen);
-      if (!socket.writable) {
+      opened = true;
+      if (!socket.writable || !socket.readable) {
         app.terminate();
         return finish();
       }
@@ -107,10 +134,17 @@ export class WsRelay {
       this.server.on('headers', addHeaders);
       // The viewer gets the subprotocol the app chose.
       this.server.options.handleProtocols = (_offered, r) => (r === req ? app.protocol || false : false);
+      let joined = false;
+      // Synchronous here (no verifyClient): when it did not call back, ws refused the viewer.
       this.server.handleUpgrade(req, socket, head, (viewer) => {
-        this.server.off('headers', addHeaders);
+        joined = true;
         this.join(viewer, app, opts.pingSeconds, finish);
       });
+      this.server.off('headers', addHeaders);
+      if (!joined) {
+        app.terminate();
+        finish();
+      }
     });
   }
 
@@ -125,7 +159,8 @@ export class WsRelay {
     const pinger =
       pingSeconds > 0
         ? setInterval(() => {
-            if (!alive) return viewer.terminate();
+            // Not read while the app is behind (back-pressure): its pong may be waiting unread.
+            if (!alive && !viewer.isPaused) return viewer.terminate();
             alive = false;
             viewer.ping();
           }, pingSeconds * 1000)
@@ -145,8 +180,8 @@ export class WsRelay {
     };
     viewer.on('close', settle);
     app.on('close', settle);
-    // A side that errs is gone; its close follows and closes the other.
+    // A side that errs is gone; its close follows and closes the other. (The app's error
+    // listener is forward()'s.)
     viewer.on('error', () => viewer.terminate());
-    app.on('error', () => app.terminate());
   }
 }

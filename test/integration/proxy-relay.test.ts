@@ -149,6 +149,32 @@ describe.each(DATABASES)('the proxy relays content faithfully on %s', (kind) => 
     expect(closed).toBe(1006);
   });
 
+  it('refuses a malformed WebSocket handshake without holding on to a process', async () => {
+    // One process that takes one connection: a leaked slot would make the good session a 503.
+    const d = await deployBundle(t.url, owner.key, 'one-slot', await makeBundle({ 'server.js': APP, ...wsModule() }, { appmode: 'nodejs', entrypoint: 'server.js' }), { access_type: 'logged_in', max_processes: 1, max_conns_per_process: 1 });
+    expect(d.task.code, d.log).toBe(0);
+    const url = `${t.url}/content/${d.content.guid}/`;
+    const handshake = (headers: Record<string, string>) =>
+      new Promise<number>((resolve, reject) => {
+        const req = http.request(url, { headers: { authorization: `Key ${viewer.key}`, connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', ...headers } });
+        req.on('upgrade', (res, socket) => {
+          socket.destroy();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('response', (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    expect(await handshake({ 'sec-websocket-version': '12' })).toBe(400);
+    expect(await handshake({ 'sec-websocket-key': 'not-a-key' })).toBe(400);
+    expect(await handshake({ 'sec-websocket-protocol': 'chat, chat' })).toBe(400);
+    // The one slot is free: a proper session gets in.
+    await expect.poll(() => handshake({})).toBe(101);
+  });
+
   it("answers 502 when the app died mid-request, with the process's job key for its owner only", async () => {
     // A copy per caller: after a crash the app's restart is held back for a while.
     const copy = async (name: string) => {
@@ -195,6 +221,12 @@ describe.each(DATABASES)('cold starts seen from a browser on %s', (kind) => {
     // The start went on without the page: the browser's retry gets the app.
     await expect.poll(async () => (await navigate(`${t.contentUrl}/content/${d.content.guid}/`)).status, { timeout: 20_000 }).toBe(200);
 
+    await expect.poll(running, { timeout: 20_000, interval: 300 }).toBe(0);
+    // A caller that gives up during the start leaves no connection behind: with one process of
+    // one connection, a leaked one would turn every later request away as busy.
+    await api(t.url, 'PATCH', `/__api__/v1/content/${d.content.guid}`, { key: owner.key, body: { max_processes: 1, max_conns_per_process: 1 } });
+    await expect(fetch(`${t.url}/content/${d.content.guid}/`, { headers: { authorization: `Key ${owner.key}` }, signal: AbortSignal.timeout(300) })).rejects.toThrow();
+    await expect.poll(async () => (await get(`${t.url}/content/${d.content.guid}/`, owner.key)).status, { timeout: 20_000 }).toBe(200);
     await expect.poll(running, { timeout: 20_000, interval: 300 }).toBe(0);
     // A program gets the app itself, however long the start takes.
     expect((await get(`${t.url}/content/${d.content.guid}/`, owner.key)).text).toBe('ready');

@@ -1,4 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
+import Docker from 'dockerode';
+import { buildRuntimeImages } from '../../runtimes/docker/runtime-images.ts';
 import { createAppContext, type AppContext } from '../app-context.ts';
 import { ConfigError, loadConfig } from '../config/index.ts';
 import { AppError } from '../domain/errors.ts';
@@ -97,6 +99,18 @@ program
       const { secret } = await ctx.keys.create(actor, user, o.name);
       process.stdout.write(`${secret}\n`);
     });
+  });
+
+program
+  .command('runtimes')
+  .description('Container runtime images (the Docker and Swarm backends).')
+  .command('build')
+  .description('Build the runtime images that are missing: the base (from debootstrap and docker import unless --base names one), then R, Python, and R with Python.')
+  .option('--base <image>', 'a Debian-family image to build FROM instead of the debootstrap import')
+  .option('--force', 'rebuild images that exist')
+  .action(async (o: { base?: string; force?: boolean }) => {
+    const built = await buildRuntimeImages(new Docker(), { base: o.base, force: o.force, log: (l) => process.stdout.write(`${l}\n`) });
+    process.stdout.write(built.length ? `built ${built.join(', ')}\n` : 'every runtime image is there\n');
   });
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -13,18 +13,33 @@ declare module 'vitest' {
 }
 
 const SCRIPT = path.resolve(import.meta.dirname, '../../scripts/test-postgres.sh');
-
+const DOCKER_SCRIPT = path.resolve(import.meta.dirname, '../../scripts/docker-engine.sh');
 
 /**
  * The integration suite runs on PostgreSQL as well as SQLite, always. CI passes its cluster in
  * LECTERN_TEST_PG_URL; otherwise a throwaway cluster is started here and stopped afterwards.
  * If neither works the suite fails: a skipped database is an untested database.
  */
+/**
+ * The container tests need a Docker engine: the running one, else Debian's dockerd started
+ * here (scripts/docker-engine.sh) and stopped afterwards by its pid. A missing engine fails
+ * those tests; it never skips them.
+ */
+function startDocker(): () => void {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'lectern-docker-'));
+  execFileSync('bash', [DOCKER_SCRIPT, 'start', dir], { stdio: ['ignore', 'ignore', 'inherit'] });
+  return () => {
+    execFileSync('bash', [DOCKER_SCRIPT, 'stop', dir]);
+    rmSync(dir, { recursive: true, force: true });
+  };
+}
+
 export default async function setup(project: TestProject) {
+  const stopDocker = startDocker();
   const given = process.env.LECTERN_TEST_PG_URL;
   if (given) {
     project.provide('pgAdminUrl', given);
-    return;
+    return stopDocker;
   }
   const dir = mkdtempSync(path.join(os.tmpdir(), 'lectern-pg-'));
   const url = execFileSync('bash', [SCRIPT, 'start', dir, String(await freePort())], { encoding: 'utf8' }).trim();
@@ -32,5 +47,6 @@ export default async function setup(project: TestProject) {
   return () => {
     execFileSync('bash', [SCRIPT, 'stop', dir]);
     rmSync(dir, { recursive: true, force: true });
+    stopDocker();
   };
 }

@@ -1,0 +1,163 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type Docker from 'dockerode';
+
+const IMAGES_DIR = fileURLToPath(new URL('../images', import.meta.url));
+
+/** The image `docker import` makes from a debootstrap root file system. */
+export const MINBASE_IMAGE = 'lectern/bookworm-minbase:latest';
+
+/** Lectern's runtime images, in build order: each FROM the base. */
+export const RUNTIME_IMAGES = [
+  { name: 'base', image: 'lectern/base:latest', probes: [] as string[] },
+  { name: 'r', image: 'lectern/r:latest', probes: ['r'] },
+  { name: 'python', image: 'lectern/python:latest', probes: ['python'] },
+  { name: 'r-python', image: 'lectern/r-python:latest', probes: ['r', 'python'] },
+] as const;
+
+/** The labels runtime images carry: which interpreters are inside, at which versions. */
+export const LABELS = {
+  runtime: 'org.lectern.runtime',
+  r: 'org.lectern.r.version',
+  python: 'org.lectern.python.version',
+} as const;
+
+export interface BuildImagesOptions {
+  /** FROM for the base image: an image an administrator names, else the debootstrap import. */
+  base?: string;
+  /** Rebuild images that exist already. */
+  force?: boolean;
+  /** Debian mirror for debootstrap. */
+  mirror?: string;
+  log(line: string): void;
+}
+
+async function exists(docker: Docker, image: string): Promise<boolean> {
+  try {
+    await docker.getImage(image).inspect();
+    return true;
+  } catch (err) {
+    if ((err as { statusCode?: number }).statusCode === 404) return false;
+    throw err;
+  }
+}
+
+function run(cmd: string, args: string[], log: (l: string) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const each = (b: Buffer) => String(b).split('\n').filter(Boolean).forEach(log);
+    child.stdout.on('data', each);
+    child.stderr.on('data', each);
+    child.on('error', (err) => reject(new Error(`${cmd} could not run (${err.message}): install it (apt-get install ${cmd})`)));
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')} failed with exit code ${code}`))));
+  });
+}
+
+/**
+ * The minimal Debian image, without a registry: debootstrap a root file system and
+ * `docker import` it (streamed from the system tar, which keeps device nodes and owners).
+ */
+async function importMinbase(docker: Docker, o: BuildImagesOptions): Promise<void> {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'lectern-rootfs-'));
+  try {
+    o.log(`debootstrap --variant=minbase bookworm (into ${root})`);
+    await run('debootstrap', ['--variant=minbase', 'bookworm', root, o.mirror ?? 'http://deb.debian.org/debian'], () => undefined);
+    const tar = spawn('tar', ['-C', root, '-c', '.'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const [repo, tag] = MINBASE_IMAGE.split(':') as [string, string];
+    const out = await docker.importImage(tar.stdout, { repo, tag });
+    await follow(docker, out, o.log);
+    o.log(`imported ${MINBASE_IMAGE}`);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+/** Streams a build's or import's progress into `log`; rejects on the daemon's reported error. */
+export function follow(docker: Docker, stream: NodeJS.ReadableStream, log: (l: string) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    docker.modem.followProgress(
+      stream,
+      (err: Error | null, output: Array<{ error?: string }>) => {
+        const failed = err ?? output.find((o) => o.error);
+        if (failed) reject(new Error(failed instanceof Error ? failed.message : String(failed.error)));
+        else resolve();
+      },
+      (event: { stream?: string; status?: string; error?: string }) => {
+        const text = (event.stream ?? event.status ?? '').trimEnd();
+        if (text) text.split('\n').forEach(log);
+      },
+    );
+  });
+}
+
+/** Runs `sh -c script` in a throwaway container of `image` and returns its output. */
+async function probe(docker: Docker, image: string, script: string): Promise<string> {
+  const container = await docker.createContainer({ Image: image, Cmd: ['sh', '-c', script], HostConfig: { NetworkMode: 'none' } });
+  try {
+    const stream = await container.attach({ stream: true, stdout: true, stderr: true });
+    let out = '';
+    const done = new Promise<void>((resolve) => {
+      docker.modem.demuxStream(stream, { write: (b: Buffer) => (out += String(b)) } as never, { write: (b: Buffer) => (out += String(b)) } as never);
+      stream.on('end', resolve);
+    });
+    await container.start();
+    await container.wait();
+    await done;
+    return out;
+  } finally {
+    await container.remove({ force: true }).catch(() => undefined);
+  }
+}
+
+/** The interpreter versions inside an image, as build arguments for its labels. */
+async function versionsIn(docker: Docker, image: string, probes: readonly string[]): Promise<Record<string, string>> {
+  const script = ['R --version 2>/dev/null | head -1 || true', 'python3 --version 2>/dev/null || true'].join('; echo ---; ');
+  const [r = '', py = ''] = (await probe(docker, image, script)).split('---');
+  const args: Record<string, string> = {};
+  const rv = /R version (\d+\.\d+\.\d+)/.exec(r)?.[1];
+  const pv = /Python (\d+\.\d+\.\d+)/.exec(py)?.[1];
+  if (probes.includes('r')) {
+    if (!rv) throw new Error(`${image} has no working R`);
+    args.R_VERSION = rv;
+  }
+  if (probes.includes('python')) {
+    if (!pv) throw new Error(`${image} has no working Python`);
+    args.PYTHON_VERSION = pv;
+  }
+  return args;
+}
+
+async function build(docker: Docker, name: string, image: string, buildargs: Record<string, string>, log: (l: string) => void): Promise<void> {
+  const stream = await docker.buildImage({ context: path.join(IMAGES_DIR, name), src: ['Dockerfile'] }, { t: image, buildargs, rm: true, forcerm: true });
+  await follow(docker, stream, log);
+}
+
+/**
+ * Builds Lectern's runtime images that are missing (all of them with `force`): the base (from
+ * the debootstrap import unless an administrator names another base), then R, Python, and
+ * both, each labelled with the versions inside.
+ */
+export async function buildRuntimeImages(docker: Docker, o: BuildImagesOptions): Promise<string[]> {
+  const built: string[] = [];
+  if (!o.base && !(await exists(docker, MINBASE_IMAGE))) await importMinbase(docker, o);
+  for (const spec of RUNTIME_IMAGES) {
+    if (!o.force && (await exists(docker, spec.image))) {
+      o.log(`${spec.image} is there`);
+      continue;
+    }
+    const from = spec.name === 'base' ? (o.base ?? MINBASE_IMAGE) : RUNTIME_IMAGES[0].image;
+    o.log(`building ${spec.image} FROM ${from}`);
+    await build(docker, spec.name, spec.image, { BASE: from }, o.log);
+    // The versions are read from the image, then written into its labels by a second pass
+    // that changes only the last layer: later builds still hit the cache.
+    const versions = await versionsIn(docker, spec.image, spec.probes);
+    if (Object.keys(versions).length) await build(docker, spec.name, spec.image, { BASE: from, ...versions }, () => undefined);
+    const labels = (await docker.getImage(spec.image).inspect()).Config.Labels ?? {};
+    o.log(`${spec.image}: ${Object.entries(labels).filter(([k]) => k.startsWith('org.lectern.')).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+    built.push(spec.image);
+  }
+  return built;
+}

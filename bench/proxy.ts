@@ -44,8 +44,9 @@ async function wrk(url: string, headers: string[] = []): Promise<Result> {
   const args = ['-t1', '-c32', `-d${seconds}s`, '--latency', ...headers.flatMap((h) => ['-H', h]), url];
   const { stdout: out } = await execFileAsync('wrk', args, { encoding: 'utf8' });
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
-  const p50 = ms(/50%\s+(\S+)/.exec(out)?.[1] ?? '');
-  const p99 = ms(/99%\s+(\S+)/.exec(out)?.[1] ?? '');
+  // Anchored to the distribution's lines: a Stdev column such as "85.50%" ends in "50%" too.
+  const p50 = ms(/^\s*50%\s+(\S+)/m.exec(out)?.[1] ?? '');
+  const p99 = ms(/^\s*99%\s+(\S+)/m.exec(out)?.[1] ?? '');
   if (/Non-2xx/.test(out) || !(rps > 0)) throw new Error(`wrk saw errors for ${url}:\n${out}`);
   return { rps, p50, p99 };
 }

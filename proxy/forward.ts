@@ -57,3 +57,17 @@ export function prepareForContent(req: IncomingMessage, path: string, basePath: 
     req.headers['x-lectern-user'] = viewer.username;
   }
 }
+
+/** What http-proxy's `xfwd` added: the client's address, scheme and host, for the app. */
+export function forwardedHeaders(req: IncomingMessage): { 'x-forwarded-for': string; 'x-forwarded-proto': string; 'x-forwarded-host': string } {
+  const remote = req.socket.remoteAddress ?? '';
+  const prior = req.headers['x-forwarded-for'];
+  const proto = req.headers['x-forwarded-proto'];
+  const host = req.headers['x-forwarded-host'];
+  return {
+    'x-forwarded-for': prior ? `${String(prior)}, ${remote}` : remote,
+    'x-forwarded-proto': typeof proto === 'string' ? proto : (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http',
+    'x-forwarded-host': typeof host === 'string' ? host : (req.headers.host ?? ''),
+  };
+}
+

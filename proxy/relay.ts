@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { Pool, type Dispatcher } from 'undici';
-import { isLecternCookie } from './forward.ts';
+import { forwardedHeaders, isLecternCookie } from './forward.ts';
 
 /** Per connection, not end to end (RFC 9110 7.6.1): never relayed. `expect` because Node answers 100-continue itself. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'expect', 'proxy-authorization', 'proxy-authenticate']);
@@ -33,13 +33,7 @@ function requestHeaders(req: IncomingMessage): Record<string, string | string[]>
     const value = headers[name];
     if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
   }
-  // What http-proxy's `xfwd` did: the app learns the client's address, scheme and host.
-  const remote = req.socket.remoteAddress ?? '';
-  const prior = req.headers['x-forwarded-for'];
-  out['x-forwarded-for'] = prior ? `${String(prior)}, ${remote}` : remote;
-  out['x-forwarded-proto'] ??= (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
-  out['x-forwarded-host'] ??= req.headers.host ?? '';
-  return out;
+  return Object.assign(out, forwardedHeaders(req));
 }
 
 function responseHeaders(headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>, setCookie: string | undefined): OutgoingHttpHeaders {

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import { isLecternCookie } from './forward.ts';
+import { forwardedHeaders, isLecternCookie } from './forward.ts';
 
 /** Handshake headers that belong to one side's connection: each side negotiates its own. */
 const OWN_HEADERS = new Set(['host', 'connection', 'upgrade', 'sec-websocket-key', 'sec-websocket-version', 'sec-websocket-extensions', 'sec-websocket-protocol', 'keep-alive', 'te', 'transfer-encoding']);
@@ -73,10 +73,7 @@ export class WsRelay {
     for (const [name, value] of Object.entries(req.headers)) {
       if (value !== undefined && !OWN_HEADERS.has(name)) headers[name] = Array.isArray(value) ? value.join(', ') : value;
     }
-    const remote = req.socket.remoteAddress ?? '';
-    headers['x-forwarded-for'] = headers['x-forwarded-for'] ? `${headers['x-forwarded-for']}, ${remote}` : remote;
-    headers['x-forwarded-proto'] ??= (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
-    headers['x-forwarded-host'] ??= req.headers.host ?? '';
+    Object.assign(headers, forwardedHeaders(req));
     const protocols = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim()).filter(Boolean);
     let finished = false;
     const finish = () => {

@@ -1,28 +1,12 @@
-import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BrowserSession } from '../helpers/browser.ts';
 import { fixture } from '../helpers/bundles.ts';
 import { DATABASES } from '../helpers/databases.ts';
 import { deployBundle } from '../helpers/deploy.ts';
 import { api, startTestServer, type TestServer } from '../helpers/server.ts';
+import { handshake } from '../helpers/websocket.ts';
 
 /** The status of a WebSocket handshake: 101 when the upgrade went through to the app. */
-function handshake(url: string, headers: Record<string, string>): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', ...headers } });
-    req.on('upgrade', (res, socket) => {
-      socket.destroy();
-      resolve(res.statusCode ?? 0);
-    });
-    req.on('response', (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
 // Who may use a real Shiny app (page and WebSocket) and a real Plumber API: every role x
 // access type, by session cookie (a browser) and by API key (an API consumer).
 describe.each(DATABASES)('access to a Shiny app and a Plumber API on %s', (kind) => {

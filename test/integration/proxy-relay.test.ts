@@ -6,6 +6,7 @@ import { makeBundle, wsModule } from '../helpers/bundles.ts';
 import { DATABASES } from '../helpers/databases.ts';
 import { deployBundle, get } from '../helpers/deploy.ts';
 import { api, startTestServer, type TestServer } from '../helpers/server.ts';
+import { handshake } from '../helpers/websocket.ts';
 
 // One small Node.js app with a route per behaviour under test.
 const APP = `
@@ -154,25 +155,12 @@ describe.each(DATABASES)('the proxy relays content faithfully on %s', (kind) => 
     const d = await deployBundle(t.url, owner.key, 'one-slot', await makeBundle({ 'server.js': APP, ...wsModule() }, { appmode: 'nodejs', entrypoint: 'server.js' }), { access_type: 'logged_in', max_processes: 1, max_conns_per_process: 1 });
     expect(d.task.code, d.log).toBe(0);
     const url = `${t.url}/content/${d.content.guid}/`;
-    const handshake = (headers: Record<string, string>) =>
-      new Promise<number>((resolve, reject) => {
-        const req = http.request(url, { headers: { authorization: `Key ${viewer.key}`, connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', ...headers } });
-        req.on('upgrade', (res, socket) => {
-          socket.destroy();
-          resolve(res.statusCode ?? 0);
-        });
-        req.on('response', (res) => {
-          res.resume();
-          resolve(res.statusCode ?? 0);
-        });
-        req.on('error', reject);
-        req.end();
-      });
-    expect(await handshake({ 'sec-websocket-version': '12' })).toBe(400);
-    expect(await handshake({ 'sec-websocket-key': 'not-a-key' })).toBe(400);
-    expect(await handshake({ 'sec-websocket-protocol': 'chat, chat' })).toBe(400);
+    const attempt = (headers: Record<string, string>) => handshake(url, { authorization: `Key ${viewer.key}`, ...headers });
+    expect(await attempt({ 'sec-websocket-version': '12' })).toBe(400);
+    expect(await attempt({ 'sec-websocket-key': 'not-a-key' })).toBe(400);
+    expect(await attempt({ 'sec-websocket-protocol': 'chat, chat' })).toBe(400);
     // The one slot is free: a proper session gets in.
-    await expect.poll(() => handshake({})).toBe(101);
+    await expect.poll(() => attempt({})).toBe(101);
   });
 
   it("answers 502 when the app died mid-request, with the process's job key for its owner only", async () => {

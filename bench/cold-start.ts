@@ -1,13 +1,15 @@
 /**
- * Cold start, request -> first byte, for Shiny, Plumber, Flask and FastAPI.
+ * Cold start, request -> first byte, for Shiny, Plumber, Flask and FastAPI, on each backend.
  *
  * Baseline, same run: the bare framework start of the same app, with the recipe's own command
  * run directly (no Lectern, no sandbox): spawn -> first byte of GET /.
  * Lectern: the app is deployed once, its process stopped, then one request to
- * /content/{guid}/ is timed: sandbox, environment check, start, readiness probe and proxy.
- * Also: a warm redeploy of the same bundle (environment cached), task created -> finished.
+ * /content/{guid}/ is timed: sandbox or container, start, readiness probe and proxy.
+ * Also: a warm redeploy of the same bundle (environment cached: a cached venv locally, cached
+ * image layers in Docker), task created -> finished. The Docker figures are also given as a
+ * ratio to the local backend's, measured in the same run.
  *
- *   node --import tsx bench/cold-start.ts [iterations]
+ *   node --import tsx bench/cold-start.ts [iterations] [backends, default local,docker]
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -70,45 +72,78 @@ async function bare(file: string): Promise<number> {
   return ms;
 }
 
-const dataDir = mkdtempSync(path.join(os.tmpdir(), 'lectern-bench-'));
-const config = loadConfig({ env: {}, overrides: { dataDir, server: { address: '127.0.0.1', port: 0 }, logging: { level: 'silent' } } });
-const ctx = await createAppContext(config, createLogger('silent'));
-const server = buildServer(ctx);
-const base = `http://127.0.0.1:${await server.listen()}`;
-const { user } = await ctx.users.create({ userId: null, via: 'system' }, { username: 'bench', role: 'publisher', password: 'bench-password-123' });
-const key = (await ctx.keys.create({ userId: null, via: 'system' }, user, 'bench')).secret;
-const auth = { authorization: `Key ${key}` };
-const json = { ...auth, 'content-type': 'application/json' };
+const backends = (process.argv[3] ?? 'local,docker').split(',') as Array<'local' | 'docker'>;
 
-async function deploy(guid: string, bundleId: string | null) {
-  const dep = await (await fetch(`${base}/__api__/v1/content/${guid}/deploy`, { method: 'POST', headers: json, body: JSON.stringify(bundleId ? { bundle_id: bundleId } : {}) })).json();
-  for (;;) {
-    const t = await (await fetch(`${base}/__api__/v1/tasks/${dep.task_id}?wait=10`, { headers: auth })).json();
-    if (t.finished) {
-      if (t.code !== 0) throw new Error(t.error);
-      const row = (await ctx.repos.tasks.byId(dep.task_id))!;
-      return row.finishedTime!.getTime() - row.createdTime.getTime();
+interface Figures {
+  cold: number;
+  warm: number;
+  first: number;
+}
+
+/** One server on `backend`: each app deployed, then cold starts and warm redeploys, medians. */
+async function measure(backend: 'local' | 'docker'): Promise<Map<string, Figures>> {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'lectern-bench-'));
+  const config = loadConfig({ env: {}, overrides: { dataDir, server: { address: '127.0.0.1', port: 0 }, logging: { level: 'silent' }, runtime: { backend } } });
+  const ctx = await createAppContext(config, createLogger('silent'));
+  const server = buildServer(ctx);
+  const base = `http://127.0.0.1:${await server.listen()}`;
+  const { user } = await ctx.users.create({ userId: null, via: 'system' }, { username: 'bench', role: 'publisher', password: 'bench-password-123' });
+  const key = (await ctx.keys.create({ userId: null, via: 'system' }, user, 'bench')).secret;
+  const auth = { authorization: `Key ${key}` };
+  const json = { ...auth, 'content-type': 'application/json' };
+
+  async function deploy(guid: string, bundleId: string | null) {
+    const dep = await (await fetch(`${base}/__api__/v1/content/${guid}/deploy`, { method: 'POST', headers: json, body: JSON.stringify(bundleId ? { bundle_id: bundleId } : {}) })).json();
+    for (;;) {
+      const t = await (await fetch(`${base}/__api__/v1/tasks/${dep.task_id}?wait=10`, { headers: auth })).json();
+      if (t.finished) {
+        if (t.code !== 0) throw new Error(t.error);
+        const row = (await ctx.repos.tasks.byId(dep.task_id))!;
+        return row.finishedTime!.getTime() - row.createdTime.getTime();
+      }
     }
   }
+
+  console.log(`${backend}: ${JSON.stringify(ctx.runtime.summary)}`);
+  const out = new Map<string, Figures>();
+  const guids: string[] = [];
+  for (const app of APPS) {
+    const c = await (await fetch(`${base}/__api__/v1/content`, { method: 'POST', headers: json, body: JSON.stringify({ name: `bench-${app.name}`, ...app.settings }) })).json();
+    guids.push(c.guid);
+    const up = await (await fetch(`${base}/__api__/v1/content/${c.guid}/bundles`, { method: 'POST', headers: auth, body: new Uint8Array(readFileSync(path.join(FIXTURES, app.file))) })).json();
+    const first = await deploy(c.guid, up.id);
+    const warm: number[] = [];
+    const cold: number[] = [];
+    for (let i = 0; i < iterations; i++) {
+      warm.push(await deploy(c.guid, null));
+      await ctx.runtime.runner.stopContent(c.guid);
+      cold.push(await firstByte(`${base}/content/${c.guid}/`, auth));
+    }
+    out.set(app.name, { cold: median(cold), warm: median(warm), first });
+  }
+  // Deleting the content removes its containers and images too.
+  for (const guid of guids) await fetch(`${base}/__api__/v1/content/${guid}`, { method: 'DELETE', headers: auth });
+  await ctx.runtime.runner.settle();
+  await server.close();
+  rmSync(dataDir, { recursive: true, force: true });
+  return out;
 }
 
-console.log(`cold start, request -> first byte; median of ${iterations}; 2 cores; sandbox ${ctx.runtime.sandbox.mode}`);
+console.log(`cold start, request -> first byte; median of ${iterations}; 2 cores`);
+const bareMs = new Map<string, number>();
 for (const app of APPS) {
-  const c = await (await fetch(`${base}/__api__/v1/content`, { method: 'POST', headers: json, body: JSON.stringify({ name: `bench-${app.name}`, ...app.settings }) })).json();
-  const up = await (await fetch(`${base}/__api__/v1/content/${c.guid}/bundles`, { method: 'POST', headers: auth, body: new Uint8Array(readFileSync(path.join(FIXTURES, app.file))) })).json();
-  const firstDeploy = await deploy(c.guid, up.id);
-  const warm: number[] = [];
-  const cold: number[] = [];
-  const baseline: number[] = [];
-  for (let i = 0; i < iterations; i++) {
-    warm.push(await deploy(c.guid, null));
-    await ctx.runtime.runner.stopContent(c.guid);
-    cold.push(await firstByte(`${base}/content/${c.guid}/`, auth));
-    baseline.push(await bare(app.file));
-  }
-  const b = median(baseline);
-  const l = median(cold);
-  console.log(`${app.name.padEnd(8)} bare start ${b.toFixed(0).padStart(5)} ms   lectern cold start ${l.toFixed(0).padStart(5)} ms   ratio ${(l / b).toFixed(2)}x   first deploy ${firstDeploy} ms   warm redeploy ${median(warm)} ms`);
+  const runs: number[] = [];
+  for (let i = 0; i < iterations; i++) runs.push(await bare(app.file));
+  bareMs.set(app.name, median(runs));
 }
-await server.close();
-rmSync(dataDir, { recursive: true, force: true });
+const results = new Map<string, Map<string, Figures>>();
+for (const b of backends) results.set(b, await measure(b));
+for (const app of APPS) {
+  const bareStart = bareMs.get(app.name)!;
+  const local = results.get('local')?.get(app.name);
+  for (const [b, figures] of results) {
+    const f = figures.get(app.name)!;
+    const vsLocal = b !== 'local' && local ? `   cold ${(f.cold / local.cold).toFixed(2)}x local, warm redeploy ${(f.warm / local.warm).toFixed(2)}x local` : '';
+    console.log(`${app.name.padEnd(8)} ${b.padEnd(6)} bare ${bareStart.toFixed(0).padStart(5)} ms   cold start ${f.cold.toFixed(0).padStart(5)} ms (${(f.cold / bareStart).toFixed(2)}x bare)   first deploy ${f.first} ms   warm redeploy ${f.warm} ms${vsLocal}`);
+  }
+}

@@ -1,4 +1,5 @@
 import type { Content } from '../src/domain/content.ts';
+import { runSettingsOf } from '../src/domain/deploy.ts';
 import { AppError, ErrorCode } from '../src/domain/errors.ts';
 import type { User } from '../src/domain/user.ts';
 import type { ContentFiles, ServableBundle } from '../src/services/content-files.ts';
@@ -16,7 +17,7 @@ export async function serveRequestFor(files: ContentFiles, target: ServableBundl
     primaryFile: bundle.primaryFile,
     bundleDir: target.dir,
     manifest: await files.manifest(bundle),
-    settings: { initTimeoutSeconds: content.init_timeout, pythonEnvironmentManagement: content.default_py_environment_management, rEnvironmentManagement: content.default_r_environment_management },
+    settings: runSettingsOf(content),
   };
 }
 

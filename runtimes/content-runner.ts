@@ -5,7 +5,7 @@ import type { BuildRequest, ProcessEnvironment, RunSettings } from '../src/domai
 import type { Manifest } from '../src/domain/manifest.ts';
 import { recipeFor } from './app-modes/index.ts';
 import type { AppModeRecipe, RecipeContext, ServedRecipe } from './app-modes/recipe.ts';
-import type { Instance, Prepared, RuntimeBackend } from './runtime.ts';
+import type { Instance, Limits, Prepared, RuntimeBackend } from './runtime.ts';
 
 export interface RunnerOptions {
   rendersDir: string;
@@ -36,7 +36,6 @@ interface Backoff {
   until: number;
 }
 
-const HOST = '127.0.0.1';
 const CRASH_WINDOW_MS = 60_000;
 const MAX_BACKOFF_MS = 60_000;
 
@@ -61,6 +60,10 @@ export class ContentUnavailable extends Error {
   constructor(message: string, readonly retryAfterSeconds: number) {
     super(message);
   }
+}
+
+function limitsOf(s: RunSettings): Limits {
+  return { memoryBytes: s.memoryLimit || null, cpus: s.cpuLimit || null };
 }
 
 function basePath(guid: string) {
@@ -149,17 +152,18 @@ export class ContentRunner {
     let p = this.prepared.get(id);
     if (!p) {
       const managed = r.language === 'none' ? true : this.managed(r, req.manifest, req.settings);
-      p = this.backend.prepare({ ...req, language: r.language, managed, log });
+      const imageName = req.settings.imageName ?? req.manifest.environment?.image ?? null;
+      p = this.backend.prepare({ ...req, language: r.language, managed, imageName, log });
       this.prepared.set(id, p);
       p.catch(() => this.prepared.delete(id));
     }
     return p;
   }
 
-  private context(req: ServeRequest | BuildRequest, prepared: Prepared, port: number, outputDir: string): RecipeContext {
+  private context(req: ServeRequest | BuildRequest, prepared: Prepared, listen: { host: string; port: number }, outputDir: string): RecipeContext {
     // Quarto recipes find the configured binary here.
     const environment = this.o.quartoPath ? { ...prepared.environment, env: { ...prepared.environment.env, QUARTO_PATH: this.o.quartoPath } } : prepared.environment;
-    return { bundleDir: req.bundleDir, primaryFile: req.primaryFile, manifest: req.manifest, environment, host: HOST, port, basePath: basePath(req.contentGuid), outputDir };
+    return { bundleDir: req.bundleDir, primaryFile: req.primaryFile, manifest: req.manifest, environment, host: listen.host, port: listen.port, basePath: basePath(req.contentGuid), outputDir };
   }
 
   private withLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
@@ -203,7 +207,7 @@ export class ContentRunner {
     const out = path.join(bundleRenders, `${key}.partial`);
     await mkdir(out, { recursive: true, mode: 0o755 });
     if (this.o.outputOwner) await chown(out, this.o.outputOwner.uid, this.o.outputOwner.gid);
-    const cmd = r.command(this.context(req, prepared, 0, out));
+    const cmd = r.command(this.context(req, prepared, { host: '127.0.0.1', port: 0 }, out));
     const { env, release } = await this.processEnv.forContent(req.contentGuid, key);
     try {
       log(`Rendering ${req.primaryFile ?? ''} as job ${key}...`);
@@ -214,6 +218,7 @@ export class ContentRunner {
         command: { argv: cmd.argv, env: cmd.env, cwd: cmd.cwd },
         mounts: { bundleDir: req.bundleDir, envDir: prepared.environment.dir, outputDir: out },
         env,
+        limits: limitsOf(req.settings),
         timeoutMs: this.o.defaults.renderTimeoutSeconds * 1000,
         log,
       });
@@ -247,9 +252,9 @@ export class ContentRunner {
   }
 
   private async startServed(req: ServeRequest | BuildRequest, r: ServedRecipe, prepared: Prepared, tag: string): Promise<Served> {
-    const port = await this.backend.allocatePort();
+    const listen = await this.backend.listenAddress();
     const key = `${tag === 'deploy' ? 'd' : 'p'}${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
-    const cmd = r.command(this.context(req, prepared, port, ''));
+    const cmd = r.command(this.context(req, prepared, listen, ''));
     const { env, release } = await this.processEnv.forContent(req.contentGuid, key);
     try {
       const instance = await this.backend.start({
@@ -259,8 +264,9 @@ export class ContentRunner {
         command: cmd,
         mounts: { bundleDir: req.bundleDir, envDir: prepared.environment.dir },
         env,
-        host: HOST,
-        port,
+        limits: limitsOf(req.settings),
+        host: listen.host,
+        port: listen.port,
         // An app that serves under its base path answers readiness there too.
         readinessPath: `${r.pathMode === 'full' ? basePath(req.contentGuid).replace(/\/$/, '') : ''}${r.readinessPath.startsWith('/') ? r.readinessPath : `/${r.readinessPath}`}`,
         initTimeoutMs: (req.settings.initTimeoutSeconds ?? this.o.defaults.initTimeoutSeconds) * 1000,
@@ -349,6 +355,27 @@ export class ContentRunner {
     const ids = new Set([...this.instances.keys(), ...this.locks.keys()].filter((id) => id.startsWith(`${contentGuid}/`)));
     const bundles = [...ids].map((id) => Number(id.slice(contentGuid.length + 1))).filter((b) => b !== keepBundle);
     await Promise.all(bundles.map((b) => this.stopBundle(contentGuid, b)));
+  }
+
+  /**
+   * Instances a backend kept running across a restart (containers): served again as they are.
+   * Their process API keys were kept too; `revoke` ends one when its instance stops.
+   */
+  adopt(instances: Instance[], revoke: (key: string) => Promise<void>): void {
+    for (const i of instances) {
+      const id = `${i.contentGuid}/${i.bundleId}`;
+      this.instances.set(id, [...(this.instances.get(id) ?? []), i]);
+      this.releases.set(i.key, () => revoke(i.key));
+    }
+  }
+
+  /** A bundle was deleted (null: the whole content item): stop it and free what the backend kept for it. */
+  async discard(contentGuid: string, bundleId: number | null): Promise<void> {
+    if (bundleId === null) await this.stopContent(contentGuid);
+    else await this.stopBundle(contentGuid, bundleId);
+    if (bundleId !== null) this.prepared.delete(`${contentGuid}/${bundleId}`);
+    else for (const id of [...this.prepared.keys()]) if (id.startsWith(`${contentGuid}/`)) this.prepared.delete(id);
+    await this.backend.discard(contentGuid, bundleId);
   }
 
   running(): Instance[] {

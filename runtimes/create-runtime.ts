@@ -1,94 +1,13 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import type { Config } from '../src/config/schema.ts';
 import type { ProcessEnvironment } from '../src/domain/deploy.ts';
-import type { JobDirectory } from '../src/domain/jobs.ts';
-import { ContentRunner } from './content-runner.ts';
-import { discoverInterpreters } from './discover.ts';
-import { createPythonRestorer } from './environments/python-env.ts';
-import { createRRestorer } from './environments/r-env.ts';
-import type { Interpreter } from './interpreters.ts';
-import { createJobDirectory } from './local/job-directory.ts';
-import { JobStore } from './local/job-store.ts';
-import { LocalBackend } from './local/local-backend.ts';
-import type { RunAs, SandboxOptions } from './local/sandbox.ts';
+import { createDockerRuntime } from './docker/create-docker-runtime.ts';
+import { createLocalRuntime } from './local/create-local-runtime.ts';
+import type { Keep, Runtime } from './runtime-handle.ts';
 
-export interface Runtime {
-  runner: ContentRunner;
-  jobs: JobDirectory;
-  interpreters: { python: Interpreter[]; r: Interpreter[] };
-  sandbox: SandboxOptions;
-  /** Warnings for the server log (missing interpreters, no sandbox). */
-  warnings: string[];
-  close(): Promise<void>;
+export type { Runtime } from './runtime-handle.ts';
+
+/** The runtime the server's settings ask for: local processes, or Docker containers. */
+export function createRuntime(config: Config, processEnv: ProcessEnvironment, keep: Keep): Promise<Runtime> {
+  return config.runtime.backend === 'docker' ? createDockerRuntime(config, processEnv, keep) : createLocalRuntime(config, processEnv);
 }
 
-function lookupUser(name: string): RunAs {
-  try {
-    const uid = Number(execFileSync('id', ['-u', name], { encoding: 'utf8' }).trim());
-    const gid = Number(execFileSync('id', ['-g', name], { encoding: 'utf8' }).trim());
-    return { name, uid, gid };
-  } catch {
-    throw new Error(`The run-as account "${name}" does not exist: create it (useradd --system ${name}) or set LECTERN_RUN_AS.`);
-  }
-}
-
-function findBwrap(): string | undefined {
-  return ['/usr/bin/bwrap', '/usr/local/bin/bwrap'].find((p) => existsSync(p));
-}
-
-/** The local-process runtime, built from the server's settings. */
-export async function createLocalRuntime(config: Config, processEnv: ProcessEnvironment): Promise<Runtime> {
-  const rc = config.runtime;
-  const warnings: string[] = [];
-  const asRoot = process.getuid?.() === 0;
-  const bwrap = findBwrap();
-  if (rc.sandbox === 'bwrap' && !bwrap) throw new Error('LECTERN_SANDBOX=bwrap but bubblewrap is not installed (apt-get install bubblewrap).');
-  const mode = rc.sandbox === 'none' || !bwrap ? 'none' : 'bwrap';
-  if (mode === 'none') warnings.push(asRoot ? 'bubblewrap is not installed: content cannot run while Lectern runs as root (apt-get install bubblewrap)' : 'content runs without a sandbox (bubblewrap is not installed)');
-  const runAs = asRoot ? lookupUser(rc.runAs) : null;
-  const masked = config.configFile ? [config.configFile] : [];
-  // A Quarto install outside /usr (/opt/quarto/bin/quarto) is made visible as a whole.
-  const extraReadOnly = rc.quarto && !rc.quarto.startsWith('/usr/') ? [path.dirname(path.dirname(path.resolve(rc.quarto)))] : [];
-  const sandbox: SandboxOptions = { mode, bwrapPath: bwrap ?? 'bwrap', runAs, masked, extraReadOnly };
-
-  const found = await discoverInterpreters({ python: rc.python, r: rc.r });
-  for (const m of found.missing) warnings.push(`interpreter ${m} does not answer; content needing it cannot run`);
-
-  const jobStore = new JobStore(path.join(config.dataDir, 'jobs'));
-  const backend = new LocalBackend({
-    jobs: jobStore,
-    sandbox,
-    interpreters: { python: found.python, r: found.r },
-    restorers: {
-      // Installers run bundle-controlled code (setup.py, configure): as the content account.
-      python: createPythonRestorer({ envRoot: path.join(config.dataDir, 'envs', 'python'), indexUrl: rc.pythonIndexUrl, networkEnv: config.networkEnv ?? {}, runAs: runAs && { uid: runAs.uid, gid: runAs.gid } }),
-      r: createRRestorer({ envRoot: path.join(config.dataDir, 'envs', 'r'), repository: rc.rRepository, runAs: runAs && { uid: runAs.uid, gid: runAs.gid } }),
-    },
-  });
-  const stopped = await backend.cleanupOrphans();
-  if (stopped) warnings.push(`stopped ${stopped} content process(es) left by an earlier run`);
-  const runner = new ContentRunner(backend, processEnv, {
-    rendersDir: path.join(config.dataDir, 'renders'),
-    quartoPath: rc.quarto,
-    defaults: {
-      initTimeoutSeconds: rc.initTimeoutSeconds,
-      renderTimeoutSeconds: rc.renderTimeoutSeconds,
-      pythonManaged: rc.pythonEnvironmentManagement,
-      rManaged: rc.rEnvironmentManagement,
-    },
-    outputOwner: runAs && mode === 'bwrap' ? { uid: runAs.uid, gid: runAs.gid } : null,
-  });
-  return {
-    runner,
-    jobs: createJobDirectory(jobStore, backend),
-    interpreters: { python: found.python, r: found.r },
-    sandbox,
-    warnings,
-    close: async () => {
-      await backend.stopAll();
-      await runner.settle();
-    },
-  };
-}

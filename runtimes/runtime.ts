@@ -13,6 +13,8 @@ export interface PrepareRequest {
   manifest: Manifest;
   /** Environment management for this content (Connect's per-content switch, else the server default). */
   managed: boolean;
+  /** The runtime image the content pins (content setting, else manifest `environment.image`); container backends only. */
+  imageName: string | null;
   log(line: string): void;
 }
 
@@ -38,6 +40,13 @@ export interface ProcessSpec {
   mounts: Mounts;
   /** Added last: CONNECT_* variables and the content's own (decrypted just now). */
   env: Record<string, string>;
+  /** Per-content ceilings (Connect's memory_limit, cpu_limit); container backends enforce them. */
+  limits: Limits;
+}
+
+export interface Limits {
+  memoryBytes: number | null;
+  cpus: number | null;
 }
 
 export interface InstanceSpec extends ProcessSpec {
@@ -70,8 +79,12 @@ export interface RunSpec extends ProcessSpec {
 export interface RuntimeBackend {
   /** Restores the environment (local) or builds the image (containers). */
   prepare(req: PrepareRequest): Promise<Prepared>;
-  /** A free place for a served app to listen (backends that read ports back may ignore it). */
-  allocatePort(): Promise<number>;
+  /**
+   * Where a served app is told to listen: a free loopback port for local processes; inside a
+   * container, a fixed port on all its interfaces (the engine publishes it and start() reads
+   * the host's port back).
+   */
+  listenAddress(): Promise<{ host: string; port: number }>;
   /** Starts a served app; resolves once it answers HTTP, rejects with a readable reason. */
   start(spec: InstanceSpec): Promise<Instance>;
   /** Stops an instance or a job. Idempotent; touches only what this backend started. */
@@ -82,6 +95,8 @@ export interface RuntimeBackend {
   list(): Promise<Instance[]>;
   /** A job's output so far (local: its log file; containers: the engine's log). */
   logs(contentGuid: string, key: string): Promise<JobLogEntry[]>;
+  /** Frees what a deleted bundle (or, with null, every bundle of deleted content) still holds: its image. */
+  discard(contentGuid: string, bundleId: number | null): Promise<void>;
   /** Called whenever a started instance exits: `stopped` when stop() asked it to, else it died by itself. */
   onExit(listener: (instance: Instance, code: number | null, stopped: boolean) => void): void;
 }

@@ -32,7 +32,7 @@ import { TaskService } from './services/tasks/task-service.ts';
 import { NO_CONTENT_EVENTS, type ContentEvents } from './domain/deploy.ts';
 import { createBundleBuilder } from '../runtimes/bundle-builder.ts';
 import { createBundleValidator } from '../runtimes/bundle-validator.ts';
-import { createLocalRuntime, type Runtime } from '../runtimes/create-runtime.ts';
+import { createRuntime, type Runtime } from '../runtimes/create-runtime.ts';
 import { ProcessEnvService } from './services/process-env-service.ts';
 
 /** Everything but HTTP: shared by the server and the CLI. */
@@ -71,6 +71,8 @@ export interface AppContext {
   runtime: Runtime;
   /** Adds a listener for activations and deletions (the proxy's pool). */
   subscribe(listener: ContentEvents): void;
+  /** Tells the runtime and every subscriber about a change (routes that delete call it). */
+  events: ContentEvents;
   /** Where content reaches this server (CONNECT_SERVER); set to the bound port once listening. */
   setServerUrl(url: string): void;
   checkDatabase: () => Promise<boolean>;
@@ -120,10 +122,16 @@ export async function createAppContext(config: Config, logger: Logger, events: C
   const environment = new EnvironmentService(repos.environment, new SecretBox(secretKey, 'content-environment'));
   let serverUrl = config.server.publicUrl ?? `http://127.0.0.1:${config.server.port}`;
   const processEnv = new ProcessEnvService(repos.content, repos.users, keys, repos.keys, environment, () => serverUrl);
-  await processEnv.revokeLeftovers();
-  const runtime = await createLocalRuntime(config, processEnv);
+  // Containers an earlier run left are kept for bundles that still exist.
+  const keep = async (guid: string, bundleId: number) => {
+    const c = await repos.content.byGuid(guid);
+    return !!c && !!(await repos.bundles.byId(c.id, bundleId));
+  };
+  const runtime = await createRuntime(config, processEnv, keep);
+  await processEnv.revokeLeftovers(runtime.adoptedKeys);
+  runtime.adopt?.((jobKey) => processEnv.revoke(jobKey));
   for (const w of runtime.warnings) logger.warn(w);
-  logger.info({ python: runtime.interpreters.python, r: runtime.interpreters.r, sandbox: runtime.sandbox.mode, runAs: runtime.sandbox.runAs?.name }, 'content runtime ready');
+  logger.info(runtime.summary, 'content runtime ready');
   // Running instances follow activations and deletions; whoever else listens (the proxy) too.
   // Deleted content stops at once; after an activation the proxy's pool drains the old bundle.
   const listeners: ContentEvents[] = [events];
@@ -132,8 +140,12 @@ export async function createAppContext(config: Config, logger: Logger, events: C
       for (const l of listeners) l.bundleActivated(guid, bundleId);
     },
     contentDeleted(guid) {
-      void runtime.runner.stopContent(guid);
+      void runtime.runner.discard(guid, null).catch((err: Error) => logger.warn({ content: guid, err: err.message }, 'could not free what the deleted content held'));
       for (const l of listeners) l.contentDeleted(guid);
+    },
+    bundleDeleted(guid, bundleId) {
+      void runtime.runner.discard(guid, bundleId).catch((err: Error) => logger.warn({ content: guid, bundle: bundleId, err: err.message }, 'could not free what the deleted bundle held'));
+      for (const l of listeners) l.bundleDeleted(guid, bundleId);
     },
   };
   const access = new ContentAccess(repos.permissions, repos.users, repos.groups, audit);
@@ -160,6 +172,7 @@ export async function createAppContext(config: Config, logger: Logger, events: C
     environment,
     runtime,
     subscribe: (l) => void listeners.push(l),
+    events: allEvents,
     setServerUrl: (url) => {
       if (!config.server.publicUrl) serverUrl = url;
     },

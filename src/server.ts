@@ -97,6 +97,7 @@ export function buildServer(ctx: AppContext): LecternServer {
       void pool.maintain();
     },
     contentDeleted: () => undefined,
+    bundleDeleted: () => undefined,
   });
   void pool.maintain();
   const viewerOf = async (user: User) => ({ username: user.username, groups: await ctx.groups.namesOf(user) });

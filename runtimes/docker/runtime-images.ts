@@ -94,8 +94,13 @@ export function follow(docker: Docker, stream: NodeJS.ReadableStream, log: (l: s
 }
 
 /** Runs `sh -c script` in a throwaway container of `image` and returns its output. */
-async function probe(docker: Docker, image: string, script: string): Promise<string> {
-  const container = await docker.createContainer({ Image: image, Cmd: ['sh', '-c', script], HostConfig: { NetworkMode: 'none' } });
+function probe(docker: Docker, image: string, script: string): Promise<string> {
+  return runInImage(docker, image, ['sh', '-c', script]);
+}
+
+/** Runs a command in a throwaway, offline container of `image`, as its default user; its output (both streams). */
+export async function runInImage(docker: Docker, image: string, cmd: string[]): Promise<string> {
+  const container = await docker.createContainer({ Image: image, Cmd: cmd, HostConfig: { NetworkMode: 'none' } });
   try {
     const stream = await container.attach({ stream: true, stdout: true, stderr: true });
     let out = '';

@@ -139,7 +139,7 @@ function isComplete(dir: string): boolean {
  * The bundle's requirements file, read by the server (installers may not be able to reach the
  * bundle): a regular file inside the bundle, not a link.
  */
-async function readRequirements(req: RestoreRequest): Promise<{ name: string; text: string }> {
+export async function readRequirements(req: RestoreRequest): Promise<{ name: string; text: string }> {
   const pm = req.manifest.python?.package_manager;
   const name = pm?.package_file || 'requirements.txt';
   if (pm?.name === 'conda' || /\.ya?ml$/i.test(name)) {

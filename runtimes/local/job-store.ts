@@ -48,8 +48,19 @@ export class JobStore {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const state: JobInfo = { ...info, hostname: os.hostname(), pid: null, startTime: new Date().toISOString(), endTime: null, exitCode: null, status: 'running' };
     await this.writeInfo(state);
+    return this.writer(state, 0);
+  }
+
+  /** Goes on writing a job that is still running (a container adopted after a restart). */
+  async reopen(info: JobInfo): Promise<JobWriter> {
+    const size = await stat(this.logPath(info.contentGuid, info.key)).then((s) => s.size, () => 0);
+    return this.writer({ ...info }, size);
+  }
+
+  private writer(state: JobInfo, alreadyWritten: number): JobWriter {
+    const dir = this.dir(state.contentGuid, state.key);
     const log: WriteStream = createWriteStream(path.join(dir, 'log.jsonl'), { flags: 'a', mode: 0o600 });
-    let written = 0;
+    let written = alreadyWritten;
     let truncated = false;
     return {
       line: (source, text) => {

@@ -62,9 +62,12 @@ export class LocalBackend implements RuntimeBackend {
     return { interpreter: choice.interpreter, environment };
   }
 
-  allocatePort(): Promise<number> {
-    return freePort();
+  async listenAddress(): Promise<{ host: string; port: number }> {
+    return { host: '127.0.0.1', port: await freePort() };
   }
+
+  /** Local environments are shared by key across bundles; nothing belongs to one bundle. */
+  async discard(): Promise<void> {}
 
   private async spawnJob(spec: ProcessSpec, kind: 'process' | 'render', tag: string, onLine?: (line: string) => void) {
     const launch = buildLaunch(spec, this.o.sandbox);

@@ -1,8 +1,6 @@
 import { existsSync, lstatSync, readlinkSync } from 'node:fs';
+import { BASE_PATH, environment, mapper, SANDBOX_PATHS } from '../content-process.ts';
 import type { ProcessSpec } from '../runtime.ts';
-
-/** Where content sees its files inside the sandbox: neutral paths that reveal nothing of the host. */
-export const SANDBOX_PATHS = { bundle: '/lectern/app', env: '/lectern/env', output: '/lectern/output' } as const;
 
 export interface RunAs {
   name: string;
@@ -22,47 +20,14 @@ export interface SandboxOptions {
   extraReadOnly: string[];
 }
 
+// Merged-/usr systems have these as symlinks into /usr; older ones as directories.
+const SYSTEM_DIRS = ['/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32'];
+
 export interface Launch {
   file: string;
   args: string[];
   env: Record<string, string>;
   cwd: string;
-}
-
-const BASE_PATH = '/usr/local/bin:/usr/bin:/bin';
-// Merged-/usr systems have these as symlinks into /usr; older ones as directories.
-const SYSTEM_DIRS = ['/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32'];
-
-function mapper(spec: ProcessSpec, sandboxed: boolean) {
-  const pairs: Array<[string, string]> = [];
-  if (sandboxed) {
-    pairs.push([spec.mounts.bundleDir, SANDBOX_PATHS.bundle]);
-    if (spec.mounts.envDir) pairs.push([spec.mounts.envDir, SANDBOX_PATHS.env]);
-    if (spec.mounts.outputDir) pairs.push([spec.mounts.outputDir, SANDBOX_PATHS.output]);
-  }
-  // Longest first, so a path inside another maps by the more specific mount.
-  pairs.sort((a, b) => b[0].length - a[0].length);
-  return (s: string) => {
-    for (const [host, inside] of pairs) if (s.includes(host)) s = s.split(host).join(inside);
-    return s;
-  };
-}
-
-/** The environment a content process starts with: nothing inherited from the server. */
-function environment(spec: ProcessSpec, map: (s: string) => string, runAs: RunAs | null): Record<string, string> {
-  const merged: Record<string, string> = { ...spec.command.env, ...spec.env };
-  const prepend = merged.PATH_PREPEND;
-  delete merged.PATH_PREPEND;
-  const env: Record<string, string> = {
-    PATH: prepend ? `${prepend}:${BASE_PATH}` : BASE_PATH,
-    HOME: '/tmp',
-    TMPDIR: '/tmp',
-    LANG: 'C.UTF-8',
-    LC_ALL: 'C.UTF-8',
-    ...(runAs ? { USER: runAs.name, LOGNAME: runAs.name } : {}),
-    ...merged,
-  };
-  return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, map(v)]));
 }
 
 /**

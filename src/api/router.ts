@@ -3,6 +3,7 @@ import type { AppContext } from '../app-context.ts';
 import type { ApiKeyService } from '../services/api-key-service.ts';
 import { applicationsV0Routes } from './routes/applications-v0.ts';
 import { bundleRoutes } from './routes/bundles.ts';
+import { environmentRoutes } from './routes/environments.ts';
 import { contentV1Routes } from './routes/content-v1.ts';
 import { deployAndTaskRoutes } from './routes/deploy-tasks.ts';
 import { groupRoutes } from './routes/groups.ts';
@@ -21,7 +22,7 @@ export interface ApiDeps {
   users: UserService;
   keys: ApiKeyService;
   info: ServerSettingsInfo;
-  ctx: Pick<AppContext, 'content' | 'access' | 'groups' | 'environment' | 'store' | 'deploys' | 'tasks' | 'repos' | 'runtime' | 'vanities'>;
+  ctx: Pick<AppContext, 'content' | 'access' | 'groups' | 'environment' | 'store' | 'deploys' | 'tasks' | 'repos' | 'runtime' | 'vanities' | 'events'>;
   publicUrl: string | undefined;
   /** Checks the CSRF token; applied only to session-authenticated changes. */
   csrfProtection: (req: Request, res: Response, next: NextFunction) => void;
@@ -48,11 +49,12 @@ export function apiRouter(deps: ApiDeps): Router {
   r.use(contentV1Routes(ctx.content, ctx.environment, deps.publicUrl));
   r.use(permissionRoutes(ctx.content, ctx.access));
   r.use(groupRoutes(ctx.groups));
-  r.use(bundleRoutes(ctx.content, ctx.repos.bundles, ctx.store, ctx.tasks));
+  r.use(bundleRoutes(ctx.content, ctx.repos.bundles, ctx.store, ctx.tasks, ctx.events));
   r.use(deployAndTaskRoutes(ctx.content, ctx.deploys, ctx.tasks));
   r.use(applicationsV0Routes(ctx.content, ctx.store, deps.publicUrl));
   r.use(jobRoutes(ctx.content, ctx.runtime.jobs));
   r.use(vanityRoutes(ctx.content, ctx.vanities));
   r.use(runtimeSettingsRoutes(ctx.runtime.interpreters));
+  r.use(environmentRoutes(() => ctx.runtime.environments()));
   return r;
 }

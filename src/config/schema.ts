@@ -96,7 +96,8 @@ export const configSchema = z
       .prefault({}),
     runtime: z
       .object({
-        backend: z.enum(['local']).default('local'),
+        // local: processes on this machine; docker: containers of the engine DOCKER_HOST names.
+        backend: z.enum(['local', 'docker']).default('local'),
         // Installations content may run with. Empty: discover Debian's /usr/bin/python3 and /usr/bin/R.
         python: listFrom().default([]),
         r: listFrom().default([]),

@@ -1,3 +1,4 @@
+import type { ContentSettings } from './content.ts';
 import type { Manifest } from './manifest.ts';
 
 /** What the app-mode registry (runtimes/app-modes) says about an uploaded bundle. */
@@ -31,6 +32,24 @@ export interface RunSettings {
   initTimeoutSeconds: number | null;
   pythonEnvironmentManagement: boolean | null;
   rEnvironmentManagement: boolean | null;
+  /** Bytes of memory a process may use (container backends); null: no limit. */
+  memoryLimit: number | null;
+  /** CPUs a process may use, fractions allowed (container backends); null: no limit. */
+  cpuLimit: number | null;
+  /** The execution environment (runtime image) the content asks for; null: by its language. */
+  imageName: string | null;
+}
+
+/** A content item's run settings under Connect's field names, as the runner reads them. */
+export function runSettingsOf(c: ContentSettings): RunSettings {
+  return {
+    initTimeoutSeconds: c.init_timeout,
+    pythonEnvironmentManagement: c.default_py_environment_management,
+    rEnvironmentManagement: c.default_r_environment_management,
+    memoryLimit: c.memory_limit,
+    cpuLimit: c.cpu_limit,
+    imageName: c.default_image_name,
+  };
 }
 
 /**
@@ -55,9 +74,12 @@ export interface BundleBuilder {
 export interface ContentEvents {
   bundleActivated(contentGuid: string, bundleId: number): void;
   contentDeleted(contentGuid: string): void;
+  /** A bundle that is not active was deleted: what runs or is kept for it can go. */
+  bundleDeleted(contentGuid: string, bundleId: number): void;
 }
 
 export const NO_CONTENT_EVENTS: ContentEvents = {
   bundleActivated: () => undefined,
   contentDeleted: () => undefined,
+  bundleDeleted: () => undefined,
 };

@@ -59,8 +59,15 @@ export class ApiKeyRepo {
   }
 
   /** `prefix` must hold no LIKE wildcards (% or _): callers pass a constant. */
-  async deleteByNamePrefix(prefix: string): Promise<number> {
-    return this.knex('api_keys').where('name', 'like', `${prefix}%`).delete();
+  /** Deletes the keys whose name starts with `prefix`, except those named in `keep`. */
+  async deleteByNamePrefix(prefix: string, keep: readonly string[] = []): Promise<number> {
+    const q = this.knex('api_keys').where('name', 'like', `${prefix}%`);
+    if (keep.length) q.whereNotIn('name', keep);
+    return q.delete();
+  }
+
+  async deleteByName(name: string): Promise<number> {
+    return this.knex('api_keys').where({ name }).delete();
   }
 
   async touchUsed(id: number, at: Date): Promise<void> {

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Bundle, Content, Task } from '../domain/content.ts';
-import type { BundleBuilder, ContentEvents } from '../domain/deploy.ts';
+import { runSettingsOf, type BundleBuilder, type ContentEvents } from '../domain/deploy.ts';
 import { AppError } from '../domain/errors.ts';
 import { asId } from '../domain/ids.ts';
 import type { User } from '../domain/user.ts';
@@ -64,11 +64,7 @@ export class DeployService {
         appMode: bundle.appMode,
         primaryFile: bundle.primaryFile,
         draft: !activate,
-        settings: {
-          initTimeoutSeconds: c.init_timeout,
-          pythonEnvironmentManagement: c.default_py_environment_management,
-          rEnvironmentManagement: c.default_r_environment_management,
-        },
+        settings: runSettingsOf(c),
         bundleDir: this.store.bundleDir(c.guid, bundle.id),
         manifest,
         log,

@@ -47,8 +47,16 @@ export class ProcessEnvService implements ProcessEnvironment {
     };
   }
 
-  /** Keys of processes a crash left behind: their processes are gone. */
-  async revokeLeftovers(): Promise<number> {
-    return this.keyRepo.deleteByNamePrefix(PROCESS_KEY_PREFIX);
+  /**
+   * Keys of processes a restart left behind: their processes are gone, except the jobs given
+   * (containers the runtime adopted, which go on using theirs).
+   */
+  async revokeLeftovers(keepJobs: readonly string[] = []): Promise<number> {
+    return this.keyRepo.deleteByNamePrefix(PROCESS_KEY_PREFIX, keepJobs.map((k) => `${PROCESS_KEY_PREFIX}${k}`));
+  }
+
+  /** Revokes one job's key (an adopted instance that stopped). */
+  async revoke(jobKey: string): Promise<void> {
+    await this.keyRepo.deleteByName(`${PROCESS_KEY_PREFIX}${jobKey}`);
   }
 }

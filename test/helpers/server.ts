@@ -5,6 +5,7 @@ import type { User, UserRole } from '../../src/domain/user.ts';
 import { createLogger } from '../../src/logging/logger.ts';
 import { buildServer, type LecternServer } from '../../src/server.ts';
 import { createFirstAdmin } from '../../src/services/bootstrap.ts';
+import { removeEverythingOf } from './docker.ts';
 import { createTestDatabase, type DatabaseKind, type TestDatabase } from './databases.ts';
 
 export interface TestServer {
@@ -88,6 +89,7 @@ export async function startTestServer(kind: DatabaseKind, opts: StartOptions = {
     stop,
     async close() {
       await stop();
+      await removeEverythingOf(db.dataDir);
       await db.drop();
     },
   };

@@ -1,5 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { Router } from 'express';
+import type { ContentEvents } from '../../domain/deploy.ts';
 import { AppError } from '../../domain/errors.ts';
 import { asId } from '../../domain/ids.ts';
 import type { BundleRepo } from '../../repositories/bundle-repo.ts';
@@ -16,7 +17,7 @@ function bundleId(raw: unknown): number {
   return id;
 }
 
-export function bundleRoutes(content: ContentService, bundles: BundleRepo, store: BundleStore, tasks: TaskService): Router {
+export function bundleRoutes(content: ContentService, bundles: BundleRepo, store: BundleStore, tasks: TaskService, events: ContentEvents): Router {
   const r = Router();
   r.use('/v1/content/:guid/bundles', requireUser);
 
@@ -56,6 +57,7 @@ export function bundleRoutes(content: ContentService, bundles: BundleRepo, store
     if (c.bundleId === b.id) throw AppError.conflict('This bundle is active: activate another one before deleting it.', 25);
     if (await tasks.busy(b.id)) throw AppError.conflict('A deploy of this bundle is running: wait for it to finish.', 25);
     await store.remove(c, b);
+    events.bundleDeleted(c.guid, b.id);
     res.json({});
   });
   return r;

@@ -1,0 +1,103 @@
+import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type Docker from 'dockerode';
+import * as tar from 'tar';
+import { SANDBOX_PATHS } from '../content-process.ts';
+import type { EnvironmentSteps } from './environment-steps.ts';
+import type { ExecutionEnvironment } from './environments.ts';
+import { isGone } from './docker-streams.ts';
+import { LABEL } from './labels.ts';
+import { follow } from './runtime-images.ts';
+
+/** The uid:gid content runs as in every runtime image (the base image's lectern-app). */
+export const CONTENT_USER = '10001:10001';
+
+export interface BundleImageRequest {
+  server: string;
+  contentGuid: string;
+  bundleId: number;
+  bundleDir: string;
+  runtime: ExecutionEnvironment;
+  steps: EnvironmentSteps;
+  log(line: string): void;
+}
+
+export interface BundleImage {
+  id: string;
+  name: string;
+  /** True when the environment's layers came from the build cache (nothing was installed). */
+  reused: boolean;
+}
+
+export function bundleImageName(contentGuid: string, bundleId: number): string {
+  return `lectern/content-${contentGuid}:${bundleId}`;
+}
+
+/**
+ * Layer order is the cache: the environment's input (the requirements alone) and its install
+ * come before the bundle, so a redeploy that changes code but not dependencies rebuilds only
+ * the last layer. The bundle's files are root's and read-only to the content's account.
+ */
+function dockerfile(req: BundleImageRequest): string {
+  return [
+    `FROM ${req.runtime.id}`,
+    'USER root',
+    `RUN ["install", "-d", "-o", "10001", "-g", "10001", "-m", "0755", "${SANDBOX_PATHS.output}"]`,
+    'COPY env/ /lectern/env-spec/',
+    ...req.steps.run,
+    `COPY app/ ${SANDBOX_PATHS.bundle}/`,
+    `WORKDIR ${SANDBOX_PATHS.bundle}`,
+    `USER ${CONTENT_USER}`,
+    '',
+  ].join('\n');
+}
+
+/**
+ * Builds a bundle's image FROM its runtime image, streaming the build into the deploy log, and
+ * removes the image the same tag named before (a rebuild of the same bundle).
+ */
+export async function buildBundleImage(docker: Docker, req: BundleImageRequest): Promise<BundleImage> {
+  const name = bundleImageName(req.contentGuid, req.bundleId);
+  const previous = await docker.getImage(name).inspect().then((i) => i.Id, () => null);
+  const context = await mkdtemp(path.join(os.tmpdir(), 'lectern-build-'));
+  try {
+    await mkdir(path.join(context, 'env'));
+    for (const [file, text] of Object.entries(req.steps.files)) await writeFile(path.join(context, 'env', file), text);
+    // A copy, not a link: the bundle was checked to hold regular files and directories only.
+    await cp(req.bundleDir, path.join(context, 'app'), { recursive: true });
+    await writeFile(path.join(context, 'Dockerfile'), dockerfile(req));
+    const stream = tar.c({ cwd: context, portable: true }, ['Dockerfile', 'env', 'app']);
+    const labels = { [LABEL.managed]: 'true', [LABEL.server]: req.server, [LABEL.content]: req.contentGuid, [LABEL.bundle]: String(req.bundleId) };
+    const output = await docker.buildImage(stream as unknown as NodeJS.ReadableStream, { t: name, labels, rm: true, forcerm: true });
+    // The environment's steps come after FROM, USER, RUN install and COPY env (steps 5 on).
+    const first = 5;
+    const last = first + req.steps.run.length - 1;
+    let step = 0;
+    let cached = 0;
+    await follow(docker, output, (line) => {
+      const m = /^Step (\d+)\/\d+ : /.exec(line);
+      if (m) step = Number(m[1]);
+      else if (step >= first && step <= last && /^ ---> Using cache/.test(line)) cached++;
+      // The engine's bookkeeping says nothing the publisher can use.
+      if (/^ ---> Running in |^Removing intermediate container /.test(line)) return;
+      req.log(line);
+    });
+    const id = (await docker.getImage(name).inspect()).Id;
+    if (previous && previous !== id) await docker.getImage(previous).remove().catch(() => undefined);
+    return { id, name, reused: cached === req.steps.run.length };
+  } finally {
+    await rm(context, { recursive: true, force: true });
+  }
+}
+
+/** Removes a bundle's image; an image already gone is fine, one in use is left for later. */
+export async function removeImage(docker: Docker, nameOrId: string): Promise<boolean> {
+  try {
+    await docker.getImage(nameOrId).remove();
+    return true;
+  } catch (err) {
+    if (isGone(err)) return true;
+    return false;
+  }
+}

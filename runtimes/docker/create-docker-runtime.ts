@@ -1,0 +1,62 @@
+import path from 'node:path';
+import Docker from 'dockerode';
+import type { Config } from '../../src/config/schema.ts';
+import type { ProcessEnvironment } from '../../src/domain/deploy.ts';
+import { createJobDirectory } from '../local/job-directory.ts';
+import { JobStore } from '../local/job-store.ts';
+import { createRunner, type InstalledInterpreter, type Keep, type Runtime } from '../runtime-handle.ts';
+import { DockerBackend } from './docker-backend.ts';
+import { listEnvironments } from './environments.ts';
+import { serverIdentity } from './labels.ts';
+
+/** The engine answers, or Lectern says how to make it. */
+async function connect(docker: Docker): Promise<string> {
+  try {
+    const v = await docker.version();
+    return v.Version;
+  } catch (err) {
+    const where = process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
+    throw new Error(`runtime.backend is docker, but the Docker engine at ${where} does not answer (${(err as Error).message}): start dockerd, or set DOCKER_HOST.`);
+  }
+}
+
+/**
+ * The Docker runtime: content in containers of this server's engine (DOCKER_HOST, else the
+ * local socket). Containers left running by an earlier start are adopted when `keep` still
+ * wants their bundle, and removed otherwise.
+ */
+export async function createDockerRuntime(config: Config, processEnv: ProcessEnvironment, keep: Keep): Promise<Runtime> {
+  const docker = new Docker();
+  const engine = await connect(docker);
+  const server = await serverIdentity(config.dataDir);
+  const jobStore = new JobStore(path.join(config.dataDir, 'jobs'));
+  const rc = config.runtime;
+  const backend = new DockerBackend({ docker, server, jobs: jobStore, pythonIndexUrl: rc.pythonIndexUrl, rRepository: rc.rRepository });
+  const warnings: string[] = [];
+  const images = await listEnvironments(docker);
+  if (!images.length) warnings.push('no runtime images: content cannot run until `lectern runtimes build` has made them');
+  const interpreters = { python: [] as InstalledInterpreter[], r: [] as InstalledInterpreter[] };
+  for (const i of images) {
+    if (i.python) interpreters.python.push({ language: 'python', path: '/usr/bin/python3', version: i.python, image: i.name });
+    if (i.r) interpreters.r.push({ language: 'r', path: '/usr/bin/R', version: i.r, image: i.name });
+  }
+  const { adopted, removed } = await backend.recover(keep);
+  if (removed) warnings.push(`removed ${removed} content container(s) left by an earlier run`);
+  const runner = createRunner(config, backend, processEnv, null);
+  return {
+    backend: 'docker',
+    runner,
+    jobs: createJobDirectory(jobStore, backend),
+    interpreters,
+    environments: () => listEnvironments(docker),
+    summary: { backend: 'docker', engine, server, images: images.map((i) => i.name), adopted: adopted.length },
+    warnings,
+    adoptedKeys: adopted.map((i) => i.key),
+    adopt: (revoke) => runner.adopt(adopted, revoke),
+    close: async () => {
+      // Apps keep running for the next start to adopt; renders and starts under way end with the server.
+      backend.detachAll();
+      await runner.settle();
+    },
+  };
+}

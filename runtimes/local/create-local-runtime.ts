@@ -1,0 +1,75 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { Config } from '../../src/config/schema.ts';
+import type { ProcessEnvironment } from '../../src/domain/deploy.ts';
+import { discoverInterpreters } from '../discover.ts';
+import { createPythonRestorer } from '../environments/python-env.ts';
+import { createRRestorer } from '../environments/r-env.ts';
+import { createRunner, type Runtime } from '../runtime-handle.ts';
+import { createJobDirectory } from './job-directory.ts';
+import { JobStore } from './job-store.ts';
+import { LocalBackend } from './local-backend.ts';
+import type { RunAs, SandboxOptions } from './sandbox.ts';
+
+function lookupUser(name: string): RunAs {
+  try {
+    const uid = Number(execFileSync('id', ['-u', name], { encoding: 'utf8' }).trim());
+    const gid = Number(execFileSync('id', ['-g', name], { encoding: 'utf8' }).trim());
+    return { name, uid, gid };
+  } catch {
+    throw new Error(`The run-as account "${name}" does not exist: create it (useradd --system ${name}) or set LECTERN_RUN_AS.`);
+  }
+}
+
+function findBwrap(): string | undefined {
+  return ['/usr/bin/bwrap', '/usr/local/bin/bwrap'].find((p) => existsSync(p));
+}
+
+/** The local-process runtime, built from the server's settings. */
+export async function createLocalRuntime(config: Config, processEnv: ProcessEnvironment): Promise<Runtime> {
+  const rc = config.runtime;
+  const warnings: string[] = [];
+  const asRoot = process.getuid?.() === 0;
+  const bwrap = findBwrap();
+  if (rc.sandbox === 'bwrap' && !bwrap) throw new Error('LECTERN_SANDBOX=bwrap but bubblewrap is not installed (apt-get install bubblewrap).');
+  const mode = rc.sandbox === 'none' || !bwrap ? 'none' : 'bwrap';
+  if (mode === 'none') warnings.push(asRoot ? 'bubblewrap is not installed: content cannot run while Lectern runs as root (apt-get install bubblewrap)' : 'content runs without a sandbox (bubblewrap is not installed)');
+  const runAs = asRoot ? lookupUser(rc.runAs) : null;
+  const masked = config.configFile ? [config.configFile] : [];
+  // A Quarto install outside /usr (/opt/quarto/bin/quarto) is made visible as a whole.
+  const extraReadOnly = rc.quarto && !rc.quarto.startsWith('/usr/') ? [path.dirname(path.dirname(path.resolve(rc.quarto)))] : [];
+  const sandbox: SandboxOptions = { mode, bwrapPath: bwrap ?? 'bwrap', runAs, masked, extraReadOnly };
+
+  const found = await discoverInterpreters({ python: rc.python, r: rc.r });
+  for (const m of found.missing) warnings.push(`interpreter ${m} does not answer; content needing it cannot run`);
+
+  const jobStore = new JobStore(path.join(config.dataDir, 'jobs'));
+  const backend = new LocalBackend({
+    jobs: jobStore,
+    sandbox,
+    interpreters: { python: found.python, r: found.r },
+    restorers: {
+      // Installers run bundle-controlled code (setup.py, configure): as the content account.
+      python: createPythonRestorer({ envRoot: path.join(config.dataDir, 'envs', 'python'), indexUrl: rc.pythonIndexUrl, networkEnv: config.networkEnv ?? {}, runAs: runAs && { uid: runAs.uid, gid: runAs.gid } }),
+      r: createRRestorer({ envRoot: path.join(config.dataDir, 'envs', 'r'), repository: rc.rRepository, runAs: runAs && { uid: runAs.uid, gid: runAs.gid } }),
+    },
+  });
+  const stopped = await backend.cleanupOrphans();
+  if (stopped) warnings.push(`stopped ${stopped} content process(es) left by an earlier run`);
+  const runner = createRunner(config, backend, processEnv, runAs && mode === 'bwrap' ? { uid: runAs.uid, gid: runAs.gid } : null);
+  return {
+    backend: 'local',
+    runner,
+    jobs: createJobDirectory(jobStore, backend),
+    interpreters: { python: found.python, r: found.r },
+    environments: async () => [],
+    summary: { python: found.python, r: found.r, sandbox: sandbox.mode, runAs: sandbox.runAs?.name },
+    warnings,
+    adoptedKeys: [],
+    close: async () => {
+      await backend.stopAll();
+      await runner.settle();
+    },
+  };
+}

@@ -1,0 +1,61 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fixture } from '../helpers/bundles.ts';
+import { DATABASES } from '../helpers/databases.ts';
+import { deployBundle, get } from '../helpers/deploy.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { shinyRoundTrip } from '../helpers/shiny.ts';
+
+// The same apps, deployed the same way and reached through the same proxy, on each backend:
+// local processes (the embedded default) and Docker containers. Each on both databases.
+const BACKENDS = ['local', 'docker'] as const;
+const CASES = BACKENDS.flatMap((b) => DATABASES.map((d) => [b, d] as const));
+
+describe.each(CASES)('apps on the %s backend (%s)', (backend, kind) => {
+  let t: TestServer;
+  let key: string;
+  beforeAll(async () => {
+    t = await startTestServer(kind, { config: { runtime: { backend } } as never });
+    key = (await t.createUser('apps', 'publisher')).key;
+  });
+  afterAll(async () => t?.close());
+
+  it('serves a Shiny app: its page, and a session over its WebSocket', async () => {
+    const d = await deployBundle(t.url, key, 'shiny', fixture('r-shiny.tar.gz'));
+    expect(d.task.code, d.log).toBe(0);
+    expect(d.log).toMatch(/Using R 4\.2/);
+    const page = await get(d.content.content_url, key);
+    expect(page.status, page.text).toBe(200);
+    expect(page.text).toContain('Hello Shiny');
+    expect(await shinyRoundTrip(d.content.content_url, { authorization: `Key ${key}` }, 21)).toBe('42');
+  });
+
+  it('serves a Plumber API', async () => {
+    const d = await deployBundle(t.url, key, 'plumber', fixture('r-plumber.tar.gz'));
+    expect(d.task.code, d.log).toBe(0);
+    const res = await get(`${d.content.content_url}echo?msg=hi`, key);
+    expect(res.status, res.text).toBe(200);
+    expect(JSON.parse(res.text)).toEqual({ msg: ["The message is: 'hi'"] });
+  });
+
+  it('serves a Flask API, and a redeploy reuses its environment', async () => {
+    const d = await deployBundle(t.url, key, 'flask', fixture('py-flask-api.tar.gz'));
+    expect(d.task.code, d.log).toBe(0);
+    expect(d.log).toMatch(/Using Python 3\.11/);
+    const res = await get(d.content.content_url, key);
+    expect(res.status, res.text).toBe(200);
+    expect(JSON.parse(res.text)).toEqual({ hello: 'world' });
+    const again = await deployBundle(t.url, key, 'flask-again', fixture('py-flask-api.tar.gz'));
+    expect(again.task.code, again.log).toBe(0);
+    expect(again.log).toMatch(/Reusing the Python environment/);
+  });
+
+  it('renders an R Markdown report and serves the HTML', async () => {
+    const d = await deployBundle(t.url, key, 'report', fixture('r-rmd-static.tar.gz'));
+    expect(d.task.code, d.log).toBe(0);
+    const res = await get(d.content.content_url, key);
+    expect(res.status, res.text).toBe(200);
+    expect(res.text).toContain('Quarterly report');
+    // summary(cars) ran: its table is in the document.
+    expect(res.text).toMatch(/Min\.\s*:\s*4\.0/);
+  });
+});

@@ -85,6 +85,8 @@ export class ContentRunner {
   private readonly locks = new Map<string, Promise<unknown>>();
   // Per job: revokes the process's API key when it ends.
   private readonly releases = new Map<string, () => Promise<void>>();
+  // Per bundle, when the backend's replicas share one environment: it and how many use it.
+  private readonly shared = new Map<string, { env: Record<string, string>; release: () => Promise<void>; users: number }>();
   // Revocations under way, so shutdown can wait for them before the database closes.
   private readonly pending = new Set<Promise<void>>();
 
@@ -255,7 +257,7 @@ export class ContentRunner {
     const listen = await this.backend.listenAddress();
     const key = `${tag === 'deploy' ? 'd' : 'p'}${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
     const cmd = r.command(this.context(req, prepared, listen, ''));
-    const { env, release } = await this.processEnv.forContent(req.contentGuid, key);
+    const { env, release } = await this.environmentFor(req.contentGuid, req.bundleId, key);
     try {
       const instance = await this.backend.start({
         key,
@@ -279,6 +281,33 @@ export class ContentRunner {
       await release();
       throw err;
     }
+  }
+
+  /** A process's environment and key; shared by a bundle's instances when the backend's are. */
+  private async environmentFor(contentGuid: string, bundleId: number, key: string): Promise<{ env: Record<string, string>; release: () => Promise<void> }> {
+    if (!this.backend.sharesEnvironment) return this.processEnv.forContent(contentGuid, key);
+    const id = `${contentGuid}/${bundleId}`;
+    let s = this.shared.get(id);
+    if (!s) {
+      s = { ...(await this.processEnv.forContent(contentGuid, key)), users: 0 };
+      this.shared.set(id, s);
+    }
+    return this.share(id, s);
+  }
+
+  private share(id: string, s: { env: Record<string, string>; release: () => Promise<void>; users: number }) {
+    s.users++;
+    let done = false;
+    return {
+      env: s.env,
+      release: async () => {
+        if (done) return;
+        done = true;
+        if (--s.users > 0) return;
+        if (this.shared.get(id) === s) this.shared.delete(id);
+        await s.release();
+      },
+    };
   }
 
   /** A running instance of a served bundle, started now if there is none (a cold start). */
@@ -365,7 +394,17 @@ export class ContentRunner {
     for (const i of instances) {
       const id = `${i.contentGuid}/${i.bundleId}`;
       this.instances.set(id, [...(this.instances.get(id) ?? []), i]);
-      this.releases.set(i.key, () => revoke(i.key));
+      if (!this.backend.sharesEnvironment) {
+        this.releases.set(i.key, () => revoke(i.key));
+        continue;
+      }
+      let s = this.shared.get(id);
+      if (!s) {
+        const envKey = i.envKey ?? i.key;
+        s = { env: {}, release: () => revoke(envKey), users: 0 };
+        this.shared.set(id, s);
+      }
+      this.releases.set(i.key, this.share(id, s).release);
     }
   }
 

@@ -9,7 +9,7 @@ import type { RuntimeBackend } from './runtime.ts';
 
 /** What the server holds of its content runtime, whichever backend it is. */
 export interface Runtime {
-  backend: 'local' | 'docker';
+  backend: 'local' | 'docker' | 'swarm';
   runner: ContentRunner;
   jobs: JobDirectory;
   /** What content can run with (`rsconnect details`); in containers, the images' interpreters. */

@@ -58,6 +58,8 @@ export interface InstanceSpec extends ProcessSpec {
 
 export interface Instance {
   key: string;
+  /** The job its process API key is named by, when not its own (replicas sharing a service's environment). */
+  envKey?: string;
   contentGuid: string;
   bundleId: number;
   /** Where to send requests: `http://127.0.0.1:<port>`. */
@@ -77,6 +79,11 @@ export interface RunSpec extends ProcessSpec {
  * app-mode recipes say what to run; a backend says where and how.
  */
 export interface RuntimeBackend {
+  /**
+   * True when a bundle's processes share one environment (a Swarm service's replicas): the
+   * runner then makes one process key per bundle, revoked when its last instance stops.
+   */
+  readonly sharesEnvironment?: boolean;
   /** Restores the environment (local) or builds the image (containers). */
   prepare(req: PrepareRequest): Promise<Prepared>;
   /**

@@ -2,6 +2,7 @@ import type Docker from 'dockerode';
 import { environment, mapper } from '../content-process.ts';
 import type { InstanceSpec, Limits, ProcessSpec } from '../runtime.ts';
 import { CONTENT_USER } from './bundle-image.ts';
+import { CONTENT_NETWORK } from './content-network.ts';
 import { LABEL } from './labels.ts';
 
 /** The port every app listens on inside its own container (each has a network namespace of its own). */
@@ -27,18 +28,15 @@ function limits(l: Limits): Docker.HostConfig {
  * no privilege gain, a bounded process count, a read-only root file system with a private
  * writable /tmp (HOME is there too), and the per-content limits.
  */
-function base(spec: ProcessSpec, image: string, server: string, kind: 'app' | 'render'): Docker.ContainerCreateOptions {
+/** A process as a container sees it: argv, variables and directory at the container's paths, and Lectern's labels. */
+export function processView(spec: ProcessSpec, server: string, kind: 'app' | 'render' | 'service') {
   const map = mapper(spec, true);
   const env = environment(spec, map, { name: 'lectern-app' });
   return {
-    name: containerName(spec.key),
-    Image: image,
-    Cmd: spec.command.argv.map(map),
-    Entrypoint: [],
-    Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
-    WorkingDir: map(spec.command.cwd),
-    User: CONTENT_USER,
-    Labels: {
+    cmd: spec.command.argv.map(map),
+    env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+    cwd: map(spec.command.cwd),
+    labels: {
       [LABEL.managed]: 'true',
       [LABEL.server]: server,
       [LABEL.content]: spec.contentGuid,
@@ -46,8 +44,23 @@ function base(spec: ProcessSpec, image: string, server: string, kind: 'app' | 'r
       [LABEL.job]: spec.key,
       [LABEL.kind]: kind,
       [LABEL.startedAt]: new Date().toISOString(),
-    },
+    } as Record<string, string>,
+  };
+}
+
+function base(spec: ProcessSpec, image: string, server: string, kind: 'app' | 'render'): Docker.ContainerCreateOptions {
+  const view = processView(spec, server, kind);
+  return {
+    name: containerName(spec.key),
+    Image: image,
+    Cmd: view.cmd,
+    Entrypoint: [],
+    Env: view.env,
+    WorkingDir: view.cwd,
+    User: CONTENT_USER,
+    Labels: view.labels,
     HostConfig: {
+      NetworkMode: CONTENT_NETWORK,
       ReadonlyRootfs: true,
       Tmpfs: { '/tmp': 'rw,exec,nosuid,nodev,mode=1777' },
       CapDrop: ['ALL'],

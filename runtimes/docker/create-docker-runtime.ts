@@ -5,19 +5,33 @@ import type { ProcessEnvironment } from '../../src/domain/deploy.ts';
 import { createJobDirectory } from '../local/job-directory.ts';
 import { JobStore } from '../local/job-store.ts';
 import { createRunner, type InstalledInterpreter, type Keep, type Runtime } from '../runtime-handle.ts';
+import { ensureContentNetwork } from './content-network.ts';
 import { DockerBackend } from './docker-backend.ts';
 import { listEnvironments } from './environments.ts';
 import { serverIdentity } from './labels.ts';
 
 /** The engine answers, or Lectern says how to make it. */
-async function connect(docker: Docker): Promise<string> {
+export async function connect(docker: Docker, backend: string): Promise<string> {
   try {
     const v = await docker.version();
     return v.Version;
   } catch (err) {
     const where = process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
-    throw new Error(`runtime.backend is docker, but the Docker engine at ${where} does not answer (${(err as Error).message}): start dockerd, or set DOCKER_HOST.`);
+    throw new Error(`runtime.backend is ${backend}, but the Docker engine at ${where} does not answer (${(err as Error).message}): start dockerd, or set DOCKER_HOST.`);
   }
+}
+
+/** What the runtime images offer, as `rsconnect details` and the start-up log show it. */
+export async function imageInterpreters(docker: Docker) {
+  const warnings: string[] = [];
+  const images = await listEnvironments(docker);
+  if (!images.length) warnings.push('no runtime images: content cannot run until `lectern runtimes build` has made them');
+  const interpreters = { python: [] as InstalledInterpreter[], r: [] as InstalledInterpreter[] };
+  for (const i of images) {
+    if (i.python) interpreters.python.push({ language: 'python', path: '/usr/bin/python3', version: i.python, image: i.name });
+    if (i.r) interpreters.r.push({ language: 'r', path: '/usr/bin/R', version: i.r, image: i.name });
+  }
+  return { interpreters, images, warnings };
 }
 
 /**
@@ -27,19 +41,13 @@ async function connect(docker: Docker): Promise<string> {
  */
 export async function createDockerRuntime(config: Config, processEnv: ProcessEnvironment, keep: Keep): Promise<Runtime> {
   const docker = new Docker();
-  const engine = await connect(docker);
+  const engine = await connect(docker, 'docker');
   const server = await serverIdentity(config.dataDir);
+  await ensureContentNetwork(docker);
   const jobStore = new JobStore(path.join(config.dataDir, 'jobs'));
   const rc = config.runtime;
   const backend = new DockerBackend({ docker, server, jobs: jobStore, pythonIndexUrl: rc.pythonIndexUrl, rRepository: rc.rRepository });
-  const warnings: string[] = [];
-  const images = await listEnvironments(docker);
-  if (!images.length) warnings.push('no runtime images: content cannot run until `lectern runtimes build` has made them');
-  const interpreters = { python: [] as InstalledInterpreter[], r: [] as InstalledInterpreter[] };
-  for (const i of images) {
-    if (i.python) interpreters.python.push({ language: 'python', path: '/usr/bin/python3', version: i.python, image: i.name });
-    if (i.r) interpreters.r.push({ language: 'r', path: '/usr/bin/R', version: i.r, image: i.name });
-  }
+  const { interpreters, images, warnings } = await imageInterpreters(docker);
   const { adopted, removed } = await backend.recover(keep);
   if (removed) warnings.push(`removed ${removed} content container(s) left by an earlier run`);
   const runner = createRunner(config, backend, processEnv, null);

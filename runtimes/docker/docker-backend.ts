@@ -228,9 +228,10 @@ export class DockerBackend implements RuntimeBackend {
   /**
    * After a restart: the app containers an earlier run left are adopted when `keep` says their
    * bundle is still wanted (their logs followed on from now); every other container of this
-   * server goes. Job records of processes that are gone are marked lost.
+   * server goes. Job records of processes that are gone are marked lost (unless `markLost` is
+   * off: Swarm's replicas have records of their own, which it marks itself).
    */
-  async recover(keep: (contentGuid: string, bundleId: number) => Promise<boolean>): Promise<{ adopted: Instance[]; removed: number }> {
+  async recover(keep: (contentGuid: string, bundleId: number) => Promise<boolean>, markLost = true): Promise<{ adopted: Instance[]; removed: number }> {
     const docker = this.o.docker;
     const found = await docker.listContainers({ all: true, filters: { label: ownedBy(this.o.server) } });
     const records = new Map((await this.o.jobs.running()).map((j) => [j.key, j] as [string, JobInfo]));
@@ -238,6 +239,8 @@ export class DockerBackend implements RuntimeBackend {
     let removed = 0;
     for (const c of found) {
       const labels = c.Labels;
+      // A Swarm service's replicas are the swarm's to manage.
+      if (labels[LABEL.kind] === 'service') continue;
       const key = labels[LABEL.job] ?? '';
       const guid = labels[LABEL.content] ?? '';
       const bundleId = Number(labels[LABEL.bundle]);
@@ -253,7 +256,7 @@ export class DockerBackend implements RuntimeBackend {
       await docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => undefined);
       removed++;
     }
-    for (const r of records.values()) await this.o.jobs.markLost(r);
+    if (markLost) for (const r of records.values()) await this.o.jobs.markLost(r);
     return { adopted, removed };
   }
 

@@ -1,5 +1,6 @@
 import type Docker from 'dockerode';
 import type { Manifest } from '../../src/domain/manifest.ts';
+import { LABEL } from './labels.ts';
 import { LABELS, RUNTIME_IMAGES } from './runtime-images.ts';
 
 /** A runtime image content can run in (Connect's "execution environment"). */
@@ -26,6 +27,8 @@ export async function listEnvironments(docker: Docker): Promise<ExecutionEnviron
   const out: ExecutionEnvironment[] = [];
   for (const img of images) {
     const labels = img.Labels ?? {};
+    // A bundle's image inherits its runtime image's labels; it is not an environment itself.
+    if (labels[LABEL.content]) continue;
     const r = labels[LABELS.r] || null;
     const python = labels[LABELS.python] || null;
     if (!r && !python) continue;

@@ -96,8 +96,11 @@ export const configSchema = z
       .prefault({}),
     runtime: z
       .object({
-        // local: processes on this machine; docker: containers of the engine DOCKER_HOST names.
-        backend: z.enum(['local', 'docker']).default('local'),
+        // local: processes on this machine; docker: containers of the engine DOCKER_HOST names;
+        // swarm: services of the swarm that engine manages.
+        backend: z.enum(['local', 'docker', 'swarm']).default('local'),
+        // Where bundle images are pushed for a swarm of several nodes (`registry.example.com:5000`).
+        swarmRegistry: z.string().regex(/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._\/-]+)?$/i, 'must be a registry host[:port][/path]').optional(),
         // Installations content may run with. Empty: discover Debian's /usr/bin/python3 and /usr/bin/R.
         python: listFrom().default([]),
         r: listFrom().default([]),
@@ -177,6 +180,7 @@ export const ENV_VARS: Record<string, readonly string[]> = {
   LECTERN_BUNDLE_MAX_BYTES: ['bundles', 'maxBytes'],
   LECTERN_BUNDLE_MAX_FILES: ['bundles', 'maxFiles'],
   LECTERN_RUNTIME_BACKEND: ['runtime', 'backend'],
+  LECTERN_SWARM_REGISTRY: ['runtime', 'swarmRegistry'],
   LECTERN_PYTHON: ['runtime', 'python'],
   LECTERN_R: ['runtime', 'r'],
   LECTERN_QUARTO: ['runtime', 'quarto'],

@@ -12,6 +12,8 @@ export interface JobInfo {
   endTime: string | null;
   exitCode: number | null;
   status: 'running' | 'exited' | 'failed' | 'killed' | 'lost';
+  /** The Swarm task a replica runs as: how a restarted server finds the job again. */
+  task?: string;
 }
 
 export interface JobLogEntry {

@@ -30,7 +30,9 @@ export function shinyRoundTrip(pageUrl: string, headers: Record<string, string>,
     });
     ws.on('unexpected-response', (_req, res) => {
       clearTimeout(timer);
-      reject(new Error(`WebSocket refused: ${res.statusCode}`));
+      let body = '';
+      res.on('data', (b: Buffer) => (body += String(b)));
+      res.on('end', () => reject(new Error(`WebSocket refused: ${res.statusCode} ${body.slice(0, 500)}`)));
     });
   });
 }

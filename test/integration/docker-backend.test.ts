@@ -26,8 +26,8 @@ describe.each(DATABASES)('the Docker backend on %s', (kind) => {
 
   it('runs an app as the unprivileged account, on a read-only root, within its memory and CPU limits', async () => {
     const app = [
-      'import os',
-      'from flask import Flask',
+      'import os, urllib.request',
+      'from flask import Flask, request',
       'app = Flask(__name__)',
       'def can_write(p):',
       '    try:',
@@ -38,6 +38,12 @@ describe.each(DATABASES)('the Docker backend on %s', (kind) => {
       "@app.route('/')",
       'def who():',
       "    return {'uid': os.getuid(), 'bundle': can_write('/lectern/app/x'), 'root': can_write('/etc/x'), 'tmp': can_write('/tmp/x'), 'secret': os.environ.get('GREETING')}",
+      "@app.route('/probe')",
+      'def probe():',
+      '    try:',
+      "        return {'reached': urllib.request.urlopen(request.args['url'], timeout=3).status}",
+      '    except Exception as e:',
+      "        return {'error': type(e).__name__}",
     ].join('\n');
     const bundle = await makeBundle({ 'app.py': app, 'requirements.txt': 'flask==2.2.2\n' }, { appmode: 'python-api', entrypoint: 'app:app' }, python);
     const created = await api(t.url, 'POST', '/__api__/v1/content', { key, body: { name: 'confined', memory_limit: 256 * 1024 * 1024, cpu_limit: 0.5 } });
@@ -59,6 +65,16 @@ describe.each(DATABASES)('the Docker backend on %s', (kind) => {
     expect(info.HostConfig).toMatchObject({ ReadonlyRootfs: true, Memory: 256 * 1024 * 1024, NanoCpus: 500_000_000, CapDrop: ['ALL'], SecurityOpt: ['no-new-privileges'] });
     // The app's port is published on the loopback only.
     expect(Object.values(info.HostConfig.PortBindings ?? {}).flat()).toEqual([{ HostIp: '127.0.0.1', HostPort: '' }]);
+
+    // Another app's container is out of reach: only through Lectern, with its access checks.
+    const neighbour = await deployBundle(t.url, key, 'neighbour', fixture('r-plumber.tar.gz'));
+    expect(neighbour.task.code, neighbour.log).toBe(0);
+    const [n] = (await containersOf(t.db.dataDir)).filter((x) => x.Labels['org.lectern.content'] === neighbour.content.guid);
+    const ip = (await docker.getContainer(n!.Id).inspect()).NetworkSettings.Networks['lectern-content']!.IPAddress;
+    expect(ip).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    const probe = await get(`${created.body.content_url}probe?url=${encodeURIComponent(`http://${ip}:8080/echo?msg=x`)}`, key);
+    expect(JSON.parse(probe.text)).toHaveProperty('error');
+    expect((await get(`${neighbour.content.content_url}echo?msg=x`, key)).status).toBe(200);
   });
 
   it('lists its runtime images as execution environments, runs content in the one it pins, and refuses an unknown one', async () => {
@@ -67,6 +83,8 @@ describe.each(DATABASES)('the Docker backend on %s', (kind) => {
     const names = envs.body.map((e: { name: string }) => e.name);
     expect(names).toEqual(expect.arrayContaining(['lectern/r:latest', 'lectern/python:latest', 'lectern/r-python:latest']));
     expect(names).not.toContain('lectern/base:latest');
+    // Bundle images carry their runtime image's labels, but are not environments.
+    expect(names.filter((n: string) => n.startsWith('lectern/content-'))).toEqual([]);
     const both = envs.body.find((e: { name: string }) => e.name === 'lectern/r-python:latest');
     expect(both.r.installations[0].version).toMatch(/^4\./);
     expect(both.python.installations[0].version).toMatch(/^3\./);

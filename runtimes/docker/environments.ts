@@ -11,6 +11,7 @@ export interface ExecutionEnvironment {
   created: string;
   r: string | null;
   python: string | null;
+  quarto: string | null;
 }
 
 function withTag(name: string): string {
@@ -34,7 +35,7 @@ export async function listEnvironments(docker: Docker): Promise<ExecutionEnviron
     if (!r && !python) continue;
     for (const name of img.RepoTags ?? []) {
       if (name === '<none>:<none>') continue;
-      out.push({ name, id: img.Id, created: new Date(img.Created * 1000).toISOString(), r, python });
+      out.push({ name, id: img.Id, created: new Date(img.Created * 1000).toISOString(), r, python, quarto: labels[LABELS.quarto] || null });
     }
   }
   return out.sort((a, b) => a.name.localeCompare(b.name));

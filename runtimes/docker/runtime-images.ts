@@ -23,7 +23,13 @@ export const LABELS = {
   runtime: 'org.lectern.runtime',
   r: 'org.lectern.r.version',
   python: 'org.lectern.python.version',
+  quarto: 'org.lectern.quarto.version',
+  /** Which Dockerfiles made it: an image from older ones is rebuilt by `lectern runtimes build`. */
+  schema: 'org.lectern.schema',
 } as const;
+
+/** Bumped whenever the Dockerfiles in runtimes/images change what an image carries. */
+export const IMAGE_SCHEMA = '2';
 
 export interface BuildImagesOptions {
   /** FROM for the base image: an image an administrator names, else the debootstrap import. */
@@ -54,6 +60,16 @@ function run(cmd: string, args: string[], log: (l: string) => void): Promise<voi
     child.on('error', (err) => reject(new Error(`${cmd} could not run (${err.message}): install it (apt-get install ${cmd})`)));
     child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')} failed with exit code ${code}`))));
   });
+}
+
+/** There, and made by the Dockerfiles of this version of Lectern. */
+async function current(docker: Docker, image: string): Promise<boolean> {
+  try {
+    return (await docker.getImage(image).inspect()).Config.Labels?.[LABELS.schema] === IMAGE_SCHEMA;
+  } catch (err) {
+    if ((err as { statusCode?: number }).statusCode === 404) return false;
+    throw err;
+  }
 }
 
 /**
@@ -119,8 +135,8 @@ export async function runInImage(docker: Docker, image: string, cmd: string[]): 
 
 /** The interpreter versions inside an image, as build arguments for its labels. */
 async function versionsIn(docker: Docker, image: string, probes: readonly string[]): Promise<Record<string, string>> {
-  const script = ['R --version 2>/dev/null | head -1 || true', 'python3 --version 2>/dev/null || true'].join('; echo ---; ');
-  const [r = '', py = ''] = (await probe(docker, image, script)).split('---');
+  const script = ['R --version 2>/dev/null | head -1 || true', 'python3 --version 2>/dev/null || true', 'quarto --version 2>/dev/null || true'].join('; echo ---; ');
+  const [r = '', py = '', quarto = ''] = (await probe(docker, image, script)).split('---');
   const args: Record<string, string> = {};
   const rv = /R version (\d+\.\d+\.\d+)/.exec(r)?.[1];
   const pv = /Python (\d+\.\d+\.\d+)/.exec(py)?.[1];
@@ -132,6 +148,8 @@ async function versionsIn(docker: Docker, image: string, probes: readonly string
     if (!pv) throw new Error(`${image} has no working Python`);
     args.PYTHON_VERSION = pv;
   }
+  const qv = /(\d+\.\d+\.\d+)/.exec(quarto)?.[1];
+  if (qv && probes.length) args.QUARTO_VERSION = qv;
   return args;
 }
 
@@ -148,8 +166,10 @@ async function build(docker: Docker, name: string, image: string, buildargs: Rec
 export async function buildRuntimeImages(docker: Docker, o: BuildImagesOptions): Promise<string[]> {
   const built: string[] = [];
   if (!o.base && !(await exists(docker, MINBASE_IMAGE))) await importMinbase(docker, o);
+  // A new base means new images FROM it.
+  let force = !!o.force;
   for (const spec of RUNTIME_IMAGES) {
-    if (!o.force && (await exists(docker, spec.image))) {
+    if (!force && (await current(docker, spec.image))) {
       o.log(`${spec.image} is there`);
       continue;
     }
@@ -163,6 +183,7 @@ export async function buildRuntimeImages(docker: Docker, o: BuildImagesOptions):
     const labels = (await docker.getImage(spec.image).inspect()).Config.Labels ?? {};
     o.log(`${spec.image}: ${Object.entries(labels).filter(([k]) => k.startsWith('org.lectern.')).map(([k, v]) => `${k}=${v}`).join(' ')}`);
     built.push(spec.image);
+    if (spec.name === 'base') force = true;
   }
   return built;
 }

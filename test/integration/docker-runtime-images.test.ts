@@ -34,6 +34,8 @@ describe('container runtime images', () => {
     expect(await labels('lectern/r:latest')).toMatchObject({ 'org.lectern.runtime': 'r', 'org.lectern.r.version': expect.stringMatching(/^4\.\d+\.\d+$/) });
     expect(await labels('lectern/python:latest')).toMatchObject({ 'org.lectern.runtime': 'python', 'org.lectern.python.version': expect.stringMatching(/^3\.\d+\.\d+$/) });
     expect(await labels('lectern/r-python:latest')).toMatchObject({ 'org.lectern.r.version': expect.stringMatching(/^4\./), 'org.lectern.python.version': expect.stringMatching(/^3\./) });
+    // Debian has no Quarto, so the images say they have none (an image FROM a base with it says which).
+    for (const image of ['lectern/r:latest', 'lectern/python:latest', 'lectern/r-python:latest']) expect(await labels(image)).toHaveProperty(['org.lectern.quarto.version'], '');
 
     const r = await inImage('lectern/r:latest', ['Rscript', '-e', 'for (p in c("shiny", "rmarkdown", "plumber")) library(p, character.only = TRUE); cat(Sys.info()[["effective_user"]], rmarkdown::pandoc_available(), "\\n")']);
     expect(r, r.out).toMatchObject({ code: 0 });

@@ -9,6 +9,7 @@ export interface RuntimeImage {
   created: string;
   r: string | null;
   python: string | null;
+  quarto: string | null;
 }
 
 /** A stable GUID for an image name: the same after a restart, whatever the list's order. */
@@ -35,7 +36,7 @@ export function environmentRoutes(list: () => Promise<RuntimeImage[]>): Router {
         created_time: i.created,
         updated_time: i.created,
         title: i.name,
-        description: [i.r && `R ${i.r}`, i.python && `Python ${i.python}`].filter(Boolean).join(', '),
+        description: [i.r && `R ${i.r}`, i.python && `Python ${i.python}`, i.quarto && `Quarto ${i.quarto}`].filter(Boolean).join(', '),
         cluster_name: 'Docker',
         name: i.name,
         environment_type: 'Docker',
@@ -43,7 +44,7 @@ export function environmentRoutes(list: () => Promise<RuntimeImage[]>): Router {
         supervisor: null,
         python: installations('/usr/bin/python3', i.python),
         r: installations('/usr/bin/R', i.r),
-        quarto: installations('', null),
+        quarto: installations('quarto', i.quarto),
         tensorflow: installations('', null),
       })),
     );

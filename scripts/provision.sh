@@ -15,8 +15,9 @@ packages=(
   python3-flask python3-fastapi python3-uvicorn python3-gunicorn jupyter-nbconvert python3-ipykernel
   python3-venv python3-pip python3-numpy bubblewrap
   nginx-light wrk   # bench/proxy: the reverse proxy to compare with, and the load generator
-  # The Docker backend: Debian's engine, and debootstrap for a base image without a registry.
-  docker.io debootstrap
+  # The Docker backend: Debian's engine, and debootstrap for a base image without a registry;
+  # a registry (Docker's distribution) for the Swarm backend's push test.
+  docker.io debootstrap docker-registry
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -91,10 +91,15 @@ export async function buildBundleImage(docker: Docker, req: BundleImageRequest):
   }
 }
 
-/** Removes a bundle's image; an image already gone is fine, one in use is left for later. */
+/**
+ * Removes a bundle's image under every name it has (its registry name too, for Swarm); an image
+ * already gone is fine, one a container still uses is left for later.
+ */
 export async function removeImage(docker: Docker, nameOrId: string): Promise<boolean> {
   try {
-    await docker.getImage(nameOrId).remove();
+    const tags = (await docker.getImage(nameOrId).inspect()).RepoTags ?? [];
+    for (const tag of tags) await docker.getImage(tag).remove();
+    if (!tags.length) await docker.getImage(nameOrId).remove();
     return true;
   } catch (err) {
     if (isGone(err)) return true;

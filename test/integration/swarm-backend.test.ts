@@ -4,6 +4,7 @@ import { fixture } from '../helpers/bundles.ts';
 import { DATABASES } from '../helpers/databases.ts';
 import { deployBundle } from '../helpers/deploy.ts';
 import { containersOf, docker, imagesOf, servicesOf, singleNodeSwarm } from '../helpers/docker.ts';
+import { startRegistry } from '../helpers/registry.ts';
 import { api, startTestServer, type TestServer } from '../helpers/server.ts';
 import { shinyRoundTrip } from '../helpers/shiny.ts';
 
@@ -74,5 +75,41 @@ describe.each(DATABASES)('the Swarm backend on %s', (kind) => {
     await expect.poll(async () => (await servicesOf(t.db.dataDir)).length, { timeout: 30_000 }).toBe(0);
     await expect.poll(async () => (await containersOf(t.db.dataDir)).length, { timeout: 30_000 }).toBe(0);
     await expect.poll(async () => (await imagesOf(t.db.dataDir)).length, { timeout: 30_000 }).toBe(0);
+  });
+});
+
+// A swarm of several nodes pulls bundle images from a registry: Lectern pushes each there
+// first and names it so in the service.
+describe.each(DATABASES)('the Swarm backend with a registry on %s', (kind) => {
+  let t: TestServer;
+  let key: string;
+  let registry: Awaited<ReturnType<typeof startRegistry>>;
+  beforeAll(async () => {
+    registry = await startRegistry();
+    t = await startTestServer(kind, { config: { runtime: { backend: 'swarm', swarmRegistry: registry.address } } as never });
+    key = (await t.createUser('pusher', 'publisher')).key;
+  });
+  afterAll(async () => {
+    await t?.close();
+    await registry?.stop();
+  });
+
+  it('pushes the bundle image to the registry and runs the service from there', async () => {
+    const d = await deployBundle(t.url, key, 'pushed-flask', fixture('py-flask-api.tar.gz'));
+    expect(d.task.code, d.log).toBe(0);
+    const remote = `${registry.address}/lectern/content-${d.content.guid}`;
+    expect(d.log).toContain(`Pushing ${remote}:${d.bundleId}`);
+    const catalog = await (await fetch(`http://${registry.address}/v2/_catalog`)).json();
+    expect(catalog.repositories).toContain(`lectern/content-${d.content.guid}`);
+    const [service] = await servicesOf(t.db.dataDir);
+    expect((service?.Spec?.TaskTemplate as { ContainerSpec: { Image: string } }).ContainerSpec.Image).toBe(`${remote}:${d.bundleId}`);
+    const res = await fetch(d.content.content_url, { headers: { authorization: `Key ${key}` } });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ hello: 'world' });
+
+    // Deleting the content removes the image under both its names.
+    await api(t.url, 'DELETE', `/__api__/v1/content/${d.content.guid}`, { key });
+    await expect.poll(async () => (await imagesOf(t.db.dataDir)).length, { timeout: 30_000 }).toBe(0);
+    expect((await docker.listImages({ filters: { reference: [`${remote}:*`] } })).length).toBe(0);
   });
 });

@@ -62,7 +62,7 @@ export class DockerBackend implements RuntimeBackend {
       throw buildFailure(err as Error, req.language, req.language === 'python' ? this.o.pythonIndexUrl : this.o.rRepository);
     }
     if (steps.run.length && built.reused) req.log(`Reusing the ${lang} environment: its image layers were cached, nothing was installed.`);
-    req.log(`Built the image ${built.name} (${built.id.slice(7, 19)}).`);
+    if (built.built) req.log(`Built the image ${built.name} (${built.id.slice(7, 19)}).`);
     return { interpreter: steps.interpreter, environment: { key: built.id, reused: built.reused, ...steps.environment } };
   }
 

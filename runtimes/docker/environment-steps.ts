@@ -55,7 +55,7 @@ export async function pythonSteps(req: StepsRequest, indexUrl: string): Promise<
   const python = `${ENV}/bin/python`;
   const run = [runLine(['/usr/bin/python3', '-m', 'venv', '--system-site-packages', '--without-pip', ENV])];
   if (checked.canonical.trim()) {
-    req.log(`Installing the requirements with pip from ${indexUrl} while building the image`);
+    req.log(`The image's build installs the requirements with pip from ${indexUrl} (a cached layer while they are unchanged).`);
     run.push(
       `ENV PIP_CONFIG_FILE=/dev/null`,
       runLine([python, '-m', 'pip', 'install', '--no-input', '--disable-pip-version-check', '--no-color', '--progress-bar', 'off', '--no-warn-script-location', '--no-cache-dir', '--index-url', indexUrl, '-r', `${SPEC}/requirements.txt`]),

@@ -110,6 +110,14 @@ describe.each(DATABASES)('the Docker backend on %s', (kind) => {
     expect((await followTaskV1(t.url, key, dep.body.task_id)).code).toBe(0);
     const imagesFor = async () => (await imagesOf(t.db.dataDir)).filter((i) => i.Labels['org.lectern.content'] === d.content.guid).map((i) => i.Labels['org.lectern.bundle']).sort();
     expect(await imagesFor()).toEqual([String(d.bundleId), String(up.body.id)].sort());
+    // Deploying the same bundle again builds nothing: the image is made from the same inputs.
+    const ids = async () => (await imagesOf(t.db.dataDir)).map((i) => i.Id).sort();
+    const before = await ids();
+    const again = await api(t.url, 'POST', `/__api__/v1/content/${d.content.guid}/deploy`, { key, body: { bundle_id: up.body.id } });
+    const againTask = await followTaskV1(t.url, key, again.body.task_id);
+    expect(againTask.code).toBe(0);
+    expect(againTask.output.join('\n')).toContain('nothing to build');
+    expect(await ids()).toEqual(before);
 
     const del = await api(t.url, 'DELETE', `/__api__/v1/content/${d.content.guid}/bundles/${d.bundleId}`, { key });
     expect(del.status, JSON.stringify(del.body)).toBe(200);

@@ -20,11 +20,8 @@ import * as tar from 'tar';
 import { recipeFor } from '../runtimes/app-modes/index.ts';
 import { freePort } from '../runtimes/local/ports.ts';
 import type { ServedRecipe } from '../runtimes/app-modes/recipe.ts';
-import { createAppContext } from '../src/app-context.ts';
-import { loadConfig } from '../src/config/index.ts';
 import { parseManifest } from '../src/domain/manifest.ts';
-import { createLogger } from '../src/logging/logger.ts';
-import { buildServer } from '../src/server.ts';
+import { startBenchServer } from './bench-server.ts';
 
 const iterations = Number(process.argv[2] ?? 5);
 const FIXTURES = path.resolve(import.meta.dirname, '../../shared/fixtures/bundles');
@@ -82,14 +79,7 @@ interface Figures {
 
 /** One server on `backend`: each app deployed, then cold starts and warm redeploys, medians. */
 async function measure(backend: 'local' | 'docker'): Promise<Map<string, Figures>> {
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'lectern-bench-'));
-  const config = loadConfig({ env: {}, overrides: { dataDir, server: { address: '127.0.0.1', port: 0 }, logging: { level: 'silent' }, runtime: { backend } } });
-  const ctx = await createAppContext(config, createLogger('silent'));
-  const server = buildServer(ctx);
-  const base = `http://127.0.0.1:${await server.listen()}`;
-  const { user } = await ctx.users.create({ userId: null, via: 'system' }, { username: 'bench', role: 'publisher', password: 'bench-password-123' });
-  const key = (await ctx.keys.create({ userId: null, via: 'system' }, user, 'bench')).secret;
-  const auth = { authorization: `Key ${key}` };
+  const { ctx, base, auth, close } = await startBenchServer({ overrides: { runtime: { backend } } as never });
   const json = { ...auth, 'content-type': 'application/json' };
 
   async function deploy(guid: string, bundleId: string | null) {
@@ -124,8 +114,7 @@ async function measure(backend: 'local' | 'docker'): Promise<Map<string, Figures
   // Deleting the content removes its containers and images too.
   for (const guid of guids) await fetch(`${base}/__api__/v1/content/${guid}`, { method: 'DELETE', headers: auth });
   await ctx.runtime.runner.settle();
-  await server.close();
-  rmSync(dataDir, { recursive: true, force: true });
+  await close();
   return out;
 }
 

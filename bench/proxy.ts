@@ -16,11 +16,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../runtimes/local/ports.ts';
-import { createAppContext } from '../src/app-context.ts';
-import { loadConfig } from '../src/config/index.ts';
-import { createLogger } from '../src/logging/logger.ts';
-import { buildServer } from '../src/server.ts';
 import { makeBundle, wsModule } from '../test/helpers/bundles.ts';
+import { startBenchServer } from './bench-server.ts';
 
 const seconds = Number(process.argv[2] ?? 5);
 const execFileAsync = promisify(execFile);
@@ -104,13 +101,7 @@ async function echoRate(url: string, headers: Record<string, string>): Promise<n
 const work = mkdtempSync(path.join(os.tmpdir(), 'lectern-bench-proxy-'));
 const children: ChildProcess[] = [];
 try {
-  const config = loadConfig({ env: {}, overrides: { dataDir: path.join(work, 'data'), server: { address: '127.0.0.1', port: 0 }, logging: { level: 'silent' } } });
-  const ctx = await createAppContext(config, createLogger('silent'));
-  const server = buildServer(ctx);
-  const base = `http://127.0.0.1:${await server.listen()}`;
-  const { user } = await ctx.users.create({ userId: null, via: 'system' }, { username: 'bench', role: 'publisher', password: 'bench-password-123' });
-  const key = (await ctx.keys.create({ userId: null, via: 'system' }, user, 'bench')).secret;
-  const auth = { authorization: `Key ${key}` };
+  const { ctx, base, key, auth, close } = await startBenchServer();
 
   const upstream = "require('http').createServer((req, res) => { res.setHeader('content-type', 'text/plain'); res.end('ok'); }).listen(Number(process.env.PORT), process.env.HOST);\n";
   const bundle = await makeBundle({ 'server.js': upstream }, { appmode: 'nodejs', entrypoint: 'server.js' });
@@ -163,7 +154,7 @@ try {
   console.log(`${'WebSocket echo, direct'.padEnd(34)} ${wsDirect.toFixed(0).padStart(7)} round trips/s (8 connections, one message in flight each)`);
   console.log(`${'WebSocket echo, through Lectern'.padEnd(34)} ${wsLectern.toFixed(0).padStart(7)} round trips/s`);
   console.log(`ratios: Lectern/nginx ${(lectern.rps / nginx.rps).toFixed(2)}x (target >= 0.5)   Lectern/bare http-proxy ${(lectern.rps / bareProxy.rps).toFixed(2)}x (target >= 2)   added p99 over direct ${(lectern.p99 - direct.p99).toFixed(2)} ms (target <= 2)   WebSocket Lectern/direct ${(wsLectern / wsDirect).toFixed(2)}x (target >= 0.8)`);
-  await server.close();
+  await close();
 } finally {
   for (const ch of children) if (ch.pid) process.kill(ch.pid, 'SIGTERM');
   rmSync(work, { recursive: true, force: true });

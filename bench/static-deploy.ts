@@ -14,10 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as tar from 'tar';
-import { createAppContext } from '../src/app-context.ts';
-import { loadConfig } from '../src/config/index.ts';
-import { createLogger } from '../src/logging/logger.ts';
-import { buildServer } from '../src/server.ts';
+import { startBenchServer } from './bench-server.ts';
 
 const iterations = Number(process.argv[2] ?? 30);
 const fixture = path.resolve(import.meta.dirname, '../../shared/fixtures/bundles/py-static-html.tar.gz');
@@ -42,20 +39,14 @@ async function baseline(): Promise<number[]> {
 }
 
 async function lectern(): Promise<{ total: number[]; upload: number[]; task: number[] }> {
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'lectern-bench-'));
-  const config = loadConfig({ env: {}, overrides: { dataDir, server: { address: '127.0.0.1', port: 0 }, logging: { level: 'silent' } } });
-  const ctx = await createAppContext(config, createLogger('silent'));
-  const server = buildServer(ctx);
   // Server-side clock: when the upload handler starts receiving.
   const uploadStarted = new Map<string, number>();
-  server.http.prependListener('request', (req) => {
-    if (req.method === 'POST' && req.url?.endsWith('/bundles')) uploadStarted.set(req.url, Date.now());
+  const { ctx, base, auth: headers, close } = await startBenchServer({
+    beforeListen: (server) =>
+      server.http.prependListener('request', (req) => {
+        if (req.method === 'POST' && req.url?.endsWith('/bundles')) uploadStarted.set(req.url, Date.now());
+      }),
   });
-  const port = await server.listen();
-  const base = `http://127.0.0.1:${port}`;
-  const { user } = await ctx.users.create({ userId: null, via: 'system' }, { username: 'bench', role: 'publisher', password: 'bench-password-123' });
-  const { secret } = await ctx.keys.create({ userId: null, via: 'system' }, user, 'bench');
-  const headers = { authorization: `Key ${secret}` };
   const c = await (await fetch(`${base}/__api__/v1/content`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'bench-static' }) })).json();
 
   const total: number[] = [];
@@ -76,8 +67,7 @@ async function lectern(): Promise<{ total: number[]; upload: number[]; task: num
     upload.push(bundle.createdTime.getTime() - received);
     task.push(row.finishedTime!.getTime() - row.createdTime.getTime());
   }
-  await server.close();
-  rmSync(dataDir, { recursive: true, force: true });
+  await close();
   return { total, upload, task };
 }
 

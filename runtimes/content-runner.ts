@@ -5,6 +5,7 @@ import type { BuildRequest, ProcessEnvironment, RunSettings } from '../src/domai
 import type { Manifest } from '../src/domain/manifest.ts';
 import { recipeFor } from './app-modes/index.ts';
 import type { AppModeRecipe, RecipeContext, ServedRecipe } from './app-modes/recipe.ts';
+import { ProcessKeys } from './process-keys.ts';
 import type { Instance, Limits, Prepared, RuntimeBackend } from './runtime.ts';
 
 export interface RunnerOptions {
@@ -83,20 +84,16 @@ export class ContentRunner {
   // One start, build or stop of a bundle at a time: a stop that arrives during a cold start
   // waits for it and then stops what it started, and two cold starts make one instance.
   private readonly locks = new Map<string, Promise<unknown>>();
-  // Per job: revokes the process's API key when it ends.
-  private readonly releases = new Map<string, () => Promise<void>>();
-  // Per bundle, when the backend's replicas share one environment: it and how many use it.
-  private readonly shared = new Map<string, { env: Record<string, string>; release: () => Promise<void>; users: number }>();
-  // Revocations under way, so shutdown can wait for them before the database closes.
-  private readonly pending = new Set<Promise<void>>();
+  private readonly keys: ProcessKeys;
 
   constructor(
     private readonly backend: RuntimeBackend,
-    private readonly processEnv: ProcessEnvironment,
+    processEnv: ProcessEnvironment,
     private readonly o: RunnerOptions,
   ) {
+    this.keys = new ProcessKeys(processEnv, !!backend.sharesEnvironment);
     backend.onExit((instance, _code, stopped) => {
-      this.release(instance.key);
+      void this.keys.release(instance.key);
       const id = `${instance.contentGuid}/${instance.bundleId}`;
       this.forget(id, instance.key);
       // An app that dies by itself soon after starting is crash-looping: wait longer each time.
@@ -210,7 +207,7 @@ export class ContentRunner {
     await mkdir(out, { recursive: true, mode: 0o755 });
     if (this.o.outputOwner) await chown(out, this.o.outputOwner.uid, this.o.outputOwner.gid);
     const cmd = r.command(this.context(req, prepared, { host: '127.0.0.1', port: 0 }, out));
-    const { env, release } = await this.processEnv.forContent(req.contentGuid, key);
+    const { env, release } = await this.keys.forJob(req.contentGuid, key);
     try {
       log(`Rendering ${req.primaryFile ?? ''} as job ${key}...`);
       const res = await this.backend.run({
@@ -257,7 +254,7 @@ export class ContentRunner {
     const listen = await this.backend.listenAddress();
     const key = `${tag === 'deploy' ? 'd' : 'p'}${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
     const cmd = r.command(this.context(req, prepared, listen, ''));
-    const { env, release } = await this.environmentFor(req.contentGuid, req.bundleId, key);
+    const { env, release } = await this.keys.forInstance(req.contentGuid, req.bundleId, key);
     try {
       const instance = await this.backend.start({
         key,
@@ -275,39 +272,12 @@ export class ContentRunner {
       });
       const id = `${req.contentGuid}/${req.bundleId}`;
       this.instances.set(id, [...(this.instances.get(id) ?? []), instance]);
-      this.releases.set(instance.key, release);
+      this.keys.keep(instance.key, release);
       return { instance, recipe: r };
     } catch (err) {
       await release();
       throw err;
     }
-  }
-
-  /** A process's environment and key; shared by a bundle's instances when the backend's are. */
-  private async environmentFor(contentGuid: string, bundleId: number, key: string): Promise<{ env: Record<string, string>; release: () => Promise<void> }> {
-    if (!this.backend.sharesEnvironment) return this.processEnv.forContent(contentGuid, key);
-    const id = `${contentGuid}/${bundleId}`;
-    let s = this.shared.get(id);
-    if (!s) {
-      s = { ...(await this.processEnv.forContent(contentGuid, key)), users: 0 };
-      this.shared.set(id, s);
-    }
-    return this.share(id, s);
-  }
-
-  private share(id: string, s: { env: Record<string, string>; release: () => Promise<void>; users: number }) {
-    s.users++;
-    let done = false;
-    return {
-      env: s.env,
-      release: async () => {
-        if (done) return;
-        done = true;
-        if (--s.users > 0) return;
-        if (this.shared.get(id) === s) this.shared.delete(id);
-        await s.release();
-      },
-    };
   }
 
   /** A running instance of a served bundle, started now if there is none (a cold start). */
@@ -347,7 +317,7 @@ export class ContentRunner {
   async stopInstance(instance: Instance): Promise<void> {
     this.forget(`${instance.contentGuid}/${instance.bundleId}`, instance.key);
     await this.backend.stop(instance.key);
-    await this.release(instance.key);
+    await this.keys.release(instance.key);
   }
 
   stopBundle(contentGuid: string, bundleId: number): Promise<void> {
@@ -360,23 +330,13 @@ export class ContentRunner {
     this.instances.delete(id);
     for (const i of all) {
       await this.backend.stop(i.key);
-      await this.release(i.key);
+      await this.keys.release(i.key);
     }
   }
 
-  private release(key: string): Promise<void> {
-    const r = this.releases.get(key);
-    this.releases.delete(key);
-    if (!r) return Promise.resolve();
-    const p = r().catch(() => undefined);
-    this.pending.add(p);
-    void p.finally(() => this.pending.delete(p));
-    return p;
-  }
-
   /** Resolves when every key revocation started so far is done (for shutdown). */
-  async settle(): Promise<void> {
-    while (this.pending.size) await Promise.all([...this.pending]);
+  settle(): Promise<void> {
+    return this.keys.settle();
   }
 
   /** Stops every instance of a content item except the given bundle's, waiting out starts under way. */
@@ -394,17 +354,7 @@ export class ContentRunner {
     for (const i of instances) {
       const id = `${i.contentGuid}/${i.bundleId}`;
       this.instances.set(id, [...(this.instances.get(id) ?? []), i]);
-      if (!this.backend.sharesEnvironment) {
-        this.releases.set(i.key, () => revoke(i.key));
-        continue;
-      }
-      let s = this.shared.get(id);
-      if (!s) {
-        const envKey = i.envKey ?? i.key;
-        s = { env: {}, release: () => revoke(envKey), users: 0 };
-        this.shared.set(id, s);
-      }
-      this.releases.set(i.key, this.share(id, s).release);
+      this.keys.adopt(i, revoke);
     }
   }
 

@@ -3,7 +3,7 @@ import type { Config } from '../src/config/schema.ts';
 import type { ProcessEnvironment } from '../src/domain/deploy.ts';
 import type { JobDirectory } from '../src/domain/jobs.ts';
 import { ContentRunner, type RunnerOptions } from './content-runner.ts';
-import type { ExecutionEnvironment } from './docker/environments.ts';
+import type { ExecutionEnvironment } from '../src/domain/environments.ts';
 import type { Interpreter } from './interpreters.ts';
 import type { RuntimeBackend } from './runtime.ts';
 

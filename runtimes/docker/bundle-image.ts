@@ -6,7 +6,7 @@ import type Docker from 'dockerode';
 import * as tar from 'tar';
 import { SANDBOX_PATHS } from '../content-process.ts';
 import type { EnvironmentSteps } from './environment-steps.ts';
-import type { ExecutionEnvironment } from './environments.ts';
+import type { ExecutionEnvironment } from '../../src/domain/environments.ts';
 import { isGone } from './docker-streams.ts';
 import { LABEL } from './labels.ts';
 import { follow } from './runtime-images.ts';

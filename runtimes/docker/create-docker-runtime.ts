@@ -16,7 +16,10 @@ export async function connect(docker: Docker, backend: string): Promise<string> 
     const v = await docker.version();
     return v.Version;
   } catch (err) {
-    const where = process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
+    // Where dockerode looked: DOCKER_HOST as docker-modem read it, else the local socket.
+    // (Its default socket is a function that finds /var/run/docker.sock.)
+    const m = docker.modem as unknown as { socketPath?: unknown; host?: string; port?: number | string; protocol?: string };
+    const where = m.host ? `${m.protocol ?? 'tcp'}://${m.host}:${m.port}` : `unix://${typeof m.socketPath === 'string' ? m.socketPath : '/var/run/docker.sock'}`;
     throw new Error(`runtime.backend is ${backend}, but the Docker engine at ${where} does not answer (${(err as Error).message}): start dockerd, or set DOCKER_HOST.`);
   }
 }

@@ -4,6 +4,7 @@ import * as tar from 'tar';
 import type { JobInfo } from '../../src/domain/jobs.ts';
 import { SANDBOX_PATHS } from '../content-process.ts';
 import type { JobStore, JobWriter } from '../local/job-store.ts';
+import { exitedBeforeListening, noAnswerWithin, untilAnswered } from '../readiness.ts';
 import type { Instance, InstanceSpec, PrepareRequest, Prepared, RunSpec, RuntimeBackend } from '../runtime.ts';
 import { buildBundleImage, bundleImageName, removeImage } from './bundle-image.ts';
 import { appContainer, CONTAINER_PORT, containerName, renderContainer } from './container-spec.ts';
@@ -87,26 +88,20 @@ export class DockerBackend implements RuntimeBackend {
     await writer.setPid(instance.pid);
     const t = this.track(instance, container, writer, 0);
 
+    if (!hostPort) {
+      await this.stop(spec.key);
+      throw new Error('The engine published no port for the app\'s container.');
+    }
     let gone: number | null | undefined;
     void t.exited.then((c) => (gone = c));
-    const deadline = Date.now() + spec.initTimeoutMs;
-    while (Date.now() < deadline) {
-      if (gone !== undefined) {
-        await t.done;
-        throw new Error(`The app exited with code ${gone} before it started listening. Its last output:\n${t.tail.join('\n') || '(none)'}`);
-      }
-      if (hostPort) {
-        try {
-          await fetch(instance.target + spec.readinessPath, { signal: AbortSignal.timeout(1000), redirect: 'manual' });
-          return instance;
-        } catch {
-          // not listening yet
-        }
-      }
-      await sleep(100);
+    const result = await untilAnswered(instance.target + spec.readinessPath, Date.now() + spec.initTimeoutMs, () => gone !== undefined);
+    if (result === 'up') return instance;
+    if (result === 'gone') {
+      await t.done;
+      throw exitedBeforeListening(gone, t.tail);
     }
     await this.stop(spec.key);
-    throw new Error(`The app did not answer HTTP within its init timeout of ${Math.round(spec.initTimeoutMs / 1000)} s. Its last output:\n${t.tail.join('\n') || '(none)'}`);
+    throw noAnswerWithin(spec.initTimeoutMs, t.tail);
   }
 
   /** Follows a container: its output into the job's log, its exit into the job record and the listeners. */

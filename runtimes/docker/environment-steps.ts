@@ -7,7 +7,7 @@ import { checkRequirements, requirementsPolicyError } from '../environments/pyth
 import { countedRequirements, describeRPlanProblems, parseRLibraryListing, planIsSatisfied, planRLibrary, rPackageRequirements, type RLibraryState } from '../environments/r-packages.ts';
 import { rCode } from '../environments/r-scripts.ts';
 import type { Interpreter } from '../interpreters.ts';
-import type { ExecutionEnvironment } from './environments.ts';
+import type { ExecutionEnvironment } from '../../src/domain/environments.ts';
 import { runInImage } from './runtime-images.ts';
 
 /** The part of a bundle image's Dockerfile that restores its environment, and the files it reads. */

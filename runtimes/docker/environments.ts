@@ -1,18 +1,9 @@
 import type Docker from 'dockerode';
+import type { ExecutionEnvironment } from '../../src/domain/environments.ts';
 import type { Manifest } from '../../src/domain/manifest.ts';
 import { LABEL } from './labels.ts';
 import { LABELS, RUNTIME_IMAGES } from './runtime-images.ts';
 
-/** A runtime image content can run in (Connect's "execution environment"). */
-export interface ExecutionEnvironment {
-  /** `lectern/r:latest`: what content pins. */
-  name: string;
-  id: string;
-  created: string;
-  r: string | null;
-  python: string | null;
-  quarto: string | null;
-}
 
 function withTag(name: string): string {
   return /:[^/]+$/.test(name) ? name : `${name}:latest`;

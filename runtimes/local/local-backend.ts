@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { EnvironmentRestorer } from '../environments/environment.ts';
 import { pickInterpreter, type Interpreter } from '../interpreters.ts';
 import type { Instance, InstanceSpec, PrepareRequest, Prepared, ProcessSpec, RunSpec, RuntimeBackend } from '../runtime.ts';
+import { exitedBeforeListening, noAnswerWithin, untilAnswered } from '../readiness.ts';
 import type { JobStore } from './job-store.ts';
 import { freePort } from './ports.ts';
 import { buildLaunch, type SandboxOptions } from './sandbox.ts';
@@ -106,22 +106,13 @@ export class LocalBackend implements RuntimeBackend {
     });
     this.running.set(spec.key, entry);
 
-    const deadline = Date.now() + spec.initTimeoutMs;
     let gone: number | null | undefined;
     void exited.then((c) => (gone = c));
-    while (Date.now() < deadline) {
-      if (gone !== undefined) {
-        throw new Error(`The app exited with code ${gone} before it started listening. Its last output:\n${tail.join('\n') || '(none)'}`);
-      }
-      try {
-        await fetch(instance.target + spec.readinessPath, { signal: AbortSignal.timeout(1000), redirect: 'manual' });
-        return instance;
-      } catch {
-        await sleep(100);
-      }
-    }
+    const result = await untilAnswered(instance.target + spec.readinessPath, Date.now() + spec.initTimeoutMs, () => gone !== undefined);
+    if (result === 'up') return instance;
+    if (result === 'gone') throw exitedBeforeListening(gone, tail);
     await this.stop(spec.key);
-    throw new Error(`The app did not answer HTTP within its init timeout of ${Math.round(spec.initTimeoutMs / 1000)} s. Its last output:\n${tail.join('\n') || '(none)'}`);
+    throw noAnswerWithin(spec.initTimeoutMs, tail);
   }
 
   async stop(key: string): Promise<void> {

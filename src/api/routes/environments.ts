@@ -1,16 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Router } from 'express';
+import type { ExecutionEnvironment } from '../../domain/environments.ts';
 import { requireRole } from '../middleware/require-role.ts';
-
-/** A runtime image as the runtime reports it. */
-export interface RuntimeImage {
-  name: string;
-  id: string;
-  created: string;
-  r: string | null;
-  python: string | null;
-  quarto: string | null;
-}
 
 /** A stable GUID for an image name: the same after a restart, whatever the list's order. */
 function guidOf(name: string): string {
@@ -25,7 +16,7 @@ const installations = (path: string, version: string | null) => ({ installations
  * pin with `default_image_name` or the manifest's `environment.image`. Empty with local
  * processes, which have no images. Publishers and administrators read it, as on Connect.
  */
-export function environmentRoutes(list: () => Promise<RuntimeImage[]>): Router {
+export function environmentRoutes(list: () => Promise<ExecutionEnvironment[]>): Router {
   const r = Router();
   r.get('/v1/environments', requireRole('publisher', 'administrator'), async (_req, res) => {
     const images = await list();

@@ -1,5 +1,7 @@
 import type { Config } from './config/index.ts';
 import { resolveSecretKey } from './config/index.ts';
+import type { Tightened } from './config/file-modes.ts';
+import { secureDataDir } from './config/secret-key.ts';
 import { openDatabase, pingDatabase, type Database } from './db/connect.ts';
 import { trackWrites } from './db/write-generation.ts';
 import { migrateLatest } from './db/migrate.ts';
@@ -86,8 +88,11 @@ export interface AppContext {
  * services tell the proxy about activations; the server passes the proxy's, the CLI none.
  */
 export async function createAppContext(config: Config, logger: Logger, events: ContentEvents = NO_CONTENT_EVENTS): Promise<AppContext> {
+  // The data directory, the secret key and the database are the server's alone, at every start.
+  const tightened = (t: Tightened) => logger.warn(t, 'tightened the mode of a data file other accounts could use');
+  for (const t of secureDataDir(config)) tightened(t);
   const secretKey = resolveSecretKey(config);
-  const db = openDatabase(config);
+  const db = openDatabase(config, tightened);
   try {
     const applied = await migrateLatest(db.knex);
     logger.info({ database: db.description, applied }, applied.length ? 'database migrated' : 'database schema is current');

@@ -1,9 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { tightenMode, type Tightened } from './file-modes.ts';
 import type { Config } from './schema.ts';
 
 export const SECRET_KEY_FILE = 'secret.key';
+
+/**
+ * Keeps the data directory the server's alone, at every start: the directory 0700 and the
+ * secret key file 0600, created so or tightened if an earlier version, a restore or an
+ * administrator left them open to others. Returns what it tightened, for the log.
+ */
+export function secureDataDir(config: Config): Tightened[] {
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  return [tightenMode(config.dataDir, 0o700), tightenMode(path.join(config.dataDir, SECRET_KEY_FILE), 0o600)].filter((t): t is Tightened => !!t);
+}
 
 /**
  * The server's encryption key: the configured one, or the one kept in the data directory,

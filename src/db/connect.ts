@@ -1,7 +1,8 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import type { Config } from '../config/index.ts';
+import { tightenMode, type Tightened } from '../config/file-modes.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -19,7 +20,19 @@ function sqlitePath(config: Config): string {
   return path.resolve(config.dataDir, p);
 }
 
-export function openDatabase(config: Config): Database {
+/**
+ * The SQLite file and its WAL companions hold password hashes, key hashes and sessions: the
+ * server's alone (0600). SQLite gives the -wal and -shm files the database file's mode, so the
+ * file is created 0600 before SQLite opens it (an empty file is an empty database), and files
+ * an earlier start left open to others are tightened, every start.
+ */
+function secureSqliteFiles(filename: string): Tightened[] {
+  closeSync(openSync(filename, 'a', 0o600));
+  return [filename, `${filename}-wal`, `${filename}-shm`].map((f) => tightenMode(f, 0o600)).filter((t): t is Tightened => !!t);
+}
+
+/** `tightened` hears of each database file whose mode was made stricter (for the log). */
+export function openDatabase(config: Config, tightened: (t: Tightened) => void = () => undefined): Database {
   const url = config.database.url;
   if (url && /^postgres(ql)?:\/\//i.test(url)) {
     const knex = knexFactory({
@@ -32,6 +45,7 @@ export function openDatabase(config: Config): Database {
   }
   const filename = sqlitePath(config);
   mkdirSync(path.dirname(filename), { recursive: true, mode: 0o700 });
+  for (const t of secureSqliteFiles(filename)) tightened(t);
   const knex = knexFactory({
     client: 'better-sqlite3',
     connection: { filename },

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { Pool, type Dispatcher } from 'undici';
+import { parseTarget } from '../runtimes/target.ts';
 import { forwardedHeaders, isLecternCookie } from './forward.ts';
 
 /** Per connection, not end to end (RFC 9110 7.6.1): never relayed. `expect` because Node answers 100-continue itself. */
@@ -77,7 +78,8 @@ export class HttpRelay {
     if (!entry) {
       // Apps close idle keep-alive connections after a few seconds (gunicorn after 2); a
       // shorter timeout on this side keeps requests off connections about to close.
-      entry = { pool: new Pool(target, { connections: 256, keepAliveTimeout: 1500, keepAliveMaxTimeout: 1500, headersTimeout: 0, bodyTimeout: 0 }), used: 0 };
+      const { url, socketPath } = parseTarget(target);
+      entry = { pool: new Pool(url, { connections: 256, keepAliveTimeout: 1500, keepAliveMaxTimeout: 1500, headersTimeout: 0, bodyTimeout: 0, ...(socketPath ? { socketPath } : {}) }), used: 0 };
       this.pools.set(target, entry);
     }
     entry.used = Date.now();

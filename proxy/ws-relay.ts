@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import { parseTarget } from '../runtimes/target.ts';
 import { forwardedHeaders, isLecternCookie } from './forward.ts';
 
 /** Handshake headers that belong to one side's connection: each side negotiates its own. */
@@ -88,7 +89,10 @@ export class WsRelay {
     }
     let app: WebSocket;
     try {
-      app = new WebSocket(target.replace(/^http/, 'ws') + (req.url ?? '/'), protocols, { headers, perMessageDeflate: false, maxPayload: 64 * 1024 * 1024, handshakeTimeout: 30_000 });
+      // ws names a Unix socket as ws+unix:<socket path>:<request path>.
+      const { socketPath } = parseTarget(target);
+      const url = socketPath ? `ws+unix:${socketPath}:${req.url ?? '/'}` : target.replace(/^http/, 'ws') + (req.url ?? '/');
+      app = new WebSocket(url, protocols, { headers, perMessageDeflate: false, maxPayload: 64 * 1024 * 1024, handshakeTimeout: 30_000 });
     } catch {
       // A subprotocol list ws rejects (duplicates, bad characters) or a URL it cannot take.
       refuse(socket, 400, 'Bad Request');

@@ -12,8 +12,8 @@ export interface RunnerOptions {
   rendersDir: string;
   quartoPath: string | undefined;
   defaults: { initTimeoutSeconds: number; renderTimeoutSeconds: number; pythonManaged: boolean; rManaged: boolean };
-  /** The account render output must be writable by (when sandboxed as root). */
-  outputOwner: { uid: number; gid: number } | null;
+  /** The account of an item its render output must be writable by (when sandboxed as root). */
+  outputOwner: ((contentGuid: string) => { uid: number; gid: number }) | null;
 }
 
 /** What the proxy needs to start a served bundle on demand. */
@@ -205,7 +205,8 @@ export class ContentRunner {
     const bundleRenders = path.join(this.o.rendersDir, req.contentGuid, String(req.bundleId));
     const out = path.join(bundleRenders, `${key}.partial`);
     await mkdir(out, { recursive: true, mode: 0o755 });
-    if (this.o.outputOwner) await chown(out, this.o.outputOwner.uid, this.o.outputOwner.gid);
+    const owner = this.o.outputOwner?.(req.contentGuid);
+    if (owner) await chown(out, owner.uid, owner.gid);
     const cmd = r.command(this.context(req, prepared, { host: '127.0.0.1', port: 0 }, out));
     const { env, release } = await this.keys.forJob(req.contentGuid, key);
     try {
@@ -226,7 +227,7 @@ export class ContentRunner {
       const files = await readdir(out);
       if (!files.includes(cmd.output)) throw new Error(`The render finished but wrote no ${cmd.output}.`);
       await keepRegularFiles(out, log);
-      if (this.o.outputOwner) await chown(out, 0, 0);
+      if (owner) await chown(out, 0, 0);
       await rename(out, path.join(bundleRenders, key));
       log(`Rendered ${cmd.output}.`);
     } catch (err) {

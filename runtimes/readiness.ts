@@ -1,21 +1,30 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Agent, fetch } from 'undici';
+import { parseTarget } from './target.ts';
 
 /**
  * Polls `url` until anything answers HTTP (any status counts: the app is listening), `gone()`
  * says the process ended, or `deadline` (epoch ms) passes. Every backend's start waits this way.
  */
 export async function untilAnswered(url: string, deadline: number, gone: () => boolean = () => false): Promise<'up' | 'gone' | 'timeout'> {
-  while (Date.now() < deadline) {
-    if (gone()) return 'gone';
-    try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(1000), redirect: 'manual' });
-      await res.body?.cancel();
-      return 'up';
-    } catch {
-      await sleep(100);
+  const target = parseTarget(url);
+  // A process in a network namespace of its own is reached through its Unix socket.
+  const dispatcher = target.socketPath ? new Agent({ connect: { socketPath: target.socketPath } }) : undefined;
+  try {
+    while (Date.now() < deadline) {
+      if (gone()) return 'gone';
+      try {
+        const res = await fetch(target.url, { signal: AbortSignal.timeout(1000), redirect: 'manual', dispatcher });
+        await res.body?.cancel();
+        return 'up';
+      } catch {
+        await sleep(100);
+      }
     }
+    return gone() ? 'gone' : 'timeout';
+  } finally {
+    await dispatcher?.close();
   }
-  return gone() ? 'gone' : 'timeout';
 }
 
 function lastOutput(tail: readonly string[]): string {

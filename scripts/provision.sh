@@ -14,6 +14,9 @@ packages=(
   # Content runtimes: Debian's Python web stack, Jupyter, and the bubblewrap sandbox.
   python3-flask python3-fastapi python3-uvicorn python3-gunicorn jupyter-nbconvert python3-ipykernel
   python3-venv python3-pip python3-numpy bubblewrap
+  # Each sandboxed process's network namespace: socat bridges its port to a Unix socket and
+  # Lectern's API into it; slirp4netns links it to the outside.
+  socat slirp4netns
   nginx-light wrk   # bench/proxy: the reverse proxy to compare with, and the load generator
   # The Docker backend: Debian's engine, and debootstrap for a base image without a registry;
   # a registry (Docker's distribution) for the Swarm backend's push test.

@@ -10,6 +10,8 @@ import { createRunner, type Runtime } from '../runtime-handle.ts';
 import { createJobDirectory } from './job-directory.ts';
 import { JobStore } from './job-store.ts';
 import { LocalBackend } from './local-backend.ts';
+import { ContentUids } from './content-uids.ts';
+import { NetworkLinks } from './netns.ts';
 import type { RunAs, SandboxOptions } from './sandbox.ts';
 
 function lookupUser(name: string): RunAs {
@@ -39,7 +41,14 @@ export async function createLocalRuntime(config: Config, processEnv: ProcessEnvi
   const masked = config.configFile ? [config.configFile] : [];
   // A Quarto install outside /usr (/opt/quarto/bin/quarto) is made visible as a whole.
   const extraReadOnly = rc.quarto && !rc.quarto.startsWith('/usr/') ? [path.dirname(path.dirname(path.resolve(rc.quarto)))] : [];
-  const sandbox: SandboxOptions = { mode, bwrapPath: bwrap ?? 'bwrap', runAs, masked, extraReadOnly };
+  // As root, each item runs as a uid of its own, in a network namespace of its own.
+  const [firstUid, lastUid] = rc.contentUids.split('-').map(Number) as [number, number];
+  const uids = asRoot && mode === 'bwrap' ? new ContentUids(config.dataDir, firstUid, lastUid - firstUid + 1) : null;
+  const accounts = uids ? (guid: string) => uids.of(guid) : null;
+  const network = accounts ? new NetworkLinks(rc.contentNetwork) : null;
+  const netWarning = network?.warning();
+  if (netWarning) warnings.push(netWarning);
+  const sandbox: SandboxOptions = { mode, bwrapPath: bwrap ?? 'bwrap', accounts, network: network ? rc.contentNetwork : null, masked, extraReadOnly };
 
   const found = await discoverInterpreters({ python: rc.python, r: rc.r });
   for (const m of found.missing) warnings.push(`interpreter ${m} does not answer; content needing it cannot run`);
@@ -48,6 +57,7 @@ export async function createLocalRuntime(config: Config, processEnv: ProcessEnvi
   const backend = new LocalBackend({
     jobs: jobStore,
     sandbox,
+    network,
     interpreters: { python: found.python, r: found.r },
     restorers: {
       // Installers run bundle-controlled code (setup.py, configure): as the content account.
@@ -57,19 +67,20 @@ export async function createLocalRuntime(config: Config, processEnv: ProcessEnvi
   });
   const stopped = await backend.cleanupOrphans();
   if (stopped) warnings.push(`stopped ${stopped} content process(es) left by an earlier run`);
-  const runner = createRunner(config, backend, processEnv, runAs && mode === 'bwrap' ? { uid: runAs.uid, gid: runAs.gid } : null);
+  const runner = createRunner(config, backend, processEnv, accounts);
   return {
     backend: 'local',
     runner,
     jobs: createJobDirectory(jobStore, backend),
     interpreters: { python: found.python, r: found.r },
     environments: async () => [],
-    summary: { python: found.python, r: found.r, sandbox: sandbox.mode, runAs: sandbox.runAs?.name },
+    summary: { python: found.python, r: found.r, sandbox: sandbox.mode, contentUids: accounts ? rc.contentUids : undefined, network: sandbox.network ?? 'host' },
     warnings,
     adoptedKeys: [],
     close: async () => {
       await backend.stopAll();
       await runner.settle();
+      network?.close();
     },
   };
 }

@@ -1,20 +1,29 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
+import type { Writable } from 'node:stream';
 import type { EnvironmentRestorer } from '../environments/environment.ts';
 import { pickInterpreter, type Interpreter } from '../interpreters.ts';
 import type { Instance, InstanceSpec, PrepareRequest, Prepared, ProcessSpec, RunSpec, RuntimeBackend } from '../runtime.ts';
 import { exitedBeforeListening, noAnswerWithin, untilAnswered } from '../readiness.ts';
+import { unixTarget } from '../target.ts';
 import type { JobStore } from './job-store.ts';
 import { freePort } from './ports.ts';
-import { buildLaunch, type SandboxOptions } from './sandbox.ts';
+import type { NetworkLinks } from './netns.ts';
+import { buildLaunch, INFO_FD, SECRETS_FD, type SandboxOptions } from './sandbox.ts';
 
 const STOP_GRACE_MS = 5000;
 const TAIL_LINES = 15;
 
+const BLOCK_FD = 5;
+
+type NetworkLink = Awaited<ReturnType<NetworkLinks['link']>>;
+
 export interface LocalBackendOptions {
   jobs: JobStore;
   sandbox: SandboxOptions;
+  /** Links each sandboxed process's network namespace (as root); null: the host's network. */
+  network: NetworkLinks | null;
   interpreters: { python: Interpreter[]; r: Interpreter[] };
   restorers: { python: EnvironmentRestorer; r: EnvironmentRestorer };
 }
@@ -32,6 +41,35 @@ function killGroup(pid: number, signal: NodeJS.Signals) {
     process.kill(-pid, signal);
   } catch {
     // already gone
+  }
+}
+
+/** The pid bwrap reports on its info fd: the process whose namespaces the sandbox is. */
+function childPid(child: ChildProcess, exited: Promise<unknown>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const info = child.stdio[INFO_FD] as NodeJS.ReadableStream;
+    info.on('data', (d: Buffer) => {
+      text += d.toString('utf8');
+      try {
+        resolve((JSON.parse(text) as { 'child-pid': number })['child-pid']);
+      } catch {
+        // not all of it yet
+      }
+    });
+    void exited.then(() => reject(new Error(`The sandbox (bubblewrap) exited before it started the process: ${text.trim() || 'no output'}`)));
+  });
+}
+
+/** The port of a URL on the host's loopback (Lectern's API as CONNECT_SERVER names it), else null. */
+function loopbackPort(url: string | undefined): number | null {
+  if (!url) return null;
+  try {
+    const u = new URL(url);
+    if (!['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname)) return null;
+    return Number(u.port || (u.protocol === 'https:' ? 443 : 80));
+  } catch {
+    return null;
   }
 }
 
@@ -69,10 +107,13 @@ export class LocalBackend implements RuntimeBackend {
   /** Local environments are shared by key across bundles; nothing belongs to one bundle. */
   async discard(): Promise<void> {}
 
-  private async spawnJob(spec: ProcessSpec, kind: 'process' | 'render', tag: string, onLine?: (line: string) => void) {
+  private async spawnJob(spec: ProcessSpec, kind: 'process' | 'render', tag: string, onLine?: (line: string) => void, appPort: number | null = null) {
     const launch = buildLaunch(spec, this.o.sandbox);
     const writer = await this.o.jobs.create({ key: spec.key, contentGuid: spec.contentGuid, bundleId: spec.bundleId, kind, tag });
-    const child = spawn(launch.file, launch.args, { cwd: launch.cwd, env: launch.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    // fd 3: the environment for the launcher; with a network namespace, fd 4 is bwrap's info
+    // (the child's pid) and fd 5 holds the command back until the namespace is linked.
+    const extra: Array<'pipe' | 'ignore'> = launch.secrets === null ? [] : launch.infoFd ? ['pipe', 'pipe', 'pipe'] : ['pipe'];
+    const child = spawn(launch.file, launch.args, { cwd: launch.cwd, env: launch.env, stdio: ['ignore', 'pipe', 'pipe', ...extra], detached: true });
     const tail: string[] = [];
     const capture = (source: 'stdout' | 'stderr', stream: NodeJS.ReadableStream) => {
       createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => {
@@ -92,12 +133,31 @@ export class LocalBackend implements RuntimeBackend {
       child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : null)));
     });
     await writer.setPid(child.pid ?? null);
-    return { child, exited, tail, writer };
+    let link: NetworkLink | null = null;
+    if (launch.secrets !== null) {
+      try {
+        if (launch.infoFd && this.o.network && launch.account) {
+          const pid = await childPid(child, exited);
+          link = await this.o.network.link({ key: spec.key, pid, account: launch.account, appPort, apiPort: loopbackPort(spec.env.CONNECT_SERVER) });
+          (child.stdio as unknown as Writable[])[BLOCK_FD]!.end('1');
+        }
+        (child.stdio[SECRETS_FD] as Writable).on('error', () => undefined).end(launch.secrets);
+      } catch (err) {
+        if (child.pid) killGroup(child.pid, 'SIGKILL');
+        await exited;
+        await writer.finish(null, 'failed');
+        throw err;
+      }
+    }
+    const unlinked = link;
+    if (unlinked) void exited.then(() => unlinked.stop());
+    return { child, exited, tail, writer, socketPath: link?.socketPath ?? null };
   }
 
   async start(spec: InstanceSpec): Promise<Instance> {
-    const { child, exited, tail, writer } = await this.spawnJob(spec, 'process', 'app');
-    const instance: Instance = { key: spec.key, contentGuid: spec.contentGuid, bundleId: spec.bundleId, target: `http://127.0.0.1:${spec.port}`, pid: child.pid ?? null, startedAt: new Date() };
+    const { child, exited, tail, writer, socketPath } = await this.spawnJob(spec, 'process', 'app', undefined, spec.port);
+    const target = socketPath ? unixTarget(socketPath) : `http://127.0.0.1:${spec.port}`;
+    const instance: Instance = { key: spec.key, contentGuid: spec.contentGuid, bundleId: spec.bundleId, target, pid: child.pid ?? null, startedAt: new Date() };
     const entry: Running = { instance, child, done: Promise.resolve(), stopping: false };
     entry.done = exited.then(async (code) => {
       await writer.finish(code, entry.stopping ? 'killed' : code === 0 ? 'exited' : 'failed');

@@ -1,6 +1,7 @@
 import { existsSync, lstatSync, readlinkSync } from 'node:fs';
 import { BASE_PATH, environment, mapper, SANDBOX_PATHS } from '../content-process.ts';
 import type { ProcessSpec } from '../runtime.ts';
+import type { ContentAccount } from './content-uids.ts';
 
 export interface RunAs {
   name: string;
@@ -12,8 +13,14 @@ export interface SandboxOptions {
   /** bwrap: a private mount namespace; none: a plain child process (not as root). */
   mode: 'bwrap' | 'none';
   bwrapPath: string;
-  /** Set when Lectern runs as root: the unprivileged account content runs as. */
-  runAs: RunAs | null;
+  /** Set when Lectern runs as root: the account of each content item (a uid of its own). */
+  accounts: ((contentGuid: string) => ContentAccount) | null;
+  /**
+   * A network namespace per process (bwrap as root): it cannot reach another item's port or
+   * the host's loopback; `outbound` adds a link to the outside (local/netns.ts). Null: the
+   * host's network.
+   */
+  network: 'outbound' | 'none' | null;
   /** Files to hide even inside bound system directories (the config file under /etc). */
   masked: string[];
   /** Installations outside /usr that content needs, bound read-only at the same path (Quarto in /opt). */
@@ -28,6 +35,34 @@ export interface Launch {
   args: string[];
   env: Record<string, string>;
   cwd: string;
+  /** For the launcher to read on fd 3 (NUL-separated NAME=value): the content's environment. */
+  secrets: string | null;
+  /** bwrap writes `{"child-pid": N}` on fd 4: the process whose network namespace to link. */
+  infoFd: boolean;
+  /** The account the content runs as, if not the server's. */
+  account: ContentAccount | null;
+}
+
+/** Fd 3 is the environment, fd 4 bwrap's info (see Launch). */
+export const SECRETS_FD = 3;
+export const INFO_FD = 4;
+
+// Names the launcher's bash cannot or must not take from content: read-only shell variables
+// (exporting one fails) and the job marker, which is the server's.
+const RESERVED = new Set(['BASHOPTS', 'BASH_VERSINFO', 'EUID', 'PPID', 'SHELLOPTS', 'UID', 'LECTERN_JOB']);
+
+/**
+ * Reads the environment from fd 3 and execs the content's command with it. The variables
+ * (secrets, the process API key) never appear on a command line, where `ps` shows them to
+ * every local account, and /proc/<pid>/environ is readable by the item's own uid alone.
+ */
+const LAUNCHER = `while IFS= read -r -d '' kv; do export -- "$kv"; done <&${SECRETS_FD}; exec ${SECRETS_FD}<&- ${INFO_FD}>&- 5<&-; unset LECTERN_JOB; exec "$@"`;
+
+function secretsOf(env: Record<string, string>): string {
+  return Object.entries(env)
+    .filter(([k, v]) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(k) && !RESERVED.has(k) && !v.includes('\0'))
+    .map(([k, v]) => `${k}=${v}\0`)
+    .join('');
 }
 
 /**
@@ -39,14 +74,18 @@ export interface Launch {
  */
 export function buildLaunch(spec: ProcessSpec, opts: SandboxOptions): Launch {
   if (opts.mode === 'none') {
-    if (opts.runAs) throw new Error('Lectern runs as root without a sandbox: install bubblewrap (apt-get install bubblewrap) or run Lectern as an unprivileged user.');
+    if (opts.accounts) throw new Error('Lectern runs as root without a sandbox: install bubblewrap (apt-get install bubblewrap) or run Lectern as an unprivileged user.');
     const map = mapper(spec, false);
     const [file, ...args] = spec.command.argv;
-    return { file: file!, args, env: environment(spec, map, null), cwd: spec.command.cwd };
+    // spawn() hands the environment over without a command line; it is the server's own uid.
+    return { file: file!, args, env: environment(spec, map, null), cwd: spec.command.cwd, secrets: null, infoFd: false, account: null };
   }
+  const account = opts.accounts?.(spec.contentGuid) ?? null;
   const map = mapper(spec, true);
-  const env = environment(spec, map, opts.runAs);
+  const env = environment(spec, map, account);
   const a: string[] = ['--die-with-parent', '--new-session', '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try'];
+  const netns = opts.network !== null && account !== null;
+  if (netns) a.push('--unshare-net', '--info-fd', String(INFO_FD), '--block-fd', '5');
   // bwrap creates the parents of a mount point with the server's umask (0700 under a strict
   // one), which the run-as account cannot traverse: create them 0755 first.
   const made = new Set<string>(['/']);
@@ -81,10 +120,10 @@ export function buildLaunch(spec: ProcessSpec, opts: SandboxOptions): Launch {
   // sets, LD_PRELOAD or PATH among them) must not reach anything that still runs as root.
   // The job marker lets a restarted Lectern find and stop this process tree.
   a.push('--chdir', map(spec.command.cwd), '--clearenv', '--setenv', 'PATH', BASE_PATH, '--setenv', 'LECTERN_JOB', spec.key, '--');
-  if (opts.runAs) {
-    a.push('/usr/bin/setpriv', `--reuid=${opts.runAs.uid}`, `--regid=${opts.runAs.gid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--');
+  if (account) {
+    a.push('/usr/bin/setpriv', `--reuid=${account.uid}`, `--regid=${account.gid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--');
   }
-  // Only now, as the run-as account, the content's environment: `env -i` starts it from nothing.
-  a.push('/usr/bin/env', '-i', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...spec.command.argv.map(map));
-  return { file: opts.bwrapPath, args: a, env: { PATH: BASE_PATH }, cwd: '/' };
+  // Only now, as the item's account, the content's environment, read from fd 3 (LAUNCHER).
+  a.push('/bin/bash', '--noprofile', '--norc', '-c', LAUNCHER, 'lectern-launch', ...spec.command.argv.map(map));
+  return { file: opts.bwrapPath, args: a, env: { PATH: BASE_PATH }, cwd: '/', secrets: secretsOf(env), infoFd: netns, account };
 }

@@ -114,6 +114,19 @@ export const configSchema = z
         runAs: z.string().regex(/^[a-z_][a-z0-9_-]*\$?$/, 'must be a Unix user name').default('nobody'),
         // bubblewrap confines content to its bundle, environment and a private /tmp.
         sandbox: z.enum(['auto', 'bwrap', 'none']).default('auto'),
+        // Uids content items run as, one per item (sandboxed, as root): a range no account uses.
+        contentUids: z
+          .string()
+          .regex(/^\d+-\d+$/, 'must be FIRST-LAST, e.g. 1800000000-1899999999')
+          .refine((s) => {
+            const [a, b] = s.split('-').map(Number) as [number, number];
+            return a >= 65536 && b >= a && b < 2 ** 31 - 1;
+          }, 'must lie within 65536-2147483646, first <= last')
+          .default('1800000000-1899999999'),
+        // A sandboxed process's network: its own namespace either way (it cannot reach another
+        // item's port or the host's loopback). outbound: the outside through slirp4netns;
+        // none: its own loopback only.
+        contentNetwork: z.enum(['outbound', 'none']).default('outbound'),
         initTimeoutSeconds: intFrom(z.number().int().min(1).max(3600)).default(60),
         renderTimeoutSeconds: intFrom(z.number().int().min(1).max(24 * 3600)).default(1800),
       })
@@ -189,6 +202,8 @@ export const ENV_VARS: Record<string, readonly string[]> = {
   LECTERN_PYTHON_ENVIRONMENT_MANAGEMENT: ['runtime', 'pythonEnvironmentManagement'],
   LECTERN_R_ENVIRONMENT_MANAGEMENT: ['runtime', 'rEnvironmentManagement'],
   LECTERN_RUN_AS: ['runtime', 'runAs'],
+  LECTERN_CONTENT_UIDS: ['runtime', 'contentUids'],
+  LECTERN_CONTENT_NETWORK: ['runtime', 'contentNetwork'],
   LECTERN_SANDBOX: ['runtime', 'sandbox'],
   LECTERN_INIT_TIMEOUT_SECONDS: ['runtime', 'initTimeoutSeconds'],
   LECTERN_RENDER_TIMEOUT_SECONDS: ['runtime', 'renderTimeoutSeconds'],

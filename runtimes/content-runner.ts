@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chown, lstat, mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { chmod, chown, lchown, lstat, mkdir, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { BuildRequest, ProcessEnvironment, RunSettings } from '../src/domain/deploy.ts';
 import type { Manifest } from '../src/domain/manifest.ts';
@@ -54,6 +54,28 @@ async function keepRegularFiles(dir: string, log: (l: string) => void): Promise<
       await rm(p, { force: true });
       log(`Removed ${path.relative(dir, p) || name} from the output: only regular files are published.`);
     }
+  }
+}
+
+/**
+ * Published output is the server's alone: every directory 0700 and file 0600, owned by the
+ * server (not by the content account, which must not read or change it once it is published,
+ * nor any other local account). Directories are taken before what is in them; links are gone
+ * already (keepRegularFiles), and the render's processes with them.
+ */
+async function sealOutput(dir: string): Promise<void> {
+  const uid = process.getuid?.();
+  const gid = process.getgid?.();
+  const take = async (p: string, mode: number) => {
+    if (uid === 0 && gid !== undefined) await lchown(p, uid, gid);
+    await chmod(p, mode);
+  };
+  await take(dir, 0o700);
+  for (const name of await readdir(dir)) {
+    const p = path.join(dir, name);
+    const st = await lstat(p);
+    if (st.isDirectory()) await sealOutput(p);
+    else if (st.isFile()) await take(p, 0o600);
   }
 }
 
@@ -204,7 +226,10 @@ export class ContentRunner {
     const key = `render-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
     const bundleRenders = path.join(this.o.rendersDir, req.contentGuid, String(req.bundleId));
     const out = path.join(bundleRenders, `${key}.partial`);
-    await mkdir(out, { recursive: true, mode: 0o755 });
+    // Private from the start (renders/, the item's and the bundle's directories too); only the
+    // content account may write the output while the render runs (it sees it bind-mounted).
+    await mkdir(out, { recursive: true, mode: 0o700 });
+    await chmod(out, 0o700);
     const owner = this.o.outputOwner?.(req.contentGuid);
     if (owner) await chown(out, owner.uid, owner.gid);
     const cmd = r.command(this.context(req, prepared, { host: '127.0.0.1', port: 0 }, out));
@@ -227,6 +252,7 @@ export class ContentRunner {
       const files = await readdir(out);
       if (!files.includes(cmd.output)) throw new Error(`The render finished but wrote no ${cmd.output}.`);
       await keepRegularFiles(out, log);
+      await sealOutput(out);
       if (owner) await chown(out, 0, 0);
       await rename(out, path.join(bundleRenders, key));
       log(`Rendered ${cmd.output}.`);

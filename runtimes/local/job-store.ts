@@ -39,7 +39,7 @@ export class JobStore {
     const file = path.join(this.dir(info.contentGuid, info.key), 'job.json');
     // A temporary name of its own per write: the pid and the exit can be recorded at once.
     const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
-    await writeFile(tmp, JSON.stringify(info));
+    await writeFile(tmp, JSON.stringify(info), { mode: 0o600 });
     await rename(tmp, file);
   }
 

@@ -31,8 +31,14 @@ export class SessionRepo {
     await this.knex('sessions').where({ sid }).delete();
   }
 
-  async destroyForUser(userId: number): Promise<number> {
-    return this.knex('sessions').where({ user_id: userId }).delete();
+  /** Ends every session of a user, but for `exceptSid` (the one that asked, when it stays). */
+  async destroyForUser(userId: number, exceptSid?: string): Promise<number> {
+    return this.knex('sessions')
+      .where({ user_id: userId })
+      .modify((q) => {
+        if (exceptSid !== undefined) q.whereNot({ sid: exceptSid });
+      })
+      .delete();
   }
 
   async purgeExpired(now: Date): Promise<number> {

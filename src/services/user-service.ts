@@ -110,19 +110,24 @@ export class UserService {
   async setLocked(actor: Actor, user: User, locked: boolean): Promise<User> {
     if (locked && actor.userId === user.id) throw AppError.badRequest('You cannot lock your own account.');
     const updated = (await this.users.update(user.id, { locked }))!;
-    if (locked) await this.sessions.destroyForUser(user.id);
-    await this.audit.record(actor, locked ? 'user.lock' : 'user.unlock', { type: 'user', id: user.guid });
+    const ended = locked ? await this.sessions.destroyForUser(user.id) : 0;
+    await this.audit.record(actor, locked ? 'user.lock' : 'user.unlock', { type: 'user', id: user.guid }, locked ? { sessions_ended: ended } : undefined);
     return updated;
   }
 
-  async changePassword(actor: Actor, user: User, current: string | null, next: string): Promise<void> {
+  /**
+   * A new password ends the user's other browser sessions (someone who knew the old one may
+   * hold one); `keepSession`, the session that made the change, stays logged in.
+   */
+  async changePassword(actor: Actor, user: User, current: string | null, next: string, keepSession?: string): Promise<void> {
     if (current !== null) {
       const hash = await this.users.passwordHash(user.id);
       if (!hash || !(await verifyPassword(hash, current))) throw AppError.badRequest('The current password is wrong.');
     }
     this.checkPasswordStrength(next);
     await this.users.update(user.id, { passwordHash: await hashPassword(next), mustChangePassword: false });
-    await this.audit.record(actor, 'user.password', { type: 'user', id: user.guid });
+    const ended = await this.sessions.destroyForUser(user.id, keepSession);
+    await this.audit.record(actor, 'user.password', { type: 'user', id: user.guid }, { sessions_ended: ended });
   }
 
   /** Checks a password login. The caller records the outcome (it knows the client address). */

@@ -6,6 +6,8 @@ import type { AuditLog } from '../services/audit-log.ts';
 import type { LoginThrottle } from '../services/login-throttle.ts';
 import type { UserService } from '../services/user-service.ts';
 
+const WRONG_CREDENTIALS = 'Wrong username or password.';
+
 export interface LoginFailure extends IVerifyOptions {
   status: 401 | 429;
   retryAfter?: number;
@@ -20,7 +22,9 @@ export function createPassport(users: UserService, throttle: LoginThrottle, audi
       const ip = req.ip ?? 'unknown';
       const actor = { userId: null, ip, via: 'web' as const };
       void (async () => {
-        const wait = await throttle.retryAfter(username, ip);
+        // The try is counted before the password is checked, so guesses sent at once are
+        // refused once the budget is spent instead of all being checked.
+        const wait = await throttle.reserve(username, ip);
         if (wait > 0) {
           await audit.record(actor, 'login.throttled', { type: 'user', id: username }, { retry_after: wait });
           const info: LoginFailure = { status: 429, retryAfter: wait, message: `Too many failed logins. Try again in ${Math.ceil(wait / 60)} minute(s).` };
@@ -28,10 +32,10 @@ export function createPassport(users: UserService, throttle: LoginThrottle, audi
         }
         const result = await users.verifyLogin(username, password);
         if (!result.ok) {
-          await throttle.recordFailure(username, ip);
           await audit.record({ ...actor, userId: result.user?.id ?? null }, 'login.failure', { type: 'user', id: result.user?.guid ?? username }, { reason: result.reason });
-          const message = result.reason === 'locked' ? 'This account is locked. Ask an administrator to unlock it.' : 'Wrong username or password.';
-          const info: LoginFailure = { status: 401, message };
+          // A locked account gets the wrong password's answer: the page must not tell a
+          // guesser that the name exists, or that the password was right. The audit log says why.
+          const info: LoginFailure = { status: 401, message: WRONG_CREDENTIALS };
           return done(null, false, info);
         }
         await throttle.recordSuccess(username, ip);

@@ -94,7 +94,8 @@ export function webRoutes(d: WebDeps): Router {
     const next = String(b.password ?? '');
     try {
       if (next !== String(b.confirm ?? '')) throw AppError.badRequest('The two new passwords differ.');
-      await d.users.changePassword(actorOf(req, 'web'), user, current, next);
+      // Every other session of this user ends; this one stays logged in.
+      await d.users.changePassword(actorOf(req, 'web'), user, current, next, req.sessionID);
     } catch (err) {
       if (err instanceof AppError && err.status === 400) {
         return render(req, res, 'password', { title: 'Change password', error: err.message }, 400);

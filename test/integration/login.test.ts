@@ -1,7 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { BrowserSession } from '../helpers/browser.ts';
 import { DATABASES } from '../helpers/databases.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { runCli } from '../helpers/process.ts';
+import { api, startTestServer, type TestServer } from '../helpers/server.ts';
+
+/** A login page without what differs between any two loads of it (the CSRF token). */
+const withoutToken = (html: string) => html.replace(/name="_csrf" value="[^"]+"/g, 'name="_csrf" value=""');
 
 describe.each(DATABASES)('browser login on %s', (kind) => {
   let t: TestServer;
@@ -85,7 +89,99 @@ describe.each(DATABASES)('browser login on %s', (kind) => {
 
     const again = await new BrowserSession(t.url).login('bob', bob.password);
     expect(again.status).toBe(401);
-    expect(again.text).toContain('This account is locked');
+    expect(again.text).toContain('Wrong username or password.');
+  });
+
+  it('answers a locked account exactly as a wrong password, so the page tells nothing', async () => {
+    t = await startTestServer(kind);
+    const bob = await t.createUser('bob', 'publisher');
+    await t.createUser('carl', 'publisher');
+    await t.server.ctx.users.setLocked({ userId: t.admin.user.id, via: 'system' }, bob.user, true);
+    // The right password of a locked account, a wrong one of the same account, a wrong one of
+    // an open account and an unknown name: one status and one page (but for the name typed).
+    const answers = [
+      await new BrowserSession(t.url).login('bob', bob.password),
+      await new BrowserSession(t.url).login('bob', 'not-bobs-password'),
+      await new BrowserSession(t.url).login('carl', 'not-carls-password'),
+      await new BrowserSession(t.url).login('nobody', 'whatever-password'),
+    ];
+    expect(answers.map((a) => a.status)).toEqual([401, 401, 401, 401]);
+    const pages = answers.map((a, i) => withoutToken(a.text).replace(['bob', 'bob', 'carl', 'nobody'][i]!, 'NAME'));
+    expect(new Set(pages).size).toBe(1);
+    expect(pages[0]).not.toMatch(/lock/i);
+    expect(answers[0]!.headers.get('retry-after')).toBeNull();
+    // The audit log, for administrators, still says why.
+    const failures = await t.server.ctx.audit.recent(10, 'login.failure');
+    expect(failures.map((f) => (f.details as { reason: string }).reason).sort()).toEqual(['bad-credentials', 'bad-credentials', 'bad-credentials', 'locked']);
+  });
+
+  it('counts a guess before checking it: 25 parallel guesses get no more checks than the limit', async () => {
+    t = await startTestServer(kind);
+    const erin = await t.createUser('erin', 'viewer');
+    const limit = t.server.ctx.config.auth.maxFailedLogins;
+    expect(limit).toBe(5);
+    // Count the password checks themselves.
+    const users = t.server.ctx.users;
+    const verify = users.verifyLogin.bind(users);
+    let checked = 0;
+    users.verifyLogin = (username, password) => {
+      checked++;
+      return verify(username, password);
+    };
+    // Each guess from a browser of its own with its form's token, all from one address, all at once.
+    const forms = await Promise.all(
+      Array.from({ length: 25 }, async () => {
+        const b = new BrowserSession(t.url);
+        return { b, csrf: BrowserSession.csrfFrom((await b.get('/login')).text) };
+      }),
+    );
+    const answers = await Promise.all(forms.map(({ b, csrf }, i) => b.request('POST', '/login', { form: { _csrf: csrf, username: 'erin', password: `wrong-guess-${i}` } })));
+    const statuses = answers.map((a) => a.status);
+    expect(statuses.filter((s) => s !== 401 && s !== 429)).toEqual([]);
+    expect(checked).toBeLessThanOrEqual(limit);
+    expect(statuses.filter((s) => s === 401).length).toBe(checked);
+    expect(await t.server.ctx.audit.recent(100, 'login.failure')).toHaveLength(checked);
+    // The window is closed now, even for the right password.
+    const right = await new BrowserSession(t.url).login('erin', erin.password);
+    expect(right.status).toBe(429);
+    expect(checked).toBeLessThanOrEqual(limit);
+  });
+
+  it('ends the other sessions when a password changes, and every session on a lock', async () => {
+    t = await startTestServer(kind);
+    const fay = await t.createUser('fay', 'publisher');
+    const [here, there] = [new BrowserSession(t.url), new BrowserSession(t.url)];
+    expect((await here.login('fay', fay.password)).status).toBe(303);
+    expect((await there.login('fay', fay.password)).status).toBe(303);
+    expect((await there.get('/')).status).toBe(200);
+
+    const changed = await here.submit('/password', '/password', { current: fay.password, password: 'fays-new-password-1', confirm: 'fays-new-password-1' });
+    expect(changed.status).toBe(303);
+    expect((await here.get('/')).status).toBe(200); // the session that changed it stays
+    expect((await there.get('/')).status).toBe(303);
+    expect((await there.get('/')).location).toBe('/login?next=%2F');
+
+    // A lock by an administrator (the API) ends all of them.
+    const third = new BrowserSession(t.url);
+    expect((await third.login('fay', 'fays-new-password-1')).status).toBe(303);
+    expect((await third.get('/')).status).toBe(200);
+    const lock = await api(t.url, 'POST', `/__api__/v1/users/${fay.user.guid}/lock`, { key: t.admin.key, body: { locked: true } });
+    expect(lock.status).toBe(200);
+    expect((await here.get('/')).status).toBe(303);
+    expect((await third.get('/')).status).toBe(303);
+  });
+
+  it("ends a user's sessions when the CLI locks them (another process, the same database)", async () => {
+    t = await startTestServer(kind);
+    const gus = await t.createUser('gus', 'viewer');
+    const [one, two] = [new BrowserSession(t.url), new BrowserSession(t.url)];
+    await one.login('gus', gus.password);
+    await two.login('gus', gus.password);
+    expect((await one.get('/')).status).toBe(200);
+    const locked = await runCli(['users', 'lock', 'gus'], { LECTERN_DATA_DIR: t.db.dataDir, LECTERN_DATABASE_URL: t.db.url });
+    expect(locked.code, locked.stderr).toBe(0);
+    expect((await one.get('/')).status).toBe(303);
+    expect((await two.get('/')).status).toBe(303);
   });
 
   it('rate-limits failed logins, even when the right password follows', async () => {

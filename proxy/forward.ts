@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { SESSION_COOKIE_NAME } from '../src/domain/session.ts';
+import { CREDENTIALS_SIGNATURE_HEADER } from '../src/services/credentials-signature.ts';
 
 /** Who is asking, as the content is told (Connect's credentials header; Shiny reads its own). */
 export interface Viewer {
@@ -31,9 +32,10 @@ export function isLecternCookie(setCookie: string): boolean {
 
 /**
  * Prepares a request for content: Lectern's own credentials (its session cookie, an API key)
- * never reach the app; who the viewer is does, in headers Lectern sets itself.
+ * never reach the app; who the viewer is does, in headers Lectern sets itself, with a
+ * signature the app can check (`sign`: the content item's, src/services/credentials-signature.ts).
  */
-export function prepareForContent(req: IncomingMessage, path: string, basePath: string, viewer: Viewer | undefined): void {
+export function prepareForContent(req: IncomingMessage, path: string, basePath: string, viewer: Viewer | undefined, sign: (credentials: string) => string): void {
   req.url = path;
   const cookie = req.headers.cookie;
   if (cookie) {
@@ -48,13 +50,14 @@ export function prepareForContent(req: IncomingMessage, path: string, basePath: 
   // header would set the app's SCRIPT_NAME); like nginx, drop them.
   for (const h of Object.keys(req.headers)) if (h.includes('_')) delete req.headers[h];
   // Only Lectern says who the viewer is: whatever a client sent under these names goes.
-  for (const h of ['rstudio-connect-credentials', 'shiny-server-credentials', 'x-lectern-user']) delete req.headers[h];
+  for (const h of ['rstudio-connect-credentials', 'shiny-server-credentials', 'x-lectern-user', CREDENTIALS_SIGNATURE_HEADER]) delete req.headers[h];
   req.headers['x-lectern-base-path'] = basePath;
   if (viewer) {
     const credentials = JSON.stringify({ user: viewer.username, groups: viewer.groups });
     req.headers['rstudio-connect-credentials'] = credentials;
     req.headers['shiny-server-credentials'] = credentials;
     req.headers['x-lectern-user'] = viewer.username;
+    req.headers[CREDENTIALS_SIGNATURE_HEADER] = sign(credentials);
   }
 }
 

@@ -47,6 +47,8 @@ export interface GatewayDeps {
   scalingOf(c: Content): Scaling;
   vanities: VanityService;
   viewerOf(user: User): Promise<Viewer>;
+  /** Signs a content item's credentials header (`Lectern-Credentials-Signature`). */
+  signCredentials(contentGuid: string, credentials: string): string;
   relay: HttpRelay;
   /** Starts the request's access log line. */
   log(req: IncomingMessage, res: ServerResponse): void;
@@ -133,7 +135,7 @@ export function contentGateway(deps: GatewayDeps) {
     const publicBase = vanityBasePath(req) ?? prefix;
     const tail = (req.url ?? '/').slice(m[0].length - 1) || '/';
     // Apps serving under their base path were started with `/content/<guid>/`, drafts too.
-    prepareForContent(req, served.pathMode === 'full' ? `/content/${content.guid}${tail}` : tail, publicBase, user ? await deps.viewerOf(user) : undefined);
+    prepareForContent(req, served.pathMode === 'full' ? `/content/${content.guid}${tail}` : tail, publicBase, user ? await deps.viewerOf(user) : undefined, (c) => deps.signCredentials(content.guid, c));
     res.setHeader('X-Content-Type-Options', 'nosniff');
     try {
       await deps.relay.forward(req, res, instance.target, {

@@ -19,6 +19,8 @@ export interface UpgradeDeps {
   /** Express middleware does not run on upgrades: the server supplies who is asking. */
   identify(req: IncomingMessage): Promise<Identity>;
   viewerOf(user: User): Promise<Viewer>;
+  /** Signs a content item's credentials header (`Lectern-Credentials-Signature`). */
+  signCredentials(contentGuid: string, credentials: string): string;
   vanities: VanityService;
   pool: InstancePool;
   /** A content item's scaling: its settings within the server's defaults and ceilings. */
@@ -73,7 +75,7 @@ export function contentUpgrade(deps: UpgradeDeps) {
         const tail = (req.url ?? '/').slice(m[0].length - 1) || '/';
         // Apps serving under their base path were started with `/content/<guid>/`, drafts too.
         const path = recipe.pathMode === 'full' ? `/content/${content.guid}${tail}` : tail;
-        prepareForContent(req, path, vanityBasePath(req) ?? m[0], who.user ? await deps.viewerOf(who.user) : undefined);
+        prepareForContent(req, path, vanityBasePath(req) ?? m[0], who.user ? await deps.viewerOf(who.user) : undefined, (c) => deps.signCredentials(content.guid, c));
         // A WebSocket holds its process's connection slot for as long as it is open.
         deps.relay.forward(req, socket, head, instance.target, { pingSeconds: deps.pingSeconds }, lease.release);
       } catch (err) {

@@ -126,7 +126,7 @@ export async function createAppContext(config: Config, logger: Logger, events: C
   if (interrupted.length) logger.warn({ tasks: interrupted }, 'marked tasks interrupted by a restart as failed');
   const environment = new EnvironmentService(repos.environment, new SecretBox(secretKey, 'content-environment'));
   let serverUrl = config.server.publicUrl ?? `http://127.0.0.1:${config.server.port}`;
-  const processEnv = new ProcessEnvService(repos.content, repos.users, keys, repos.keys, environment, () => serverUrl);
+  const processEnv = new ProcessEnvService(repos.content, repos.users, keys, repos.keys, environment, () => serverUrl, secretKey);
   // Containers an earlier run left are kept for bundles that still exist.
   const keep = async (guid: string, bundleId: number) => {
     const c = await repos.content.byGuid(guid);

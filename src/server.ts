@@ -27,6 +27,7 @@ import { vanityBasePath, vanityRewrite } from '../proxy/vanity.ts';
 import { InstancePool } from '../proxy/instance-pool.ts';
 import { poolSource } from '../proxy/pool-source.ts';
 import { effectiveScaling } from './domain/scaling.ts';
+import { CredentialsSigner } from './services/credentials-signature.ts';
 import type { Content } from './domain/content.ts';
 
 const VIEWS_DIR = fileURLToPath(new URL('../views', import.meta.url));
@@ -101,6 +102,9 @@ export function buildServer(ctx: AppContext): LecternServer {
   });
   void pool.maintain();
   const viewerOf = async (user: User) => ({ username: user.username, groups: await ctx.groups.namesOf(user) });
+  // Apps can check that the credentials header came from Lectern: signed with the item's key.
+  const credentialsSigner = new CredentialsSigner(ctx.secretKey);
+  const signCredentials = (contentGuid: string, credentials: string) => credentialsSigner.sign(contentGuid, credentials);
 
   // Content on Lectern's own origin is for API-key callers only (API consumers, rsconnect's
   // post-deploy check). Running apps are the gateway's (below); the rest of content goes
@@ -160,6 +164,7 @@ export function buildServer(ctx: AppContext): LecternServer {
     pool,
     vanities: ctx.vanities,
     viewerOf,
+    signCredentials,
     relay,
     scalingOf,
     log: accessLog(logger.child({ origin: 'content' })),
@@ -184,6 +189,7 @@ export function buildServer(ctx: AppContext): LecternServer {
     identify,
     pingSeconds: config.proxy.websocketPingSeconds,
     viewerOf,
+    signCredentials,
     vanities: ctx.vanities,
     pool,
     scalingOf,

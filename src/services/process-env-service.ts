@@ -3,6 +3,7 @@ import type { ApiKeyRepo } from '../repositories/api-key-repo.ts';
 import type { ContentRepo } from '../repositories/content-repo.ts';
 import type { UserRepo } from '../repositories/user-repo.ts';
 import type { ApiKeyService } from './api-key-service.ts';
+import { CREDENTIALS_KEY_VARIABLE, credentialsKey } from './credentials-signature.ts';
 import type { EnvironmentService } from './environment-service.ts';
 
 export const PROCESS_KEY_PREFIX = 'process:';
@@ -21,6 +22,8 @@ export class ProcessEnvService implements ProcessEnvironment {
     private readonly environment: EnvironmentService,
     /** The server's URL as content should use it; known once it listens. */
     private readonly serverUrl: () => string,
+    /** The server's secret key: each item's credentials key is derived from it. */
+    private readonly secretKey: Buffer,
   ) {}
 
   async forContent(contentGuid: string, jobKey: string) {
@@ -30,6 +33,8 @@ export class ProcessEnvService implements ProcessEnvironment {
     const vars = await this.environment.values(c);
     const base: Record<string, string> = {
       CONNECT_SERVER: `${this.serverUrl()}/`,
+      // To check Lectern-Credentials-Signature (src/services/credentials-signature.ts).
+      [CREDENTIALS_KEY_VARIABLE]: credentialsKey(this.secretKey, c.guid),
       CONNECT_CONTENT_GUID: c.guid,
       RSTUDIO_PRODUCT: 'CONNECT',
     };

@@ -1,0 +1,34 @@
+import { createHmac } from 'node:crypto';
+
+/**
+ * Apps learn who the viewer is from `RStudio-Connect-Credentials`, which anything that reaches
+ * an app's port could send. Lectern signs it, so an app can tell it came from Lectern:
+ *
+ *     Lectern-Credentials-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 over "<t>.<header value>">
+ *
+ * keyed with the content item's own key, which its processes get as `LECTERN_CREDENTIALS_KEY`
+ * (the hex string itself is the HMAC key). One key per item: a signature one app receives is
+ * worth nothing to another. The README shows how an app checks it.
+ */
+export const CREDENTIALS_SIGNATURE_HEADER = 'lectern-credentials-signature';
+export const CREDENTIALS_KEY_VARIABLE = 'LECTERN_CREDENTIALS_KEY';
+
+/** A content item's credentials key: HMAC-SHA256(server secret key, "lectern-credentials:" + guid), hex. */
+export function credentialsKey(secretKey: Buffer, contentGuid: string): string {
+  return createHmac('sha256', secretKey).update(`lectern-credentials:${contentGuid}`).digest('hex');
+}
+
+/** The signature header's value for one credentials header value, at `nowMs`. */
+export function signCredentials(key: string, credentials: string, nowMs = Date.now()): string {
+  const t = Math.floor(nowMs / 1000);
+  return `t=${t},v1=${createHmac('sha256', key).update(`${t}.${credentials}`).digest('hex')}`;
+}
+
+/** Signs for content with keys derived from the server's secret key (what the proxy holds). */
+export class CredentialsSigner {
+  constructor(private readonly secretKey: Buffer) {}
+
+  sign(contentGuid: string, credentials: string): string {
+    return signCredentials(credentialsKey(this.secretKey, contentGuid), credentials);
+  }
+}

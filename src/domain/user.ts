@@ -27,6 +27,28 @@ export interface ApiKey {
   hint: string;
   createdTime: Date;
   lastUsedTime: Date | null;
+  /** After this the key is refused like one that does not exist; null: it does not expire. */
+  expiresAt: Date | null;
+  /** null: a full key of its user. `content:<guid>`: a content process's key (see `contentScopeGuid`). */
+  scope: string | null;
+}
+
+const CONTENT_SCOPE = 'content:';
+
+/** The scope of the key a content process gets: that item, read-only. */
+export function contentScope(contentGuid: string): string {
+  return `${CONTENT_SCOPE}${contentGuid.toLowerCase()}`;
+}
+
+/** The content a process key belongs to; undefined for a full key. */
+export function contentScopeGuid(key: Pick<ApiKey, 'scope'>): string | undefined {
+  return key.scope?.startsWith(CONTENT_SCOPE) ? key.scope.slice(CONTENT_SCOPE.length) : undefined;
+}
+
+/** What a content process's key was made for, as authentication resolves it. */
+export interface ContentKeyScope {
+  contentGuid: string;
+  contentId: number;
 }
 
 /** Where an action came from, for the audit log. */

@@ -11,9 +11,11 @@ interface KeyRow {
   hint: string;
   created_time: unknown;
   last_used_time: unknown;
+  expires_at: unknown;
+  scope: string | null;
 }
 
-const COLUMNS = ['id', 'guid', 'user_id', 'name', 'hint', 'created_time', 'last_used_time'];
+const COLUMNS = ['id', 'guid', 'user_id', 'name', 'hint', 'created_time', 'last_used_time', 'expires_at', 'scope'];
 
 function toKey(r: KeyRow): ApiKey {
   return {
@@ -24,15 +26,22 @@ function toKey(r: KeyRow): ApiKey {
     hint: r.hint,
     createdTime: toDate(r.created_time),
     lastUsedTime: toDateOrNull(r.last_used_time),
+    expiresAt: toDateOrNull(r.expires_at),
+    scope: r.scope ?? null,
   };
+}
+
+export interface NewKeyOptions {
+  scope?: string | null;
+  expiresAt?: Date | null;
 }
 
 export class ApiKeyRepo {
   constructor(private readonly knex: Knex) {}
 
-  async create(userId: number, name: string, keyHash: string, hint: string): Promise<ApiKey> {
+  async create(userId: number, name: string, keyHash: string, hint: string, opts: NewKeyOptions = {}): Promise<ApiKey> {
     const [row] = (await this.knex('api_keys')
-      .insert({ guid: randomUUID(), user_id: userId, name, key_hash: keyHash, hint, created_time: new Date() })
+      .insert({ guid: randomUUID(), user_id: userId, name, key_hash: keyHash, hint, created_time: new Date(), scope: opts.scope ?? null, expires_at: opts.expiresAt ?? null })
       .returning(COLUMNS)) as KeyRow[];
     return toKey(row!);
   }
@@ -58,16 +67,26 @@ export class ApiKeyRepo {
     return (await this.knex('api_keys').where({ id }).delete()) > 0;
   }
 
-  /** `prefix` must hold no LIKE wildcards (% or _): callers pass a constant. */
-  /** Deletes the keys whose name starts with `prefix`, except those named in `keep`. */
-  async deleteByNamePrefix(prefix: string, keep: readonly string[] = []): Promise<number> {
-    const q = this.knex('api_keys').where('name', 'like', `${prefix}%`);
+  /**
+   * Deletes the scoped keys (a user's own keys are never touched) whose name starts with
+   * `prefix`, except those named in `keep`. `prefix` must hold no LIKE wildcards (% or _):
+   * callers pass a constant.
+   */
+  async deleteScopedByNamePrefix(prefix: string, keep: readonly string[] = []): Promise<number> {
+    const q = this.knex('api_keys').whereNotNull('scope').where('name', 'like', `${prefix}%`);
     if (keep.length) q.whereNotIn('name', keep);
     return q.delete();
   }
 
-  async deleteByName(name: string): Promise<number> {
-    return this.knex('api_keys').where({ name }).delete();
+  /** Deletes the scoped keys of that name (a user's own keys are never touched). */
+  async deleteScopedByName(name: string): Promise<number> {
+    return this.knex('api_keys').whereNotNull('scope').where({ name }).delete();
+  }
+
+  /** The id of the content a process key's scope names, if it still exists. */
+  async contentIdByGuid(guid: string): Promise<number | undefined> {
+    const row = (await this.knex('content').select('id').where({ guid }).first()) as { id: number } | undefined;
+    return row ? Number(row.id) : undefined;
   }
 
   async touchUsed(id: number, at: Date): Promise<void> {

@@ -1,4 +1,5 @@
 import type { ProcessEnvironment } from '../domain/deploy.ts';
+import { contentScope } from '../domain/user.ts';
 import type { ApiKeyRepo } from '../repositories/api-key-repo.ts';
 import type { ContentRepo } from '../repositories/content-repo.ts';
 import type { UserRepo } from '../repositories/user-repo.ts';
@@ -10,8 +11,10 @@ export const PROCESS_KEY_PREFIX = 'process:';
 
 /**
  * The environment every content process starts with, as Connect provides it. The API key is
- * the owner's, made for this process and revoked when it ends, so content can call the
- * Lectern API as its owner (connectapi, posit-sdk) without anyone copying a key into it.
+ * the owner's, made for this process and revoked when it ends, and scoped to the content
+ * (`contentScope`): the API lets it read that item and what an app asks about its viewers
+ * (connectapi, posit-sdk), never write; the proxy lets it reach that item's live app only.
+ * Collaborators deploy the code that reads it, so it must be worth no more than that.
  */
 export class ProcessEnvService implements ProcessEnvironment {
   constructor(
@@ -39,7 +42,7 @@ export class ProcessEnvService implements ProcessEnvironment {
       RSTUDIO_PRODUCT: 'CONNECT',
     };
     if (!owner || owner.locked) return { env: { ...vars, ...base }, release: async () => undefined };
-    const { key, secret } = await this.keys.create({ userId: null, via: 'system' }, owner, `${PROCESS_KEY_PREFIX}${jobKey}`);
+    const { key, secret } = await this.keys.create({ userId: null, via: 'system' }, owner, `${PROCESS_KEY_PREFIX}${jobKey}`, { scope: contentScope(c.guid) });
     let released = false;
     return {
       // Lectern's own variables last: content variables cannot shadow them.
@@ -57,11 +60,11 @@ export class ProcessEnvService implements ProcessEnvironment {
    * (containers the runtime adopted, which go on using theirs).
    */
   async revokeLeftovers(keepJobs: readonly string[] = []): Promise<number> {
-    return this.keyRepo.deleteByNamePrefix(PROCESS_KEY_PREFIX, keepJobs.map((k) => `${PROCESS_KEY_PREFIX}${k}`));
+    return this.keyRepo.deleteScopedByNamePrefix(PROCESS_KEY_PREFIX, keepJobs.map((k) => `${PROCESS_KEY_PREFIX}${k}`));
   }
 
   /** Revokes one job's key (an adopted instance that stopped). */
   async revoke(jobKey: string): Promise<void> {
-    await this.keyRepo.deleteByName(`${PROCESS_KEY_PREFIX}${jobKey}`);
+    await this.keyRepo.deleteScopedByName(`${PROCESS_KEY_PREFIX}${jobKey}`);
   }
 }

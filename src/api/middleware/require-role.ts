@@ -18,3 +18,12 @@ export function requireRole(...roles: UserRole[]) {
     next();
   };
 }
+
+/** For what only a person at a browser (or the CLI, which does not come through here) may do: never with an API key. */
+export function requireSession(message: string) {
+  return (req: Request, _res: Response, next: NextFunction) => {
+    currentUser(req);
+    if (req.authVia !== 'session') throw AppError.forbidden(message);
+    next();
+  };
+}

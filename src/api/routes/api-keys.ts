@@ -1,12 +1,18 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { ApiKeyService } from '../../services/api-key-service.ts';
-import { currentUser, requireUser } from '../middleware/require-role.ts';
+import { currentUser, requireSession, requireUser } from '../middleware/require-role.ts';
 import { apiKeyJson } from '../serializers/user-json.ts';
 import { parseInput } from '../validate.ts';
 import { actorOf } from '../actor.ts';
 
-const createBody = z.object({ name: z.string().min(1).max(128) }).loose();
+const createBody = z
+  .object({
+    name: z.string().min(1).max(128),
+    // ISO 8601 with a zone (`Z` or an offset), like every time Lectern answers with.
+    expires_at: z.iso.datetime({ offset: true }).nullable().optional(),
+  })
+  .loose();
 
 /** The caller's own API keys. The secret appears once, in the answer to its creation. */
 export function apiKeyRoutes(keys: ApiKeyService): Router {
@@ -17,9 +23,12 @@ export function apiKeyRoutes(keys: ApiKeyService): Router {
     res.json((await keys.list(currentUser(req))).map(apiKeyJson));
   });
 
-  r.post('/v1/user/api_keys', async (req, res) => {
+  // A key never makes another: a leaked key (or a content process's) could otherwise outlive
+  // its own revocation. Keys come from a browser session or the CLI.
+  r.post('/v1/user/api_keys', requireSession('API keys are created from a browser session (the home page) or with `lectern keys create`, never with another API key.'), async (req, res) => {
     const b = parseInput(createBody, req.body);
-    const { key, secret } = await keys.create(actorOf(req), currentUser(req), b.name);
+    const expiresAt = b.expires_at ? new Date(b.expires_at) : null;
+    const { key, secret } = await keys.create(actorOf(req), currentUser(req), b.name, { expiresAt });
     res.status(201).json({ ...apiKeyJson(key), key: secret });
   });
 

@@ -37,5 +37,6 @@ export function apiKeyJson(k: ApiKey) {
     hint: k.hint,
     created_time: iso(k.createdTime),
     last_used_time: iso(k.lastUsedTime),
+    expires_at: iso(k.expiresAt),
   };
 }

@@ -20,8 +20,12 @@ async function main(): Promise<void> {
   const server = buildServer(ctx);
 
   const first = await createFirstAdmin(ctx.users, ctx.keys);
+  const port = await server.listen();
   if (first) {
     // Printed once, to the console of whoever started the server; never logged.
+    const { address } = config.server;
+    const host = address === '0.0.0.0' || address === '::' ? '127.0.0.1' : address.includes(':') ? `[${address}]` : address;
+    const url = (config.server.publicUrl ?? `http://${host}:${port}`).replace(/\/+$/, '');
     process.stdout.write(
       [
         '',
@@ -30,14 +34,16 @@ async function main(): Promise<void> {
         `  username:            ${first.user.username}`,
         `  one-time password:   ${first.password}   (you choose a new one at first login)`,
         `  API key:             ${first.apiKey}`,
+        `  API key id:          ${first.apiKeyId}`,
         'These are shown only now. Keep the API key safe.',
+        'It is a full administrator key: revoke it once you have made your own,',
+        `on the home page (${url}/) or with the API:`,
+        `  curl -X DELETE -H "Authorization: Key <the key>" ${url}/__api__/v1/user/api_keys/${first.apiKeyId}`,
         '===================================================',
         '',
       ].join('\n'),
     );
   }
-
-  const port = await server.listen();
   logger.info({ address: config.server.address, port, dataDir: config.dataDir, database: ctx.db.description }, 'Lectern is listening');
 
   const stop = (signal: string) => {

@@ -7,6 +7,8 @@ export interface FirstAdmin {
   user: User;
   password: string;
   apiKey: string;
+  /** The key's id, to revoke it (DELETE /__api__/v1/user/api_keys/{id}, or the home page). */
+  apiKeyId: string;
 }
 
 /**
@@ -26,6 +28,6 @@ export async function createFirstAdmin(users: UserService, keys: ApiKeyService):
     throw err;
   }
   const { user, generatedPassword } = created;
-  const { secret } = await keys.create(actor, user, 'first-run');
-  return { user, password: generatedPassword!, apiKey: secret };
+  const { key, secret } = await keys.create(actor, user, 'first-run');
+  return { user, password: generatedPassword!, apiKey: secret, apiKeyId: key.guid };
 }

@@ -32,12 +32,27 @@ export class GroupRepo {
     return this.knex('groups as g').leftJoin('users as u', 'u.id', 'g.owner_id').select('g.*', 'u.guid as owner_guid');
   }
 
-  /** Throws a unique violation when the name is taken. */
-  async create(name: string, ownerId: number): Promise<Group> {
-    const now = new Date();
-    const guid = randomUUID();
-    await this.knex('groups').insert({ guid, name, owner_id: ownerId, created_time: now, updated_time: now });
-    return (await this.byGuid(guid))!;
+  /**
+   * Creates a group unless a group's name has the same `key` (the caller's rule: names that
+   * differ only by case), and then answers with that name. The check is made in JavaScript so
+   * it is one rule on both databases (SQLite's lower() folds ASCII only), against every name:
+   * creating a group is rare and groups are few. One creation at a time: on PostgreSQL the
+   * table is locked against other writers for the check and insert (every Lectern node uses
+   * the same lock); SQLite has one connection, which the transaction holds.
+   */
+  async createUnlessTaken(name: string, ownerId: number, key: (name: string) => string): Promise<{ group: Group } | { taken: string }> {
+    const guid = await this.knex.transaction(async (trx) => {
+      if (trx.client.dialect === 'postgresql') await trx.raw('lock table groups in share row exclusive mode');
+      const wanted = key(name);
+      const names = (await trx('groups').pluck('name')) as string[];
+      const taken = names.find((n) => key(n) === wanted);
+      if (taken !== undefined) return { taken };
+      const now = new Date();
+      const guid = randomUUID();
+      await trx('groups').insert({ guid, name, owner_id: ownerId, created_time: now, updated_time: now });
+      return guid;
+    });
+    return typeof guid === 'string' ? { group: (await this.byGuid(guid))! } : guid;
   }
 
   async byGuid(guid: string): Promise<Group | undefined> {

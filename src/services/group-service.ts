@@ -17,6 +17,15 @@ function checkName(name: string) {
 }
 
 /**
+ * Two group names are the same name when they differ only by case (or by how an accented
+ * letter is encoded): "Data Science" and "data science" would be one group to the people
+ * choosing between them, and to content that is told a viewer's group names.
+ */
+export function groupNameKey(name: string): string {
+  return name.normalize('NFC').toLowerCase();
+}
+
+/**
  * Groups of users that content can be shared with. Everyone logged in may read the names;
  * publishers and administrators create groups; a group's owner and administrators change it.
  */
@@ -62,13 +71,16 @@ export class GroupService {
       throw AppError.forbidden('Only publishers and administrators can create groups.');
     }
     checkName(name);
-    let g: Group;
+    let made: Awaited<ReturnType<GroupRepo['createUnlessTaken']>>;
     try {
-      g = await this.groups.create(name, user.id);
+      made = await this.groups.createUnlessTaken(name, user.id, groupNameKey);
     } catch (err) {
+      // The table's own unique index, should anything have written around the check.
       if (isUniqueViolation(err)) throw AppError.conflict(`A group named "${name}" already exists.`);
       throw err;
     }
+    if ('taken' in made) throw AppError.conflict(`A group named "${made.taken}" already exists: group names differ by more than case.`);
+    const g = made.group;
     await this.audit.record(actor, 'group.create', { type: 'group', id: g.guid }, { name: g.name });
     return g;
   }

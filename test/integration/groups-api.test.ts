@@ -54,6 +54,27 @@ describe.each(DATABASES)('the groups API on %s', (kind) => {
     expect(audit.find((e) => e.targetId === made.body.guid)).toMatchObject({ actorUserId: pub.user.id, targetType: 'group', details: { name: 'Data Science' } });
   });
 
+  it('refuses a name that differs from an existing one only by case, one at a time or all at once', async () => {
+    expect((await create('Case Study')).status).toBe(201);
+    for (const name of ['case study', 'CASE STUDY', 'cAsE sTuDy']) {
+      const dup = await create(name, other.key);
+      expect(dup.status, name).toBe(409);
+      expect(dup.body).toEqual({ code: 26, error: expect.stringContaining('"Case Study"'), payload: null });
+    }
+    // Letters beyond ASCII too, the same on both databases.
+    expect((await create('Équipe Über')).status).toBe(201);
+    expect((await create('équipe über', t.admin.key)).status).toBe(409);
+    // Sent at once, one of a set of case variants is made and the rest refused.
+    const variants = ['Race Team', 'race team', 'RACE TEAM', 'Race team', 'race Team', 'RACE team'];
+    const racing = await Promise.all(variants.map((n, i) => create(n, i % 2 ? other.key : pub.key)));
+    expect(racing.map((r) => r.status).sort()).toEqual([201, 409, 409, 409, 409, 409]);
+    expect((await api(t.url, 'GET', '/__api__/v1/groups?prefix=race%20team', { key: pub.key })).body.total).toBe(1);
+    // A deleted group's name is free again, in any case.
+    const made = racing.find((r) => r.status === 201)!.body;
+    expect((await api(t.url, 'DELETE', `/__api__/v1/groups/${made.guid}`, { key: t.admin.key })).status).toBe(200);
+    expect((await create('RACE TEAM')).status).toBe(201);
+  });
+
   it('lists groups to everyone logged in, by prefix and page', async () => {
     for (const n of ['page-c', 'page-a', 'Page-b', 'page-d', 'page-e']) expect((await create(n, other.key)).status).toBe(201);
     const p1 = await api(t.url, 'GET', '/__api__/v1/groups?prefix=page-&page_size=2&page_number=1', { key: viewer.key });

@@ -13,6 +13,8 @@ export interface RestoreRequest {
   managed: boolean;
   /** One line of the deploy log the publisher reads. */
   log(line: string): void;
+  /** The content item's own account, when the runtime runs each item as one: installers run as it. */
+  account?: { uid: number; gid: number } | undefined;
 }
 
 /** What a process needs to run inside a restored environment. */

@@ -1,12 +1,13 @@
 // The unprivileged build area and the installer process runner, shared by the Python and R
 // restorers: installers run bundle-controlled code (setup.py, configure), so they run as the
 // content account, never as root, and whatever they leave running is killed.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess, type ChildProcessByStdio } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { Stats } from 'node:fs';
 import { chmod, lchown, lstat, mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { createInterface } from 'node:readline';
 
 // Lines of pip output kept for the diagnosis (the log gets all of them).
@@ -41,7 +42,7 @@ export type Exec = (cmd: string, args: string[], timeoutMs: number, onLine: (lin
  */
 export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number, onLine: (line: string) => void, as: SpawnAs = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true, ...as });
+    const child = spawnInstaller(cmd, args, env, as);
     const lines: string[] = [];
     let timedOut = false;
     const take = (line: string) => {
@@ -112,6 +113,64 @@ export interface SpawnAs {
   uid?: number;
   gid?: number;
   cwd?: string;
+  /** Starts the installer inside the sandbox instead (set when the build has one). */
+  confine?: (cmd: string, args: string[], env: NodeJS.ProcessEnv) => ChildProcess;
+}
+
+/** Starts an installer as `as` says: confined when the build area has a sandbox, else as the account. */
+export function spawnInstaller(cmd: string, args: string[], env: NodeJS.ProcessEnv, as: SpawnAs): ChildProcessByStdio<null, Readable, Readable> {
+  const { confine, ...options } = as;
+  if (confine) return confine(cmd, args, env) as ChildProcessByStdio<null, Readable, Readable>;
+  return spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true, ...options });
+}
+
+/**
+ * Where installers run when Lectern runs as root: package builds run code of the bundle's
+ * choosing (setup.py, build backends, R's configure), so they get the same confinement as
+ * content (runtimes/local/install-sandbox.ts): a process tree of their own that sees no other
+ * process, the system read-only, only the build area writable, the environment on a file
+ * descriptor, and the network only as far as the package source needs it.
+ */
+export interface InstallSandbox {
+  spawn(o: InstallerLaunch): ChildProcess;
+}
+
+export interface InstallerLaunch {
+  cmd: string;
+  args: string[];
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  account: InstallAccount;
+  /** The build area: the only place the installer writes. */
+  writable: string[];
+  /** What it reads besides the system: the interpreter's installation, an index on disk. */
+  readable: string[];
+  /** Where packages come from (an index or repository URL): it decides the network. */
+  source: string;
+}
+
+/**
+ * What an installer reads besides the system: its interpreter's installation when outside /usr
+ * (a Python built into /opt), and package sources on disk (`file:` indexes and repositories).
+ */
+export function readableFor(interpreter: string, ...sources: string[]): string[] {
+  const out: string[] = [];
+  const resolved = path.resolve(interpreter);
+  if (!resolved.startsWith('/usr/')) out.push(path.dirname(path.dirname(resolved)));
+  for (const s of sources) {
+    if (!s.startsWith('file:')) continue;
+    // A pip index's pages link to ../../files beside its simple/; an R repository is read from
+    // its root (src/contrib).
+    out.push(new URL(s).pathname.replace(/\/+$/, '').replace(/\/simple$/, ''));
+  }
+  return out;
+}
+
+/** What a build area needs to confine its installers. */
+export interface BuildSandbox {
+  sandbox: InstallSandbox;
+  readable: string[];
+  source: string;
 }
 
 /** Where one environment is built, and the moves that end the installers' access to it. */
@@ -162,7 +221,7 @@ export function assertCanRunAs(runAs: InstallAccount | null): void {
  * ownership top-down, each directory before what is in it, so no name can be swapped for a
  * link under the server's feet.
  */
-export async function createBuildArea(o: { runAs: InstallAccount | null; buildRoot?: string | undefined; partial: string }): Promise<BuildArea> {
+export async function createBuildArea(o: { runAs: InstallAccount | null; buildRoot?: string | undefined; partial: string; sandbox?: BuildSandbox | undefined }): Promise<BuildArea> {
   const { runAs } = o;
   if (!runAs) {
     const work = await mkdtemp(path.join(os.tmpdir(), BUILD_PREFIX));
@@ -202,11 +261,17 @@ export async function createBuildArea(o: { runAs: InstallAccount | null; buildRo
   const close = async () => {
     await chmod(top, 0o700);
   };
+  const sb = o.sandbox;
+  const confine = sb
+    ? (cmd: string, args: string[], env: NodeJS.ProcessEnv) =>
+        sb.sandbox.spawn({ cmd, args, env, cwd: work, account: runAs, writable: [top], readable: sb.readable, source: sb.source })
+    : undefined;
   return {
     target,
     work,
     inputs,
-    spawnAs: { uid: runAs.uid, gid: runAs.gid, cwd: work },
+    spawnAs: { uid: runAs.uid, gid: runAs.gid, cwd: work, ...(confine ? { confine } : {}) },
+
     async seal() {
       await close();
       await secureTree(target, { dirMode: 0o755, files: true });

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Interpreter } from '../interpreters.ts';
 import type { EnvironmentRestorer, RestoreRequest, RestoredEnvironment } from './environment.ts';
-import { assertCanRunAs, createBuildArea, run, seconds, tail, type Exec, type InstallAccount, type RunResult } from './install-area.ts';
+import { assertCanRunAs, createBuildArea, readableFor, run, seconds, tail, type Exec, type InstallAccount, type InstallSandbox, type RunResult } from './install-area.ts';
 import {
   checkRequirements,
   diagnosePip,
@@ -51,6 +51,8 @@ export interface PythonRestorerOptions {
    * false: source distributions from the configured index are built (as runAs when set).
    */
   binaryOnly?: boolean;
+  /** With runAs: the sandbox installers run in (InstallSandbox). */
+  sandbox?: InstallSandbox;
 }
 
 /** Written last into a finished environment: its presence means "complete". */
@@ -188,11 +190,14 @@ async function buildEnvironment(
   await mkdir(opts.envRoot, { recursive: true });
   await removeStalePartials(opts.envRoot);
   const partial = `${dir}.partial-${randomBytes(6).toString('hex')}`;
-  const area = await createBuildArea({ runAs: opts.runAs ?? null, buildRoot: opts.buildRoot, partial });
+  // The item's own account when the runtime gives one, else the configured one.
+  const account = opts.runAs ? (req.account ?? opts.runAs) : null;
+  const sandbox = account && opts.sandbox ? { sandbox: opts.sandbox, readable: readableFor(interpreter.path, opts.indexUrl, ...extra), source: opts.indexUrl } : undefined;
+  const area = await createBuildArea({ runAs: account, buildRoot: opts.buildRoot, partial, sandbox });
   const env = childEnv(area.work, opts.networkEnv);
   const exec: Exec = (cmd, args, timeoutMs, onLine) => run(cmd, args, env, timeoutMs, onLine, area.spawnAs);
   try {
-    const as = opts.runAs ? ` as an unprivileged account (uid ${opts.runAs.uid})` : '';
+    const as = account ? ` as an unprivileged account (uid ${account.uid}${sandbox ? ', sandboxed' : ''})` : '';
     req.log(`Creating the Python environment ${key} with ${interpreter.path} (Python ${interpreter.version}), system site packages visible${as}`);
     let started = Date.now();
     await createVenv(interpreter, area.target, exec);

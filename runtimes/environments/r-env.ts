@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Interpreter } from '../interpreters.ts';
 import type { EnvironmentRestorer, RestoreRequest, RestoredEnvironment } from './environment.ts';
-import { assertCanRunAs, createBuildArea, type InstallAccount, type SpawnAs } from './install-area.ts';
+import { assertCanRunAs, createBuildArea, readableFor, spawnInstaller, type InstallAccount, type InstallSandbox, type SpawnAs } from './install-area.ts';
 import {
   debianPackageFor,
   describeRequirement,
@@ -43,6 +43,8 @@ export interface RRestorerOptions {
   runAs?: InstallAccount | null;
   /** With runAs: where libraries are built (see PythonRestorerOptions.buildRoot). Default os.tmpdir(). */
   buildRoot?: string;
+  /** With runAs: the sandbox installers run in (InstallSandbox). */
+  sandbox?: InstallSandbox;
 }
 
 /** Marks a finished environment; written last, before the rename into place. */
@@ -87,7 +89,7 @@ function runRscript(
     ...o.env,
   };
   return new Promise((resolve, reject) => {
-    const child = spawn(rscript, ['--no-init-file', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true, ...o.as, cwd: o.cwd });
+    const child = spawnInstaller(rscript, ['--no-init-file', ...args], env, { ...o.as, cwd: o.cwd });
     let stdout = '';
     let stderr = '';
     let timedOut = false;
@@ -236,10 +238,13 @@ export function createRRestorer(opts: RRestorerOptions): EnvironmentRestorer {
     const finalDir = path.join(opts.envRoot, key);
     await mkdir(opts.envRoot, { recursive: true });
     const partial = path.join(opts.envRoot, `.partial-${key}-${randomBytes(6).toString('hex')}`);
-    const area = await createBuildArea({ runAs, buildRoot: opts.buildRoot, partial });
+    // The item's own account when the runtime gives one, else the configured one.
+    const account = runAs && (req.account ?? runAs);
+    const sandbox = account && opts.sandbox ? { sandbox: opts.sandbox, readable: readableFor(req.interpreter.path, opts.repository), source: opts.repository } : undefined;
+    const area = await createBuildArea({ runAs: account, buildRoot: opts.buildRoot, partial, sandbox });
     const lib = area.target;
     try {
-      const as = runAs ? ` as an unprivileged account (uid ${runAs.uid})` : '';
+      const as = account ? ` as an unprivileged account (uid ${account.uid}${sandbox ? ', sandboxed' : ''})` : '';
       req.log(`Installing ${toInstall.length} R package${toInstall.length === 1 ? '' : 's'} from ${opts.repository} into environment ${key}${as}: ${toInstall.map(describeRequirement).join(', ')}`);
       const started = Date.now();
       const run = await runRscript(

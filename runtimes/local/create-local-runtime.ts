@@ -11,7 +11,9 @@ import { createJobDirectory } from './job-directory.ts';
 import { JobStore } from './job-store.ts';
 import { LocalBackend } from './local-backend.ts';
 import { ContentUids } from './content-uids.ts';
+import { LocalInstallSandbox } from './install-sandbox.ts';
 import { NetworkLinks } from './netns.ts';
+import { createResourceLimiter } from './resource-limits.ts';
 import type { RunAs, SandboxOptions } from './sandbox.ts';
 
 function lookupUser(name: string): RunAs {
@@ -46,8 +48,13 @@ export async function createLocalRuntime(config: Config, processEnv: ProcessEnvi
   const uids = asRoot && mode === 'bwrap' ? new ContentUids(config.dataDir, firstUid, lastUid - firstUid + 1) : null;
   const accounts = uids ? (guid: string) => uids.of(guid) : null;
   const network = accounts ? new NetworkLinks(rc.contentNetwork) : null;
+  // memory_limit and cpu_limit: cgroups of the server's own where it may make them.
+  const limiter = network ? createResourceLimiter(`lectern-${process.pid}`) : null;
+  if (limiter?.kind === 'prlimit') warnings.push('cgroups are not writable here: memory_limit caps the address space (prlimit) and cpu_limit is not applied to local processes');
   const netWarning = network?.warning();
   if (netWarning) warnings.push(netWarning);
+  // Package builds run the bundle's code too: in the same sandbox, as the item's account.
+  const installSandbox = accounts ? new LocalInstallSandbox({ bwrapPath: bwrap ?? 'bwrap', masked, network, outbound: rc.contentNetwork === 'outbound' }) : null;
   const sandbox: SandboxOptions = { mode, bwrapPath: bwrap ?? 'bwrap', accounts, network: network ? rc.contentNetwork : null, masked, extraReadOnly };
 
   const found = await discoverInterpreters({ python: rc.python, r: rc.r });
@@ -58,11 +65,12 @@ export async function createLocalRuntime(config: Config, processEnv: ProcessEnvi
     jobs: jobStore,
     sandbox,
     network,
+    limiter,
     interpreters: { python: found.python, r: found.r },
     restorers: {
       // Installers run bundle-controlled code (setup.py, configure): as the content account.
-      python: createPythonRestorer({ envRoot: path.join(config.dataDir, 'envs', 'python'), indexUrl: rc.pythonIndexUrl, networkEnv: config.networkEnv ?? {}, runAs: runAs && { uid: runAs.uid, gid: runAs.gid } }),
-      r: createRRestorer({ envRoot: path.join(config.dataDir, 'envs', 'r'), repository: rc.rRepository, runAs: runAs && { uid: runAs.uid, gid: runAs.gid } }),
+      python: createPythonRestorer({ envRoot: path.join(config.dataDir, 'envs', 'python'), indexUrl: rc.pythonIndexUrl, networkEnv: config.networkEnv ?? {}, runAs: runAs && { uid: runAs.uid, gid: runAs.gid }, ...(installSandbox ? { sandbox: installSandbox } : {}) }),
+      r: createRRestorer({ envRoot: path.join(config.dataDir, 'envs', 'r'), repository: rc.rRepository, runAs: runAs && { uid: runAs.uid, gid: runAs.gid }, ...(installSandbox ? { sandbox: installSandbox } : {}) }),
     },
   });
   const stopped = await backend.cleanupOrphans();
@@ -74,7 +82,7 @@ export async function createLocalRuntime(config: Config, processEnv: ProcessEnvi
     jobs: createJobDirectory(jobStore, backend),
     interpreters: { python: found.python, r: found.r },
     environments: async () => [],
-    summary: { python: found.python, r: found.r, sandbox: sandbox.mode, contentUids: accounts ? rc.contentUids : undefined, network: sandbox.network ?? 'host' },
+    summary: { python: found.python, r: found.r, sandbox: sandbox.mode, contentUids: accounts ? rc.contentUids : undefined, network: sandbox.network ?? 'host', limits: limiter?.kind ?? 'none' },
     warnings,
     adoptedKeys: [],
     close: async () => {

@@ -9,13 +9,13 @@ import { exitedBeforeListening, noAnswerWithin, untilAnswered } from '../readine
 import { unixTarget } from '../target.ts';
 import type { JobStore } from './job-store.ts';
 import { freePort } from './ports.ts';
-import type { NetworkLinks } from './netns.ts';
-import { buildLaunch, INFO_FD, SECRETS_FD, type SandboxOptions } from './sandbox.ts';
+import { namespacePid, type NetworkLinks } from './netns.ts';
+import type { ResourceLimiter } from './resource-limits.ts';
+import { BLOCK_FD, SECRETS_FD } from './bwrap-args.ts';
+import { buildLaunch, type SandboxOptions } from './sandbox.ts';
 
 const STOP_GRACE_MS = 5000;
 const TAIL_LINES = 15;
-
-const BLOCK_FD = 5;
 
 type NetworkLink = Awaited<ReturnType<NetworkLinks['link']>>;
 
@@ -24,6 +24,8 @@ export interface LocalBackendOptions {
   sandbox: SandboxOptions;
   /** Links each sandboxed process's network namespace (as root); null: the host's network. */
   network: NetworkLinks | null;
+  /** Applies memory_limit and cpu_limit (as root, with the network namespace's pid). */
+  limiter?: ResourceLimiter | null;
   interpreters: { python: Interpreter[]; r: Interpreter[] };
   restorers: { python: EnvironmentRestorer; r: EnvironmentRestorer };
 }
@@ -42,23 +44,6 @@ function killGroup(pid: number, signal: NodeJS.Signals) {
   } catch {
     // already gone
   }
-}
-
-/** The pid bwrap reports on its info fd: the process whose namespaces the sandbox is. */
-function childPid(child: ChildProcess, exited: Promise<unknown>): Promise<number> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    const info = child.stdio[INFO_FD] as NodeJS.ReadableStream;
-    info.on('data', (d: Buffer) => {
-      text += d.toString('utf8');
-      try {
-        resolve((JSON.parse(text) as { 'child-pid': number })['child-pid']);
-      } catch {
-        // not all of it yet
-      }
-    });
-    void exited.then(() => reject(new Error(`The sandbox (bubblewrap) exited before it started the process: ${text.trim() || 'no output'}`)));
-  });
 }
 
 /** The port of a URL on the host's loopback (Lectern's API as CONNECT_SERVER names it), else null. */
@@ -96,6 +81,7 @@ export class LocalBackend implements RuntimeBackend {
       manifest: req.manifest,
       managed: req.managed,
       log: req.log,
+      account: this.o.sandbox.accounts?.(req.contentGuid),
     });
     return { interpreter: choice.interpreter, environment };
   }
@@ -137,8 +123,13 @@ export class LocalBackend implements RuntimeBackend {
     if (launch.secrets !== null) {
       try {
         if (launch.infoFd && this.o.network && launch.account) {
-          const pid = await childPid(child, exited);
+          const pid = await namespacePid(child, exited);
           link = await this.o.network.link({ key: spec.key, pid, account: launch.account, appPort, apiPort: loopbackPort(spec.env.CONNECT_SERVER) });
+          // Before the command runs, so that everything it starts is within the limits too.
+          if (this.o.limiter && (spec.limits.memoryBytes || spec.limits.cpus)) {
+            const release = await this.o.limiter.apply(spec.key, pid, spec.limits);
+            void exited.then(release);
+          }
           (child.stdio as unknown as Writable[])[BLOCK_FD]!.end('1');
         }
         (child.stdio[SECRETS_FD] as Writable).on('error', () => undefined).end(launch.secrets);

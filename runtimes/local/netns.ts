@@ -3,6 +3,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync } from
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { INFO_FD } from './bwrap-args.ts';
 import type { ContentAccount } from './content-uids.ts';
 
 /**
@@ -94,6 +95,23 @@ export class NetworkLinks {
     this.apiBridge?.kill('SIGKILL');
     rmSync(this.root, { recursive: true, force: true });
   }
+}
+
+/** The pid bwrap reports on its info fd: the process whose namespaces the sandbox is. */
+export function namespacePid(child: ChildProcess, exited: Promise<unknown>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const info = child.stdio[INFO_FD] as NodeJS.ReadableStream;
+    info.on('data', (d: Buffer) => {
+      text += d.toString('utf8');
+      try {
+        resolve((JSON.parse(text) as { 'child-pid': number })['child-pid']);
+      } catch {
+        // not all of it yet
+      }
+    });
+    void exited.then(() => reject(new Error(`The sandbox (bubblewrap) exited before it started the process: ${text.trim() || 'no output'}`)));
+  });
 }
 
 const NOBODY = 65534;

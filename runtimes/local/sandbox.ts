@@ -1,6 +1,6 @@
-import { existsSync, lstatSync, readlinkSync } from 'node:fs';
 import { BASE_PATH, environment, mapper, SANDBOX_PATHS } from '../content-process.ts';
 import type { ProcessSpec } from '../runtime.ts';
+import { BwrapArgs, secretsOf } from './bwrap-args.ts';
 import type { ContentAccount } from './content-uids.ts';
 
 export interface RunAs {
@@ -27,9 +27,6 @@ export interface SandboxOptions {
   extraReadOnly: string[];
 }
 
-// Merged-/usr systems have these as symlinks into /usr; older ones as directories.
-const SYSTEM_DIRS = ['/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32'];
-
 export interface Launch {
   file: string;
   args: string[];
@@ -41,28 +38,6 @@ export interface Launch {
   infoFd: boolean;
   /** The account the content runs as, if not the server's. */
   account: ContentAccount | null;
-}
-
-/** Fd 3 is the environment, fd 4 bwrap's info (see Launch). */
-export const SECRETS_FD = 3;
-export const INFO_FD = 4;
-
-// Names the launcher's bash cannot or must not take from content: read-only shell variables
-// (exporting one fails) and the job marker, which is the server's.
-const RESERVED = new Set(['BASHOPTS', 'BASH_VERSINFO', 'EUID', 'PPID', 'SHELLOPTS', 'UID', 'LECTERN_JOB']);
-
-/**
- * Reads the environment from fd 3 and execs the content's command with it. The variables
- * (secrets, the process API key) never appear on a command line, where `ps` shows them to
- * every local account, and /proc/<pid>/environ is readable by the item's own uid alone.
- */
-const LAUNCHER = `while IFS= read -r -d '' kv; do export -- "$kv"; done <&${SECRETS_FD}; exec ${SECRETS_FD}<&- ${INFO_FD}>&- 5<&-; unset LECTERN_JOB; exec "$@"`;
-
-function secretsOf(env: Record<string, string>): string {
-  return Object.entries(env)
-    .filter(([k, v]) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(k) && !RESERVED.has(k) && !v.includes('\0'))
-    .map(([k, v]) => `${k}=${v}\0`)
-    .join('');
 }
 
 /**
@@ -83,47 +58,14 @@ export function buildLaunch(spec: ProcessSpec, opts: SandboxOptions): Launch {
   const account = opts.accounts?.(spec.contentGuid) ?? null;
   const map = mapper(spec, true);
   const env = environment(spec, map, account);
-  const a: string[] = ['--die-with-parent', '--new-session', '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try'];
+  const b = new BwrapArgs();
   const netns = opts.network !== null && account !== null;
-  if (netns) a.push('--unshare-net', '--info-fd', String(INFO_FD), '--block-fd', '5');
-  // bwrap creates the parents of a mount point with the server's umask (0700 under a strict
-  // one), which the run-as account cannot traverse: create them 0755 first.
-  const made = new Set<string>(['/']);
-  const bind = (flag: string, src: string, dest: string) => {
-    const parts = dest.split('/').filter(Boolean).slice(0, -1);
-    for (let i = 1; i <= parts.length; i++) {
-      const dir = '/' + parts.slice(0, i).join('/');
-      if (!made.has(dir)) a.push('--perms', '0755', '--dir', dir);
-      made.add(dir);
-    }
-    a.push(flag, src, dest);
-    made.add(dest);
-  };
-  bind('--ro-bind', '/usr', '/usr');
-  for (const d of SYSTEM_DIRS) {
-    if (!existsSync(d)) continue;
-    const st = lstatSync(d);
-    if (st.isSymbolicLink()) a.push('--symlink', readlinkSync(d), d);
-    else bind('--ro-bind', d, d);
-  }
-  bind('--ro-bind', '/etc', '/etc');
-  // Debian's R packages ask dpkg-query for the versions of the JavaScript libraries they share
-  // (rmarkdown's jQuery); the package database says nothing private.
-  if (existsSync('/var/lib/dpkg')) bind('--ro-bind', '/var/lib/dpkg', '/var/lib/dpkg');
-  for (const d of opts.extraReadOnly) if (existsSync(d)) bind('--ro-bind', d, d);
-  for (const m of opts.masked) if (existsSync(m)) a.push('--ro-bind', '/dev/null', m);
-  a.push('--proc', '/proc', '--dev', '/dev', '--perms', '1777', '--tmpfs', '/tmp');
-  bind('--ro-bind', spec.mounts.bundleDir, SANDBOX_PATHS.bundle);
-  if (spec.mounts.envDir) bind('--ro-bind', spec.mounts.envDir, SANDBOX_PATHS.env);
-  if (spec.mounts.outputDir) bind('--bind', spec.mounts.outputDir, SANDBOX_PATHS.output);
-  // Until the privilege drop only a fixed PATH: the content's own variables (which a publisher
-  // sets, LD_PRELOAD or PATH among them) must not reach anything that still runs as root.
-  // The job marker lets a restarted Lectern find and stop this process tree.
-  a.push('--chdir', map(spec.command.cwd), '--clearenv', '--setenv', 'PATH', BASE_PATH, '--setenv', 'LECTERN_JOB', spec.key, '--');
-  if (account) {
-    a.push('/usr/bin/setpriv', `--reuid=${account.uid}`, `--regid=${account.gid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--');
-  }
-  // Only now, as the item's account, the content's environment, read from fd 3 (LAUNCHER).
-  a.push('/bin/bash', '--noprofile', '--norc', '-c', LAUNCHER, 'lectern-launch', ...spec.command.argv.map(map));
+  if (netns) b.ownNetwork();
+  b.system(opts.masked, opts.extraReadOnly);
+  b.bind('--ro-bind', spec.mounts.bundleDir, SANDBOX_PATHS.bundle);
+  if (spec.mounts.envDir) b.bind('--ro-bind', spec.mounts.envDir, SANDBOX_PATHS.env);
+  if (spec.mounts.outputDir) b.bind('--bind', spec.mounts.outputDir, SANDBOX_PATHS.output);
+  // Only after the drop to the item's account, the content's environment, read from fd 3.
+  const a = b.command(map(spec.command.cwd), spec.key, account, spec.command.argv.map(map), BASE_PATH);
   return { file: opts.bwrapPath, args: a, env: { PATH: BASE_PATH }, cwd: '/', secrets: secretsOf(env), infoFd: netns, account };
 }

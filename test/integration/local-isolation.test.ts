@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeBundle } from '../helpers/bundles.ts';
+import { makeBundle, uploadChunked } from '../helpers/bundles.ts';
 import { DATABASES } from '../helpers/databases.ts';
 import { deployBundle, get } from '../helpers/deploy.ts';
 import { followTaskV1 } from '../helpers/tasks.ts';
@@ -42,6 +42,11 @@ def listening():
                 if cols[3] == '0A':
                     ports.append(int(cols[1].split(':')[1], 16))
     return json.dumps(ports)
+
+@app.route('/alloc')
+def alloc():
+    block = bytearray(int(request.args['mb']) * 1024 * 1024)
+    return 'allocated %d' % len(block)
 
 @app.route('/api')
 def call_api():
@@ -167,5 +172,31 @@ describe.each(DATABASES)('local content isolation on %s', (kind) => {
     const res = await get(`${attacker.content.content_url}api`, publisher.key);
     expect(res.status, res.text).toBe(200);
     expect(res.text).toBe(attacker.content.guid);
+  });
+
+  it('holds an app to its memory_limit and cpu_limit (cgroups of the server)', async () => {
+    const marker = `limited-${randomBytes(6).toString('hex')}`;
+    const created = await api(t.url, 'POST', '/__api__/v1/content', { key: publisher.key, body: { name: 'limited', memory_limit: 150 * 1024 * 1024, cpu_limit: 0.25 } });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const guid = created.body.guid as string;
+    await api(t.url, 'PATCH', `/__api__/v1/content/${guid}/environment`, { key: publisher.key, body: [{ name: 'MARKER', value: marker }] });
+    const up = await uploadChunked(t.url, `/__api__/v1/content/${guid}/bundles`, publisher.key, await flask(ATTACKER));
+    const dep = await api(t.url, 'POST', `/__api__/v1/content/${guid}/deploy`, { key: publisher.key, body: { bundle_id: up.body.id } });
+    const task = await followTaskV1(t.url, publisher.key, dep.body.task_id);
+    expect(task.code, task.output.join('\n')).toBe(0);
+    expect((await get(`${created.body.content_url}alloc?mb=10`, publisher.key)).text).toBe(`allocated ${10 * 1024 * 1024}`);
+    // Past the limit the kernel stops it: the request fails instead of the host running short.
+    const big = await get(`${created.body.content_url}alloc?mb=400`, publisher.key);
+    expect(big.text).not.toContain('allocated');
+    // Every process of the app is in a cgroup with the quota (read on the host, as an administrator would).
+    const pids = pidsWithEnv(marker);
+    expect(pids.length).toBeGreaterThan(0);
+    for (const pid of pids) {
+      const lines = readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n');
+      const cpu = lines.find((l) => /:cpu[,:]|:cpu,cpuacct:/.test(l))?.split(':')[2];
+      const memory = lines.find((l) => /:memory:/.test(l))?.split(':')[2];
+      expect(readFileSync(`/sys/fs/cgroup/cpu/${cpu}/cpu.cfs_quota_us`, 'utf8').trim()).toBe('25000');
+      expect(readFileSync(`/sys/fs/cgroup/memory/${memory}/memory.limit_in_bytes`, 'utf8').trim()).toBe(String(150 * 1024 * 1024));
+    }
   });
 });

@@ -1,0 +1,104 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as tar from 'tar';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeBundle } from '../helpers/bundles.ts';
+import { DATABASES } from '../helpers/databases.ts';
+import { deployBundle, get } from '../helpers/deploy.ts';
+import { followTaskV1 } from '../helpers/tasks.ts';
+import { api, startTestServer, type TestServer } from '../helpers/server.ts';
+
+// A package from the configured index whose build step (setup.py) looks for other processes'
+// command lines and environments, as the review's package did, and prints what it found into
+// its publisher's deploy log (pip shows a failed build's output).
+const SNOOP = `
+seen = []
+pids = [p for p in os.listdir('/proc') if p.isdigit()]
+for p in pids:
+    for f in ('cmdline', 'environ'):
+        try:
+            seen.append('%s/%s: %s' % (p, f, open('/proc/%s/%s' % (p, f), 'rb').read().replace(b'\\0', b' ').decode('latin1')[:2000]))
+        except Exception as e:
+            seen.append('%s/%s: %s' % (p, f, type(e).__name__))
+print('SNOOP-PIDS %d' % len(pids))
+print('SNOOP-UID %d' % os.getuid())
+try:
+    open('/etc/lectern-snoop', 'w').write('x')
+    print('SNOOP-WRITE-ETC written')
+except OSError as e:
+    print('SNOOP-WRITE-ETC ' + type(e).__name__)
+for line in seen:
+    print('SNOOP-SEEN ' + line)
+sys.exit(1)
+`;
+
+/** A source distribution whose setup.py runs `body` when pip builds it, in a file: index. */
+async function sdist(index: string, name: string, body: string): Promise<void> {
+  const src = mkdtempSync(path.join(os.tmpdir(), 'lectern-sdist-'));
+  const root = path.join(src, `${name}-1.0`);
+  mkdirSync(root);
+  writeFileSync(path.join(root, 'PKG-INFO'), `Metadata-Version: 1.0\nName: ${name}\nVersion: 1.0\n`);
+  writeFileSync(path.join(root, 'setup.py'), ['import os, sys', body, 'from setuptools import setup', `setup(name=${JSON.stringify(name)}, version="1.0")`, ''].join('\n'));
+  mkdirSync(path.join(index, 'files'), { recursive: true });
+  const archive = path.join(index, 'files', `${name}-1.0.tar.gz`);
+  await tar.c({ gzip: true, file: archive, cwd: src, portable: true }, [`${name}-1.0`]);
+  const sha = createHash('sha256').update(readFileSync(archive)).digest('hex');
+  mkdirSync(path.join(index, 'simple', name), { recursive: true });
+  writeFileSync(path.join(index, 'simple', name, 'index.html'), `<!DOCTYPE html><html><body><a href="../../files/${name}-1.0.tar.gz#sha256=${sha}">${name}-1.0.tar.gz</a></body></html>\n`);
+  execFileSync('chmod', ['-R', 'a+rX', index]);
+  rmSync(src, { recursive: true, force: true });
+}
+
+const VICTIM = "from flask import Flask\napp = Flask(__name__)\n@app.route('/')\ndef i():\n    return 'victim'\n";
+
+const pythonBundle = (requirements: string, app: string) =>
+  makeBundle({ 'requirements.txt': requirements, 'app.py': app }, { appmode: 'python-api', entrypoint: 'app:app' }, { python: { version: '3.11.2', package_manager: { name: 'pip', package_file: 'requirements.txt' } } });
+
+describe.each(DATABASES)('package builds in the sandbox on %s', (kind) => {
+  let t: TestServer;
+  let index: string;
+  const secret = `victim-${randomBytes(8).toString('hex')}`;
+
+  beforeAll(async () => {
+    expect(process.getuid?.(), 'Lectern runs as root here, as in production').toBe(0);
+    index = mkdtempSync(path.join(os.tmpdir(), 'lectern-snoop-index-'));
+    chmodSync(index, 0o755);
+    await sdist(index, 'snooppkg', SNOOP);
+    t = await startTestServer(kind, { config: { runtime: { pythonIndexUrl: `file://${index}/simple` } } as never });
+  });
+  afterAll(async () => {
+    await t?.close();
+    rmSync(index, { recursive: true, force: true });
+  });
+
+  it("cannot see another process's command line or environment, nor write the system", async () => {
+    // An administrator's app with a secret variable, running.
+    const victim = await deployBundle(t.url, t.admin.key, 'victim', await pythonBundle('flask\n', VICTIM));
+    expect(victim.task.code, victim.log).toBe(0);
+    await api(t.url, 'PATCH', `/__api__/v1/content/${victim.content.guid}/environment`, { key: t.admin.key, body: [{ name: 'VICTIM_TOKEN', value: secret }] });
+    const again = await api(t.url, 'POST', `/__api__/v1/content/${victim.content.guid}/deploy`, { key: t.admin.key, body: {} });
+    expect((await followTaskV1(t.url, t.admin.key, again.body.task_id)).code).toBe(0);
+    expect((await get(victim.content.content_url, t.admin.key)).text).toBe('victim');
+
+    const publisher = await t.createUser('builder', 'publisher');
+    const attack = await deployBundle(t.url, publisher.key, 'snooper', await pythonBundle('snooppkg\n', VICTIM));
+    expect(attack.task.code).not.toBe(0);
+    const log = attack.log;
+    expect(log, log).toContain("SNOOP-PIDS");
+    // Its own process tree only: pip, its build backend and setup.py, not a server's worth.
+    const pids = Number(/SNOOP-PIDS (\d+)/.exec(log)?.[1]);
+    expect(pids).toBeGreaterThan(0);
+    expect(pids).toBeLessThan(10);
+    expect(log).not.toContain(secret);
+    expect(log).not.toContain(t.admin.key);
+    expect(log).not.toContain('vitest');
+    expect(log).not.toContain('gunicorn');
+    expect(log).toMatch(/SNOOP-WRITE-ETC (OSError|PermissionError)/);
+    // The build ran as the publisher's item's own account, not root and not the victim's.
+    const uid = Number(/SNOOP-UID (\d+)/.exec(log)?.[1]);
+    expect(uid).toBeGreaterThanOrEqual(1_800_000_000);
+  });
+});

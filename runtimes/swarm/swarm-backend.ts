@@ -71,7 +71,16 @@ export class SwarmBackend implements RuntimeBackend {
     }
     this.localNode = info.Swarm.NodeID ?? '';
     const nodes = await this.o.docker.listNodes();
-    if (nodes.length > 1 && !this.o.registry) throw new Error(`The swarm has ${nodes.length} nodes: set runtime.swarmRegistry (LECTERN_SWARM_REGISTRY) so every node can pull the bundle images.`);
+    // Swarm publishes a replica's port in host mode on every interface of its node (services
+    // cannot bind one address), so on other nodes anyone on their network could reach an app
+    // directly, past Lectern's access checks. Until the proxy reaches replicas over an overlay
+    // network it joins, only the manager's own node is accepted.
+    if (nodes.length > 1) {
+      throw new Error(
+        `The swarm has ${nodes.length} nodes. Lectern runs Swarm content on a single-node swarm only: on other nodes each app's port would listen on every interface, reachable around Lectern's access checks. ` +
+          'Use a single-node swarm (or runtime.backend docker) until Lectern reaches replicas over an overlay network it joins.',
+      );
+    }
     this.timer = setInterval(() => void this.sync().catch(() => undefined), SYNC_MS);
     this.timer.unref();
   }

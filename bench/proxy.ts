@@ -6,6 +6,10 @@
  *   - a bare http-proxy-3 server (the maintained fork of the http-proxy the design named),
  *   - Lectern, with the full check on every request (API key, access, instance pool).
  * Prints requests/s, p50 and p99 latency, and the ratios the proxy issue sets targets for.
+ * As root, a sandboxed app has a network namespace of its own and is reached through its Unix
+ * socket bridge (runtimes/local/netns.ts): nginx and http-proxy-3 use that socket as Lectern
+ * does, and "direct" is the same program started bare on a TCP port, so the gap between it and
+ * the proxies includes the bridge.
  * Lectern logs at `silent` here, as nginx runs with access_log off.
  *
  *   node --import tsx bench/proxy.ts [seconds]
@@ -16,10 +20,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../runtimes/local/ports.ts';
+import { parseTarget } from '../runtimes/target.ts';
 import { makeBundle, wsModule } from '../test/helpers/bundles.ts';
 import { startBenchServer } from './bench-server.ts';
 
 const seconds = Number(process.argv[2] ?? 5);
+// A tiny server that answers "ok" and echoes WebSocket messages (ws shipped in its bundle).
+const WS_ECHO = "const http = require('http'); const { WebSocketServer } = require('ws'); const s = http.createServer((q, r) => r.end('ok')); new WebSocketServer({ server: s }).on('connection', (c) => c.on('message', (m) => c.send(m))); s.listen(Number(process.env.PORT), process.env.HOST);\n";
 const execFileAsync = promisify(execFile);
 const REPO = path.resolve(import.meta.dirname, '..');
 
@@ -120,25 +127,35 @@ try {
 
   // The same tiny server answers WebSockets too (an echo), with `ws` shipped in its bundle.
   const wsGuid = await deployNode(base, auth, 'tiny-ws', {
-    'server.js': "const http = require('http'); const { WebSocketServer } = require('ws'); const s = http.createServer((q, r) => r.end('ok')); new WebSocketServer({ server: s }).on('connection', (c) => c.on('message', (m) => c.send(m))); s.listen(Number(process.env.PORT), process.env.HOST);\n",
+    'server.js': WS_ECHO,
     ...wsModule(),
   });
   await fetch(`${base}/content/${wsGuid}/`, { headers: auth });
   const wsTarget = ctx.runtime.runner.running().find((i) => i.contentGuid === wsGuid)!.target;
+  const { socketPath } = parseTarget(target);
+  // The same programs, bare on TCP ports: the direct baselines.
+  const directPort = await freePort();
+  children.push(spawn(process.execPath, ['-e', upstream], { cwd: REPO, stdio: 'ignore', env: { PORT: String(directPort), HOST: '127.0.0.1' } }));
+  const wsDirectPort = await freePort();
+  children.push(spawn(process.execPath, ['-e', WS_ECHO], { cwd: REPO, stdio: 'ignore', env: { PORT: String(wsDirectPort), HOST: '127.0.0.1' } }));
+  const directUrl = socketPath ? `http://127.0.0.1:${directPort}` : target;
+  const wsDirectUrl = parseTarget(wsTarget).socketPath ? `ws://127.0.0.1:${wsDirectPort}/` : wsTarget.replace('http://', 'ws://') + '/';
+  await waitFor(`http://127.0.0.1:${directPort}/`);
+  await waitFor(`http://127.0.0.1:${wsDirectPort}/`);
 
   const nginxPort = await freePort();
   const prefix = path.join(work, 'nginx');
   execFileSync('mkdir', ['-p', path.join(prefix, 'logs')]);
-  writeFileSync(path.join(prefix, 'nginx.conf'), `worker_processes 1;\npid ${prefix}/nginx.pid;\nerror_log ${prefix}/logs/error.log;\nevents { worker_connections 1024; }\nhttp {\n  access_log off;\n  upstream app { server ${target.replace('http://', '')}; keepalive 64; }\n  server {\n    listen 127.0.0.1:${nginxPort};\n    location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; }\n  }\n}\n`);
+  writeFileSync(path.join(prefix, 'nginx.conf'), `worker_processes 1;\npid ${prefix}/nginx.pid;\nerror_log ${prefix}/logs/error.log;\nevents { worker_connections 1024; }\nhttp {\n  access_log off;\n  upstream app { server ${socketPath ? `unix:${socketPath}` : target.replace('http://', '')}; keepalive 64; }\n  server {\n    listen 127.0.0.1:${nginxPort};\n    location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; }\n  }\n}\n`);
   children.push(spawn('nginx', ['-p', prefix, '-c', path.join(prefix, 'nginx.conf'), '-g', 'daemon off;'], { stdio: 'ignore' }));
 
   const bareProxyPort = await freePort();
-  const bare = `const { createProxyServer } = require('http-proxy-3'); const p = createProxyServer({ target: '${target}', agent: new (require('http').Agent)({ keepAlive: true }) }); require('http').createServer((q, s) => p.web(q, s)).listen(${bareProxyPort}, '127.0.0.1');`;
+  const bare = `const { createProxyServer } = require('http-proxy-3'); const p = createProxyServer({ target: ${JSON.stringify(socketPath ? { socketPath } : target)}, agent: new (require('http').Agent)({ keepAlive: true }) }); require('http').createServer((q, s) => p.web(q, s)).listen(${bareProxyPort}, '127.0.0.1');`;
   children.push(spawn(process.execPath, ['-e', bare], { cwd: REPO, stdio: 'ignore' }));
   await waitFor(`http://127.0.0.1:${nginxPort}/`);
   await waitFor(`http://127.0.0.1:${bareProxyPort}/`);
 
-  const direct = await wrk(`${target}/`);
+  const direct = await wrk(`${directUrl}/`);
   const nginx = await wrk(`http://127.0.0.1:${nginxPort}/`);
   const bareProxy = await wrk(`http://127.0.0.1:${bareProxyPort}/`);
   const lectern = await wrk(`${base}/content/${c.guid}/`, [`Authorization: Key ${key}`]);
@@ -149,7 +166,7 @@ try {
   row('nginx (1 worker, keep-alive)', nginx);
   row('bare http-proxy-3', bareProxy);
   row('Lectern (key + access on each req)', lectern);
-  const wsDirect = await echoRate(wsTarget.replace('http://', 'ws://') + '/', {});
+  const wsDirect = await echoRate(wsDirectUrl, {});
   const wsLectern = await echoRate(`${base.replace('http://', 'ws://')}/content/${wsGuid}/`, { authorization: `Key ${key}` });
   console.log(`${'WebSocket echo, direct'.padEnd(34)} ${wsDirect.toFixed(0).padStart(7)} round trips/s (8 connections, one message in flight each)`);
   console.log(`${'WebSocket echo, through Lectern'.padEnd(34)} ${wsLectern.toFixed(0).padStart(7)} round trips/s`);

@@ -124,7 +124,8 @@ function dropTo(a: ContentAccount): string[] {
 /** slirp4netns into the namespace; resolves once it has configured the namespace's tap0. */
 function startSlirp(bin: string, pid: number): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
-    const p = spawn(bin, ['--configure', '--mtu=65520', '--disable-host-loopback', '--ready-fd=3', String(pid), 'tap0'], { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
+    // --exit-fd: it ends when the server does (the pipe closes), not only when killed.
+    const p = spawn(bin, ['--configure', '--mtu=65520', '--disable-host-loopback', '--ready-fd=3', '--exit-fd=4', String(pid), 'tap0'], { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'] });
     let err = '';
     p.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-2000)));
     p.stdio[3]!.once('data', () => resolve(p));

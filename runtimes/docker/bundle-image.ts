@@ -96,7 +96,7 @@ export async function buildBundleImage(docker: Docker, req: BundleImageRequest):
     const last = first + req.steps.run.length - 1;
     let step = 0;
     let cached = 0;
-    await follow(docker, output, (line) => {
+    await follow(output, (line) => {
       const m = /^Step (\d+)\/\d+ : /.exec(line);
       if (m) step = Number(m[1]);
       else if (step >= first && step <= last && /^ ---> Using cache/.test(line)) cached++;

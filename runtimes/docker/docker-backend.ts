@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
 import * as tar from 'tar';
 import type { JobInfo } from '../../src/domain/jobs.ts';
+import { shorten } from '../../src/domain/line-splitter.ts';
 import { SANDBOX_PATHS } from '../content-process.ts';
 import type { JobStore, JobWriter } from '../local/job-store.ts';
 import { exitedBeforeListening, noAnswerWithin, untilAnswered } from '../readiness.ts';
@@ -15,6 +16,8 @@ import { isOwned, LABEL, ownedBy } from './labels.ts';
 
 const STOP_GRACE_SECONDS = 5;
 const TAIL_LINES = 15;
+// The tail goes into a deploy's error message: a few lines of reasonable length.
+const TAIL_LINE_CHARS = 2000;
 
 export interface DockerBackendOptions {
   docker: Docker;
@@ -112,11 +115,15 @@ export class DockerBackend implements RuntimeBackend {
       .logs({ follow: true, stdout: true, stderr: true, since, abortSignal: detach.signal } as Docker.ContainerLogsOptions & { follow: true })
       .then((stream) => {
         detach.signal.addEventListener('abort', () => (stream as unknown as { destroy(): void }).destroy?.());
-        return eachLine(this.o.docker, stream, (source, line) => {
-          writer.line(source, line);
-          tail.push(line);
-          if (tail.length > TAIL_LINES) tail.shift();
-        });
+        return eachLine(
+          stream,
+          (source, line) => {
+            tail.push(shorten(line, TAIL_LINE_CHARS));
+            if (tail.length > TAIL_LINES) tail.shift();
+            return writer.line(source, line);
+          },
+          () => writer.drain(),
+        );
       })
       .catch(() => undefined);
     const exited = (container.wait({ abortSignal: detach.signal } as never) as unknown as Promise<{ StatusCode?: number }>).then(
@@ -168,10 +175,14 @@ export class DockerBackend implements RuntimeBackend {
     try {
       container = await docker.createContainer(renderContainer(spec, bundleImageName(spec.contentGuid, spec.bundleId), this.o.server, SANDBOX_PATHS.output));
       const stream = await container.attach({ stream: true, stdout: true, stderr: true });
-      const logged = eachLine(docker, stream, (source, line) => {
-        writer.line(source, line);
-        spec.log(line);
-      });
+      const logged = eachLine(
+        stream,
+        (source, line) => {
+          spec.log(line);
+          return writer.line(source, line);
+        },
+        () => writer.drain(),
+      );
       await container.start();
       const timer = setTimeout(() => {
         timedOut = true;

@@ -4,6 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type Docker from 'dockerode';
+import { LineSplitter, splitLines } from '../../src/domain/line-splitter.ts';
+import { FrameDemuxer } from './docker-streams.ts';
 
 const IMAGES_DIR = fileURLToPath(new URL('../images', import.meta.url));
 
@@ -54,9 +56,11 @@ async function exists(docker: Docker, image: string): Promise<boolean> {
 function run(cmd: string, args: string[], log: (l: string) => void): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const each = (b: Buffer) => String(b).split('\n').filter(Boolean).forEach(log);
-    child.stdout.on('data', each);
-    child.stderr.on('data', each);
+    for (const stream of [child.stdout, child.stderr]) {
+      const lines = new LineSplitter((l) => l && log(l));
+      stream.on('data', (b: Buffer) => lines.write(b));
+      stream.on('end', () => lines.end());
+    }
     child.on('error', (err) => reject(new Error(`${cmd} could not run (${err.message}): install it (apt-get install ${cmd})`)));
     child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')} failed with exit code ${code}`))));
   });
@@ -84,30 +88,61 @@ async function importMinbase(docker: Docker, o: BuildImagesOptions): Promise<voi
     const tar = spawn('tar', ['-C', root, '-c', '.'], { stdio: ['ignore', 'pipe', 'inherit'] });
     const [repo, tag] = MINBASE_IMAGE.split(':') as [string, string];
     const out = await docker.importImage(tar.stdout, { repo, tag });
-    await follow(docker, out, o.log);
+    await follow(out, o.log);
     o.log(`imported ${MINBASE_IMAGE}`);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
 }
 
-/** Streams a build's or import's progress into `log`; rejects on the daemon's reported error. */
-export function follow(docker: Docker, stream: NodeJS.ReadableStream, log: (l: string) => void): Promise<void> {
+/**
+ * Streams a build's, import's or push's progress (JSON messages, one a line) into `log`, by
+ * lines of the build's own output: a RUN step's output arrives in pieces that need not end
+ * lines, and is cut into lines of at most MAX_LINE_BYTES, like any content output. Nothing
+ * else is kept (dockerode's followProgress keeps every message until the end, and its buffer
+ * has no bound). Rejects on the daemon's reported error.
+ */
+export function follow(stream: NodeJS.ReadableStream, log: (l: string) => void): Promise<void> {
   return new Promise((resolve, reject) => {
-    docker.modem.followProgress(
-      stream,
-      (err: Error | null, output: Array<{ error?: string }>) => {
-        const failed = err ?? output.find((o) => o.error);
-        if (failed) reject(new Error(failed instanceof Error ? failed.message : String(failed.error)));
-        else resolve();
+    let failure: string | undefined;
+    const output = new LineSplitter((l) => l.trim() && log(l));
+    const messages = new LineSplitter(
+      (raw) => {
+        if (!raw.trim()) return;
+        let event: { stream?: string; status?: string; error?: string; errorDetail?: { message?: string } };
+        try {
+          event = JSON.parse(raw) as typeof event;
+        } catch {
+          log('[lectern] A progress message from the engine was too long or malformed, and was skipped.');
+          return;
+        }
+        if (event.error || event.errorDetail?.message) failure ??= event.error ?? event.errorDetail?.message;
+        if (typeof event.stream === 'string') output.write(event.stream);
+        else if (typeof event.status === 'string') for (const l of splitLines(event.status.trimEnd())) if (l.trim()) log(l);
       },
-      (event: { stream?: string; status?: string; error?: string }) => {
-        const text = (event.stream ?? event.status ?? '').trimEnd();
-        if (text) text.split('\n').forEach(log);
-      },
+      { maxLineBytes: MAX_MESSAGE_BYTES },
     );
+    let done = false;
+    const finish = (err?: Error) => {
+      if (done) return;
+      done = true;
+      messages.end();
+      output.end();
+      if (err) reject(err);
+      else if (failure) reject(new Error(failure));
+      else resolve();
+    };
+    stream.on('data', (chunk: Buffer) => messages.write(chunk));
+    stream.on('end', () => finish());
+    stream.on('close', () => finish());
+    stream.on('error', (err: Error) => finish(err));
   });
 }
+
+// One progress message holds a piece of a step's output, JSON-escaped: far less than this.
+const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+// What a probe (a version, a library listing of a runtime image) prints: far less than this.
+const PROBE_MAX_CHARS = 32 * 1024 * 1024;
 
 /** Runs `sh -c script` in a throwaway container of `image` and returns its output. */
 function probe(docker: Docker, image: string, script: string): Promise<string> {
@@ -120,8 +155,12 @@ export async function runInImage(docker: Docker, image: string, cmd: string[]): 
   try {
     const stream = await container.attach({ stream: true, stdout: true, stderr: true });
     let out = '';
+    const keep = (b: Buffer) => {
+      if (out.length < PROBE_MAX_CHARS) out += String(b);
+    };
+    const demux = new FrameDemuxer(keep, keep);
     const done = new Promise<void>((resolve) => {
-      docker.modem.demuxStream(stream, { write: (b: Buffer) => (out += String(b)) } as never, { write: (b: Buffer) => (out += String(b)) } as never);
+      stream.on('data', (b: Buffer) => demux.write(b));
       stream.on('end', resolve);
     });
     await container.start();
@@ -155,7 +194,7 @@ async function versionsIn(docker: Docker, image: string, probes: readonly string
 
 async function build(docker: Docker, name: string, image: string, buildargs: Record<string, string>, log: (l: string) => void): Promise<void> {
   const stream = await docker.buildImage({ context: path.join(IMAGES_DIR, name), src: ['Dockerfile'] }, { t: image, buildargs, rm: true, forcerm: true });
-  await follow(docker, stream, log);
+  await follow(stream, log);
 }
 
 /**

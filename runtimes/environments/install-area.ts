@@ -8,10 +8,12 @@ import { chmod, lchown, lstat, mkdir, mkdtemp, readdir, rename, rm, stat } from 
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { createInterface } from 'node:readline';
+import { LineSplitter } from '../../src/domain/line-splitter.ts';
 
-// Lines of pip output kept for the diagnosis (the log gets all of them).
+// Lines of pip output kept for the diagnosis (the log gets all of them), and at most this much
+// text of them: each line is cut at MAX_LINE_BYTES, but 5000 long lines would still be a lot.
 const KEEP_LINES = 5000;
+const KEEP_CHARS = 4 * 1024 * 1024;
 
 /**
  * Content may run as another account (runtime.runAs): a restrictive umask would leave the venv
@@ -43,18 +45,32 @@ export type Exec = (cmd: string, args: string[], timeoutMs: number, onLine: (lin
 export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number, onLine: (line: string) => void, as: SpawnAs = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawnInstaller(cmd, args, env, as);
-    const lines: string[] = [];
+    // The last lines, from `first` on (a queue without shifting the array each line).
+    const kept: string[] = [];
+    let first = 0;
+    let keptChars = 0;
     let timedOut = false;
     const take = (line: string) => {
-      const clean = line.replace(/\r$/, '');
-      lines.push(clean);
-      if (lines.length > KEEP_LINES) lines.shift();
-      if (clean.trim() !== '') onLine(clean);
+      kept.push(line);
+      keptChars += line.length;
+      while (kept.length - first > KEEP_LINES || keptChars > KEEP_CHARS) keptChars -= kept[first++]!.length;
+      if (first > KEEP_LINES) {
+        kept.splice(0, first);
+        first = 0;
+      }
+      if (line.trim() !== '') onLine(line);
     };
+    // Lines cut at MAX_LINE_BYTES (CRLF taken care of): an installer printing without newlines holds no more.
     const streams = [child.stdout, child.stderr].map((s) => {
-      const rl = createInterface({ input: s, crlfDelay: Infinity });
-      rl.on('line', take);
-      return new Promise<void>((r) => rl.once('close', () => r()));
+      const splitter = new LineSplitter(take);
+      s.on('data', (chunk: Buffer) => splitter.write(chunk));
+      return new Promise<void>((r) => {
+        s.once('end', () => {
+          splitter.end();
+          r();
+        });
+        s.once('close', () => r());
+      });
     });
     const killGroup = () => {
       try {
@@ -83,7 +99,7 @@ export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeout
     child.once('close', (code, signal) => {
       clearTimeout(timer);
       clearTimeout(grace);
-      void Promise.all(streams).then(() => resolve({ code, signal, timedOut, lines }));
+      void Promise.all(streams).then(() => resolve({ code, signal, timedOut, lines: kept.slice(first) }));
     });
   });
 }

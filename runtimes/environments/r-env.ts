@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { lstat, mkdir, readdir, readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { LineSplitter } from '../../src/domain/line-splitter.ts';
 import type { Interpreter } from '../interpreters.ts';
 import type { EnvironmentRestorer, RestoreRequest, RestoredEnvironment } from './environment.ts';
 import { assertCanRunAs, createBuildArea, readableFor, spawnInstaller, type InstallAccount, type InstallSandbox, type SpawnAs } from './install-area.ts';
@@ -50,6 +51,8 @@ export interface RRestorerOptions {
 /** Marks a finished environment; written last, before the rename into place. */
 const COMPLETE = '.lectern-complete';
 const CHECK_TIMEOUT_MS = 60_000;
+// R's listing of its library is a line or so per package: this is thousands of times that.
+const CAPTURE_MAX_CHARS = 32 * 1024 * 1024;
 
 interface RRun {
   code: number | null;
@@ -93,20 +96,19 @@ function runRscript(
     let stdout = '';
     let stderr = '';
     let timedOut = false;
-    const partial = { out: '', err: '' };
-    const feed = (which: 'out' | 'err', chunk: string) => {
-      if (!o.onLine) return;
-      const lines = (partial[which] + chunk).split('\n');
-      partial[which] = lines.pop() ?? '';
-      for (const l of lines) o.onLine(l.replace(/\r$/, ''));
-    };
+    // With onLine (installing: packages' configure scripts print what they like), output goes
+    // by lines, each cut at MAX_LINE_BYTES, and is not kept; without it (the library listing,
+    // R's own), it is kept up to CAPTURE_MAX_CHARS.
+    const onLine = o.onLine;
+    const splitters = onLine ? { out: new LineSplitter(onLine), err: new LineSplitter(onLine) } : null;
+    const keep = (text: string, d: Buffer) => (text.length >= CAPTURE_MAX_CHARS ? text : text + d.toString());
     child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      feed('out', d.toString());
+      if (splitters) splitters.out.write(d);
+      else stdout = keep(stdout, d);
     });
     child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-      feed('err', d.toString());
+      if (splitters) splitters.err.write(d);
+      else stderr = keep(stderr, d);
     });
     const killGroup = () => {
       try {
@@ -135,7 +137,8 @@ function runRscript(
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       clearTimeout(grace);
-      if (o.onLine) for (const rest of [partial.out, partial.err]) if (rest) o.onLine(rest);
+      splitters?.out.end();
+      splitters?.err.end();
       resolve({ code, signal, timedOut, stdout, stderr });
     });
   });

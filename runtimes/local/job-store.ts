@@ -1,27 +1,27 @@
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import type { JobInfo, JobLogEntry } from '../../src/domain/jobs.ts';
+import { currentLogSize, JobLogWriter, logFiles, readJobLog, type LogFiles } from './job-log.ts';
 
 const JOB_KEY = /^[A-Za-z0-9-]{1,64}$/;
 const GUID = /^[0-9a-f-]{36}$/i;
 
-// A job that writes more than this keeps its first part: enough to debug, bounded on disk.
-const MAX_LOG_BYTES = 16 * 1024 * 1024;
-
 export interface JobWriter {
-  line(source: 'stdout' | 'stderr', text: string): void;
+  /** Queues one output line (cut to a maximum by the caller's splitter); false: pause the source until drain(). */
+  line(source: 'stdout' | 'stderr', text: string): boolean;
+  /** Resolves once the log has caught up enough for the source to go on. */
+  drain(): Promise<void>;
   setPid(pid: number | null): Promise<void>;
   finish(exitCode: number | null, status: JobInfo['status']): Promise<void>;
 }
 
 /**
  * Jobs on disk: `<dataDir>/jobs/<content guid>/<key>/job.json` (what, when, exit code) and
- * `log.jsonl` (one `{t, s, d}` per output line). Files, not database rows: a job's output is
- * written as fast as the process prints, and local processes belong to this node anyway.
+ * `log.jsonl` (one `{t, s, d}` per output line, rotated to `log.1.jsonl` at 16 MB: job-log.ts).
+ * Files, not database rows: a job's output is written as fast as the process prints, and local
+ * processes belong to this node anyway.
  */
 export class JobStore {
   constructor(private readonly root: string) {}
@@ -48,38 +48,29 @@ export class JobStore {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const state: JobInfo = { ...info, hostname: os.hostname(), pid: null, startTime: new Date().toISOString(), endTime: null, exitCode: null, status: 'running' };
     await this.writeInfo(state);
-    return this.writer(state, 0);
+    const writer = this.writer(state, 0);
+    await writer.log.open();
+    return writer;
   }
 
   /** Goes on writing a job that is still running (a container adopted after a restart). */
   async reopen(info: JobInfo): Promise<JobWriter> {
-    const size = await stat(this.logPath(info.contentGuid, info.key)).then((s) => s.size, () => 0);
+    const size = await currentLogSize(this.logFiles(info.contentGuid, info.key));
     return this.writer({ ...info }, size);
   }
 
-  private writer(state: JobInfo, alreadyWritten: number): JobWriter {
-    const dir = this.dir(state.contentGuid, state.key);
-    const log: WriteStream = createWriteStream(path.join(dir, 'log.jsonl'), { flags: 'a', mode: 0o600 });
-    let written = alreadyWritten;
-    let truncated = false;
+  private writer(state: JobInfo, alreadyWritten: number): JobWriter & { log: JobLogWriter } {
+    const log = new JobLogWriter(this.logFiles(state.contentGuid, state.key), alreadyWritten);
     return {
-      line: (source, text) => {
-        if (truncated) return;
-        const entry = JSON.stringify({ t: new Date().toISOString(), s: source, d: text }) + '\n';
-        written += entry.length;
-        if (written > MAX_LOG_BYTES) {
-          truncated = true;
-          log.write(JSON.stringify({ t: new Date().toISOString(), s: 'stderr', d: '[lectern] log truncated: the job wrote more than 16 MB' }) + '\n');
-          return;
-        }
-        log.write(entry);
-      },
+      log,
+      line: (source, text) => log.line(source, text),
+      drain: () => log.drain(),
       setPid: async (pid) => {
         state.pid = pid;
         await this.writeInfo(state);
       },
       finish: async (exitCode, status) => {
-        await new Promise<void>((r) => log.end(r));
+        await log.close();
         Object.assign(state, { exitCode, status, endTime: new Date().toISOString() });
         await this.writeInfo(state);
       },
@@ -121,32 +112,19 @@ export class JobStore {
     await this.writeInfo({ ...info, status: 'lost', endTime: new Date().toISOString() });
   }
 
+  /** The last `maxLines` entries of a job's log (across a rotation). */
   async readLog(guid: string, key: string, maxLines = 10_000): Promise<JobLogEntry[]> {
     if (!JOB_KEY.test(key) || !GUID.test(guid)) return [];
-    const file = path.join(this.dir(guid, key), 'log.jsonl');
-    const out: JobLogEntry[] = [];
-    try {
-      await stat(file);
-    } catch {
-      return out;
-    }
-    const rl = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
-    for await (const raw of rl) {
-      if (!raw) continue;
-      let e: { t: string; s: 'stdout' | 'stderr'; d: string };
-      try {
-        e = JSON.parse(raw) as typeof e;
-      } catch {
-        continue; // a line still being written
-      }
-      out.push({ timestamp: e.t, source: e.s, data: e.d });
-      if (out.length > maxLines) out.shift();
-    }
-    return out;
+    return readJobLog(this.logFiles(guid, key), maxLines);
   }
 
-  /** The log file's path, for following it as it grows. */
+  /** The current log file's path. */
   logPath(guid: string, key: string): string {
-    return path.join(this.dir(guid, key), 'log.jsonl');
+    return this.logFiles(guid, key).current;
+  }
+
+  /** The log file and the one it rotated from, for reading and following. */
+  logFiles(guid: string, key: string): LogFiles {
+    return logFiles(this.dir(guid, key));
   }
 }

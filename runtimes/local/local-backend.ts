@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { LineSplitter, shorten } from '../../src/domain/line-splitter.ts';
 import type { Writable } from 'node:stream';
 import type { EnvironmentRestorer } from '../environments/environment.ts';
 import { pickInterpreter, type Interpreter } from '../interpreters.ts';
@@ -16,6 +18,9 @@ import { buildLaunch, type SandboxOptions } from './sandbox.ts';
 
 const STOP_GRACE_MS = 5000;
 const TAIL_LINES = 15;
+// The tail goes into a deploy's error message: a few lines of reasonable length.
+const TAIL_LINE_CHARS = 2000;
+const OUTPUT_GRACE_MS = 2000;
 
 type NetworkLink = Awaited<ReturnType<NetworkLinks['link']>>;
 
@@ -101,16 +106,39 @@ export class LocalBackend implements RuntimeBackend {
     const extra: Array<'pipe' | 'ignore'> = launch.secrets === null ? [] : launch.infoFd ? ['pipe', 'pipe', 'pipe'] : ['pipe'];
     const child = spawn(launch.file, launch.args, { cwd: launch.cwd, env: launch.env, stdio: ['ignore', 'pipe', 'pipe', ...extra], detached: true });
     const tail: string[] = [];
-    const capture = (source: 'stdout' | 'stderr', stream: NodeJS.ReadableStream) => {
-      createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => {
-        writer.line(source, line);
-        tail.push(line);
+    // Bounded whatever the process writes: each line cut at MAX_LINE_BYTES, and the pipe paused
+    // (so the process waits) while the log catches up.
+    const capture = (source: 'stdout' | 'stderr', stream: Readable) => {
+      let behind = false;
+      const splitter = new LineSplitter((line) => {
+        if (!writer.line(source, line)) behind = true;
+        tail.push(shorten(line, TAIL_LINE_CHARS));
         if (tail.length > TAIL_LINES) tail.shift();
         onLine?.(line);
       });
+      stream.on('data', (chunk: Buffer) => {
+        splitter.write(chunk);
+        if (!behind) return;
+        behind = false;
+        stream.pause();
+        void writer.drain().then(() => stream.resume());
+      });
+      return new Promise<void>((resolve) => {
+        stream.once('end', () => {
+          splitter.end();
+          resolve();
+        });
+        stream.once('close', () => resolve());
+      });
     };
-    capture('stdout', child.stdout!);
-    capture('stderr', child.stderr!);
+    const outputRead = Promise.all([capture('stdout', child.stdout!), capture('stderr', child.stderr!)]);
+    // When the process exits, a paused pipe may still hold its last lines: the log is closed
+    // once they are read, or a little later if something else holds the pipe open.
+    const finishLog = writer.finish;
+    writer.finish = async (code, status) => {
+      await Promise.race([outputRead, sleep(OUTPUT_GRACE_MS, undefined, { ref: false })]);
+      await finishLog(code, status);
+    };
     const exited = new Promise<number | null>((resolve) => {
       child.once('error', (err) => {
         tail.push(`could not start: ${err.message}`);

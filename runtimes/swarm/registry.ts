@@ -11,7 +11,7 @@ export async function pushImage(docker: Docker, image: string, registry: string,
   await docker.getImage(image).tag({ repo: remote, tag });
   log(`Pushing ${remote}:${tag} for the swarm's nodes...`);
   try {
-    await follow(docker, await docker.getImage(`${remote}:${tag}`).push({ tag }), (l) => {
+    await follow(await docker.getImage(`${remote}:${tag}`).push({ tag }), (l) => {
       if (!/^(Preparing|Waiting|Pushing|Layer already exists)/.test(l)) log(l);
     });
   } catch (err) {

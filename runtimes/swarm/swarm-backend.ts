@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
+import { shorten } from '../../src/domain/line-splitter.ts';
 import { bundleImageName } from '../docker/bundle-image.ts';
 import type { DockerBackend } from '../docker/docker-backend.ts';
 import { eachLine, isGone } from '../docker/docker-streams.ts';
@@ -13,6 +14,8 @@ import { ENV_KEY_LABEL, serviceName, serviceSpec } from './service-spec.ts';
 const SYNC_MS = 1000;
 const SCALE_TIMEOUT_MS = 60_000;
 const TAIL_LINES = 15;
+// The tail goes into a deploy's error message: a few lines of reasonable length.
+const TAIL_LINE_CHARS = 2000;
 /**
  * How long a replica may take to answer before it is adopted after a restart. On Debian's
  * Docker 20.10 the first connection to a Swarm replica after Lectern restarted was reset in
@@ -215,11 +218,15 @@ export class SwarmBackend implements RuntimeBackend {
     void task
       .logs({ follow: true, stdout: true, stderr: true, since, abortSignal: r.detach.signal })
       .then((stream) =>
-        eachLine(this.o.docker, stream, (source, line) => {
-          r.writer.line(source, line);
-          r.tail.push(line);
-          if (r.tail.length > TAIL_LINES) r.tail.shift();
-        }),
+        eachLine(
+          stream,
+          (source, line) => {
+            r.tail.push(shorten(line, TAIL_LINE_CHARS));
+            if (r.tail.length > TAIL_LINES) r.tail.shift();
+            return r.writer.line(source, line);
+          },
+          () => r.writer.drain(),
+        ),
       )
       .catch(() => undefined);
     return r;
@@ -229,7 +236,11 @@ export class SwarmBackend implements RuntimeBackend {
     const lines: string[] = [];
     try {
       const task = this.o.docker.getTask(taskId) as unknown as { logs(o: object): Promise<NodeJS.ReadableStream> };
-      await eachLine(this.o.docker, await task.logs({ stdout: true, stderr: true, follow: false }), (_s, l) => lines.push(l));
+      // Only the last lines are kept, each of a reasonable length, however much the task printed.
+      await eachLine(await task.logs({ stdout: true, stderr: true, follow: false }), (_s, l) => {
+        lines.push(shorten(l, TAIL_LINE_CHARS));
+        if (lines.length > TAIL_LINES) lines.shift();
+      });
     } catch {
       // no output to show
     }

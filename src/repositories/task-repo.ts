@@ -59,9 +59,21 @@ export class TaskRepo {
     return Number(row?.n ?? 0);
   }
 
-  async lines(taskId: string, from: number): Promise<string[]> {
-    const rows = (await this.knex('task_output').select('line').where({ task_id: taskId }).andWhere('seq', '>=', from).orderBy('seq')) as Array<{ line: string }>;
-    return rows.map((r) => r.line);
+  /** Several lines in one statement, numbered from `seq` on. */
+  async appendLines(taskId: string, seq: number, lines: readonly string[]): Promise<void> {
+    const time = new Date();
+    await this.knex('task_output').insert(lines.map((line, i) => ({ task_id: taskId, seq: seq + i, line, time })));
+  }
+
+  /** Removes the lines numbered `from` to `to` (exclusive): the middle of an output too long to keep whole. */
+  async deleteLines(taskId: string, from: number, to: number): Promise<void> {
+    await this.knex('task_output').where({ task_id: taskId }).andWhere('seq', '>=', from).andWhere('seq', '<', to).delete();
+  }
+
+  /** The stored lines numbered `from` on, at most `limit`, with their numbers (there may be gaps). */
+  async lines(taskId: string, from: number, limit: number): Promise<Array<{ seq: number; line: string }>> {
+    const rows = (await this.knex('task_output').select('seq', 'line').where({ task_id: taskId }).andWhere('seq', '>=', from).orderBy('seq').limit(limit)) as Array<{ seq: number | string; line: string }>;
+    return rows.map((r) => ({ seq: Number(r.seq), line: r.line }));
   }
 
   async finish(id: string, code: number, error: string, result: unknown): Promise<void> {

@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { Router } from 'express';
 import type { JobDirectory, JobInfo } from '../../domain/jobs.ts';
 import { AppError } from '../../domain/errors.ts';
@@ -56,8 +57,12 @@ export function jobRoutes(content: ContentService, jobs: JobDirectory): Router {
     const job = await find(c.guid, String(req.params.key));
     const ac = new AbortController();
     req.on('close', () => ac.abort());
+    res.on('close', () => ac.abort());
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' });
-    for await (const entry of jobs.follow(c.guid, job.key, ac.signal)) res.write(`data: ${JSON.stringify(entry)}\n\n`);
+    for await (const entry of jobs.follow(c.guid, job.key, ac.signal)) {
+      // A reader slower than the log is not buffered for: reading the log waits for it.
+      if (!res.write(`data: ${JSON.stringify(entry)}\n\n`)) await once(res, 'drain', { signal: ac.signal }).catch(() => undefined);
+    }
     res.end('event: end\ndata: {}\n\n');
   });
 

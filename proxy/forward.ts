@@ -61,16 +61,38 @@ export function prepareForContent(req: IncomingMessage, path: string, basePath: 
   }
 }
 
-/** What http-proxy's `xfwd` added: the client's address, scheme and host, for the app. */
-export function forwardedHeaders(req: IncomingMessage): { 'x-forwarded-for': string; 'x-forwarded-proto': string; 'x-forwarded-host': string } {
-  const remote = req.socket.remoteAddress ?? '';
-  const prior = req.headers['x-forwarded-for'];
-  const proto = req.headers['x-forwarded-proto'];
-  const host = req.headers['x-forwarded-host'];
-  return {
-    'x-forwarded-for': prior ? `${String(prior)}, ${remote}` : remote,
-    'x-forwarded-proto': typeof proto === 'string' ? proto : (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http',
-    'x-forwarded-host': typeof host === 'string' ? host : (req.headers.host ?? ''),
-  };
+/** How the relays fill in X-Forwarded-* for apps (server.ts wires it from the configuration). */
+export interface Forwarding {
+  /** `server.trustProxy`: with 0, no X-Forwarded-Host or -Proto a client sends is believed. */
+  trustProxy: number;
+  /** The configured public URL of the origin a request came in on (publicUrl, contentUrl), if any. */
+  originOf(req: IncomingMessage): string | undefined;
 }
 
+/**
+ * What http-proxy's `xfwd` added: the client's address, scheme and host, for the app. The
+ * host and scheme are the configured URL's of the origin the request came in on; without one,
+ * a trusted proxy's (trustProxy > 0), else the request's own Host and connection: a client's
+ * X-Forwarded-Host never reaches an app unless a proxy Lectern trusts set it.
+ */
+export function forwardedHeaders(req: IncomingMessage, forwarding: Forwarding): { 'x-forwarded-for': string; 'x-forwarded-proto': string; 'x-forwarded-host': string } {
+  const remote = req.socket.remoteAddress ?? '';
+  const prior = req.headers['x-forwarded-for'];
+  let proto: string;
+  let host: string;
+  const configured = forwarding.originOf(req);
+  if (configured) {
+    const u = new URL(configured);
+    proto = u.protocol.slice(0, -1);
+    host = u.host;
+  } else {
+    const trusted = (v: string | string[] | undefined) => (forwarding.trustProxy > 0 ? (Array.isArray(v) ? v[0] : v)?.split(',')[0]?.trim() || undefined : undefined);
+    proto = trusted(req.headers['x-forwarded-proto']) ?? ((req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http');
+    host = trusted(req.headers['x-forwarded-host']) ?? req.headers.host ?? '';
+  }
+  return {
+    'x-forwarded-for': prior ? `${String(prior)}, ${remote}` : remote,
+    'x-forwarded-proto': proto,
+    'x-forwarded-host': host,
+  };
+}

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { Pool, type Dispatcher } from 'undici';
 import { parseTarget } from '../runtimes/target.ts';
-import { forwardedHeaders, isLecternCookie } from './forward.ts';
+import { forwardedHeaders, isLecternCookie, type Forwarding } from './forward.ts';
 
 /** Per connection, not end to end (RFC 9110 7.6.1): never relayed. `expect` because Node answers 100-continue itself. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'expect', 'proxy-authorization', 'proxy-authenticate']);
@@ -17,6 +17,14 @@ export interface RelayOptions {
   setCookie?: string;
 }
 
+/** What the relay adds of Lectern's to every request and response. */
+export interface RelayPolicy {
+  /** How X-Forwarded-* are filled in for the app. */
+  forwarding: Forwarding;
+  /** Lectern's own origin for this request: the only one whose pages may frame content. */
+  frameAncestors(req: IncomingMessage): string;
+}
+
 /** Why a relay failed before the app answered: the app is gone, or too slow. */
 export class UpstreamFailed extends Error {
   constructor(
@@ -27,17 +35,33 @@ export class UpstreamFailed extends Error {
   }
 }
 
-function requestHeaders(req: IncomingMessage): Record<string, string | string[]> {
+function requestHeaders(req: IncomingMessage, forwarding: Forwarding): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   const headers = req.headers;
   for (const name in headers) {
     const value = headers[name];
     if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
   }
-  return Object.assign(out, forwardedHeaders(req));
+  return Object.assign(out, forwardedHeaders(req, forwarding));
 }
 
-function responseHeaders(headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>, setCookie: string | undefined): OutgoingHttpHeaders {
+const FRAME_ANCESTORS = /(^|[;,])\s*frame-ancestors(\s|;|,|$)/i;
+
+/**
+ * Only Lectern's own pages may frame content (clickjacking): an app's answer gets
+ * `frame-ancestors <Lectern's origin>` as a policy of its own, beside any the app sent (a
+ * browser enforces every policy), unless the app's own policy already says frame-ancestors:
+ * then the app has decided, and its choice stands.
+ */
+function addFrameAncestors(out: Record<string, number | string | string[] | undefined>, ancestors: string) {
+  const own = out['content-security-policy'];
+  const policies: string[] = own === undefined ? [] : Array.isArray(own) ? own.map(String) : [String(own)];
+  if (policies.some((p) => FRAME_ANCESTORS.test(p))) return;
+  const ours = `frame-ancestors ${ancestors}`;
+  out['content-security-policy'] = policies.length ? [...policies, ours] : ours;
+}
+
+function responseHeaders(headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>, setCookie: string | undefined, frameAncestors: string): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
   for (const name in headers) {
     const value = headers[name];
@@ -51,6 +75,7 @@ function responseHeaders(headers: IncomingHttpHeaders | Record<string, string | 
     out[name] = value;
   }
   if (setCookie) out['set-cookie'] = [...((out['set-cookie'] as string[] | undefined) ?? []), setCookie];
+  addFrameAncestors(out, frameAncestors);
   return out;
 }
 
@@ -67,7 +92,7 @@ export class HttpRelay {
   private readonly pools = new Map<string, { pool: Pool; used: number }>();
   private readonly sweeper: NodeJS.Timeout;
 
-  constructor() {
+  constructor(private readonly policy: RelayPolicy) {
     // A pool per instance; an instance that stopped leaves its pool idle, and it is closed.
     this.sweeper = setInterval(() => this.sweep(), POOL_IDLE_MS / 2);
     this.sweeper.unref();
@@ -106,19 +131,20 @@ export class HttpRelay {
     const options: Dispatcher.DispatchOptions = {
       path: req.url ?? '/',
       method: req.method as Dispatcher.HttpMethod,
-      headers: requestHeaders(req),
+      headers: requestHeaders(req, this.policy.forwarding),
       body,
       headersTimeout: opts.readTimeoutMs,
       bodyTimeout: opts.idleTimeoutMs,
     };
+    const answer = { setCookie: opts.setCookie, frameAncestors: this.policy.frameAncestors(req) };
     try {
       try {
-        await this.dispatch(target, options, res, opts.setCookie);
+        await this.dispatch(target, options, res, answer);
       } catch (err) {
         // A kept-alive connection the app closed just as it was reused: safe to try once more
         // when nothing was sent yet and the request may be repeated.
         if (res.headersSent || res.destroyed || body || !IDEMPOTENT.has(req.method ?? '') || !isSocketReset(err)) throw err;
-        await this.dispatch(target, options, res, opts.setCookie);
+        await this.dispatch(target, options, res, answer);
       }
     } catch (err) {
       if (res.headersSent || res.destroyed) {
@@ -134,7 +160,7 @@ export class HttpRelay {
    * undici's handler interface rather than its stream() helper: measured, the helper's
    * AbortSignal and stream plumbing cost a fifth of the relay's throughput.
    */
-  private dispatch(target: string, options: Dispatcher.DispatchOptions, res: ServerResponse, setCookie: string | undefined): Promise<void> {
+  private dispatch(target: string, options: Dispatcher.DispatchOptions, res: ServerResponse, answer: { setCookie: string | undefined; frameAncestors: string }): Promise<void> {
     return new Promise((resolve, reject) => {
       let controller: Dispatcher.DispatchController | undefined;
       // The viewer left: stop the app's request too.
@@ -155,7 +181,7 @@ export class HttpRelay {
         onResponseStart(c, statusCode, headers) {
           // 1xx answers are Node's to send (100-continue) or not needed (103).
           if (statusCode < 200) return;
-          res.writeHead(statusCode, responseHeaders(headers, setCookie));
+          res.writeHead(statusCode, responseHeaders(headers, answer.setCookie, answer.frameAncestors));
         },
         onResponseData(c, chunk) {
           if (!res.write(chunk)) {

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { parseTarget } from '../runtimes/target.ts';
-import { forwardedHeaders, isLecternCookie } from './forward.ts';
+import { forwardedHeaders, isLecternCookie, type Forwarding } from './forward.ts';
 
 /** Handshake headers that belong to one side's connection: each side negotiates its own. */
 const OWN_HEADERS = new Set(['host', 'connection', 'upgrade', 'sec-websocket-key', 'sec-websocket-version', 'sec-websocket-extensions', 'sec-websocket-protocol', 'keep-alive', 'te', 'transfer-encoding']);
@@ -68,13 +68,16 @@ function relayable(code: number): number | undefined {
 export class WsRelay {
   private readonly server = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 });
 
+  /** `forwarding`: how X-Forwarded-* are filled in for the app, as for HTTP (forward.ts). */
+  constructor(private readonly forwarding: Forwarding) {}
+
   /** `req` is already prepared for the app (its URL and headers); `done` runs once both sides are closed. */
   forward(req: IncomingMessage, socket: Duplex, head: Buffer, target: string, opts: WsRelayOptions, done: () => void): void {
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(req.headers)) {
       if (value !== undefined && !OWN_HEADERS.has(name)) headers[name] = Array.isArray(value) ? value.join(', ') : value;
     }
-    Object.assign(headers, forwardedHeaders(req));
+    Object.assign(headers, forwardedHeaders(req, this.forwarding));
     const protocols = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim()).filter(Boolean);
     let finished = false;
     const finish = () => {

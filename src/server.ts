@@ -15,7 +15,8 @@ import { createBrowserSession } from './web/browser-session.ts';
 import { buildContentApp } from './web/content-app.ts';
 import { createCsrf } from './web/csrf.ts';
 import { healthRoutes } from './web/health-routes.ts';
-import { origins } from './web/origins.ts';
+import { addressedOf, origins } from './web/origins.ts';
+import { untrustedProxyWarning } from './web/proxy-warning.ts';
 import { accessLog, collapseLeadingSlashes, requestLogging } from './web/request-logging.ts';
 import { webRoutes } from './web/routes.ts';
 import { requestIdentity } from './web/request-identity.ts';
@@ -155,7 +156,9 @@ export function buildServer(ctx: AppContext): LecternServer {
   app.use(errorHandler(logger));
 
   const identify = requestIdentity(ctx.keys, browser.reader, logger);
-  const relay = new HttpRelay();
+  // What apps are told of where a request came from, and who may frame their pages.
+  const forwarding = { trustProxy: config.server.trustProxy, originOf: origin.configuredFor };
+  const relay = new HttpRelay({ forwarding, frameAncestors: (req) => origin.own(addressedOf(req, config.server.trustProxy)) });
   // Requests for running apps are relayed before Express; the rest go on to it.
   const gateway = contentGateway({
     identify,
@@ -185,7 +188,7 @@ export function buildServer(ctx: AppContext): LecternServer {
   const upgrade = contentUpgrade({
     files: ctx.contentFiles,
     runner: ctx.runtime.runner,
-    relay: new WsRelay(),
+    relay: new WsRelay(forwarding),
     identify,
     pingSeconds: config.proxy.websocketPingSeconds,
     viewerOf,
@@ -199,6 +202,9 @@ export function buildServer(ctx: AppContext): LecternServer {
     },
   });
   contentServer.on('upgrade', upgrade);
+  // A proxy Lectern was not told about (trustProxy 0) is said once in the log.
+  const noteProxy = untrustedProxyWarning(logger, config.server.trustProxy);
+  for (const srv of [server, contentServer]) srv.on('request', noteProxy).on('upgrade', noteProxy);
   // On Lectern's own origin, WebSockets to content carry an API key (no browser sends one).
   server.on('upgrade', (req, socket, head) => (keyFromHeaders(req.headers) ? upgrade(req, socket, head) : socket.destroy()));
   let closing: Promise<void> | undefined;

@@ -1,6 +1,9 @@
 import type { Request } from 'express';
 
-/** The configured public URL, else what this request was addressed to (honouring trusted proxies). */
+/**
+ * The configured public URL (and then no request's Host header goes into an answer), else
+ * what this request was addressed to: its Host, or a trusted proxy's X-Forwarded-Host.
+ */
 export function baseUrl(req: Request, publicUrl: string | undefined): string {
-  return publicUrl ?? `${req.protocol}://${req.get('host') ?? 'localhost'}`;
+  return publicUrl ?? `${req.protocol}://${req.host ?? 'localhost'}`;
 }

@@ -22,6 +22,9 @@ export function buildContentApp(ctx: AppContext, browser: BrowserSession, origin
   app.use(requestLogging(logger.child({ origin: 'content' })));
   app.use((req, res, next) => {
     res.setHeader('X-Content-Type-Options', 'nosniff');
+    // Only Lectern's own pages may frame content (clickjacking); the relayed apps' answers get
+    // the same policy in proxy/relay.ts.
+    res.setHeader('Content-Security-Policy', `frame-ancestors ${origin.own(req)}`);
     // Pages here (errors, "starting") link to Lectern's own origin.
     res.locals.mainOrigin = origin.main(req);
     next();

@@ -109,7 +109,8 @@ describe.each(DATABASES)('the proxy relays content faithfully on %s', (kind) => 
   });
 
   it('tells the app where the request came from, and drops per-connection headers', async () => {
-    const res = await fetch(`${base}/headers`, { headers: { authorization: `Key ${viewer.key}`, 'x-forwarded-for': '203.0.113.9', te: 'trailers', 'proxy-authorization': 'Basic eA==' } });
+    // With trustProxy 0 (here) a client's X-Forwarded-Host and -Proto are replaced by what Lectern saw.
+    const res = await fetch(`${base}/headers`, { headers: { authorization: `Key ${viewer.key}`, 'x-forwarded-for': '203.0.113.9', 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https', te: 'trailers', 'proxy-authorization': 'Basic eA==' } });
     const seen = (await res.json()) as Record<string, string>;
     expect(seen['x-forwarded-for']).toBe('203.0.113.9, 127.0.0.1');
     expect(seen['x-forwarded-proto']).toBe('http');

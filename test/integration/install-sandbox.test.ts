@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as tar from 'tar';
@@ -52,6 +52,53 @@ async function sdist(index: string, name: string, body: string): Promise<void> {
   rmSync(src, { recursive: true, force: true });
 }
 
+/** A CRAN-like repository on disk with lectsnoop 0.1.0, whose configure script snoops likewise. */
+function rRepository(repo: string): void {
+  const configure = [
+    '#!/bin/sh',
+    'echo "SNOOP-PIDS $(ls /proc | grep -c \'^[0-9]\')"',
+    'echo "SNOOP-UID $(id -u)"',
+    'for p in /proc/[0-9]*; do echo "SNOOP-SEEN $p $(tr \'\\0\' \' \' < $p/cmdline 2>&1) $(tr \'\\0\' \' \' < $p/environ 2>&1)"; done',
+    'exit 1',
+    '',
+  ].join('\n');
+  const script = `
+    a <- commandArgs(TRUE)
+    src <- file.path(tempdir(), "lectsnoop")
+    dir.create(file.path(src, "R"), recursive = TRUE)
+    writeLines(c("Package: lectsnoop", "Version: 0.1.0", "Title: Test", "Description: Snoops.", "License: MIT",
+      "Authors@R: person('A', 'B', email = 'a@example.com', role = c('aut', 'cre'))"), file.path(src, "DESCRIPTION"))
+    writeLines("export(hello)", file.path(src, "NAMESPACE"))
+    writeLines("hello <- function() 'hi'", file.path(src, "R", "hello.R"))
+    writeLines(a[2], file.path(src, "configure"))
+    Sys.chmod(file.path(src, "configure"), "755")
+    dest <- file.path(a[1], "src/contrib")
+    dir.create(dest, recursive = TRUE)
+    setwd(dest)
+    stopifnot(system2(file.path(R.home("bin"), "R"), c("CMD", "build", "--no-manual", shQuote(src))) == 0)
+    tools::write_PACKAGES(dest, type = "source")
+  `;
+  execFileSync('/usr/bin/Rscript', ['-e', script, repo, configure], { stdio: 'pipe' });
+  execFileSync('chmod', ['-R', 'a+rX', repo]);
+}
+
+/** What the review's package printed, checked: its own tree only, no secret, not root. */
+function expectConfined(log: string, secrets: string[]) {
+  expect(log, log).toContain('SNOOP-PIDS');
+  const pids = Number(/SNOOP-PIDS (\d+)/.exec(log)?.[1]);
+  expect(pids).toBeGreaterThan(0);
+  // The installer's own tree (R: Rscript, R CMD INSTALL, its shells, configure) is a handful;
+  // the host runs the server, the database, the victim and the rest.
+  const host = readdirSync('/proc').filter((n) => /^\d+$/.test(n)).length;
+  expect(pids).toBeLessThan(30);
+  expect(pids).toBeLessThan(host / 2);
+  for (const s of secrets) expect(log).not.toContain(s);
+  expect(log).not.toContain('vitest');
+  expect(log).not.toContain('gunicorn');
+  // The build ran as the publisher's item's own account, not root and not the victim's.
+  expect(Number(/SNOOP-UID (\d+)/.exec(log)?.[1])).toBeGreaterThanOrEqual(1_800_000_000);
+}
+
 const VICTIM = "from flask import Flask\napp = Flask(__name__)\n@app.route('/')\ndef i():\n    return 'victim'\n";
 
 const pythonBundle = (requirements: string, app: string) =>
@@ -60,6 +107,7 @@ const pythonBundle = (requirements: string, app: string) =>
 describe.each(DATABASES)('package builds in the sandbox on %s', (kind) => {
   let t: TestServer;
   let index: string;
+  let repo: string;
   const secret = `victim-${randomBytes(8).toString('hex')}`;
 
   beforeAll(async () => {
@@ -67,11 +115,15 @@ describe.each(DATABASES)('package builds in the sandbox on %s', (kind) => {
     index = mkdtempSync(path.join(os.tmpdir(), 'lectern-snoop-index-'));
     chmodSync(index, 0o755);
     await sdist(index, 'snooppkg', SNOOP);
-    t = await startTestServer(kind, { config: { runtime: { pythonIndexUrl: `file://${index}/simple` } } as never });
+    repo = mkdtempSync(path.join(os.tmpdir(), 'lectern-snoop-repo-'));
+    chmodSync(repo, 0o755);
+    rRepository(repo);
+    t = await startTestServer(kind, { config: { runtime: { pythonIndexUrl: `file://${index}/simple`, rRepository: `file://${repo}` } } as never });
   });
   afterAll(async () => {
     await t?.close();
     rmSync(index, { recursive: true, force: true });
+    rmSync(repo, { recursive: true, force: true });
   });
 
   it("cannot see another process's command line or environment, nor write the system", async () => {
@@ -86,19 +138,21 @@ describe.each(DATABASES)('package builds in the sandbox on %s', (kind) => {
     const publisher = await t.createUser('builder', 'publisher');
     const attack = await deployBundle(t.url, publisher.key, 'snooper', await pythonBundle('snooppkg\n', VICTIM));
     expect(attack.task.code).not.toBe(0);
-    const log = attack.log;
-    expect(log, log).toContain("SNOOP-PIDS");
     // Its own process tree only: pip, its build backend and setup.py, not a server's worth.
-    const pids = Number(/SNOOP-PIDS (\d+)/.exec(log)?.[1]);
-    expect(pids).toBeGreaterThan(0);
-    expect(pids).toBeLessThan(10);
-    expect(log).not.toContain(secret);
-    expect(log).not.toContain(t.admin.key);
-    expect(log).not.toContain('vitest');
-    expect(log).not.toContain('gunicorn');
-    expect(log).toMatch(/SNOOP-WRITE-ETC (OSError|PermissionError)/);
-    // The build ran as the publisher's item's own account, not root and not the victim's.
-    const uid = Number(/SNOOP-UID (\d+)/.exec(log)?.[1]);
-    expect(uid).toBeGreaterThanOrEqual(1_800_000_000);
+    expectConfined(attack.log, [secret, t.admin.key]);
+    expect(attack.log).toMatch(/SNOOP-WRITE-ETC (OSError|PermissionError)/);
+
+    // The same for an R package's configure script.
+    const r = await deployBundle(
+      t.url,
+      publisher.key,
+      'r-snooper',
+      await makeBundle({ 'plumber.R': '#* @get /\nfunction() "hi"\n' }, { appmode: 'api', primary_rmd: null, entrypoint: 'plumber.R' }, {
+        platform: '4.2.2',
+        packages: { lectsnoop: { Source: 'CRAN', Repository: null, description: { Package: 'lectsnoop', Version: '0.1.0' } } },
+      }),
+    );
+    expect(r.task.code).not.toBe(0);
+    expectConfined(r.log, [secret, t.admin.key]);
   });
 });

@@ -32,8 +32,18 @@ export function logFiles(dir: string): LogFiles {
   return { current: path.join(dir, LOG_FILE), older: path.join(dir, OLDER_LOG_FILE) };
 }
 
+// The timestamp's text, made once per millisecond: a process printing short lines fast would
+// otherwise spend most of the log's time formatting dates.
+let stampMs = -1;
+let stamp = '';
+
 function entryOf(source: 'stdout' | 'stderr', text: string): string {
-  return JSON.stringify({ t: new Date().toISOString(), s: source, d: text }) + '\n';
+  const now = Date.now();
+  if (now !== stampMs) {
+    stampMs = now;
+    stamp = new Date(now).toISOString();
+  }
+  return `{"t":"${stamp}","s":"${source}","d":${JSON.stringify(text)}}\n`;
 }
 
 function parse(raw: string): JobLogEntry | undefined {
@@ -48,13 +58,22 @@ function parse(raw: string): JobLogEntry | undefined {
 
 const ROTATED_NOTE = `[lectern] The log passed ${MAX_LOG_BYTES / 1024 / 1024} MB and was rotated: a job keeps the last ${MAX_LOG_BYTES / 1024 / 1024} to ${(2 * MAX_LOG_BYTES) / 1024 / 1024} MB of its output, so earlier output may be missing.`;
 
+/** The note's size in the log (the timestamp always has the same length). */
+function rotatedNoteBytes(): number {
+  return Buffer.byteLength(entryOf('stderr', ROTATED_NOTE));
+}
+
 /**
  * Appends entries to a job's log in order, from one queue written by one loop (so a rotation
  * never interleaves with a write), rotating at `maxBytes`.
  */
 export class JobLogWriter {
-  private queue: Array<{ text: string; bytes: number }> = [];
+  // What waits for the disk, in order: texts of up to WRITE_BATCH_BYTES (entries appended as
+  // they come) and the points where the file rotates.
+  private queue: Array<{ text: string; bytes: number } | 'rotate'> = [];
   private queued = 0;
+  /** The current file's size once everything queued is written: where the rotations fall. */
+  private projected: number;
   private lost = 0;
   private fh: FileHandle | undefined;
   private flushing: Promise<void> | undefined;
@@ -63,9 +82,11 @@ export class JobLogWriter {
 
   constructor(
     private readonly files: LogFiles,
-    private size: number,
+    size: number,
     private readonly maxBytes = MAX_LOG_BYTES,
-  ) {}
+  ) {
+    this.projected = size;
+  }
 
   /** Queues a line; false when the source should pause until drain() resolves. */
   line(source: 'stdout' | 'stderr', text: string): boolean {
@@ -76,8 +97,7 @@ export class JobLogWriter {
       this.lost++;
       return false;
     }
-    if (this.lost > 0) this.push(entryOf('stderr', `[lectern] ${this.lost} line${this.lost === 1 ? ' was' : 's were'} lost: the job wrote faster than its log could be stored.`));
-    this.lost = 0;
+    this.noteLost();
     this.push(entry, bytes);
     return this.queued < QUEUE_HIGH_BYTES;
   }
@@ -90,8 +110,7 @@ export class JobLogWriter {
 
   /** Writes what is queued, then closes the file; later lines are ignored. */
   async close(): Promise<void> {
-    if (this.lost > 0) this.push(entryOf('stderr', `[lectern] ${this.lost} line${this.lost === 1 ? ' was' : 's were'} lost: the job wrote faster than its log could be stored.`));
-    this.lost = 0;
+    this.noteLost();
     while (this.flushing) await this.flushing;
     this.closed = true;
     await this.fh?.close().catch(() => undefined);
@@ -104,9 +123,28 @@ export class JobLogWriter {
     this.fh ??= await open(this.files.current, 'a', 0o600);
   }
 
-  private push(text: string, bytes = Buffer.byteLength(text)): void {
-    this.queue.push({ text, bytes });
+  private noteLost(): void {
+    if (this.lost === 0) return;
+    const n = this.lost;
+    this.lost = 0;
+    const note = entryOf('stderr', `[lectern] ${n} line${n === 1 ? ' was' : 's were'} lost: the job wrote faster than its log could be stored.`);
+    this.push(note, Buffer.byteLength(note));
+  }
+
+  private push(text: string, bytes: number): void {
+    if (this.projected + bytes > this.maxBytes && this.projected > 0) {
+      this.queue.push('rotate');
+      this.projected = rotatedNoteBytes();
+    }
+    this.projected += bytes;
     this.queued += bytes;
+    const last = this.queue.at(-1);
+    if (last !== undefined && last !== 'rotate' && last.bytes < WRITE_BATCH_BYTES) {
+      last.text += text;
+      last.bytes += bytes;
+    } else {
+      this.queue.push({ text, bytes });
+    }
     this.kick();
   }
 
@@ -125,29 +163,15 @@ export class JobLogWriter {
   }
 
   private async flush(): Promise<void> {
-    while (this.queue.length) {
-      const q = this.queue;
-      this.queue = [];
-      let i = 0;
-      while (i < q.length) {
-        const room = this.maxBytes - this.size;
-        let j = i;
-        let bytes = 0;
-        while (j < q.length && bytes < WRITE_BATCH_BYTES && (bytes + q[j]!.bytes <= room || this.size + bytes === 0)) bytes += q[j++]!.bytes;
-        if (j === i) {
-          await this.rotate();
-          continue;
-        }
-        const text = q
-          .slice(i, j)
-          .map((e) => e.text)
-          .join('');
-        i = j;
-        await this.append(text);
-        this.size += bytes;
-        this.queued -= bytes;
-        this.wake();
+    // Each piece leaves the queue before it is written, so line() never adds to one being written.
+    for (let next = this.queue.shift(); next !== undefined; next = this.queue.shift()) {
+      if (next === 'rotate') {
+        await this.rotate();
+        continue;
       }
+      await this.append(next.text);
+      this.queued -= next.bytes;
+      this.wake();
     }
   }
 
@@ -165,10 +189,7 @@ export class JobLogWriter {
     await this.fh?.close().catch(() => undefined);
     this.fh = undefined;
     await rename(this.files.current, this.files.older).catch(() => undefined);
-    this.size = 0;
-    const note = entryOf('stderr', ROTATED_NOTE);
-    await this.append(note);
-    this.size += Buffer.byteLength(note);
+    await this.append(entryOf('stderr', ROTATED_NOTE));
   }
 }
 

@@ -287,7 +287,6 @@ export async function createBuildArea(o: { runAs: InstallAccount | null; buildRo
     work,
     inputs,
     spawnAs: { uid: runAs.uid, gid: runAs.gid, cwd: work, ...(confine ? { confine } : {}) },
-
     async seal() {
       await close();
       await secureTree(target, { dirMode: 0o755, files: true });

@@ -111,5 +111,5 @@ describe.each(DATABASES)('the Swarm backend with a registry on %s', (kind) => {
     await api(t.url, 'DELETE', `/__api__/v1/content/${d.content.guid}`, { key });
     await expect.poll(async () => (await imagesOf(t.db.dataDir)).length, { timeout: 30_000 }).toBe(0);
     expect((await docker.listImages({ filters: { reference: [`${remote}:*`] } })).length).toBe(0);
-  });
+  }, 240_000); // pushing about 650 MB to a fresh registry: 40 s alone, longer on a busy machine
 });

@@ -241,3 +241,34 @@ describe.each(DATABASES)('bounded output on %s', (kind) => {
     expect((await get(created.body.content_url, key)).text).toContain('After the noise.');
   }, 300_000);
 });
+
+// The same flood from a container: the engine's frames are split without being held.
+describe.each(DATABASES)('bounded container output on %s', (kind) => {
+  let t: TestServer;
+  let key: string;
+  beforeAll(async () => {
+    t = await startTestServer(kind, { config: { runtime: { backend: 'docker', pythonEnvironmentManagement: false } } as never });
+    key = (await t.createUser('loud', 'publisher')).key;
+  });
+  afterAll(async () => t?.close());
+
+  it('survives a container writing 1 GiB without a newline: one cut line in a bounded job log', async () => {
+    const d = await deployBundle(t.url, key, 'flood', await flaskBundle());
+    expect(d.task.code, d.log).toBe(0);
+    const jobs = await api(t.url, 'GET', `/__api__/v1/content/${d.content.guid}/jobs`, { key });
+    const job = jobs.body.find((j: { status: number }) => j.status === 0).key as string;
+    const logOf = async () => (await api(t.url, 'GET', `/__api__/v1/content/${d.content.guid}/jobs/${job}/log`, { key })).body.entries as Array<{ data: string }>;
+    const started = Date.now();
+    // The engine's log API is slower than the app: until Lectern has read all of it.
+    const { peak, before } = await peakRss(async () => {
+      expect((await get(`${d.content.content_url}flood`, key)).text).toBe('started');
+      await expect.poll(async () => (await logOf()).some((e) => e.data === 'flood done'), { timeout: 240_000, interval: 1000 }).toBe(true);
+    });
+    console.log(`1 GiB without a newline through the engine in ${((Date.now() - started) / 1000).toFixed(1)} s; RSS ${Math.round(before / 2 ** 20)} MB before, ${Math.round(peak / 2 ** 20)} MB at most`);
+    expect((await api(t.url, 'GET', '/__ping__')).status).toBe(200);
+    expect((await get(d.content.content_url, key)).text).toBe('up');
+    expect((await logOf()).some((e) => /^x+ … \[line cut: \d+ more bytes\]$/.test(e.data))).toBe(true);
+    expect(Object.values(logFilesOf(t, d.content.guid, job)).reduce((a, b) => a + b, 0)).toBeLessThan(1024 * 1024);
+    expect(peak - before).toBeLessThan(300 * 2 ** 20);
+  }, 300_000);
+});

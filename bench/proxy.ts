@@ -146,7 +146,7 @@ try {
   const nginxPort = await freePort();
   const prefix = path.join(work, 'nginx');
   execFileSync('mkdir', ['-p', path.join(prefix, 'logs')]);
-  writeFileSync(path.join(prefix, 'nginx.conf'), `worker_processes 1;\npid ${prefix}/nginx.pid;\nerror_log ${prefix}/logs/error.log;\nevents { worker_connections 1024; }\nhttp {\n  access_log off;\n  upstream app { server ${socketPath ? `unix:${socketPath}` : target.replace('http://', '')}; keepalive 64; }\n  server {\n    listen 127.0.0.1:${nginxPort};\n    location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; }\n  }\n}\n`);
+  writeFileSync(path.join(prefix, 'nginx.conf'), `${socketPath ? 'user root;\n' : ''}worker_processes 1;\npid ${prefix}/nginx.pid;\nerror_log ${prefix}/logs/error.log;\nevents { worker_connections 1024; }\nhttp {\n  access_log off;\n  upstream app { server ${socketPath ? `unix:${socketPath}` : target.replace('http://', '')}; keepalive 64; }\n  server {\n    listen 127.0.0.1:${nginxPort};\n    location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; }\n  }\n}\n`);
   children.push(spawn('nginx', ['-p', prefix, '-c', path.join(prefix, 'nginx.conf'), '-g', 'daemon off;'], { stdio: 'ignore' }));
 
   const bareProxyPort = await freePort();

@@ -60,11 +60,11 @@ export class NetworkLinks {
       let socketPath: string | null = null;
       if (o.appPort !== null) {
         socketPath = path.join(dir, 'app.sock');
-        inside(['socat', `UNIX-LISTEN:${socketPath},fork,unlink-early`, `TCP:127.0.0.1:${o.appPort}`]);
+        inside(['socat', `UNIX-LISTEN:${socketPath},fork,unlink-early,backlog=${BACKLOG}`, `TCP:127.0.0.1:${o.appPort}`]);
       }
       if (o.apiPort !== null) {
         const api = this.ensureApiBridge(o.apiPort);
-        inside(['socat', `TCP-LISTEN:${o.apiPort},bind=127.0.0.1,fork,reuseaddr`, `UNIX-CONNECT:${api}`]);
+        inside(['socat', `TCP-LISTEN:${o.apiPort},bind=127.0.0.1,fork,reuseaddr,backlog=${BACKLOG}`, `UNIX-CONNECT:${api}`]);
       }
       if (this.mode === 'outbound' && this.slirp) procs.push(await startSlirp(this.slirp, o.pid));
       if (socketPath) await appeared(socketPath, procs[0]!);
@@ -86,7 +86,7 @@ export class NetworkLinks {
       chownSync(dir, NOBODY, NOBODY);
       chmodSync(dir, 0o711);
       this.apiBridge = spawn('setpriv', [...dropTo({ name: 'nobody', uid: NOBODY, gid: NOBODY }),
-        'socat', `UNIX-LISTEN:${sock},fork,unlink-early,mode=666`, `TCP:127.0.0.1:${port}`], { stdio: 'ignore', env: { PATH: '/usr/bin:/bin' } });
+        'socat', `UNIX-LISTEN:${sock},fork,unlink-early,mode=666,backlog=${BACKLOG}`, `TCP:127.0.0.1:${port}`], { stdio: 'ignore', env: { PATH: '/usr/bin:/bin' } });
     }
     return sock;
   }
@@ -115,6 +115,9 @@ export function namespacePid(child: ChildProcess, exited: Promise<unknown>): Pro
 }
 
 const NOBODY = 65534;
+// socat listens with a backlog of 5 unless told: a burst of viewers would find a Unix socket's
+// queue full (EAGAIN) and get 502s. The kernel caps it at net.core.somaxconn.
+const BACKLOG = 4096;
 
 /** setpriv to the item's account, with no capabilities, killed if the server dies. */
 function dropTo(a: ContentAccount): string[] {

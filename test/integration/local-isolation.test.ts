@@ -168,6 +168,14 @@ describe.each(DATABASES)('local content isolation on %s', (kind) => {
     expect(JSON.parse((await get(`${attacker.content.content_url}whoami`, publisher.key)).text).uid).toBe(a);
   });
 
+  it('serves a burst of parallel viewers through the socket bridge without refusing any', async () => {
+    // One process taking every connection: the proxy opens as many to it as viewers arrive.
+    const d = await deployBundle(t.url, publisher.key, 'busy', await flask(ATTACKER), { max_processes: 1, max_conns_per_process: 1000 });
+    expect(d.task.code, d.log).toBe(0);
+    const answers = await Promise.all(Array.from({ length: 200 }, () => get(d.content.content_url, publisher.key)));
+    expect(answers.map((a) => a.status).filter((s) => s !== 200)).toEqual([]);
+  });
+
   it("still reaches Lectern's own API at CONNECT_SERVER with its process key", async () => {
     const res = await get(`${attacker.content.content_url}api`, publisher.key);
     expect(res.status, res.text).toBe(200);

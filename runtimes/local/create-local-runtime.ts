@@ -13,6 +13,7 @@ import { LocalBackend } from './local-backend.ts';
 import { ContentUids } from './content-uids.ts';
 import { LocalInstallSandbox } from './install-sandbox.ts';
 import { NetworkLinks } from './netns.ts';
+import { PackageProxy, packageHosts } from './package-proxy.ts';
 import { createResourceLimiter } from './resource-limits.ts';
 import type { RunAs, SandboxOptions } from './sandbox.ts';
 
@@ -54,7 +55,12 @@ export async function createLocalRuntime(config: Config, processEnv: ProcessEnvi
   const netWarning = network?.warning();
   if (netWarning) warnings.push(netWarning);
   // Package builds run the bundle's code too: in the same sandbox, as the item's account.
-  const installSandbox = accounts ? new LocalInstallSandbox({ bwrapPath: bwrap ?? 'bwrap', masked, network, outbound: rc.contentNetwork === 'outbound' }) : null;
+  const packageProxy = network ? new PackageProxy(path.join(network.root, 'proxy'), packageHosts([rc.pythonIndexUrl, rc.rRepository], rc.packageHosts)) : null;
+  await packageProxy?.listen();
+  const upstreamProxy = Object.keys(config.networkEnv ?? {}).some((k) => /^(https?|all)_proxy$/i.test(k));
+  const installSandbox = accounts
+    ? new LocalInstallSandbox({ bwrapPath: bwrap ?? 'bwrap', masked, network, outbound: rc.contentNetwork === 'outbound', proxySocket: packageProxy?.socketPath ?? null, upstreamProxy })
+    : null;
   const sandbox: SandboxOptions = { mode, bwrapPath: bwrap ?? 'bwrap', accounts, network: network ? rc.contentNetwork : null, masked, extraReadOnly };
 
   const found = await discoverInterpreters({ python: rc.python, r: rc.r });
@@ -88,6 +94,7 @@ export async function createLocalRuntime(config: Config, processEnv: ProcessEnvi
     close: async () => {
       await backend.stopAll();
       await runner.settle();
+      packageProxy?.close();
       network?.close();
     },
   };

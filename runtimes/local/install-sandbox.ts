@@ -7,17 +7,21 @@ import { namespacePid, type NetworkLinks } from './netns.ts';
 
 const BASE_PATH = '/usr/local/bin:/usr/bin:/bin';
 
+// Where the proxy answers inside a build's namespace (its own loopback: no clash possible).
+const PROXY_PORT = 3128;
+const PROXY_URL = `http://127.0.0.1:${PROXY_PORT}`;
+
 /**
  * The network a package build gets, from where its packages come: none for an index or
- * repository on disk; the outside (slirp4netns, host loopback cut off) for one elsewhere; the
- * host's network only for a source on the host's own loopback (a local mirror), which the
- * namespace could not otherwise reach, or when slirp4netns is missing.
+ * repository on disk; otherwise only the server's package proxy, which reaches the package
+ * hosts and nothing else. When the administrator routes Lectern through a proxy of their own
+ * (HTTPS_PROXY in the server's environment), the build gets the outside through slirp4netns
+ * (host loopback cut off) and that proxy; without slirp4netns, the host's network.
  */
-export function installNetwork(source: string, outbound: boolean): 'none' | 'outbound' | 'host' {
+export function installNetwork(source: string, o: { proxy: boolean; upstreamProxy: boolean; outbound: boolean }): 'none' | 'proxied' | 'outbound' | 'host' {
   if (source.startsWith('file:')) return 'none';
-  const host = new URL(source).hostname;
-  if (host === 'localhost' || host === '[::1]' || /^127\./.test(host)) return 'host';
-  return outbound ? 'outbound' : 'host';
+  if (o.proxy && !o.upstreamProxy) return 'proxied';
+  return o.outbound ? 'outbound' : 'host';
 }
 
 /**
@@ -34,30 +38,44 @@ export class LocalInstallSandbox implements InstallSandbox {
       /** For outbound links; null when the server has none (not root). */
       network: NetworkLinks | null;
       outbound: boolean;
+      /** The server's package proxy (package-proxy.ts), as a Unix socket. */
+      proxySocket: string | null;
+      /** Whether the server's own environment names a proxy (then builds use it instead). */
+      upstreamProxy: boolean;
     },
   ) {}
 
   spawn(l: InstallerLaunch): ChildProcess {
-    const net = installNetwork(l.source, this.o.outbound && this.o.network !== null);
+    const net = installNetwork(l.source, { proxy: this.o.proxySocket !== null && this.o.network !== null, upstreamProxy: this.o.upstreamProxy, outbound: this.o.outbound && this.o.network !== null });
+    const linked = net === 'outbound' || net === 'proxied';
     const b = new BwrapArgs();
-    if (net === 'outbound') b.ownNetwork();
+    if (linked) b.ownNetwork();
     else if (net === 'none') b.args.push('--unshare-net');
     b.system(this.o.masked, l.readable);
     for (const w of l.writable) b.bind('--bind', w, w);
     const args = b.command(l.cwd, null, l.account, [l.cmd, ...l.args], BASE_PATH);
-    const stdio: Array<'ignore' | 'pipe'> = ['ignore', 'pipe', 'pipe', 'pipe', ...(net === 'outbound' ? (['pipe', 'pipe'] as const) : [])];
+    const stdio: Array<'ignore' | 'pipe'> = ['ignore', 'pipe', 'pipe', 'pipe', ...(linked ? (['pipe', 'pipe'] as const) : [])];
     const child = spawn(this.o.bwrapPath, args, { env: { PATH: BASE_PATH }, stdio, detached: true });
-    (child.stdio[SECRETS_FD] as Writable).on('error', () => undefined).end(secretsOf(l.env));
-    if (net === 'outbound') void this.link(child, l);
+    // pip reads HTTPS_PROXY, R's libcurl the lower-case names: both, and nothing exempt.
+    const env = net === 'proxied' ? { ...l.env, HTTP_PROXY: PROXY_URL, HTTPS_PROXY: PROXY_URL, http_proxy: PROXY_URL, https_proxy: PROXY_URL, NO_PROXY: '', no_proxy: '' } : l.env;
+    (child.stdio[SECRETS_FD] as Writable).on('error', () => undefined).end(secretsOf(env));
+    if (linked) void this.link(child, l, net === 'proxied');
     return child;
   }
 
   /** Links the build's namespace to the outside, then lets the installer start; if that fails, it never starts. */
-  private async link(child: ChildProcess, l: InstallerLaunch): Promise<void> {
+  private async link(child: ChildProcess, l: InstallerLaunch, proxied: boolean): Promise<void> {
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     try {
       const pid = await namespacePid(child, exited);
-      const link = await this.o.network!.link({ key: `install-${randomBytes(6).toString('hex')}`, pid, account: { name: '', ...l.account }, appPort: null, apiPort: null });
+      const link = await this.o.network!.link({
+        key: `install-${randomBytes(6).toString('hex')}`,
+        pid,
+        account: { name: '', ...l.account },
+        appPort: null,
+        apiPort: null,
+        ...(proxied ? { proxy: { port: PROXY_PORT, socketPath: this.o.proxySocket! }, outbound: false } : { outbound: true }),
+      });
       void exited.then(() => link.stop());
       (child.stdio as unknown as Writable[])[BLOCK_FD]!.end('1');
     } catch {

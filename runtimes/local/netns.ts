@@ -42,7 +42,7 @@ export class NetworkLinks {
    * served app listens on inside; its socket path is returned. `apiPort`: the loopback port of
    * Lectern's API as CONNECT_SERVER names it.
    */
-  async link(o: { key: string; pid: number; account: ContentAccount; appPort: number | null; apiPort: number | null }): Promise<{ socketPath: string | null; stop: () => void }> {
+  async link(o: { key: string; pid: number; account: ContentAccount; appPort: number | null; apiPort: number | null; proxy?: { port: number; socketPath: string }; outbound?: boolean }): Promise<{ socketPath: string | null; stop: () => void }> {
     const procs: ChildProcess[] = [];
     const dir = path.join(this.root, o.key);
     const stop = () => {
@@ -66,7 +66,9 @@ export class NetworkLinks {
         const api = this.ensureApiBridge(o.apiPort);
         inside(['socat', `TCP-LISTEN:${o.apiPort},bind=127.0.0.1,fork,reuseaddr,backlog=${BACKLOG}`, `UNIX-CONNECT:${api}`]);
       }
-      if (this.mode === 'outbound' && this.slirp) procs.push(await startSlirp(this.slirp, o.pid));
+      // A package build's one way out: the server's filtering proxy (package-proxy.ts).
+      if (o.proxy) inside(['socat', `TCP-LISTEN:${o.proxy.port},bind=127.0.0.1,fork,reuseaddr,backlog=${BACKLOG}`, `UNIX-CONNECT:${o.proxy.socketPath}`]);
+      if ((o.outbound ?? this.mode === 'outbound') && this.slirp) procs.push(await startSlirp(this.slirp, o.pid));
       if (socketPath) await appeared(socketPath, procs[0]!);
       return { socketPath, stop };
     } catch (err) {

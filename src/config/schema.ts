@@ -127,6 +127,9 @@ export const configSchema = z
         // item's port or the host's loopback). outbound: the outside through slirp4netns;
         // none: its own loopback only.
         contentNetwork: z.enum(['outbound', 'none']).default('outbound'),
+        // Hosts package builds may reach besides the index and repository themselves: where
+        // an index keeps its files (PyPI serves them from files.pythonhosted.org).
+        packageHosts: listFrom().default(['files.pythonhosted.org']),
         initTimeoutSeconds: intFrom(z.number().int().min(1).max(3600)).default(60),
         renderTimeoutSeconds: intFrom(z.number().int().min(1).max(24 * 3600)).default(1800),
       })
@@ -204,6 +207,7 @@ export const ENV_VARS: Record<string, readonly string[]> = {
   LECTERN_RUN_AS: ['runtime', 'runAs'],
   LECTERN_CONTENT_UIDS: ['runtime', 'contentUids'],
   LECTERN_CONTENT_NETWORK: ['runtime', 'contentNetwork'],
+  LECTERN_PACKAGE_HOSTS: ['runtime', 'packageHosts'],
   LECTERN_SANDBOX: ['runtime', 'sandbox'],
   LECTERN_INIT_TIMEOUT_SECONDS: ['runtime', 'initTimeoutSeconds'],
   LECTERN_RENDER_TIMEOUT_SECONDS: ['runtime', 'renderTimeoutSeconds'],

@@ -1,6 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import * as tar from 'tar';
@@ -156,3 +158,73 @@ describe.each(DATABASES)('package builds in the sandbox on %s', (kind) => {
     expectConfined(r.log, [secret, t.admin.key]);
   });
 });
+
+/** A package index over HTTP on the loopback, serving `dir` as it is on disk. */
+async function serveIndex(dir: string): Promise<{ port: number; close: () => Promise<void> }> {
+  const server = http.createServer((req, res) => {
+    const file = path.join(dir, decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname));
+    if (!file.startsWith(dir)) return void res.writeHead(404).end();
+    try {
+      const target = statSync(file).isDirectory() ? path.join(file, 'index.html') : file;
+      res.writeHead(200, { 'content-type': target.endsWith('.html') ? 'text/html' : 'application/octet-stream' }).end(readFileSync(target));
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  return { port: (server.address() as AddressInfo).port, close: () => new Promise((r) => server.close(() => r())) };
+}
+
+describe.each(DATABASES)('the network of package builds on %s', (kind) => {
+  let t: TestServer;
+  let index: string;
+  let served: Awaited<ReturnType<typeof serveIndex>>;
+
+  beforeAll(async () => {
+    index = mkdtempSync(path.join(os.tmpdir(), 'lectern-http-index-'));
+    chmodSync(index, 0o755);
+    served = await serveIndex(index);
+    t = await startTestServer(kind, { config: { runtime: { pythonIndexUrl: `http://127.0.0.1:${served.port}/simple` } } as never });
+    // Tries the index (allowed), Lectern's own API and a direct connection (both refused).
+    await sdist(
+      index,
+      'netprobe',
+      `
+import socket, urllib.request
+def fetch(url):
+    try:
+        return 'OK %d' % urllib.request.urlopen(url, timeout=5).status
+    except Exception as e:
+        return 'REFUSED ' + str(e)[:120]
+def direct(port):
+    s = socket.socket()
+    s.settimeout(3)
+    try:
+        s.connect(('127.0.0.1', port))
+        return 'CONNECTED'
+    except Exception as e:
+        return 'REFUSED ' + type(e).__name__
+print('PROBE-INDEX ' + fetch('http://127.0.0.1:${served.port}/simple/netprobe/'))
+print('PROBE-LECTERN ' + fetch('${t.url}/__ping__'))
+print('PROBE-DIRECT ' + direct(${served.port}))
+sys.exit(1)
+`,
+    );
+  });
+  afterAll(async () => {
+    await t?.close();
+    await served?.close();
+    rmSync(index, { recursive: true, force: true });
+  });
+
+  it('reach the package index through the server and nothing else: not Lectern, not the host directly', async () => {
+    const publisher = await t.createUser('prober', 'publisher');
+    const d = await deployBundle(t.url, publisher.key, 'prober', await pythonBundle('netprobe\n', VICTIM));
+    expect(d.task.code).not.toBe(0);
+    // pip fetched the package through the proxy, and so could the build script.
+    expect(d.log, d.log).toContain('PROBE-INDEX OK 200');
+    expect(d.log).toMatch(/PROBE-LECTERN REFUSED .*403/);
+    expect(d.log).toMatch(/PROBE-DIRECT REFUSED/);
+  });
+});
+

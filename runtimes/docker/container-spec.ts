@@ -60,6 +60,9 @@ function base(spec: ProcessSpec, image: string, server: string, kind: 'app' | 'r
     User: CONTENT_USER,
     Labels: view.labels,
     HostConfig: {
+      // The engine keeps no copy of the output (its json-file log would grow without bound
+      // under a flood): Lectern reads it by attach into its own capped job log.
+      LogConfig: { Type: 'none', Config: {} },
       NetworkMode: CONTENT_NETWORK,
       ReadonlyRootfs: true,
       Tmpfs: { '/tmp': 'rw,exec,nosuid,nodev,mode=1777' },

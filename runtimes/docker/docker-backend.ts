@@ -77,8 +77,11 @@ export class DockerBackend implements RuntimeBackend {
   async start(spec: InstanceSpec): Promise<Instance> {
     const writer = await this.o.jobs.create({ key: spec.key, contentGuid: spec.contentGuid, bundleId: spec.bundleId, kind: 'process', tag: 'app' });
     let container: Docker.Container;
+    let output: NodeJS.ReadableStream;
     try {
       container = await this.o.docker.createContainer(appContainer(spec, bundleImageName(spec.contentGuid, spec.bundleId), this.o.server));
+      // Attached before it starts, so no output is missed (the engine keeps none: LogConfig none).
+      output = await container.attach({ stream: true, stdout: true, stderr: true });
       await container.start();
     } catch (err) {
       await writer.finish(127, 'failed');
@@ -89,7 +92,7 @@ export class DockerBackend implements RuntimeBackend {
     const hostPort = info.NetworkSettings.Ports?.[`${spec.port}/tcp`]?.[0]?.HostPort;
     const instance: Instance = { key: spec.key, contentGuid: spec.contentGuid, bundleId: spec.bundleId, target: `http://127.0.0.1:${hostPort}`, pid: info.State.Pid || null, startedAt: new Date() };
     await writer.setPid(instance.pid);
-    const t = this.track(instance, container, writer, 0);
+    const t = this.track(instance, container, writer, output);
 
     if (!hostPort) {
       await this.stop(spec.key);
@@ -108,11 +111,11 @@ export class DockerBackend implements RuntimeBackend {
   }
 
   /** Follows a container: its output into the job's log, its exit into the job record and the listeners. */
-  private track(instance: Instance, container: Docker.Container, writer: JobWriter, since: number): Tracked {
+  private track(instance: Instance, container: Docker.Container, writer: JobWriter, output: NodeJS.ReadableStream | null): Tracked {
     const detach = new AbortController();
     const tail: string[] = [];
-    const logged = container
-      .logs({ follow: true, stdout: true, stderr: true, since, abortSignal: detach.signal } as Docker.ContainerLogsOptions & { follow: true })
+    // An adopted container is attached to now: its output from here on (the job log has the rest).
+    const logged = (output ? Promise.resolve(output) : container.attach({ stream: true, stdout: true, stderr: true }))
       .then((stream) => {
         detach.signal.addEventListener('abort', () => (stream as unknown as { destroy(): void }).destroy?.());
         return eachLine(
@@ -254,7 +257,7 @@ export class DockerBackend implements RuntimeBackend {
       const record = records.get(key);
       if (c.State === 'running' && labels[LABEL.kind] === 'app' && port && record && (await keep(guid, bundleId))) {
         const instance: Instance = { key, contentGuid: guid, bundleId, target: `http://127.0.0.1:${port.PublicPort}`, pid: record.pid, startedAt: new Date(labels[LABEL.startedAt] ?? Date.now()) };
-        this.track(instance, docker.getContainer(c.Id), await this.o.jobs.reopen(record), Math.floor(Date.now() / 1000));
+        this.track(instance, docker.getContainer(c.Id), await this.o.jobs.reopen(record), null);
         records.delete(key);
         adopted.push(instance);
         continue;

@@ -6,6 +6,7 @@ import { TASK_HEAD_LINES, TASK_TAIL_LINES } from '../../src/services/tasks/task-
 import { makeBundle } from '../helpers/bundles.ts';
 import { DATABASES } from '../helpers/databases.ts';
 import { deployBundle, get } from '../helpers/deploy.ts';
+import { containersOf, docker } from '../helpers/docker.ts';
 import { api, startTestServer, type TestServer } from '../helpers/server.ts';
 
 // A publisher's process can print without end, with or without newlines: Lectern must stay up,
@@ -270,5 +271,9 @@ describe.each(DATABASES)('bounded container output on %s', (kind) => {
     expect((await logOf()).some((e) => /^x+ … \[line cut: \d+ more bytes\]$/.test(e.data))).toBe(true);
     expect(Object.values(logFilesOf(t, d.content.guid, job)).reduce((a, b) => a + b, 0)).toBeLessThan(1024 * 1024);
     expect(peak - before).toBeLessThan(300 * 2 ** 20);
+    // Nor does the engine keep a copy of its own on disk.
+    const [c] = (await containersOf(t.db.dataDir)).filter((x) => x.Labels['org.lectern.content'] === d.content.guid);
+    const info = await docker.getContainer(c!.Id).inspect();
+    expect(info.LogPath ? statSync(info.LogPath).size : 0).toBeLessThan(1024 * 1024);
   }, 300_000);
 });

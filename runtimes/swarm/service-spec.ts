@@ -44,6 +44,10 @@ export function serviceSpec(spec: InstanceSpec, image: string, server: string, r
       },
       Resources: { Limits: limits },
       RestartPolicy: { Condition: 'none' },
+      // The engine's copy of the output, which Lectern reads through the swarm's log API, is
+      // capped on disk (a flood would otherwise fill it). Under a flood the follow may stall at a
+      // rotation and later lines miss the job log: output lost, never the host's disk.
+      LogDriver: { Name: 'json-file', Options: { 'max-size': '16m', 'max-file': '2' } },
     },
     Mode: { Replicated: { Replicas: replicas } },
     EndpointSpec: { Mode: 'dnsrr', Ports: [{ Protocol: 'tcp', TargetPort: spec.port, PublishMode: 'host' }] },

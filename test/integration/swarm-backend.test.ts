@@ -43,6 +43,9 @@ describe.each(DATABASES)('the Swarm backend on %s', (kind) => {
     await expect.poll(async () => (await running(t, guid)).length, { timeout: 60_000, interval: 500 }).toBe(2);
     const replicas = async () => ((await docker.getService(service!.ID).inspect()) as { Spec: { Mode: { Replicated: { Replicas: number } } } }).Spec.Mode.Replicated.Replicas;
     expect(await replicas()).toBe(2);
+    // The engine's log of the replicas is capped on disk.
+    const template = ((await docker.getService(service!.ID).inspect()) as { Spec: { TaskTemplate: { LogDriver?: { Name: string; Options: Record<string, string> } } } }).Spec.TaskTemplate;
+    expect(template.LogDriver).toEqual({ Name: 'json-file', Options: { 'max-size': '16m', 'max-file': '2' } });
     const tasks = (await docker.listTasks({ filters: { service: [service!.Spec!.Name!], 'desired-state': ['running'] } })) as Array<{ Status: { PortStatus?: { Ports?: Array<{ PublishedPort: number }> } } }>;
     const ports = tasks.map((x) => x.Status.PortStatus?.Ports?.[0]?.PublishedPort);
     expect(new Set(ports).size).toBe(2);

@@ -1,25 +1,8 @@
 import type { Config } from './config/index.ts';
-import { resolveSecretKey } from './config/index.ts';
-import type { Tightened } from './config/file-modes.ts';
-import { secureDataDir } from './config/secret-key.ts';
-import { openDatabase, pingDatabase, type Database } from './db/connect.ts';
-import { trackWrites } from './db/write-generation.ts';
-import { migrateLatest } from './db/migrate.ts';
+import { openCore, type CoreContext } from './core-context.ts';
+import { pingDatabase } from './db/connect.ts';
 import type { Logger } from './logging/logger.ts';
-import { ApiKeyRepo } from './repositories/api-key-repo.ts';
-import { AuditRepo } from './repositories/audit-repo.ts';
-import { SessionRepo } from './repositories/session-repo.ts';
-import { UserRepo } from './repositories/user-repo.ts';
-import { ApiKeyService } from './services/api-key-service.ts';
-import { AuditLog } from './services/audit-log.ts';
 import { LoginThrottle } from './services/login-throttle.ts';
-import { UserService } from './services/user-service.ts';
-import { BundleRepo } from './repositories/bundle-repo.ts';
-import { ContentRepo } from './repositories/content-repo.ts';
-import { EnvironmentRepo } from './repositories/environment-repo.ts';
-import { GroupRepo } from './repositories/group-repo.ts';
-import { PermissionRepo } from './repositories/permission-repo.ts';
-import { TaskRepo } from './repositories/task-repo.ts';
 import { BundleStore } from './services/bundles/bundle-store.ts';
 import { ContentAccess } from './services/content-access.ts';
 import { ContentFiles } from './services/content-files.ts';
@@ -28,7 +11,6 @@ import { DeployService } from './services/deploy-service.ts';
 import { EnvironmentService } from './services/environment-service.ts';
 import { GroupService } from './services/group-service.ts';
 import { SecretBox } from './services/secret-box.ts';
-import { VanityRepo } from './repositories/vanity-repo.ts';
 import { VanityService } from './services/vanity-service.ts';
 import { TaskService } from './services/tasks/task-service.ts';
 import { NO_CONTENT_EVENTS, type ContentEvents } from './domain/deploy.ts';
@@ -37,28 +19,8 @@ import { createBundleValidator } from '../runtimes/bundle-validator.ts';
 import { createRuntime, type Runtime } from '../runtimes/create-runtime.ts';
 import { ProcessEnvService } from './services/process-env-service.ts';
 
-/** Everything but HTTP: shared by the server and the CLI. */
-export interface AppContext {
-  config: Config;
-  logger: Logger;
-  db: Database;
-  secretKey: Buffer;
-  repos: {
-    users: UserRepo;
-    keys: ApiKeyRepo;
-    sessions: SessionRepo;
-    audit: AuditRepo;
-    content: ContentRepo;
-    bundles: BundleRepo;
-    tasks: TaskRepo;
-    environment: EnvironmentRepo;
-    permissions: PermissionRepo;
-    groups: GroupRepo;
-    vanities: VanityRepo;
-  };
-  audit: AuditLog;
-  users: UserService;
-  keys: ApiKeyService;
+/** The server's objects: the core (core-context.ts) and everything its start-up brings up. */
+export interface AppContext extends CoreContext {
   throttle: LoginThrottle;
   store: BundleStore;
   content: ContentService;
@@ -78,46 +40,18 @@ export interface AppContext {
   /** Where content reaches this server (CONNECT_SERVER); set to the bound port once listening. */
   setServerUrl(url: string): void;
   checkDatabase: () => Promise<boolean>;
-  /** Counts this process's database writes: caches of derived answers are void once it moves. */
-  writeGeneration: () => number;
-  close: () => Promise<void>;
 }
 
 /**
- * Opens the database, brings its schema up to date and wires the services. `events` is how
- * services tell the proxy about activations; the server passes the proxy's, the CLI none.
+ * The server's start-up: the core (database, repositories, user and key services), then the
+ * recovery a restart needs (interrupted tasks failed, leftover uploads removed, the content
+ * runtime with its orphans stopped or adopted, stale process keys revoked). `events` is how
+ * services tell the proxy about activations. Only the server calls this, never the CLI.
  */
 export async function createAppContext(config: Config, logger: Logger, events: ContentEvents = NO_CONTENT_EVENTS): Promise<AppContext> {
-  // The data directory, the secret key and the database are the server's alone, at every start.
-  const tightened = (t: Tightened) => logger.warn(t, 'tightened the mode of a data file other accounts could use');
-  for (const t of secureDataDir(config)) tightened(t);
-  const secretKey = resolveSecretKey(config);
-  const db = openDatabase(config, tightened);
-  try {
-    const applied = await migrateLatest(db.knex);
-    logger.info({ database: db.description, applied }, applied.length ? 'database migrated' : 'database schema is current');
-  } catch (err) {
-    await db.knex.destroy();
-    throw err;
-  }
-  const repos = {
-    users: new UserRepo(db.knex),
-    keys: new ApiKeyRepo(db.knex),
-    sessions: new SessionRepo(db.knex),
-    audit: new AuditRepo(db.knex),
-    content: new ContentRepo(db.knex),
-    bundles: new BundleRepo(db.knex),
-    tasks: new TaskRepo(db.knex),
-    environment: new EnvironmentRepo(db.knex),
-    permissions: new PermissionRepo(db.knex),
-    groups: new GroupRepo(db.knex),
-    vanities: new VanityRepo(db.knex),
-  };
-  const audit = new AuditLog(repos.audit);
-  const users = new UserService(repos.users, repos.sessions, audit, config.auth.minPasswordLength);
-  // Answers the proxy needs on every request are cached until this process writes anything.
-  const generation = trackWrites(db.knex);
-  const keys = new ApiKeyService(repos.keys, repos.users, audit, generation);
+  const core = await openCore(config, logger);
+  const { db, secretKey, repos, audit, users, keys } = core;
+  const generation = core.writeGeneration;
   const throttle = new LoginThrottle(config.auth.maxFailedLogins, config.auth.failedLoginWindowMinutes);
   const store = new BundleStore(config.dataDir, config.bundles, createBundleValidator(), repos.bundles);
   await store.init();

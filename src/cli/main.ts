@@ -1,7 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import Docker from 'dockerode';
 import { buildRuntimeImages } from '../../runtimes/docker/runtime-images.ts';
-import { createAppContext, type AppContext } from '../app-context.ts';
+import { openCore, type CoreContext } from '../core-context.ts';
 import { ConfigError, loadConfig } from '../config/index.ts';
 import { AppError } from '../domain/errors.ts';
 import { USER_ROLES, type UserRole } from '../domain/user.ts';
@@ -9,10 +9,15 @@ import { createLogger } from '../logging/logger.ts';
 
 const actor = { userId: null, via: 'cli' as const };
 
-async function withContext(fn: (ctx: AppContext) => Promise<void>): Promise<void> {
+/**
+ * The core only (core-context.ts): a server may be running on the same data directory, and
+ * its start-up recovery (failing tasks in flight, stopping content processes, revoking their
+ * keys) must never run from here.
+ */
+async function withContext(fn: (ctx: CoreContext) => Promise<void>): Promise<void> {
   const config = loadConfig();
   // The CLI's own output is for people; server-style logs would only get in the way.
-  const ctx = await createAppContext(config, createLogger('warn', process.stderr));
+  const ctx = await openCore(config, createLogger('warn', process.stderr));
   try {
     await fn(ctx);
   } finally {

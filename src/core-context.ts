@@ -1,0 +1,89 @@
+import type { Config } from './config/index.ts';
+import { resolveSecretKey } from './config/index.ts';
+import type { Tightened } from './config/file-modes.ts';
+import { secureDataDir } from './config/secret-key.ts';
+import { openDatabase, type Database } from './db/connect.ts';
+import { trackWrites } from './db/write-generation.ts';
+import { migrateLatest } from './db/migrate.ts';
+import type { Logger } from './logging/logger.ts';
+import { ApiKeyRepo } from './repositories/api-key-repo.ts';
+import { AuditRepo } from './repositories/audit-repo.ts';
+import { BundleRepo } from './repositories/bundle-repo.ts';
+import { ContentRepo } from './repositories/content-repo.ts';
+import { EnvironmentRepo } from './repositories/environment-repo.ts';
+import { GroupRepo } from './repositories/group-repo.ts';
+import { PermissionRepo } from './repositories/permission-repo.ts';
+import { SessionRepo } from './repositories/session-repo.ts';
+import { TaskRepo } from './repositories/task-repo.ts';
+import { UserRepo } from './repositories/user-repo.ts';
+import { VanityRepo } from './repositories/vanity-repo.ts';
+import { ApiKeyService } from './services/api-key-service.ts';
+import { AuditLog } from './services/audit-log.ts';
+import { UserService } from './services/user-service.ts';
+
+/**
+ * The objects without the server's start-up: the database (migrated), the repositories, and
+ * the user and key services. This is all the CLI opens. It must never recover, reset or stop
+ * anything, since a server may be running on the same data directory: start-up recovery
+ * (tasks interrupted by a restart, uploads left in tmp, content processes and their keys,
+ * containers) belongs to the server alone (app-context.ts).
+ */
+export interface CoreContext {
+  config: Config;
+  logger: Logger;
+  db: Database;
+  secretKey: Buffer;
+  repos: {
+    users: UserRepo;
+    keys: ApiKeyRepo;
+    sessions: SessionRepo;
+    audit: AuditRepo;
+    content: ContentRepo;
+    bundles: BundleRepo;
+    tasks: TaskRepo;
+    environment: EnvironmentRepo;
+    permissions: PermissionRepo;
+    groups: GroupRepo;
+    vanities: VanityRepo;
+  };
+  audit: AuditLog;
+  users: UserService;
+  keys: ApiKeyService;
+  /** Counts this process's database writes: caches of derived answers are void once it moves. */
+  writeGeneration: () => number;
+  close: () => Promise<void>;
+}
+
+export async function openCore(config: Config, logger: Logger): Promise<CoreContext> {
+  // The data directory, the secret key and the database are the server's alone, at every start.
+  const tightened = (t: Tightened) => logger.warn(t, 'tightened the mode of a data file other accounts could use');
+  for (const t of secureDataDir(config)) tightened(t);
+  const secretKey = resolveSecretKey(config);
+  const db = openDatabase(config, tightened);
+  try {
+    const applied = await migrateLatest(db.knex);
+    logger.info({ database: db.description, applied }, applied.length ? 'database migrated' : 'database schema is current');
+  } catch (err) {
+    await db.knex.destroy();
+    throw err;
+  }
+  const repos = {
+    users: new UserRepo(db.knex),
+    keys: new ApiKeyRepo(db.knex),
+    sessions: new SessionRepo(db.knex),
+    audit: new AuditRepo(db.knex),
+    content: new ContentRepo(db.knex),
+    bundles: new BundleRepo(db.knex),
+    tasks: new TaskRepo(db.knex),
+    environment: new EnvironmentRepo(db.knex),
+    permissions: new PermissionRepo(db.knex),
+    groups: new GroupRepo(db.knex),
+    vanities: new VanityRepo(db.knex),
+  };
+  const audit = new AuditLog(repos.audit);
+  const users = new UserService(repos.users, repos.sessions, audit, config.auth.minPasswordLength);
+  // Answers the proxy needs on every request are cached until this process writes anything.
+  const generation = trackWrites(db.knex);
+  const keys = new ApiKeyService(repos.keys, repos.users, audit, generation);
+  return { config, logger, db, secretKey, repos, audit, users, keys, writeGeneration: generation, close: () => db.knex.destroy() };
+}

@@ -1,15 +1,10 @@
-import { execFile } from 'node:child_process';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeBundle } from '../helpers/bundles.ts';
 import { DATABASES } from '../helpers/databases.ts';
 import { deployBundle, get } from '../helpers/deploy.ts';
+import { runCli } from '../helpers/process.ts';
 import { followTaskV1 } from '../helpers/tasks.ts';
 import { api, startTestServer, type TestServer } from '../helpers/server.ts';
-
-const run = promisify(execFile);
-const LECTERN = path.resolve(import.meta.dirname, '../../bin/lectern');
 
 const flask = (app: string) =>
   makeBundle({ 'requirements.txt': 'flask\n', 'app.py': app }, { appmode: 'python-api', entrypoint: 'app:app' }, { python: { version: '3.11.2', package_manager: { name: 'pip', package_file: 'requirements.txt' } } });
@@ -26,9 +21,10 @@ describe.each(DATABASES)('the CLI next to a running server on %s', (kind) => {
   afterAll(async () => t?.close());
 
   /** bin/lectern on the server's data directory and database, as an administrator runs it on the host. */
-  const lectern = (...args: string[]) => {
-    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('LECTERN_')));
-    return run(LECTERN, args, { env: { ...env, LECTERN_DATA_DIR: t.db.dataDir, LECTERN_DATABASE_URL: t.db.url }, encoding: 'utf8' });
+  const lectern = async (...args: string[]) => {
+    const r = await runCli(args, { LECTERN_DATA_DIR: t.db.dataDir, LECTERN_DATABASE_URL: t.db.url });
+    expect(r.code, r.stderr).toBe(0);
+    return r;
   };
 
   async function runningJobs(guid: string): Promise<string[]> {

@@ -11,6 +11,7 @@ import type { InstallAccount } from '../../runtimes/environments/install-area.ts
 import { createRRestorer } from '../../runtimes/environments/r-env.ts';
 import type { Interpreter } from '../../runtimes/interpreters.ts';
 import { parseManifest, type Manifest } from '../../src/domain/manifest.ts';
+import { rSourceRepository } from '../helpers/r-repository.ts';
 
 // What a bundle's dependencies can do while their environment is built, run for real: package
 // build code (a setup.py, an R configure script) runs as the unprivileged account, never as
@@ -357,24 +358,7 @@ describe('R libraries built as an unprivileged account', () => {
       'exit 0',
       '',
     ].join('\n');
-    const script = `
-      a <- commandArgs(TRUE)
-      src <- file.path(tempdir(), "lectsec")
-      dir.create(file.path(src, "R"), recursive = TRUE)
-      writeLines(c("Package: lectsec", "Version: 0.1.0", "Title: Test Package", "Description: Lectern's security tests.", "License: MIT",
-        "Authors@R: person('A', 'B', email = 'a@example.com', role = c('aut', 'cre'))"), file.path(src, "DESCRIPTION"))
-      writeLines("export(hello)", file.path(src, "NAMESPACE"))
-      writeLines("hello <- function() 'lectsec 0.1.0'", file.path(src, "R", "hello.R"))
-      writeLines(a[2], file.path(src, "configure"))
-      Sys.chmod(file.path(src, "configure"), "755")
-      dest <- file.path(a[1], "src/contrib")
-      dir.create(dest, recursive = TRUE)
-      setwd(dest)
-      stopifnot(system2(file.path(R.home("bin"), "R"), c("CMD", "build", "--no-manual", shQuote(src))) == 0)
-      tools::write_PACKAGES(dest, type = "source")
-    `;
-    execFileSync('/usr/bin/Rscript', ['-e', script, repo, configure], { stdio: 'pipe' });
-    execFileSync('chmod', ['-R', 'a+rX', repo]);
+    rSourceRepository(repo, 'lectsec', configure);
     for (const f of ['r-uid', 'r-groups', 'r-home', 'r-root-write']) rmSync(path.join(out, f), { force: true });
   });
 

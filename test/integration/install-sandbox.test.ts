@@ -8,6 +8,7 @@ import path from 'node:path';
 import * as tar from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeBundle } from '../helpers/bundles.ts';
+import { rSourceRepository } from '../helpers/r-repository.ts';
 import { DATABASES } from '../helpers/databases.ts';
 import { deployBundle, get } from '../helpers/deploy.ts';
 import { followTaskV1 } from '../helpers/tasks.ts';
@@ -64,24 +65,7 @@ function rRepository(repo: string): void {
     'exit 1',
     '',
   ].join('\n');
-  const script = `
-    a <- commandArgs(TRUE)
-    src <- file.path(tempdir(), "lectsnoop")
-    dir.create(file.path(src, "R"), recursive = TRUE)
-    writeLines(c("Package: lectsnoop", "Version: 0.1.0", "Title: Test", "Description: Snoops.", "License: MIT",
-      "Authors@R: person('A', 'B', email = 'a@example.com', role = c('aut', 'cre'))"), file.path(src, "DESCRIPTION"))
-    writeLines("export(hello)", file.path(src, "NAMESPACE"))
-    writeLines("hello <- function() 'hi'", file.path(src, "R", "hello.R"))
-    writeLines(a[2], file.path(src, "configure"))
-    Sys.chmod(file.path(src, "configure"), "755")
-    dest <- file.path(a[1], "src/contrib")
-    dir.create(dest, recursive = TRUE)
-    setwd(dest)
-    stopifnot(system2(file.path(R.home("bin"), "R"), c("CMD", "build", "--no-manual", shQuote(src))) == 0)
-    tools::write_PACKAGES(dest, type = "source")
-  `;
-  execFileSync('/usr/bin/Rscript', ['-e', script, repo, configure], { stdio: 'pipe' });
-  execFileSync('chmod', ['-R', 'a+rX', repo]);
+  rSourceRepository(repo, 'lectsnoop', configure);
 }
 
 /** What the review's package printed, checked: its own tree only, no secret, not root. */

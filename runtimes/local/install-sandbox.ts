@@ -56,6 +56,8 @@ export class LocalInstallSandbox implements InstallSandbox {
     const args = b.command(l.cwd, null, l.account, [l.cmd, ...l.args], BASE_PATH);
     const stdio: Array<'ignore' | 'pipe'> = ['ignore', 'pipe', 'pipe', 'pipe', ...(linked ? (['pipe', 'pipe'] as const) : [])];
     const child = spawn(this.o.bwrapPath, args, { env: { PATH: BASE_PATH }, stdio, detached: true });
+    // The extra fds are socket pairs: a build stopped before it read them resets them.
+    for (const s of child.stdio.slice(3)) (s as NodeJS.EventEmitter | null)?.on('error', () => undefined);
     // pip reads HTTPS_PROXY, R's libcurl the lower-case names: both, and nothing exempt.
     const env = net === 'proxied' ? { ...l.env, HTTP_PROXY: PROXY_URL, HTTPS_PROXY: PROXY_URL, http_proxy: PROXY_URL, https_proxy: PROXY_URL, NO_PROXY: '', no_proxy: '' } : l.env;
     (child.stdio[SECRETS_FD] as Writable).on('error', () => undefined).end(secretsOf(env));
@@ -77,7 +79,7 @@ export class LocalInstallSandbox implements InstallSandbox {
         ...(proxied ? { proxy: { port: PROXY_PORT, socketPath: this.o.proxySocket! }, outbound: false } : { outbound: true }),
       });
       void exited.then(() => link.stop());
-      (child.stdio as unknown as Writable[])[BLOCK_FD]!.end('1');
+      (child.stdio as unknown as Writable[])[BLOCK_FD]!.on('error', () => undefined).end('1');
     } catch {
       if (child.pid) {
         try {

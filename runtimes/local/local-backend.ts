@@ -105,6 +105,8 @@ export class LocalBackend implements RuntimeBackend {
     // (the child's pid) and fd 5 holds the command back until the namespace is linked.
     const extra: Array<'pipe' | 'ignore'> = launch.secrets === null ? [] : launch.infoFd ? ['pipe', 'pipe', 'pipe'] : ['pipe'];
     const child = spawn(launch.file, launch.args, { cwd: launch.cwd, env: launch.env, stdio: ['ignore', 'pipe', 'pipe', ...extra], detached: true });
+    // The extra fds are socket pairs: a sandbox stopped before it read them resets them.
+    for (const s of child.stdio.slice(3)) (s as NodeJS.EventEmitter | null)?.on('error', () => undefined);
     const tail: string[] = [];
     // Bounded whatever the process writes: each line cut at MAX_LINE_BYTES, and the pipe paused
     // (so the process waits) while the log catches up.
@@ -158,7 +160,8 @@ export class LocalBackend implements RuntimeBackend {
             const release = await this.o.limiter.apply(spec.key, pid, spec.limits);
             void exited.then(release);
           }
-          (child.stdio as unknown as Writable[])[BLOCK_FD]!.end('1');
+          // The sandbox may be stopped before it reads this: a reset pipe, not a crash.
+          (child.stdio as unknown as Writable[])[BLOCK_FD]!.on('error', () => undefined).end('1');
         }
         (child.stdio[SECRETS_FD] as Writable).on('error', () => undefined).end(launch.secrets);
       } catch (err) {

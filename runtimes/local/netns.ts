@@ -104,6 +104,8 @@ export function namespacePid(child: ChildProcess, exited: Promise<unknown>): Pro
   return new Promise((resolve, reject) => {
     let text = '';
     const info = child.stdio[INFO_FD] as NodeJS.ReadableStream;
+    // A sandbox killed early resets the pipe: that is its exit, handled below, not a crash.
+    info.on('error', () => undefined);
     info.on('data', (d: Buffer) => {
       text += d.toString('utf8');
       try {
@@ -132,6 +134,7 @@ function startSlirp(bin: string, pid: number): Promise<ChildProcess> {
     // --exit-fd: it ends when the server does (the pipe closes), not only when killed.
     const p = spawn(bin, ['--configure', '--mtu=65520', '--disable-host-loopback', '--ready-fd=3', '--exit-fd=4', String(pid), 'tap0'], { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'] });
     let err = '';
+    for (const s of [p.stderr, p.stdio[3], p.stdio[4]]) s?.on('error', () => undefined);
     p.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-2000)));
     p.stdio[3]!.once('data', () => resolve(p));
     p.once('error', reject);
@@ -139,12 +142,15 @@ function startSlirp(bin: string, pid: number): Promise<ChildProcess> {
   });
 }
 
-/** Waits until socat has bound the app's socket (it does so at once), or fails if socat died. */
+/**
+ * Waits until socat has bound the app's socket (at once on a quiet machine; nsenter, setpriv
+ * and socat can take seconds to start on a busy one), or fails if socat died.
+ */
 async function appeared(socketPath: string, socat: ChildProcess): Promise<void> {
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < 3000; i++) {
     if (existsSync(socketPath)) return;
     if (socat.exitCode !== null) throw new Error(`The socket bridge (socat) exited with code ${socat.exitCode}: is socat installed (apt-get install socat)?`);
     await sleep(10);
   }
-  throw new Error('The socket bridge (socat) did not open its socket within 2 s.');
+  throw new Error('The socket bridge (socat) did not open its socket within 30 s.');
 }

@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import type { Writable } from 'node:stream';
 import type { InstallerLaunch, InstallSandbox } from '../environments/install-area.ts';
-import { BLOCK_FD, BwrapArgs, SECRETS_FD, secretsOf } from './bwrap-args.ts';
-import { namespacePid, type NetworkLinks } from './netns.ts';
+import { BwrapArgs, secretsOf } from './bwrap-args.ts';
+import type { NetworkLinks } from './netns.ts';
+import { sandboxStdio, startSandbox } from './sandbox-start.ts';
 
 const BASE_PATH = '/usr/local/bin:/usr/bin:/bin';
 
@@ -54,40 +54,28 @@ export class LocalInstallSandbox implements InstallSandbox {
     b.system(this.o.masked, l.readable);
     for (const w of l.writable) b.bind('--bind', w, w);
     const args = b.command(l.cwd, null, l.account, [l.cmd, ...l.args], BASE_PATH);
-    const stdio: Array<'ignore' | 'pipe'> = ['ignore', 'pipe', 'pipe', 'pipe', ...(linked ? (['pipe', 'pipe'] as const) : [])];
-    const child = spawn(this.o.bwrapPath, args, { env: { PATH: BASE_PATH }, stdio, detached: true });
-    // The extra fds are socket pairs: a build stopped before it read them resets them.
-    for (const s of child.stdio.slice(3)) (s as NodeJS.EventEmitter | null)?.on('error', () => undefined);
+    const child = spawn(this.o.bwrapPath, args, { env: { PATH: BASE_PATH }, stdio: sandboxStdio(linked), detached: true });
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     // pip reads HTTPS_PROXY, R's libcurl the lower-case names: both, and nothing exempt.
     const env = net === 'proxied' ? { ...l.env, HTTP_PROXY: PROXY_URL, HTTPS_PROXY: PROXY_URL, http_proxy: PROXY_URL, https_proxy: PROXY_URL, NO_PROXY: '', no_proxy: '' } : l.env;
-    (child.stdio[SECRETS_FD] as Writable).on('error', () => undefined).end(secretsOf(env));
-    if (linked) void this.link(child, l, net === 'proxied');
+    const network = this.o.network;
+    // The namespace's links: the package proxy, or the outside behind an administrator's proxy.
+    const prepare =
+      linked && network
+        ? async (pid: number) => {
+            const link = await network.link({
+              key: `install-${randomBytes(6).toString('hex')}`,
+              pid,
+              account: { name: '', ...l.account },
+              appPort: null,
+              apiPort: null,
+              ...(net === 'proxied' ? { proxy: { port: PROXY_PORT, socketPath: this.o.proxySocket! }, outbound: false } : { outbound: true }),
+            });
+            void exited.then(() => link.stop());
+          }
+        : null;
+    // A build whose links failed is killed before it runs: the installer's failure says so.
+    void startSandbox(child, exited, secretsOf(env), prepare).catch(() => undefined);
     return child;
-  }
-
-  /** Links the build's namespace to the outside, then lets the installer start; if that fails, it never starts. */
-  private async link(child: ChildProcess, l: InstallerLaunch, proxied: boolean): Promise<void> {
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    try {
-      const pid = await namespacePid(child, exited);
-      const link = await this.o.network!.link({
-        key: `install-${randomBytes(6).toString('hex')}`,
-        pid,
-        account: { name: '', ...l.account },
-        appPort: null,
-        apiPort: null,
-        ...(proxied ? { proxy: { port: PROXY_PORT, socketPath: this.o.proxySocket! }, outbound: false } : { outbound: true }),
-      });
-      void exited.then(() => link.stop());
-      (child.stdio as unknown as Writable[])[BLOCK_FD]!.on('error', () => undefined).end('1');
-    } catch {
-      if (child.pid) {
-        try {
-          process.kill(-child.pid, 'SIGKILL');
-        } catch {
-          // gone
-        }
-      }
-    }
   }
 }

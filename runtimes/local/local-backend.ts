@@ -3,7 +3,6 @@ import { readFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LineSplitter, shorten } from '../../src/domain/line-splitter.ts';
-import type { Writable } from 'node:stream';
 import type { EnvironmentRestorer } from '../environments/environment.ts';
 import { pickInterpreter, type Interpreter } from '../interpreters.ts';
 import type { Instance, InstanceSpec, PrepareRequest, Prepared, ProcessSpec, RunSpec, RuntimeBackend } from '../runtime.ts';
@@ -11,10 +10,10 @@ import { exitedBeforeListening, noAnswerWithin, untilAnswered } from '../readine
 import { unixTarget } from '../target.ts';
 import type { JobStore } from './job-store.ts';
 import { freePort } from './ports.ts';
-import { namespacePid, type NetworkLinks } from './netns.ts';
+import type { NetworkLinks } from './netns.ts';
 import type { ResourceLimiter } from './resource-limits.ts';
-import { BLOCK_FD, SECRETS_FD } from './bwrap-args.ts';
 import { buildLaunch, type SandboxOptions } from './sandbox.ts';
+import { killGroup, sandboxStdio, startSandbox } from './sandbox-start.ts';
 
 const STOP_GRACE_MS = 5000;
 const TAIL_LINES = 15;
@@ -41,14 +40,6 @@ interface Running {
   /** Resolves once the process has exited and its job record says so. */
   done: Promise<void>;
   stopping: boolean;
-}
-
-function killGroup(pid: number, signal: NodeJS.Signals) {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // already gone
-  }
 }
 
 /** The port of a URL on the host's loopback (Lectern's API as CONNECT_SERVER names it), else null. */
@@ -101,12 +92,9 @@ export class LocalBackend implements RuntimeBackend {
   private async spawnJob(spec: ProcessSpec, kind: 'process' | 'render', tag: string, onLine?: (line: string) => void, appPort: number | null = null) {
     const launch = buildLaunch(spec, this.o.sandbox);
     const writer = await this.o.jobs.create({ key: spec.key, contentGuid: spec.contentGuid, bundleId: spec.bundleId, kind, tag });
-    // fd 3: the environment for the launcher; with a network namespace, fd 4 is bwrap's info
-    // (the child's pid) and fd 5 holds the command back until the namespace is linked.
-    const extra: Array<'pipe' | 'ignore'> = launch.secrets === null ? [] : launch.infoFd ? ['pipe', 'pipe', 'pipe'] : ['pipe'];
-    const child = spawn(launch.file, launch.args, { cwd: launch.cwd, env: launch.env, stdio: ['ignore', 'pipe', 'pipe', ...extra], detached: true });
-    // The extra fds are socket pairs: a sandbox stopped before it read them resets them.
-    for (const s of child.stdio.slice(3)) (s as NodeJS.EventEmitter | null)?.on('error', () => undefined);
+    // With bubblewrap: the environment on fd 3, and the command held until its namespace is linked (sandbox-start.ts).
+    const stdio = launch.secrets === null ? (['ignore', 'pipe', 'pipe'] as const) : sandboxStdio(launch.infoFd);
+    const child = spawn(launch.file, launch.args, { cwd: launch.cwd, env: launch.env, stdio: [...stdio], detached: true });
     const tail: string[] = [];
     // Bounded whatever the process writes: each line cut at MAX_LINE_BYTES, and the pipe paused
     // (so the process waits) while the log catches up.
@@ -149,30 +137,28 @@ export class LocalBackend implements RuntimeBackend {
       child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : null)));
     });
     await writer.setPid(child.pid ?? null);
-    let link: NetworkLink | null = null;
+    let link = null as NetworkLink | null;
+    const { network, limiter } = this.o;
+    const account = launch.account;
+    const prepare =
+      launch.infoFd && network && account
+        ? async (pid: number) => {
+            const made = await network.link({ key: spec.key, pid, account, appPort, apiPort: loopbackPort(spec.env.CONNECT_SERVER) });
+            link = made;
+            void exited.then(() => made.stop());
+            // Before the command runs, so that everything it starts is within the limits too.
+            if (limiter && (spec.limits.memoryBytes || spec.limits.cpus)) void exited.then(await limiter.apply(spec.key, pid, spec.limits));
+          }
+        : null;
     if (launch.secrets !== null) {
       try {
-        if (launch.infoFd && this.o.network && launch.account) {
-          const pid = await namespacePid(child, exited);
-          link = await this.o.network.link({ key: spec.key, pid, account: launch.account, appPort, apiPort: loopbackPort(spec.env.CONNECT_SERVER) });
-          // Before the command runs, so that everything it starts is within the limits too.
-          if (this.o.limiter && (spec.limits.memoryBytes || spec.limits.cpus)) {
-            const release = await this.o.limiter.apply(spec.key, pid, spec.limits);
-            void exited.then(release);
-          }
-          // The sandbox may be stopped before it reads this: a reset pipe, not a crash.
-          (child.stdio as unknown as Writable[])[BLOCK_FD]!.on('error', () => undefined).end('1');
-        }
-        (child.stdio[SECRETS_FD] as Writable).on('error', () => undefined).end(launch.secrets);
+        await startSandbox(child, exited, launch.secrets, prepare);
       } catch (err) {
-        if (child.pid) killGroup(child.pid, 'SIGKILL');
         await exited;
         await writer.finish(null, 'failed');
         throw err;
       }
     }
-    const unlinked = link;
-    if (unlinked) void exited.then(() => unlinked.stop());
     return { child, exited, tail, writer, socketPath: link?.socketPath ?? null };
   }
 

@@ -26,9 +26,17 @@ export function signCredentials(key: string, credentials: string, nowMs = Date.n
 
 /** Signs for content with keys derived from the server's secret key (what the proxy holds). */
 export class CredentialsSigner {
+  // Every proxied request is signed: each item's key is derived once, not per request.
+  private readonly keys = new Map<string, string>();
+
   constructor(private readonly secretKey: Buffer) {}
 
   sign(contentGuid: string, credentials: string): string {
-    return signCredentials(credentialsKey(this.secretKey, contentGuid), credentials);
+    let key = this.keys.get(contentGuid);
+    if (key === undefined) {
+      key = credentialsKey(this.secretKey, contentGuid);
+      this.keys.set(contentGuid, key);
+    }
+    return signCredentials(key, credentials);
   }
 }

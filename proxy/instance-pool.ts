@@ -1,9 +1,13 @@
+import { KeyedShare } from '../src/domain/keyed-lock.ts';
 import type { Scaling } from '../src/domain/scaling.ts';
 import type { ContentRunner, Served, ServeRequest } from '../runtimes/content-runner.ts';
 import type { ServedRecipe } from '../runtimes/app-modes/recipe.ts';
 import type { Instance } from '../runtimes/runtime.ts';
 
 export type { Scaling };
+
+/** What the pool uses of the runner: its serving side and the recipes. */
+export type PoolRunner = Pick<ContentRunner, 'running' | 'instancesOf' | 'recipe' | 'serve' | 'launch' | 'stopInstance'>;
 
 /** What the pool asks about content it was not sent a request for. */
 export interface PoolSource {
@@ -38,12 +42,12 @@ export class InstancePool {
   private readonly lastUsed = new Map<string, number>();
   private readonly scaling = new Map<string, Scaling>();
   private readonly draining = new Set<string>();
-  private readonly growing = new Map<string, Promise<Served>>();
+  private readonly growing = new KeyedShare<string, Served>();
   private readonly timers: NodeJS.Timeout[];
   private maintaining: Promise<void> | undefined;
 
   constructor(
-    private readonly runner: ContentRunner,
+    private readonly runner: PoolRunner,
     private readonly source: PoolSource,
     private readonly log: (msg: string, err: unknown) => void,
   ) {
@@ -125,13 +129,7 @@ export class InstancePool {
 
   /** One start at a time per bundle: concurrent arrivals share it. */
   private grow(id: string, req: ServeRequest): Promise<Served> {
-    let p = this.growing.get(id);
-    if (!p) {
-      p = this.runner.launch(req);
-      this.growing.set(id, p);
-      void p.finally(() => this.growing.delete(id)).catch(() => undefined);
-    }
-    return p;
+    return this.growing.run(id, () => this.runner.launch(req));
   }
 
   /** After activation: the other bundles' processes stop once their sessions end. */

@@ -8,9 +8,10 @@ interface Shared {
 }
 
 /**
- * Each content process's environment and API key (ProcessEnvironment), and their revocation
- * when the process ends. When a backend's processes of one bundle share one environment (a
- * Swarm service's replicas), the bundle gets one key, revoked when its last instance stops.
+ * Each served instance's environment and API key (ProcessEnvironment), and their revocation
+ * when the instance ends; a render takes its own from ProcessEnvironment and releases it when
+ * done. When a backend's processes of one bundle share one environment (a Swarm service's
+ * replicas), the bundle gets one key, revoked when its last instance stops.
  */
 export class ProcessKeys {
   // Per job: revokes the process's API key when it ends.
@@ -24,11 +25,6 @@ export class ProcessKeys {
     private readonly processEnv: ProcessEnvironment,
     private readonly sharedPerBundle: boolean,
   ) {}
-
-  /** A render's environment: its own key, always, released by the caller. */
-  forJob(contentGuid: string, key: string) {
-    return this.processEnv.forContent(contentGuid, key);
-  }
 
   /** A served instance's environment, to `keep` once it runs or `release` if it did not start. */
   async forInstance(contentGuid: string, bundleId: number, key: string): Promise<{ env: Record<string, string>; release: () => Promise<void> }> {

@@ -17,6 +17,7 @@ export interface RecipeContext {
   basePath: string;
   /** Rendered modes write their output here (an empty directory). */
   outputDir: string;
+  params?: Record<string, unknown>; // render parameters (the scheduler's); none at deploy, unread by recipes yet
 }
 
 export interface CommandSpec {

@@ -3,6 +3,7 @@ import type { Bundle, Content, Task } from '../domain/content.ts';
 import { runSettingsOf, type BundleBuilder, type ContentEvents } from '../domain/deploy.ts';
 import { AppError } from '../domain/errors.ts';
 import { asId } from '../domain/ids.ts';
+import { KeyedLock } from '../domain/keyed-lock.ts';
 import type { User } from '../domain/user.ts';
 import type { BundleRepo } from '../repositories/bundle-repo.ts';
 import type { ContentRepo } from '../repositories/content-repo.ts';
@@ -15,7 +16,7 @@ import type { TaskService } from './tasks/task-service.ts';
  * run one at a time, in the order asked; different items build side by side.
  */
 export class DeployService {
-  private readonly queues = new Map<number, Promise<void>>();
+  private readonly queues = new KeyedLock<number>();
 
   constructor(
     private readonly content: ContentRepo,
@@ -34,18 +35,14 @@ export class DeployService {
     const bundle = asId(id) ? await this.bundles.byId(c.id, id) : undefined;
     if (!bundle) throw AppError.notFound(`Bundle ${id} does not belong to this content.`);
     const task = await this.tasks.create({ contentId: c.id, bundleId: bundle.id, userId: user.id, kind: 'deploy', activate });
-    const previous = this.queues.get(c.id) ?? Promise.resolve();
-    const run = previous.then(() => this.run(task, c.guid, bundle, activate));
-    const tail = run.finally(() => {
-      if (this.queues.get(c.id) === tail) this.queues.delete(c.id);
-    });
-    this.queues.set(c.id, tail);
+    // run() records its own failure in the task; it never rejects.
+    void this.queues.run(c.id, () => this.run(task, c.guid, bundle, activate));
     return task;
   }
 
   /** Resolves when every deploy started so far has ended (for shutdown). */
-  async idle(): Promise<void> {
-    while (this.queues.size) await Promise.allSettled([...this.queues.values()]);
+  idle(): Promise<void> {
+    return this.queues.idle();
   }
 
   private async run(task: Task, guid: string, bundle: Bundle, activate: boolean): Promise<void> {

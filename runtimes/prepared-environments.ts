@@ -1,0 +1,49 @@
+import type { RunSettings } from '../src/domain/deploy.ts';
+import { KeyedShare } from '../src/domain/keyed-lock.ts';
+import type { Manifest } from '../src/domain/manifest.ts';
+import type { AppModeRecipe } from './app-modes/recipe.ts';
+import type { BundleRun } from './recipe-book.ts';
+import type { Prepared, RuntimeBackend } from './runtime.ts';
+
+export interface ManagedDefaults {
+  pythonManaged: boolean;
+  rManaged: boolean;
+}
+
+/**
+ * Each bundle's prepared environment (restored packages, or its image), made once and shared
+ * by its instances and renders; a failed preparation is forgotten so the next start retries.
+ */
+export class PreparedEnvironments {
+  private readonly prepared = new KeyedShare<string, Prepared>({ keepResults: true });
+
+  constructor(
+    private readonly backend: RuntimeBackend,
+    private readonly defaults: ManagedDefaults,
+  ) {}
+
+  /** Environment management: the bundle's say, else the content's, else the server's. */
+  private managed(r: AppModeRecipe, manifest: Manifest, s: RunSettings): boolean {
+    const lang = r.language === 'python' ? 'python' : 'r';
+    const fromBundle = manifest.environment?.environment_management?.[lang];
+    if (typeof fromBundle === 'boolean') return fromBundle;
+    const fromContent = lang === 'python' ? s.pythonEnvironmentManagement : s.rEnvironmentManagement;
+    if (typeof fromContent === 'boolean') return fromContent;
+    return lang === 'python' ? this.defaults.pythonManaged : this.defaults.rManaged;
+  }
+
+  /** The bundle's environment; `log` is the output of the first caller, who prepares it. */
+  prepare(req: BundleRun, r: AppModeRecipe, log: (l: string) => void): Promise<Prepared> {
+    return this.prepared.run(`${req.contentGuid}/${req.bundleId}`, () => {
+      const managed = r.language === 'none' ? true : this.managed(r, req.manifest, req.settings);
+      const imageName = req.settings.imageName ?? req.manifest.environment?.image ?? null;
+      return this.backend.prepare({ ...req, language: r.language, managed, imageName, log });
+    });
+  }
+
+  /** Forgets a bundle's environment (null: every bundle of the item): a deploy prepares anew. */
+  forget(contentGuid: string, bundleId: number | null): void {
+    if (bundleId !== null) this.prepared.forget(`${contentGuid}/${bundleId}`);
+    else for (const id of this.prepared.keys()) if (id.startsWith(`${contentGuid}/`)) this.prepared.forget(id);
+  }
+}

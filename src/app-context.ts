@@ -13,6 +13,7 @@ import { GroupService } from './services/group-service.ts';
 import { SecretBox } from './services/secret-box.ts';
 import { VanityService } from './services/vanity-service.ts';
 import { TaskService } from './services/tasks/task-service.ts';
+import type { AppModeKinds } from './domain/app-modes.ts';
 import { NO_CONTENT_EVENTS, type ContentEvents } from './domain/deploy.ts';
 import { createBundleBuilder } from '../runtimes/bundle-builder.ts';
 import { createBundleValidator } from '../runtimes/bundle-validator.ts';
@@ -33,6 +34,8 @@ export interface AppContext extends CoreContext {
   tasks: TaskService;
   environment: EnvironmentService;
   runtime: Runtime;
+  /** Which app modes are rendered, served or static, as their recipes say. */
+  appModes: AppModeKinds;
   /** Adds a listener for activations and deletions (the proxy's pool). */
   subscribe(listener: ContentEvents): void;
   /** Tells the runtime and every subscriber about a change (routes that delete call it). */
@@ -53,7 +56,8 @@ export async function createAppContext(config: Config, logger: Logger, events: C
   const { db, secretKey, repos, audit, users, keys } = core;
   const generation = core.writeGeneration;
   const throttle = new LoginThrottle(config.auth.maxFailedLogins, config.auth.failedLoginWindowMinutes);
-  const store = new BundleStore(config.dataDir, config.bundles, createBundleValidator(), repos.bundles);
+  const appModes = createBundleValidator();
+  const store = new BundleStore(config.dataDir, config.bundles, appModes, repos.bundles);
   await store.init();
   const tasks = new TaskService(repos.tasks);
   const interrupted = await tasks.start();
@@ -110,6 +114,7 @@ export async function createAppContext(config: Config, logger: Logger, events: C
     tasks,
     environment,
     runtime,
+    appModes,
     subscribe: (l) => void listeners.push(l),
     events: allEvents,
     setServerUrl: (url) => {

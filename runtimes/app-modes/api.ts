@@ -12,5 +12,10 @@ export const recipe: ServedRecipe = {
   language: 'r',
   readinessPath: '/__lectern_ready__',
   pathMode: 'stripped',
+  validate(bundle) {
+    const found = bundle.first('plumber.R', 'entrypoint.R');
+    if (!found) throw bundle.missing('has no plumber.R or entrypoint.R at its root');
+    return found;
+  },
   command: (ctx) => rscriptCommand(ctx, ['run-plumber'], [ctx.host, String(ctx.port)]),
 };

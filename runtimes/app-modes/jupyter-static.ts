@@ -12,6 +12,13 @@ export const recipe: RenderedRecipe = {
   mode: 'jupyter-static',
   kind: 'rendered',
   language: 'python',
+  validate(bundle) {
+    const entry = bundle.given('entrypoint');
+    if (entry) return bundle.named(entry, 'entrypoint');
+    const found = bundle.first('index.ipynb') ?? bundle.rootWith('.ipynb')[0];
+    if (!found) throw bundle.missing('has no entrypoint and no .ipynb notebook at its root');
+    return found;
+  },
   command(ctx) {
     const notebook = ctx.primaryFile ?? ctx.manifest.metadata.entrypoint ?? '';
     if (!notebook) throw new Error('jupyter-static: the bundle names no notebook (entrypoint)');

@@ -11,6 +11,7 @@ export const recipe: ServedRecipe = {
   language: 'none',
   readinessPath: '/',
   pathMode: 'stripped',
+  validate: (bundle) => bundle.named(bundle.given('entrypoint') ?? 'index.js', 'entrypoint'),
   command(ctx) {
     const entry = ctx.manifest.metadata.entrypoint || ctx.primaryFile || 'index.js';
     return {

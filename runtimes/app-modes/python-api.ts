@@ -1,4 +1,5 @@
 import { gunicornCommand, parseEntrypoint } from './python-entrypoint.ts';
+import { validatePythonModule } from './python-module.ts';
 import type { ServedRecipe } from './recipe.ts';
 
 /** A WSGI application (Flask and the like) under gunicorn; `url_for()` gets the public prefix. */
@@ -8,6 +9,7 @@ export const recipe: ServedRecipe = {
   language: 'python',
   readinessPath: '/',
   pathMode: 'stripped',
+  validate: validatePythonModule,
   command(ctx) {
     const { module, object } = parseEntrypoint(ctx.manifest.metadata.entrypoint);
     return gunicornCommand(ctx, `${module}:${object}`);

@@ -1,4 +1,5 @@
 import { pythonEnv, scriptOf } from './python-entrypoint.ts';
+import { validatePythonModule } from './python-module.ts';
 import type { ServedRecipe } from './recipe.ts';
 
 /**
@@ -12,6 +13,7 @@ export const recipe: ServedRecipe = {
   // Relative to the app's root (the prefix): answers with a redirect to the app.
   readinessPath: '/',
   pathMode: 'full',
+  validate: validatePythonModule,
   command(ctx) {
     return {
       argv: [

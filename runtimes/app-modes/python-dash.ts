@@ -1,4 +1,5 @@
 import { gunicornCommand, parseEntrypoint } from './python-entrypoint.ts';
+import { validatePythonModule } from './python-module.ts';
 import type { ServedRecipe } from './recipe.ts';
 
 /**
@@ -13,6 +14,7 @@ export const recipe: ServedRecipe = {
   language: 'python',
   readinessPath: '/',
   pathMode: 'stripped',
+  validate: validatePythonModule,
   command(ctx) {
     const { module, object } = parseEntrypoint(ctx.manifest.metadata.entrypoint);
     if (object.endsWith('()')) throw new Error(`The Dash entrypoint ${JSON.stringify(ctx.manifest.metadata.entrypoint)} names a factory; name the Dash object (module:app)`);

@@ -1,4 +1,5 @@
 import { parseEntrypoint, pythonEnv } from './python-entrypoint.ts';
+import { validatePythonModule } from './python-module.ts';
 import type { ServedRecipe } from './recipe.ts';
 
 /**
@@ -11,6 +12,7 @@ export const recipe: ServedRecipe = {
   language: 'python',
   readinessPath: '/',
   pathMode: 'stripped',
+  validate: validatePythonModule,
   command(ctx) {
     const { module, object } = parseEntrypoint(ctx.manifest.metadata.entrypoint);
     return {

@@ -1,4 +1,5 @@
 import { pythonEnv, scriptOf } from './python-entrypoint.ts';
+import { pythonModuleFile } from './python-module.ts';
 import type { ServedRecipe } from './recipe.ts';
 
 /**
@@ -13,6 +14,12 @@ export const recipe: ServedRecipe = {
   // Relative to the app's root, which is the base path in `full` mode.
   readinessPath: '/_stcore/health',
   pathMode: 'full',
+  validate(bundle) {
+    const entry = bundle.given('entrypoint') ?? 'app.py';
+    const found = bundle.has(entry) ? entry : pythonModuleFile(entry, bundle);
+    if (!found) throw bundle.missing(`has no script ${JSON.stringify(entry)} (its entrypoint)`);
+    return found;
+  },
   command(ctx) {
     return {
       argv: [

@@ -1,3 +1,4 @@
+import { validateQuarto } from './quarto-static.ts';
 import { inWritableCopy, primaryDocument, quartoBinary } from './r-launch.ts';
 import type { ServedRecipe } from './recipe.ts';
 
@@ -9,6 +10,7 @@ export const recipe: ServedRecipe = {
   needsQuarto: true,
   readinessPath: '/',
   pathMode: 'stripped',
+  validate: validateQuarto,
   command: (ctx) =>
     inWritableCopy(
       ctx,

@@ -1,8 +1,22 @@
 import path from 'node:path';
 import { inWritableCopy, isQuartoProject, primaryDocument, quartoBinary } from './r-launch.ts';
+import type { BundleFiles } from './bundle-files.ts';
 import type { RenderedRecipe } from './recipe.ts';
 
 const OUTPUT = 'index.html';
+
+/**
+ * Quarto starts from `primary_rmd` (or `entrypoint`), else a project's `_quarto.yml` or
+ * `index.qmd`, else the first `.qmd`, `.ipynb` or `.Rmd` at the root (quarto-shiny too).
+ */
+export function validateQuarto(bundle: BundleFiles): string {
+  const primary = bundle.given('primary_rmd') ?? bundle.given('entrypoint');
+  if (primary) return bundle.named(primary, 'primary document');
+  const found =
+    bundle.first('index.qmd', '_quarto.yml', '_quarto.yaml') ?? bundle.rootWith('.qmd')[0] ?? bundle.rootWith('.ipynb', '.rmd')[0];
+  if (!found) throw bundle.missing('has no _quarto.yml or .qmd, .ipynb or .Rmd document at its root');
+  return found;
+}
 
 /**
  * A Quarto document or project, rendered: `quarto render <doc> --output-dir <out> --output
@@ -14,6 +28,7 @@ export const recipe: RenderedRecipe = {
   kind: 'rendered',
   language: 'r',
   needsQuarto: true,
+  validate: validateQuarto,
   command: (ctx) => {
     const primary = primaryDocument(ctx, 'quarto-static');
     const out = path.resolve(ctx.outputDir);

@@ -1,4 +1,5 @@
 import type { Manifest } from '../../src/domain/manifest.ts';
+import type { BundleFiles } from './bundle-files.ts';
 import type { RestoredEnvironment } from '../environments/environment.ts';
 
 export interface RecipeContext {
@@ -27,8 +28,17 @@ export interface CommandSpec {
   cwd: string;
 }
 
-interface RecipeBase {
+/** What every app mode has, runnable or not: its name and the check of an uploaded bundle. */
+export interface AppModeCheck {
   mode: string;
+  /**
+   * Checks at upload that the bundle can be this mode, and returns the file the mode starts
+   * from (null when it has none). Throws `bundle.missing(...)` to refuse the upload.
+   */
+  validate(bundle: BundleFiles): string | null;
+}
+
+interface RecipeBase extends AppModeCheck {
   /** What must be installed to run it. */
   language: 'r' | 'python' | 'none';
   /** Quarto content needs a configured `quarto` binary. */
@@ -57,4 +67,5 @@ export interface StaticRecipe extends RecipeBase {
   kind: 'static';
 }
 
+/** A mode this server runs; its `kind` is what the API and the proxy ask (appModeKinds). */
 export type AppModeRecipe = ServedRecipe | RenderedRecipe | StaticRecipe;

@@ -1,5 +1,6 @@
 import { primaryDocument, rscriptCommand } from './r-launch.ts';
 import type { ServedRecipe } from './recipe.ts';
+import { validateRmd } from './rmd-static.ts';
 
 /**
  * R Markdown with `runtime: shiny` or `shiny_prerendered`: `rmarkdown::run`, from a writable
@@ -12,5 +13,6 @@ export const recipe: ServedRecipe = {
   language: 'r',
   readinessPath: '/',
   pathMode: 'stripped',
+  validate: validateRmd,
   command: (ctx) => rscriptCommand(ctx, ['work-copy', 'run-rmd-shiny'], [primaryDocument(ctx, 'rmd-shiny'), ctx.host, String(ctx.port)]),
 };

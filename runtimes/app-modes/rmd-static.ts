@@ -1,8 +1,18 @@
 import path from 'node:path';
 import { primaryDocument, rscriptCommand } from './r-launch.ts';
+import type { BundleFiles } from './bundle-files.ts';
 import type { RenderedRecipe } from './recipe.ts';
 
 const OUTPUT = 'index.html';
+
+/** R Markdown starts from `primary_rmd`, else `index.Rmd` or the first `.Rmd` at the root (rmd-shiny too). */
+export function validateRmd(bundle: BundleFiles): string {
+  const primary = bundle.given('primary_rmd');
+  if (primary) return bundle.named(primary, 'primary_rmd');
+  const found = bundle.first('index.Rmd') ?? bundle.rootWith('.rmd')[0];
+  if (!found) throw bundle.missing('has no .Rmd document at its root');
+  return found;
+}
 
 /**
  * R Markdown rendered once: `rmarkdown::render` into the output directory as `index.html`, with
@@ -14,6 +24,7 @@ export const recipe: RenderedRecipe = {
   mode: 'rmd-static',
   kind: 'rendered',
   language: 'r',
+  validate: validateRmd,
   command: (ctx) => ({
     ...rscriptCommand(ctx, ['work-copy', 'render-rmd'], [primaryDocument(ctx, 'rmd-static'), path.resolve(ctx.outputDir), OUTPUT]),
     output: OUTPUT,

@@ -15,5 +15,10 @@ export const recipe: ServedRecipe = {
   language: 'r',
   readinessPath: '/',
   pathMode: 'stripped',
+  validate(bundle) {
+    const found = bundle.first('app.R', 'server.R');
+    if (!found) throw bundle.missing('has no app.R or server.R at its root');
+    return found;
+  },
   command: (ctx) => rscriptCommand(ctx, ['run-shiny'], [appTarget(ctx.primaryFile), ctx.host, String(ctx.port)]),
 };

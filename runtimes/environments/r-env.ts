@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { lstat, mkdir, readdir, readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
@@ -39,10 +38,10 @@ export interface RRestorerOptions {
    * The unprivileged account R installs packages as (their configure scripts and build code
    * run as it): the account content runs as. Null or absent: as the server's own user, as
    * before; pass it whenever Lectern runs as root. Set, it requires root. The finished library
-   * is root's, read-only to content. See createBuildArea (python-env.ts).
+   * is root's, read-only to content. See createBuildArea (install-area.ts).
    */
   runAs?: InstallAccount | null;
-  /** With runAs: where libraries are built (see PythonRestorerOptions.buildRoot). Default os.tmpdir(). */
+  /** With runAs: where libraries are built (see PythonRestorerOptions.buildRoot, python-options.ts). Default os.tmpdir(). */
   buildRoot?: string;
   /** With runAs: the sandbox installers run in (InstallSandbox). */
   sandbox?: InstallSandbox;

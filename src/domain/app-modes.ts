@@ -61,3 +61,18 @@ export function canonicalAppMode(mode: string): string {
 export function deployableAppModes(): string[] {
   return Object.keys(APP_MODES).filter((m) => isKnownAppMode(m) && !(m in ALIASES));
 }
+
+/**
+ * How a mode's content reaches viewers: `rendered` once into files (a report), `served` by a
+ * running process (an app or API), or `static`, its files as uploaded.
+ */
+export type AppModeKind = 'rendered' | 'served' | 'static';
+
+/**
+ * Each mode's kind, as its recipe (runtimes/app-modes) declares it; wired in the composition
+ * root, so the API asks rather than keeping its own list.
+ */
+export interface AppModeKinds {
+  /** Null for a mode this server cannot run. */
+  kindOf(mode: string): AppModeKind | null;
+}

@@ -13,7 +13,8 @@ import { recipe as pythonShiny } from '../../runtimes/app-modes/python-shiny.ts'
 import { recipe as pythonStreamlit } from '../../runtimes/app-modes/python-streamlit.ts';
 import type { CommandSpec, RecipeContext } from '../../runtimes/app-modes/recipe.ts';
 import type { RestoredEnvironment } from '../../runtimes/environments/environment.ts';
-import { createPythonRestorer, PYTHON_ENV_MARKER } from '../../runtimes/environments/python-env.ts';
+import { createPythonRestorer } from '../../runtimes/environments/python-env.ts';
+import { PYTHON_ENV_MARKER } from '../../runtimes/environments/python-env-dir.ts';
 import type { Interpreter } from '../../runtimes/interpreters.ts';
 import { parseManifest, type Manifest } from '../../src/domain/manifest.ts';
 import { FIXTURES } from '../helpers/bundles.ts';

@@ -51,6 +51,15 @@ describe.each(DATABASES)('deploy tasks and uploads on %s', (kind) => {
     expect((await api(t.url, 'GET', `/__api__/v1/tasks/${task.id}`, { key: other.key })).status).toBe(404);
   });
 
+  it('re-renders only what its app mode\'s recipe calls rendered', async () => {
+    t = await startTestServer(kind);
+    const pub = await t.createUser('pub', 'publisher');
+    const { c } = await contentWithBundle(pub.key, 'not-a-report');
+    const res = await api(t.url, 'POST', `/__api__/v1/content/${c.guid}/render`, { key: pub.key });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatch(/^Only rendered content \(R Markdown, Jupyter, Quarto\) can be rendered; this is /);
+  });
+
   it('marks a task interrupted by a restart as failed', async () => {
     t = await startTestServer(kind);
     const pub = await t.createUser('pub', 'publisher');

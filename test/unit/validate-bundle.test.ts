@@ -2,8 +2,9 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { checkFor, kindOf, recipeFor } from '../../runtimes/app-modes/index.ts';
 import { validateBundle } from '../../runtimes/app-modes/validate-bundle.ts';
-import { APP_MODES, appModeOrdinal, canonicalAppMode, isKnownAppMode } from '../../src/domain/app-modes.ts';
+import { APP_MODES, appModeOrdinal, canonicalAppMode, deployableAppModes, isKnownAppMode } from '../../src/domain/app-modes.ts';
 import { AppError } from '../../src/domain/errors.ts';
 import { parseManifest, type Manifest } from '../../src/domain/manifest.ts';
 import { extractBundle } from '../../src/services/bundles/extract-bundle.ts';
@@ -40,6 +41,21 @@ describe('app modes', () => {
     expect(isKnownAppMode('python-gradio')).toBe(true);
     expect(canonicalAppMode('quarto')).toBe('quarto-static');
     expect(appModeOrdinal('jupyter')).toBe(7);
+  });
+});
+
+describe('the app-mode registry', () => {
+  it('has a check, in its own file, for every deployable mode', () => {
+    for (const mode of deployableAppModes()) expect(checkFor(mode)?.mode, mode).toBe(mode);
+  });
+
+  it('takes each runnable mode\'s kind from its recipe', () => {
+    const rendered = deployableAppModes().filter((m) => kindOf(m) === 'rendered');
+    expect(rendered.sort()).toEqual(['jupyter-static', 'quarto-static', 'rmd-static']);
+    expect(kindOf('static')).toBe('static');
+    expect(kindOf('python-fastapi')).toBe('served');
+    expect(kindOf('jupyter-voila')).toBeNull();
+    expect(recipeFor('python-gradio')).toBeUndefined();
   });
 });
 

@@ -1,5 +1,6 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
+import type { AppModeKinds } from '../../domain/app-modes.ts';
 import type { Task } from '../../domain/content.ts';
 import { AppError } from '../../domain/errors.ts';
 import { asId } from '../../domain/ids.ts';
@@ -32,7 +33,7 @@ function bodyOf(req: Request): unknown {
   return b;
 }
 
-export function deployAndTaskRoutes(content: ContentService, deploys: DeployService, tasks: TaskService): Router {
+export function deployAndTaskRoutes(content: ContentService, deploys: DeployService, tasks: TaskService, modes: AppModeKinds): Router {
   const r = Router();
 
   r.post('/v1/content/:guid/deploy', requireUser, async (req, res) => {
@@ -47,7 +48,7 @@ export function deployAndTaskRoutes(content: ContentService, deploys: DeployServ
   r.post('/v1/content/:guid/render', requireUser, async (req, res) => {
     const user = currentUser(req);
     const c = await content.manageable(user, String(req.params.guid));
-    if (!['rmd-static', 'jupyter-static', 'quarto-static'].includes(c.appMode)) {
+    if (modes.kindOf(c.appMode) !== 'rendered') {
       throw AppError.badRequest(`Only rendered content (R Markdown, Jupyter, Quarto) can be rendered; this is ${c.appMode}.`);
     }
     const task = await deploys.deploy(user, c, null, true);

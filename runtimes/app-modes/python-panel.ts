@@ -1,0 +1,5 @@
+import { validatePythonModule } from './python-module.ts';
+import type { AppModeCheck } from './recipe.ts';
+
+/** A Panel app: uploads are checked, but this server cannot run it. */
+export const check: AppModeCheck = { mode: 'python-panel', validate: validatePythonModule };

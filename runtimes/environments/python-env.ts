@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
+import { KeyedShare } from '../../src/domain/keyed-lock.ts';
 import type { Interpreter } from '../interpreters.ts';
 import type { EnvironmentRestorer, RestoreRequest, RestoredEnvironment } from './environment.ts';
 import { assertCanRunAs } from './install-area.ts';
@@ -36,7 +37,7 @@ export function pythonEnvironmentKey(interpreter: Interpreter, requirements: str
 export function createPythonRestorer(opts: PythonRestorerOptions): EnvironmentRestorer {
   assertCanRunAs(opts.runAs ?? null);
   const extra = opts.extraIndexUrls ?? [];
-  const inflight = new Map<string, Promise<RestoredEnvironment>>();
+  const inflight = new KeyedShare<string, RestoredEnvironment>();
 
   return {
     async restore(req) {
@@ -58,20 +59,14 @@ export function createPythonRestorer(opts: PythonRestorerOptions): EnvironmentRe
         req.log(`Reusing the Python environment ${key}: nothing to install`);
         return described(key, dir, true);
       }
-      const running = inflight.get(key);
+      const running = inflight.current(key);
       if (running) {
         req.log(`The Python environment ${key} is being built for another deploy; waiting for it`);
         await running;
         req.log(`Reusing the Python environment ${key}: nothing to install`);
         return described(key, dir, true);
       }
-      const build = buildEnvironment(opts, extra, req, key, dir, name, checked.canonical);
-      inflight.set(key, build);
-      try {
-        return await build;
-      } finally {
-        inflight.delete(key);
-      }
+      return inflight.run(key, () => buildEnvironment(opts, extra, req, key, dir, name, checked.canonical));
     },
   };
 }

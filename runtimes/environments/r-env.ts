@@ -4,6 +4,7 @@ import { lstat, mkdir, readdir, readFile, realpath, rename, rm, writeFile } from
 import os from 'node:os';
 import path from 'node:path';
 import { LineSplitter } from '../../src/domain/line-splitter.ts';
+import { KeyedShare } from '../../src/domain/keyed-lock.ts';
 import type { Interpreter } from '../interpreters.ts';
 import type { EnvironmentRestorer, RestoreRequest, RestoredEnvironment } from './environment.ts';
 import { assertCanRunAs, createBuildArea, readableFor, spawnInstaller, type InstallAccount, type InstallSandbox, type SpawnAs } from './install-area.ts';
@@ -174,7 +175,7 @@ export function createRRestorer(opts: RRestorerOptions): EnvironmentRestorer {
   assertCanRunAs(runAs);
   const installTimeoutMs = opts.installTimeoutMs ?? 30 * 60_000;
   const downloadTimeout = opts.downloadTimeoutSeconds ?? 30;
-  const inflight = new Map<string, Promise<RestoredEnvironment>>();
+  const inflight = new KeyedShare<string, RestoredEnvironment>();
   const home = path.join(opts.envRoot, '.home');
 
   /**
@@ -324,14 +325,12 @@ export function createRRestorer(opts: RRestorerOptions): EnvironmentRestorer {
       const reqs = rPackageRequirements(req.manifest);
       if (!req.managed) return unmanaged(req, reqs);
       const key = rEnvironmentKey(req.interpreter, reqs, opts.repository);
-      const running = inflight.get(key);
+      const running = inflight.current(key);
       if (running) {
         req.log(`Waiting for another deploy that is restoring the same R environment (${key}).`);
         return running;
       }
-      const p = managed(req, key, reqs).finally(() => inflight.delete(key));
-      inflight.set(key, p);
-      return p;
+      return inflight.run(key, () => managed(req, key, reqs));
     },
   };
 }

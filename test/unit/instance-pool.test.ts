@@ -8,7 +8,7 @@ import type { Scaling } from '../../src/domain/scaling.ts';
 import type { ServableBundle } from '../../src/services/content-files.ts';
 
 const GUID = '00000000-0000-4000-8000-000000000001';
-const recipe: ServedRecipe = { mode: 'python-fastapi', kind: 'served', language: 'python', readinessPath: '/', pathMode: 'stripped', command: () => ({ argv: [], env: {}, cwd: '/' }) };
+const recipe: ServedRecipe = { mode: 'python-fastapi', kind: 'served', language: 'python', readinessPath: '/', pathMode: 'stripped', validate: () => null, command: () => ({ argv: [], env: {}, cwd: '/' }) };
 
 function request(bundleId = 1): ServeRequest {
   return {

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { PERMISSION_ROLES, PRINCIPAL_TYPES } from '../../domain/content.ts';
 import type { ContentAccess } from '../../services/content-access.ts';
 import type { ContentService } from '../../services/content-service.ts';
-import { actorOf } from '../actor.ts';
+import { actorOf } from '../../http/actor.ts';
 import { currentUser, requireUser } from '../middleware/require-role.ts';
 import { permissionV1 } from '../serializers/content-json.ts';
 import { parseInput } from '../validate.ts';

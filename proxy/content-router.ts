@@ -3,7 +3,7 @@ import { Router, type NextFunction, type Request, type Response } from 'express'
 import { AppError } from '../src/domain/errors.ts';
 import { keyFromHeaders, type ApiKeyService } from '../src/services/api-key-service.ts';
 import type { ContentFiles, ServableBundle } from '../src/services/content-files.ts';
-import type { Origins } from '../src/web/origins.ts';
+import type { Origins } from '../src/http/origins.ts';
 import type { ContentRunner } from '../runtimes/content-runner.ts';
 import { handoffOf } from './gateway.ts';
 

@@ -123,7 +123,7 @@ export function contentGateway(deps: GatewayDeps) {
         lease = first;
       } else lease = await acquiring;
     } catch (err) {
-      const failure = acquireFailure(err, user, target);
+      const failure = acquireFailure(err, deps.files.showsFailureDetails(user, content));
       if (failure.retryAfter !== undefined) res.setHeader('Retry-After', String(failure.retryAfter));
       return handOn({ user, resolution, error: failure.error });
     }
@@ -145,7 +145,7 @@ export function contentGateway(deps: GatewayDeps) {
       });
     } catch (err) {
       if (!(err instanceof UpstreamFailed)) throw err;
-      handOn({ user, resolution, error: relayFailure(err, user, target, instance.key) });
+      handOn({ user, resolution, error: relayFailure(err, deps.files.showsFailureDetails(user, content), target, instance.key) });
     }
   };
 }

@@ -1,7 +1,6 @@
 import type { Content } from '../src/domain/content.ts';
 import { runSettingsOf } from '../src/domain/deploy.ts';
 import { AppError, ErrorCode } from '../src/domain/errors.ts';
-import type { User } from '../src/domain/user.ts';
 import type { ContentFiles, ServableBundle } from '../src/services/content-files.ts';
 import { ContentUnavailable, type ServeRequest } from '../runtimes/content-runner.ts';
 import { AtCapacity } from './instance-pool.ts';
@@ -30,26 +29,24 @@ export function timeoutsOf(c: Content): { readTimeoutMs: number; idleTimeoutMs: 
   return { readTimeoutMs: (c.read_timeout ?? READ_TIMEOUT_S) * 1000, idleTimeoutMs: (c.connection_timeout ?? CONNECTION_TIMEOUT_S) * 1000 };
 }
 
-/** The people who run an item see why it failed; its output can hold paths and secrets. */
-function manages(user: User | undefined, target: ServableBundle): boolean {
-  return !!user && (user.role === 'administrator' || user.id === target.content.ownerId);
-}
-
-/** Why no process could take a request, as the viewer is told; `retryAfter` in seconds. */
-export function acquireFailure(err: unknown, user: User | undefined, target: ServableBundle): { error: AppError; retryAfter?: number } {
+/**
+ * Why no process could take a request, as the viewer is told; `retryAfter` in seconds.
+ * `detailed`: the viewer is told why (ContentFiles.showsFailureDetails, the AccessPolicy's call).
+ */
+export function acquireFailure(err: unknown, detailed: boolean): { error: AppError; retryAfter?: number } {
   if (err instanceof AtCapacity) {
     return { error: new AppError(503, ErrorCode.internal, 'This content is busy: every one of its processes has as many visitors as it may take. Try again in a moment.'), retryAfter: 5 };
   }
   const retryAfter = err instanceof ContentUnavailable ? err.retryAfterSeconds : undefined;
-  const message = manages(user, target) ? `The app could not start: ${(err as Error).message}` : 'This content is not available right now. Try again later.';
+  const message = detailed ? `The app could not start: ${(err as Error).message}` : 'This content is not available right now. Try again later.';
   return { error: new AppError(503, ErrorCode.internal, message), retryAfter };
 }
 
 /** The app took the request but never answered it: it stopped (502) or was too slow (504). */
-export function relayFailure(err: UpstreamFailed, user: User | undefined, target: ServableBundle, jobKey: string): AppError {
+export function relayFailure(err: UpstreamFailed, detailed: boolean, target: ServableBundle, jobKey: string): AppError {
   const status = err.timedOut ? 504 : 502;
   const what = err.timedOut ? 'The app took too long to answer.' : 'The app stopped answering: it may have stopped.';
-  if (!manages(user, target)) return new AppError(status, ErrorCode.internal, `${what} Try again in a moment.`);
+  if (!detailed) return new AppError(status, ErrorCode.internal, `${what} Try again in a moment.`);
   const log = `/__api__/v1/content/${target.content.guid}/jobs/${jobKey}/log`;
   return new AppError(status, ErrorCode.internal, `${what} Its process is job ${jobKey}; its log is at ${log}.`, { job_key: jobKey, log });
 }

@@ -65,7 +65,7 @@ export function contentUpgrade(deps: UpgradeDeps) {
         const scaling = draft === null ? deps.scalingOf(content) : { ...deps.scalingOf(content), minProcesses: 0 };
         lease = await deps.pool.acquire(await serveRequestFor(deps.files, result.target), scaling, stickyFrom(req.headers.cookie, content.guid));
       } catch (err) {
-        const { retryAfter } = acquireFailure(err, who.user, result.target);
+        const { retryAfter } = acquireFailure(err, deps.files.showsFailureDetails(who.user, content));
         return refuse(socket, 503, 'Service Unavailable', retryAfter !== undefined ? `Retry-After: ${retryAfter}\r\n` : '');
       }
       // From here the connection slot is this request's until the relay takes it over.

@@ -4,7 +4,9 @@ import { pingDatabase } from './db/connect.ts';
 import type { Logger } from './logging/logger.ts';
 import { LoginThrottle } from './services/login-throttle.ts';
 import { BundleStore } from './services/bundles/bundle-store.ts';
-import { ContentAccess } from './services/content-access.ts';
+import { AccessPolicy } from './services/access-policy.ts';
+import { BundleService } from './services/bundles/bundle-service.ts';
+import { ContentPermissions } from './services/content-permissions.ts';
 import { ContentFiles } from './services/content-files.ts';
 import { ContentService } from './services/content-service.ts';
 import { DeployService } from './services/deploy-service.ts';
@@ -25,8 +27,12 @@ export interface AppContext extends CoreContext {
   throttle: LoginThrottle;
   store: BundleStore;
   content: ContentService;
-  /** Who may see and change which content, and the permissions API. */
-  access: ContentAccess;
+  /** Who may view, manage and deploy which content: the one place that decides. */
+  access: AccessPolicy;
+  /** The permissions API (grants on content). */
+  permissions: ContentPermissions;
+  /** A content item's bundles: listing, lookup, deletion. */
+  bundles: BundleService;
   groups: GroupService;
   vanities: VanityService;
   contentFiles: ContentFiles;
@@ -91,7 +97,7 @@ export async function createAppContext(config: Config, logger: Logger, events: C
       for (const l of listeners) l.bundleDeleted(guid, bundleId);
     },
   };
-  const access = new ContentAccess(repos.permissions, repos.users, repos.groups, audit);
+  const access = new AccessPolicy(repos.permissions);
   const content = new ContentService(repos.content, repos.users, store, allEvents, access, config.scaling);
   const deploys = new DeployService(repos.content, repos.bundles, store, tasks, createBundleBuilder(runtime.runner), allEvents, logger);
   return {
@@ -107,6 +113,8 @@ export async function createAppContext(config: Config, logger: Logger, events: C
     store,
     content,
     access,
+    permissions: new ContentPermissions(repos.permissions, repos.users, repos.groups, audit, access),
+    bundles: new BundleService(content, repos.bundles, store, tasks, allEvents),
     groups: new GroupService(repos.groups, repos.users, audit).cacheWith(generation),
     vanities: new VanityService(repos.vanities),
     contentFiles: new ContentFiles(repos.content, repos.bundles, store, access, generation),

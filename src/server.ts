@@ -3,8 +3,8 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import express from 'express';
 import helmet from 'helmet';
+import { buildContentApp } from '../proxy/content-app.ts';
 import { contentRouter } from '../proxy/content-router.ts';
-import { API_PREFIX, errorHandler, notFoundHandler } from './api/error-handler.ts';
 import { apiRouter } from './api/router.ts';
 import type { AppContext } from './app-context.ts';
 import { SESSION_COOKIE_NAME } from './domain/session.ts';
@@ -12,14 +12,14 @@ import type { User } from './domain/user.ts';
 import { keyFromHeaders } from './services/api-key-service.ts';
 import { LECTERN_VERSION } from './version.ts';
 import { createBrowserSession } from './web/browser-session.ts';
-import { buildContentApp } from './web/content-app.ts';
-import { createCsrf } from './web/csrf.ts';
 import { healthRoutes } from './web/health-routes.ts';
-import { addressedOf, origins } from './web/origins.ts';
-import { untrustedProxyWarning } from './web/proxy-warning.ts';
-import { accessLog, collapseLeadingSlashes, requestLogging } from './web/request-logging.ts';
-import { webRoutes } from './web/routes.ts';
-import { requestIdentity } from './web/request-identity.ts';
+import { webPages } from './web/pages/index.ts';
+import { API_PREFIX, errorHandler, notFoundHandler } from './http/error-handler.ts';
+import { createCsrf } from './http/csrf.ts';
+import { addressedOf, origins } from './http/origins.ts';
+import { untrustedProxyWarning } from './http/proxy-warning.ts';
+import { accessLog, collapseLeadingSlashes, requestLogging } from './http/request-logging.ts';
+import { requestIdentity } from './http/request-identity.ts';
 import { contentGateway, handoffOf } from '../proxy/gateway.ts';
 import { HttpRelay } from '../proxy/relay.ts';
 import { WsRelay } from '../proxy/ws-relay.ts';
@@ -30,6 +30,7 @@ import { poolSource } from '../proxy/pool-source.ts';
 import { effectiveScaling } from './domain/scaling.ts';
 import { CredentialsSigner } from './services/credentials-signature.ts';
 import type { Content } from './domain/content.ts';
+import { Scheduler } from '../scheduler/index.ts';
 
 const VIEWS_DIR = fileURLToPath(new URL('../views', import.meta.url));
 export const SESSION_COOKIE = SESSION_COOKIE_NAME;
@@ -151,7 +152,7 @@ export function buildServer(ctx: AppContext): LecternServer {
   const toContentOrigin = (req: express.Request, res: express.Response) => res.redirect(302, origin.content(req) + req.originalUrl.replace(/^\/+/, '/'));
   app.use(vanityRewrite(ctx.vanities), (req, res, next) => (vanityBasePath(req) ? toContentOrigin(req, res) : next()));
   app.use('/content', toContentOrigin);
-  app.use(webRoutes({ passport: browser.passport, users: ctx.users, keys: ctx.keys, audit: ctx.audit, csrf, origin }));
+  app.use(webPages({ passport: browser.passport, logins: browser.logins, users: ctx.users, keys: ctx.keys, audit: ctx.audit, csrf, origin }));
   app.use(notFoundHandler);
   app.use(errorHandler(logger));
 
@@ -180,7 +181,17 @@ export function buildServer(ctx: AppContext): LecternServer {
       res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end('An internal failure occurred.');
     });
   };
-  const contentApp = buildContentApp(ctx, browser, origin, logger, VIEWS_DIR);
+  const contentApp = buildContentApp({
+    trustProxy: config.server.trustProxy,
+    session: browser.unlessKey,
+    files: ctx.contentFiles,
+    keys: ctx.keys,
+    runner: ctx.runtime.runner,
+    vanities: ctx.vanities,
+    origin,
+    logger,
+    viewsDir: VIEWS_DIR,
+  });
   // On Lectern's own origin only API-key callers reach content (browsers are sent on).
   const toApp = withGateway(app);
   const server = http.createServer((req, res) => (keyFromHeaders(req.headers) ? toApp(req, res) : app(req, res)));
@@ -207,6 +218,8 @@ export function buildServer(ctx: AppContext): LecternServer {
   for (const srv of [server, contentServer]) srv.on('request', noteProxy).on('upgrade', noteProxy);
   // On Lectern's own origin, WebSockets to content carry an API key (no browser sends one).
   server.on('upgrade', (req, socket, head) => (keyFromHeaders(req.headers) ? upgrade(req, socket, head) : socket.destroy()));
+  // Timed work runs only in the server, never in the CLI: started once listening.
+  const scheduler = new Scheduler(logger.child({ component: 'scheduler' }));
   let closing: Promise<void> | undefined;
 
   return {
@@ -222,11 +235,13 @@ export function buildServer(ctx: AppContext): LecternServer {
       // With an ephemeral main port (tests), the content port is ephemeral too.
       boundContent = await listenOn(contentServer, port === 0 ? 0 : config.server.contentPort, address);
       ctx.setServerUrl(`http://127.0.0.1:${boundMain}`);
+      scheduler.start();
       return boundMain;
     },
     close() {
       closing ??= (async () => {
         await Promise.all([drain(server, config.server.shutdownGraceSeconds), drain(contentServer, config.server.shutdownGraceSeconds)]);
+        await scheduler.stop();
         browser.store.stop();
         pool.stop();
         await relay.close();

@@ -22,7 +22,7 @@ export interface ApiDeps {
   users: UserService;
   keys: ApiKeyService;
   info: ServerSettingsInfo;
-  ctx: Pick<AppContext, 'content' | 'access' | 'groups' | 'environment' | 'store' | 'deploys' | 'tasks' | 'repos' | 'runtime' | 'vanities' | 'events' | 'appModes'>;
+  ctx: Pick<AppContext, 'content' | 'permissions' | 'bundles' | 'groups' | 'environment' | 'store' | 'deploys' | 'tasks' | 'repos' | 'runtime' | 'vanities' | 'events' | 'appModes'>;
   publicUrl: string | undefined;
   /** Checks the CSRF token; applied only to session-authenticated changes. */
   csrfProtection: (req: Request, res: Response, next: NextFunction) => void;
@@ -47,9 +47,9 @@ export function apiRouter(deps: ApiDeps): Router {
   r.use(apiKeyRoutes(deps.keys));
   const { ctx } = deps;
   r.use(contentV1Routes(ctx.content, ctx.environment, deps.publicUrl));
-  r.use(permissionRoutes(ctx.content, ctx.access));
+  r.use(permissionRoutes(ctx.content, ctx.permissions));
   r.use(groupRoutes(ctx.groups));
-  r.use(bundleRoutes(ctx.content, ctx.repos.bundles, ctx.store, ctx.tasks, ctx.events));
+  r.use(bundleRoutes(ctx.content, ctx.bundles, ctx.store));
   r.use(deployAndTaskRoutes(ctx.content, ctx.deploys, ctx.tasks, ctx.appModes));
   r.use(applicationsV0Routes(ctx.content, ctx.store, deps.publicUrl));
   r.use(jobRoutes(ctx.content, ctx.runtime.jobs));

@@ -1,11 +1,10 @@
 import { Command, InvalidArgumentError } from 'commander';
-import Docker from 'dockerode';
-import { buildRuntimeImages } from '../../runtimes/docker/runtime-images.ts';
 import { openCore, type CoreContext } from '../core-context.ts';
 import { ConfigError, loadConfig } from '../config/index.ts';
 import { AppError } from '../domain/errors.ts';
 import { USER_ROLES, type UserRole } from '../domain/user.ts';
 import { createLogger } from '../logging/logger.ts';
+import { buildRuntimeImagesWithDocker } from '../runtime-tools.ts';
 
 const actor = { userId: null, via: 'cli' as const };
 
@@ -114,7 +113,7 @@ program
   .option('--base <image>', 'a Debian-family image to build FROM instead of the debootstrap import')
   .option('--force', 'rebuild images that exist')
   .action(async (o: { base?: string; force?: boolean }) => {
-    const built = await buildRuntimeImages(new Docker(), { base: o.base, force: o.force, log: (l) => process.stdout.write(`${l}\n`) });
+    const built = await buildRuntimeImagesWithDocker({ base: o.base, force: o.force, log: (l) => process.stdout.write(`${l}\n`) });
     process.stdout.write(built.length ? `built ${built.join(', ')}\n` : 'every runtime image is there\n');
   });
 

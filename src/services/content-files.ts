@@ -5,7 +5,7 @@ import type { User } from '../domain/user.ts';
 import type { BundleRepo } from '../repositories/bundle-repo.ts';
 import type { ContentRepo } from '../repositories/content-repo.ts';
 import type { BundleStore } from './bundles/bundle-store.ts';
-import type { ContentAccess } from './content-access.ts';
+import type { AccessPolicy } from './access-policy.ts';
 import { ShortCache } from './short-cache.ts';
 
 export interface ServableBundle {
@@ -29,7 +29,7 @@ export class ContentFiles {
     private readonly content: ContentRepo,
     private readonly bundles: BundleRepo,
     private readonly store: BundleStore,
-    private readonly access: ContentAccess,
+    private readonly policy: AccessPolicy,
     generation?: () => number,
   ) {
     this.cache = generation ? new ShortCache(generation) : undefined;
@@ -48,7 +48,7 @@ export class ContentFiles {
 
   private async resolveUncached(user: User | undefined, guid: string, draftId: number | null): Promise<Resolution> {
     const c = isGuid(guid) ? await this.content.byGuid(guid) : undefined;
-    const allowed = !!c && (draftId === null ? await this.access.canSee(user, c) : await this.access.canPreview(user, c));
+    const allowed = !!c && (draftId === null ? await this.policy.canView(user, c) : await this.policy.canPreview(user, c));
     if (!c || !allowed) return user ? { ok: false, reason: 'not-found' } : { ok: false, reason: 'login' };
     const id = draftId ?? c.bundleId;
     const bundle = id === null || !asId(id) ? undefined : await this.bundles.byId(c.id, id);
@@ -64,6 +64,11 @@ export class ContentFiles {
       if (bundle?.built) out.push({ content: c, bundle, dir: this.store.bundleDir(c.guid, bundle.id) });
     }
     return out;
+  }
+
+  /** Whether the proxy tells this user why the item's app failed (AccessPolicy). */
+  showsFailureDetails(user: User | undefined, c: Content): boolean {
+    return this.policy.seesFailureDetails(user, c);
   }
 
   /** A content item's current settings. For the server itself: no access check. */

@@ -8,7 +8,7 @@ import type { User } from '../domain/user.ts';
 import type { ContentChanges, ContentRepo } from '../repositories/content-repo.ts';
 import type { UserRepo } from '../repositories/user-repo.ts';
 import type { BundleStore } from './bundles/bundle-store.ts';
-import type { ContentAccess } from './content-access.ts';
+import type { AccessPolicy } from './access-policy.ts';
 
 // Connect's rule, which both clients follow when they generate names (connect-api.md §3.3, §5.3).
 export const CONTENT_NAME_PATTERN = /^[A-Za-z0-9_-]{3,64}$/;
@@ -40,14 +40,14 @@ export class ContentService {
     private readonly users: UserRepo,
     private readonly store: BundleStore,
     private readonly events: ContentEvents,
-    private readonly access: ContentAccess,
+    private readonly access: AccessPolicy,
     private readonly scaling: ScalingPolicy,
   ) {}
 
   /** Which Unix account content runs as is an administrator's decision. */
   private checkRunAs(user: User, s: Partial<ContentSettings>) {
     const touches = (s.run_as !== undefined && s.run_as !== null) || s.run_as_current_user === true;
-    if (touches && user.role !== 'administrator') throw AppError.forbidden('Only administrators can set run_as or run_as_current_user.');
+    if (touches && !this.access.canSetRunAs(user)) throw AppError.forbidden('Only administrators can set run_as or run_as_current_user.');
   }
 
   async create(user: User, input: CreateContentInput): Promise<Content> {
@@ -79,13 +79,13 @@ export class ContentService {
   /** The item, if the user may see it. Absent and hidden answer the same, so ids leak nothing. */
   async visible(user: User | undefined, guid: string): Promise<Content> {
     const c = isGuid(guid) ? await this.content.byGuid(guid) : undefined;
-    if (!c || !(await this.access.canSee(user, c))) throw AppError.notFound('The requested content does not exist.');
+    if (!c || !(await this.access.canView(user, c))) throw AppError.notFound('The requested content does not exist.');
     return c;
   }
 
   async visibleById(user: User | undefined, id: number): Promise<Content> {
     const c = asId(id) ? await this.content.byId(id) : undefined;
-    if (!c || !(await this.access.canSee(user, c))) throw AppError.notFound('The requested content does not exist.');
+    if (!c || !(await this.access.canView(user, c))) throw AppError.notFound('The requested content does not exist.');
     return c;
   }
 
@@ -98,9 +98,31 @@ export class ContentService {
     return this.requireManage(user, await this.visibleById(user, id));
   }
 
+  /** The item, if the user may upload and deploy its bundles: 404 when they cannot see it, 403 when they only see it. */
+  async deployable(user: User, guid: string): Promise<Content> {
+    return this.requireDeploy(user, await this.visible(user, guid));
+  }
+
+  async deployableById(user: User, id: number): Promise<Content> {
+    return this.requireDeploy(user, await this.visibleById(user, id));
+  }
+
   private async requireManage(user: User, c: Content): Promise<Content> {
     if (!(await this.access.canManage(user, c))) throw AppError.forbidden("You don't have permission to change this content.");
     return c;
+  }
+
+  private async requireDeploy(user: User, c: Content): Promise<Content> {
+    if (!(await this.access.canDeploy(user, c))) throw AppError.forbidden("You don't have permission to change this content.");
+    return c;
+  }
+
+  /** A deploy task, if the user may read it: its starter, administrators, and whoever manages its content. */
+  async readsTask(user: User, starterId: number | null, contentId: number | null): Promise<boolean> {
+    if (this.access.readsTaskOf(user, starterId)) return true;
+    if (contentId === null) return false;
+    const c = asId(contentId) ? await this.content.byId(contentId) : undefined;
+    return !!c && (await this.access.canView(user, c)) && (await this.access.canManage(user, c));
   }
 
   /** The user's role on the item (Connect's app_role). */
@@ -110,7 +132,8 @@ export class ContentService {
 
   /** What the user may see: everything for administrators, nothing for a locked account. */
   async list(user: User, q: { name?: string; ownerGuid?: string; ownerId?: number; search?: string; offset: number; limit: number }) {
-    if (user.locked) return { items: [], total: 0 };
+    const scope = this.access.listingScope(user);
+    if (scope.kind === 'nothing') return { items: [], total: 0 };
     let ownerId = q.ownerId;
     if (q.ownerGuid !== undefined) {
       const owner = isGuid(q.ownerGuid) ? await this.users.byGuid(q.ownerGuid) : undefined;
@@ -121,7 +144,7 @@ export class ContentService {
       name: q.name,
       ownerId,
       search: q.search,
-      visibleTo: user.role === 'administrator' ? undefined : user.id,
+      visibleTo: scope.kind === 'granted' ? scope.userId : undefined,
       offset: q.offset,
       limit: q.limit,
     });

@@ -2,11 +2,13 @@ import type { RequestHandler } from 'express';
 import session from 'express-session';
 import type { AppContext } from '../app-context.ts';
 import { SESSION_COOKIE_NAME } from '../domain/session.ts';
-import { createPassport, type LecternPassport } from './passport.ts';
+import { createPassport, type LecternPassport } from '../auth/passport.ts';
+import type { LoginProvider } from '../auth/provider.ts';
+import { createLoginProviders } from '../auth/registry.ts';
+import { refuseDuplicateSessionCookies } from '../http/duplicate-session-cookie.ts';
+import { SessionReader } from '../http/session-reader.ts';
+import { DatabaseSessionStore } from '../http/session-store.ts';
 import { keyFromHeaders } from '../services/api-key-service.ts';
-import { refuseDuplicateSessionCookies } from './duplicate-session-cookie.ts';
-import { DatabaseSessionStore } from './session-store.ts';
-import { SessionReader } from './session-reader.ts';
 
 export interface BrowserSession {
   /** express-session, then passport: req.user from the session cookie. */
@@ -14,6 +16,8 @@ export interface BrowserSession {
   /** The same, skipped when the request carries an API key: the key decides who it is. */
   unlessKey: RequestHandler;
   passport: LecternPassport;
+  /** The login providers (src/auth/registry.ts), each a passport strategy of its name. */
+  logins: LoginProvider[];
   store: DatabaseSessionStore;
   /** Reads the session without express-session: for the proxy, on every request. */
   reader: SessionReader;
@@ -26,7 +30,8 @@ export interface BrowserSession {
 export function createBrowserSession(ctx: AppContext, secure: boolean): BrowserSession {
   const maxAge = ctx.config.auth.sessionHours * 3600_000;
   const store = new DatabaseSessionStore(ctx.repos.sessions, maxAge);
-  const passport = createPassport(ctx.users, ctx.throttle, ctx.audit);
+  const logins = createLoginProviders({ users: ctx.users, throttle: ctx.throttle, audit: ctx.audit });
+  const passport = createPassport(logins, ctx.users);
   // The server's secret key signs the cookie; it never leaves the data directory.
   const secret = ctx.secretKey.toString('base64');
   const sessionMw = session({
@@ -46,5 +51,5 @@ export function createBrowserSession(ctx: AppContext, secure: boolean): BrowserS
     step();
   };
   const reader = new SessionReader(secret, ctx.repos.sessions, (id) => ctx.users.byId(id), ctx.writeGeneration);
-  return { middleware, unlessKey, passport, store, reader };
+  return { middleware, unlessKey, passport, logins, store, reader };
 }

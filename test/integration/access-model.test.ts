@@ -377,7 +377,7 @@ describe.each(DATABASES)('the content access model on %s', (kind) => {
     expect(locked.locked).toBe(true);
     const c = await contentOf(d.content.guid);
     expect(await ctx.access.role(locked, c)).toBe('none');
-    expect(await ctx.access.canSee(locked, c)).toBe(false);
+    expect(await ctx.access.canView(locked, c)).toBe(false);
     expect(await ctx.access.canManage(locked, c)).toBe(false);
     expect(await ctx.contentFiles.resolve(locked, c.guid, null)).toEqual({ ok: false, reason: 'not-found' });
     expect((await ctx.content.list(locked, { offset: 0, limit: 100 })).total).toBe(0);

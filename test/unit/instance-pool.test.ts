@@ -124,7 +124,7 @@ describe('the instance pool', () => {
     expect(runner.starts).toBe(2);
     const refused = await p.acquire(request(), s).catch((err: unknown) => err);
     expect(refused).toBeInstanceOf(AtCapacity);
-    const { error, retryAfter } = acquireFailure(refused, undefined, {} as ServableBundle);
+    const { error, retryAfter } = acquireFailure(refused, false);
     expect(error.status).toBe(503);
     expect(retryAfter).toBe(5);
   });

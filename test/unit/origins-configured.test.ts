@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { addressedOf, origins } from '../../src/web/origins.ts';
+import { addressedOf, origins } from '../../src/http/origins.ts';
 
 const request = (headers: Record<string, string>, localPort = 3939) => ({ headers, socket: { localPort } }) as unknown as IncomingMessage;
 

@@ -1,7 +1,7 @@
 import type { Request } from 'express';
 import { describe, expect, it } from 'vitest';
-import { origins } from '../../src/web/origins.ts';
-import { safeNext } from '../../src/web/safe-redirect.ts';
+import { origins } from '../../src/http/origins.ts';
+import { safeNext } from '../../src/http/safe-redirect.ts';
 
 describe('origins and where logging in may lead', () => {
   const o = origins({ publicUrl: undefined, contentUrl: undefined, mainPort: () => 3939, contentPort: () => 3940 });

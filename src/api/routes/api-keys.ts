@@ -4,7 +4,7 @@ import type { ApiKeyService } from '../../services/api-key-service.ts';
 import { currentUser, requireSession, requireUser } from '../middleware/require-role.ts';
 import { apiKeyJson } from '../serializers/user-json.ts';
 import { parseInput } from '../validate.ts';
-import { actorOf } from '../actor.ts';
+import { actorOf } from '../../http/actor.ts';
 
 const createBody = z
   .object({

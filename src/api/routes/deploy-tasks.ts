@@ -38,7 +38,7 @@ export function deployAndTaskRoutes(content: ContentService, deploys: DeployServ
 
   r.post('/v1/content/:guid/deploy', requireUser, async (req, res) => {
     const user = currentUser(req);
-    const c = await content.manageable(user, String(req.params.guid));
+    const c = await content.deployable(user, String(req.params.guid));
     const b = parseInput(v1Body, bodyOf(req));
     const task = await deploys.deploy(user, c, b.bundle_id ?? null, b.activate ?? true);
     res.status(202).json({ task_id: task.id });
@@ -47,7 +47,7 @@ export function deployAndTaskRoutes(content: ContentService, deploys: DeployServ
   // Re-render on demand (Connect's POST .../render): the active bundle, rendered again.
   r.post('/v1/content/:guid/render', requireUser, async (req, res) => {
     const user = currentUser(req);
-    const c = await content.manageable(user, String(req.params.guid));
+    const c = await content.deployable(user, String(req.params.guid));
     if (modes.kindOf(c.appMode) !== 'rendered') {
       throw AppError.badRequest(`Only rendered content (R Markdown, Jupyter, Quarto) can be rendered; this is ${c.appMode}.`);
     }
@@ -57,7 +57,7 @@ export function deployAndTaskRoutes(content: ContentService, deploys: DeployServ
 
   r.post('/applications/:id/deploy', requireUser, async (req, res) => {
     const user = currentUser(req);
-    const c = await content.manageableById(user, appId(req.params.id));
+    const c = await content.deployableById(user, appId(req.params.id));
     const b = parseInput(v0Body, bodyOf(req));
     const task = await deploys.deploy(user, c, b.bundle ?? null, true);
     res.json({ task_id: task.id, id: task.id });
@@ -67,16 +67,8 @@ export function deployAndTaskRoutes(content: ContentService, deploys: DeployServ
   const readable = async (req: Request): Promise<Task> => {
     const user = currentUser(req);
     const task = await tasks.get(String(req.params.id));
-    if (task.userId === user.id || user.role === 'administrator') return task;
-    if (task.contentId !== null) {
-      try {
-        const c = await content.visibleById(user, task.contentId);
-        await content.manageableById(user, c.id);
-        return task;
-      } catch {
-        // fall through to not found
-      }
-    }
+    // A failed lookup of its content reads as "not yours", never as an error.
+    if (await content.readsTask(user, task.userId, task.contentId).catch(() => false)) return task;
     throw AppError.notFound('The requested task does not exist.');
   };
 

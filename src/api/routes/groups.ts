@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import type { Group } from '../../domain/content.ts';
 import type { GroupService } from '../../services/group-service.ts';
-import { actorOf } from '../actor.ts';
+import { actorOf } from '../../http/actor.ts';
 import { currentUser, requireUser } from '../middleware/require-role.ts';
 import { userV1 } from '../serializers/user-json.ts';
 import { parseInput } from '../validate.ts';

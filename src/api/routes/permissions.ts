@@ -1,9 +1,9 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { PERMISSION_ROLES, PRINCIPAL_TYPES } from '../../domain/content.ts';
-import type { ContentAccess } from '../../services/content-access.ts';
+import type { ContentPermissions } from '../../services/content-permissions.ts';
 import type { ContentService } from '../../services/content-service.ts';
-import { actorOf } from '../actor.ts';
+import { actorOf } from '../../http/actor.ts';
 import { currentUser, requireUser } from '../middleware/require-role.ts';
 import { permissionV1 } from '../serializers/content-json.ts';
 import { parseInput } from '../validate.ts';
@@ -22,7 +22,7 @@ const updateBody = z.object(fields).partial().loose();
  * (role "owner": a collaborator) a content item. For the people who manage the item; others
  * get 404 when they cannot see it and 403 when they only see it.
  */
-export function permissionRoutes(content: ContentService, access: ContentAccess): Router {
+export function permissionRoutes(content: ContentService, access: ContentPermissions): Router {
   const r = Router();
   const path = '/v1/content/:guid/permissions';
   r.use(path, requireUser);

@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { AppError } from '../../domain/errors.ts';
 import { USER_ROLES } from '../../domain/user.ts';
-import { actorOf } from '../actor.ts';
+import { actorOf } from '../../http/actor.ts';
 import type { UserService } from '../../services/user-service.ts';
 import { currentUser, requireRole, requireUser } from '../middleware/require-role.ts';
 import { userV0, userV1 } from '../serializers/user-json.ts';

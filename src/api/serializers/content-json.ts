@@ -14,7 +14,7 @@ export function contentUrls(base: string, c: Content): Urls {
 
 /**
  * Connect's ContentItemV1 (connect-api.md §5.3): ids as strings, app_mode as its name.
- * `role` is the requesting user's (ContentAccess), sent as `app_role`.
+ * `role` is the requesting user's (AccessPolicy), sent as `app_role`.
  */
 export function contentV1(c: Content, owner: User | undefined, role: ContentRole, base: string, includeOwner = false) {
   const urls = contentUrls(base, c);

@@ -12,7 +12,7 @@ export interface RequestIdentity {
 }
 
 // The proxy's `/content/{guid}/` and a draft's `/content/{guid}/_bundle{id}/` (proxy/gateway.ts
-// CONTENT_PATH; src/web does not import proxy/). Vanity paths are rewritten to it before this.
+// CONTENT_PATH; src/http does not import proxy/). Vanity paths are rewritten to it before this.
 const CONTENT_PATH = /^\/content\/([0-9a-fA-F-]{36})\/(_bundle\d+\/)?/;
 
 /**

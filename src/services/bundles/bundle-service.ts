@@ -1,0 +1,48 @@
+import type { Bundle, Content } from '../../domain/content.ts';
+import type { ContentEvents } from '../../domain/deploy.ts';
+import { AppError } from '../../domain/errors.ts';
+import { asId } from '../../domain/ids.ts';
+import type { User } from '../../domain/user.ts';
+import type { BundleRepo } from '../../repositories/bundle-repo.ts';
+import type { ContentService } from '../content-service.ts';
+import type { TaskService } from '../tasks/task-service.ts';
+import type { BundleStore } from './bundle-store.ts';
+
+function bundleId(raw: unknown): number {
+  const id = asId(raw);
+  if (id === undefined) throw AppError.notFound('The requested bundle does not exist.');
+  return id;
+}
+
+/** A content item's bundles, for the people who deploy it (AccessPolicy, through ContentService). */
+export class BundleService {
+  constructor(
+    private readonly content: ContentService,
+    private readonly bundles: BundleRepo,
+    private readonly store: BundleStore,
+    private readonly tasks: TaskService,
+    private readonly events: ContentEvents,
+  ) {}
+
+  async list(user: User, guid: string): Promise<{ content: Content; bundles: Bundle[] }> {
+    const c = await this.content.deployable(user, guid);
+    return { content: c, bundles: await this.bundles.listForContent(c.id) };
+  }
+
+  /** One bundle of an item: 404 for an unknown or malformed id. */
+  async find(user: User, guid: string, rawId: unknown): Promise<{ content: Content; bundle: Bundle }> {
+    const c = await this.content.deployable(user, guid);
+    const b = await this.bundles.byId(c.id, bundleId(rawId));
+    if (!b) throw AppError.notFound('The requested bundle does not exist.');
+    return { content: c, bundle: b };
+  }
+
+  /** Deletes a bundle that is neither active nor being deployed; the runtime frees what ran it. */
+  async delete(user: User, guid: string, rawId: unknown): Promise<void> {
+    const { content: c, bundle: b } = await this.find(user, guid, rawId);
+    if (c.bundleId === b.id) throw AppError.conflict('This bundle is active: activate another one before deleting it.', 25);
+    if (await this.tasks.busy(b.id)) throw AppError.conflict('A deploy of this bundle is running: wait for it to finish.', 25);
+    await this.store.remove(c, b);
+    this.events.bundleDeleted(c.guid, b.id);
+  }
+}

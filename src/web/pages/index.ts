@@ -1,0 +1,16 @@
+import express, { Router } from 'express';
+import { homePage } from './home.ts';
+import { loginPage } from './login.ts';
+import { logoutPage } from './logout.ts';
+import type { Page, PageDeps } from './page.ts';
+import { passwordPage } from './password.ts';
+
+/** The browser pages. Adding one is its module (a `Page`) and one line here. */
+const PAGES: readonly Page[] = [loginPage, logoutPage, homePage, passwordPage];
+
+export function webPages(d: PageDeps): Router {
+  const r = Router();
+  r.use(express.urlencoded({ extended: false, limit: '64kb' }));
+  for (const page of PAGES) page(r, d);
+  return r;
+}

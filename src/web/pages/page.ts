@@ -1,0 +1,35 @@
+import type { NextFunction, Request, Response, Router } from 'express';
+import type { LecternPassport } from '../../auth/passport.ts';
+import type { LoginProvider } from '../../auth/provider.ts';
+import type { Origins } from '../../http/origins.ts';
+import type { ApiKeyService } from '../../services/api-key-service.ts';
+import type { AuditLog } from '../../services/audit-log.ts';
+import type { UserService } from '../../services/user-service.ts';
+
+/** What the pages use. */
+export interface PageDeps {
+  passport: LecternPassport;
+  logins: readonly LoginProvider[];
+  users: UserService;
+  keys: ApiKeyService;
+  audit: AuditLog;
+  origin: Origins;
+  csrf: { protect: (req: Request, res: Response, next: NextFunction) => void; token: (req: Request) => string };
+}
+
+/** A page module: adds its routes (GET and the forms it posts) to the pages' router. */
+export type Page = (r: Router, d: PageDeps) => void;
+
+type Handler = (req: Request, res: Response, next: NextFunction) => unknown;
+
+export const requireLogin: Handler = (req, res, next) => {
+  if (!req.user) return res.redirect(303, `/login?next=${encodeURIComponent(req.originalUrl)}`);
+  // A generated password must be replaced before anything else.
+  if (req.user.mustChangePassword && req.path !== '/password') return res.redirect(303, '/password');
+  next();
+};
+
+/** Renders a view from views/ with what every page's layout needs (the user, the CSRF token). */
+export function renderPage(d: PageDeps, req: Request, res: Response, view: string, locals: Record<string, unknown> = {}, status = 200) {
+  res.status(status).render(view, { user: req.user, csrfToken: d.csrf.token(req), ...locals });
+}

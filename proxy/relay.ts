@@ -178,7 +178,7 @@ export class HttpRelay {
           controller = c;
           if (res.destroyed) c.abort(new Error('The viewer closed the connection.'));
         },
-        onResponseStart(c, statusCode, headers) {
+        onResponseStart(_controller, statusCode, headers) {
           // 1xx answers are Node's to send (100-continue) or not needed (103).
           if (statusCode < 200) return;
           res.writeHead(statusCode, responseHeaders(headers, answer.setCookie, answer.frameAncestors));

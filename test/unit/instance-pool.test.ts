@@ -5,7 +5,6 @@ import type { ServedRecipe } from '../../runtimes/app-modes/recipe.ts';
 import type { Served, ServeRequest } from '../../runtimes/content-runner.ts';
 import type { Instance } from '../../runtimes/runtime.ts';
 import type { Scaling } from '../../src/domain/scaling.ts';
-import type { ServableBundle } from '../../src/services/content-files.ts';
 
 const GUID = '00000000-0000-4000-8000-000000000001';
 const recipe: ServedRecipe = { mode: 'python-fastapi', kind: 'served', language: 'python', readinessPath: '/', pathMode: 'stripped', validate: () => null, command: () => ({ argv: [], env: {}, cwd: '/' }) };

@@ -4,7 +4,7 @@ import * as tar from 'tar';
 import type { JobInfo } from '../../src/domain/jobs.ts';
 import { shorten } from '../../src/domain/line-splitter.ts';
 import { SANDBOX_PATHS } from '../content-process.ts';
-import type { JobStore, JobWriter } from '../local/job-store.ts';
+import type { JobStore, JobWriter } from '../jobs/job-store.ts';
 import { exitedBeforeListening, noAnswerWithin, untilAnswered } from '../readiness.ts';
 import type { Instance, InstanceSpec, PrepareRequest, Prepared, RunSpec, RuntimeBackend } from '../runtime.ts';
 import { buildBundleImage, bundleImageName, removeImage } from './bundle-image.ts';

@@ -8,7 +8,7 @@ import { pickInterpreter, type Interpreter } from '../interpreters.ts';
 import type { Instance, InstanceSpec, PrepareRequest, Prepared, ProcessSpec, RunSpec, RuntimeBackend } from '../runtime.ts';
 import { exitedBeforeListening, noAnswerWithin, untilAnswered } from '../readiness.ts';
 import { unixTarget } from '../target.ts';
-import type { JobStore } from './job-store.ts';
+import type { JobStore } from '../jobs/job-store.ts';
 import { freePort } from './ports.ts';
 import type { NetworkLinks } from './netns.ts';
 import type { ResourceLimiter } from './resource-limits.ts';

@@ -7,8 +7,8 @@ import { ensureContentNetwork } from '../docker/content-network.ts';
 import { DockerBackend } from '../docker/docker-backend.ts';
 import { listEnvironments } from '../docker/environments.ts';
 import { serverIdentity } from '../docker/labels.ts';
-import { createJobDirectory } from '../local/job-directory.ts';
-import { JobStore } from '../local/job-store.ts';
+import { createJobDirectory } from '../jobs/job-directory.ts';
+import { JobStore } from '../jobs/job-store.ts';
 import { createRunner, type Keep, type Runtime } from '../runtime-handle.ts';
 import { SwarmBackend } from './swarm-backend.ts';
 

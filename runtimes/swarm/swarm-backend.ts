@@ -5,7 +5,7 @@ import { bundleImageName } from '../docker/bundle-image.ts';
 import type { DockerBackend } from '../docker/docker-backend.ts';
 import { eachLine, isGone } from '../docker/docker-streams.ts';
 import { LABEL, ownedBy } from '../docker/labels.ts';
-import type { JobStore, JobWriter } from '../local/job-store.ts';
+import type { JobStore, JobWriter } from '../jobs/job-store.ts';
 import { exitedBeforeListening, noAnswerWithin, untilAnswered } from '../readiness.ts';
 import type { Instance, InstanceSpec, PrepareRequest, Prepared, RunSpec, RuntimeBackend } from '../runtime.ts';
 import { pushImage } from './registry.ts';

@@ -6,7 +6,7 @@ import type { Manifest } from '../src/domain/manifest.ts';
 import { recipeFor } from './app-modes/index.ts';
 import type { AppModeRecipe, RecipeContext, ServedRecipe } from './app-modes/recipe.ts';
 import { ProcessKeys } from './process-keys.ts';
-import type { Instance, Limits, Prepared, RuntimeBackend } from './runtime.ts';
+import type { Instance, Limits, Prepared, RuntimeBackend } from './backend.ts';
 
 export interface RunnerOptions {
   rendersDir: string;

@@ -7,7 +7,7 @@ import { eachLine, isGone } from '../docker/docker-streams.ts';
 import { LABEL, ownedBy } from '../docker/labels.ts';
 import type { JobStore, JobWriter } from '../jobs/job-store.ts';
 import { exitedBeforeListening, noAnswerWithin, untilAnswered } from '../readiness.ts';
-import type { Instance, InstanceSpec, PrepareRequest, Prepared, RunSpec, RuntimeBackend } from '../runtime.ts';
+import type { Instance, InstanceSpec, Keep, PrepareRequest, Prepared, Recovered, RunSpec, RuntimeBackend } from '../backend.ts';
 import { pushImage } from './registry.ts';
 import { ENV_KEY_LABEL, serviceName, serviceSpec } from './service-spec.ts';
 
@@ -313,10 +313,13 @@ export class SwarmBackend implements RuntimeBackend {
   }
 
   /**
-   * After a restart: the running replicas of services whose bundle `keep` still wants become
-   * instances again (a job each, logs followed from now); other services of this server go.
+   * After a restart: the render containers an earlier run left go; the running replicas of
+   * services whose bundle `keep` still wants become instances again (a job each, logs followed
+   * from now); other services of this server go.
    */
-  async recover(keep: (contentGuid: string, bundleId: number) => Promise<boolean>): Promise<Instance[]> {
+  async recover(keep: Keep): Promise<Recovered> {
+    const { removed } = await this.o.containers.recoverContainers(async () => false, false);
+    const warnings = removed ? [`removed ${removed} content container(s) left by an earlier run`] : [];
     const adopted: Instance[] = [];
     const jobs = await this.o.jobs.running();
     for (const s of await this.o.docker.listServices({ filters: { label: ownedBy(this.o.server) } })) {
@@ -344,10 +347,16 @@ export class SwarmBackend implements RuntimeBackend {
     }
     const keys = new Set(adopted.map((i) => i.key));
     for (const j of jobs) if (!keys.has(j.key)) await this.o.jobs.markLost(j);
-    return adopted;
+    return { adopted, warnings };
   }
 
-  /** Server shutdown: stop watching; the services keep running for the next start to adopt. */
+  /** Server shutdown: stop watching; the services keep running for the next start to adopt (the render containers' follows end too). */
+  async shutdown(): Promise<void> {
+    this.detachAll();
+    this.o.containers.detachAll();
+  }
+
+  /** Stops watching the replicas, leaving the services running. */
   detachAll(): void {
     if (this.timer) clearInterval(this.timer);
     for (const r of this.replicas.values()) r.detach.abort();

@@ -127,7 +127,8 @@ export interface RuntimeBackend {
    * bundle `keep` still wants: it is tracked as if start() had made it, its log followed from
    * now on) and stopped and removed otherwise; a backend that cannot adopt (local processes,
    * whose output pipes went with the earlier server) stops all of it. The job records of what
-   * is gone are marked lost.
+   * is gone are marked lost. Not idempotent: a second call would track the adopted instances
+   * twice.
    *
    * It touches only what carries this server's identity (containers and services labelled
    * with its server id, processes whose job marker is in its data directory), never another
@@ -142,7 +143,8 @@ export interface RuntimeBackend {
    * Server shutdown: what happens to running instances when the server stops. Local processes
    * are stopped (they cannot outlive the server); containers and services keep serving, only
    * no longer followed, for the next start's recover() to adopt. Renders and starts under way
-   * end with the server. Idempotent; afterwards the backend is not used again.
+   * are abandoned (local: stopped; a container's is removed by the next recover()).
+   * Idempotent; afterwards the backend is not used again.
    *
    * Process keys: a stopped process's exit reaches onExit(), so the runner revokes its key
    * (the caller waits for that with the runner's settle()); instances left running keep theirs.

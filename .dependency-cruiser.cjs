@@ -85,6 +85,13 @@ module.exports = {
       from: { path: '^(src|runtimes|scheduler)/', pathNot: '^src/(api|web|http|auth|server\\.ts)' },
       to: { path: 'node_modules/(express|express-session|passport|passport-local|csrf-sync|helmet|pino-http)/' },
     },
+    {
+      name: 'container-backends-not-on-local',
+      severity: 'error',
+      comment: 'Docker and Swarm share the job code of runtimes/jobs/, never the local backend (processes on this host).',
+      from: { path: '^runtimes/(docker|swarm)/' },
+      to: { path: '^runtimes/local/' },
+    },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

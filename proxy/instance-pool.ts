@@ -2,7 +2,7 @@ import { KeyedShare } from '../src/domain/keyed-lock.ts';
 import type { Scaling } from '../src/domain/scaling.ts';
 import type { ContentRunner, Served, ServeRequest } from '../runtimes/content-runner.ts';
 import type { ServedRecipe } from '../runtimes/app-modes/recipe.ts';
-import type { Instance } from '../runtimes/runtime.ts';
+import type { Instance } from '../runtimes/backend.ts';
 
 export type { Scaling };
 

@@ -1,4 +1,4 @@
-import type { ProcessSpec } from './runtime.ts';
+import type { ProcessSpec } from './backend.ts';
 
 /**
  * What a content process sees, whichever backend runs it: its files at neutral paths that

@@ -3,7 +3,7 @@ import type { AppModeRecipe } from './app-modes/recipe.ts';
 import { PreparedEnvironments } from './prepared-environments.ts';
 import { RecipeBook } from './recipe-book.ts';
 import { Renderer, type RendererOptions } from './rendering/renderer.ts';
-import type { Instance, RuntimeBackend } from './runtime.ts';
+import type { Instance, RuntimeBackend } from './backend.ts';
 import { InstanceRunner, type Served, type ServeRequest } from './serving/instance-runner.ts';
 
 export { ContentUnavailable } from './serving/crash-backoff.ts';

@@ -1,21 +1,39 @@
 import type { Config } from '../src/config/schema.ts';
 import type { ProcessEnvironment } from '../src/domain/deploy.ts';
-import { createDockerRuntime } from './docker/create-docker-runtime.ts';
-import { createLocalRuntime } from './local/create-local-runtime.ts';
-import { createSwarmRuntime } from './swarm/create-swarm-runtime.ts';
-import type { Keep, Runtime } from './runtime-handle.ts';
+import { createDockerBackend } from './docker/create-docker-backend.ts';
+import { createLocalBackend } from './local/create-local-backend.ts';
+import { createRunner, type BackendFactory, type BackendName, type Runtime } from './runtime.ts';
+import { createSwarmBackend } from './swarm/create-swarm-backend.ts';
 
-export type { Runtime } from './runtime-handle.ts';
+export type { Runtime } from './runtime.ts';
 
-/** The runtime the server's settings ask for: local processes, or Docker containers. */
-export function createRuntime(config: Config, processEnv: ProcessEnvironment, keep: Keep): Promise<Runtime> {
-  switch (config.runtime.backend) {
-    case 'docker':
-      return createDockerRuntime(config, processEnv, keep);
-    case 'swarm':
-      return createSwarmRuntime(config, processEnv, keep);
-    default:
-      return createLocalRuntime(config, processEnv);
-  }
+/** The backends, by the name runtime.backend gives: a new backend is its folder and one line here. */
+const BACKENDS: Record<BackendName, BackendFactory> = {
+  local: createLocalBackend,
+  docker: createDockerBackend,
+  swarm: createSwarmBackend,
+};
+
+/**
+ * The runtime the server's settings ask for, with its runner. Not yet recovered: the server
+ * calls `runtime.backend.recover()` next (app-context.ts), before anything runs.
+ */
+export async function createRuntime(config: Config, processEnv: ProcessEnvironment): Promise<Runtime> {
+  const name = config.runtime.backend;
+  const setup = await BACKENDS[name](config);
+  const runner = createRunner(config, setup.backend, processEnv, setup.outputOwner);
+  return {
+    name,
+    backend: setup.backend,
+    runner,
+    jobs: setup.jobs,
+    interpreters: setup.interpreters,
+    environments: () => setup.environments(),
+    summary: setup.summary,
+    warnings: setup.warnings,
+    close: async () => {
+      await setup.backend.shutdown();
+      await runner.settle();
+    },
+  };
 }
-

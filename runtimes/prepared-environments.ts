@@ -3,7 +3,7 @@ import { KeyedShare } from '../src/domain/keyed-lock.ts';
 import type { Manifest } from '../src/domain/manifest.ts';
 import type { AppModeRecipe } from './app-modes/recipe.ts';
 import type { BundleRun } from './recipe-book.ts';
-import type { Prepared, RuntimeBackend } from './runtime.ts';
+import type { Prepared, RuntimeBackend } from './backend.ts';
 
 export interface ManagedDefaults {
   pythonManaged: boolean;

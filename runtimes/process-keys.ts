@@ -1,5 +1,5 @@
 import type { ProcessEnvironment } from '../src/domain/deploy.ts';
-import type { Instance } from './runtime.ts';
+import type { Instance } from './backend.ts';
 
 interface Shared {
   env: Record<string, string>;

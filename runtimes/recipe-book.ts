@@ -2,7 +2,7 @@ import type { RunSettings } from '../src/domain/deploy.ts';
 import type { Manifest } from '../src/domain/manifest.ts';
 import { recipeFor } from './app-modes/index.ts';
 import type { AppModeRecipe, RecipeContext } from './app-modes/recipe.ts';
-import type { Limits, Prepared } from './runtime.ts';
+import type { Limits, Prepared } from './backend.ts';
 
 /** A content item's bundle as the runner runs it: what serving and rendering both start from. */
 export interface BundleRun {

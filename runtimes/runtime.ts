@@ -1,109 +1,71 @@
-import type { JobLogEntry } from '../src/domain/jobs.ts';
-import type { Manifest } from '../src/domain/manifest.ts';
-import type { CommandSpec } from './app-modes/recipe.ts';
-import type { RestoredEnvironment } from './environments/environment.ts';
+import path from 'node:path';
+import type { Config } from '../src/config/schema.ts';
+import type { ProcessEnvironment } from '../src/domain/deploy.ts';
+import type { ExecutionEnvironment } from '../src/domain/environments.ts';
+import type { JobDirectory } from '../src/domain/jobs.ts';
+import type { RuntimeBackend } from './backend.ts';
+import { ContentRunner, type RunnerOptions } from './content-runner.ts';
 import type { Interpreter } from './interpreters.ts';
 
-export interface PrepareRequest {
-  contentGuid: string;
-  bundleId: number;
-  appMode: string;
-  language: 'r' | 'python' | 'none';
-  bundleDir: string;
-  manifest: Manifest;
-  /** Environment management for this content (Connect's per-content switch, else the server default). */
-  managed: boolean;
-  /** The runtime image the content pins (content setting, else manifest `environment.image`); container backends only. */
-  imageName: string | null;
-  log(line: string): void;
-}
+// The proxy's pool holds instances as the server keeps them (the type is the backend's).
 
-export interface Prepared {
-  interpreter: Interpreter | null;
-  environment: RestoredEnvironment;
-}
-
-/** Where a process's files are on the host; a backend maps them into its sandbox or container. */
-export interface Mounts {
-  bundleDir: string;
-  envDir: string | null;
-  /** Writable, for renders. */
-  outputDir?: string;
-}
-
-export interface ProcessSpec {
-  /** The job's key: its name in logs, the jobs API and the backend. */
-  key: string;
-  contentGuid: string;
-  bundleId: number;
-  command: CommandSpec;
-  mounts: Mounts;
-  /** Added last: CONNECT_* variables and the content's own (decrypted just now). */
-  env: Record<string, string>;
-  /** Per-content ceilings (Connect's memory_limit, cpu_limit); container backends enforce them. */
-  limits: Limits;
-}
-
-export interface Limits {
-  memoryBytes: number | null;
-  cpus: number | null;
-}
-
-export interface InstanceSpec extends ProcessSpec {
-  port: number;
-  host: string;
-  readinessPath: string;
-  initTimeoutMs: number;
-}
-
-export interface Instance {
-  key: string;
-  /** The job its process API key is named by, when not its own (replicas sharing a service's environment). */
-  envKey?: string;
-  contentGuid: string;
-  bundleId: number;
-  /** Where to send requests: `http://127.0.0.1:<port>`. */
-  target: string;
-  pid: number | null;
-  startedAt: Date;
-}
-
-export interface RunSpec extends ProcessSpec {
-  timeoutMs: number;
-  /** Each output line, as it happens (into the deploy or render task). */
-  log(line: string): void;
-}
+/** The backends the server's settings may name (runtime.backend). */
+export type BackendName = Config['runtime']['backend'];
 
 /**
- * One engine that runs content: local processes now; Docker, Swarm and Kubernetes later. The
- * app-mode recipes say what to run; a backend says where and how.
+ * What a backend's folder makes from the server's settings: the engine, and what the server
+ * shows of it. The engine is recovered and shut down through RuntimeBackend's own methods.
  */
-export interface RuntimeBackend {
-  /**
-   * True when a bundle's processes share one environment (a Swarm service's replicas): the
-   * runner then makes one process key per bundle, revoked when its last instance stops.
-   */
-  readonly sharesEnvironment?: boolean;
-  /** Restores the environment (local) or builds the image (containers). */
-  prepare(req: PrepareRequest): Promise<Prepared>;
-  /**
-   * Where a served app is told to listen: a free loopback port for local processes; inside a
-   * container, a fixed port on all its interfaces (the engine publishes it and start() reads
-   * the host's port back).
-   */
-  listenAddress(): Promise<{ host: string; port: number }>;
-  /** Starts a served app; resolves once it answers HTTP, rejects with a readable reason. */
-  start(spec: InstanceSpec): Promise<Instance>;
-  /** Stops an instance or a job. Idempotent; touches only what this backend started. */
-  stop(key: string): Promise<void>;
-  /** Runs a render to completion. */
-  run(spec: RunSpec): Promise<{ exitCode: number | null; timedOut: boolean }>;
-  /** What runs now; after a restart, whatever is left from before is adopted or stopped. */
-  list(): Promise<Instance[]>;
-  /** A job's output so far (local: its log file; containers: the engine's log). */
-  logs(contentGuid: string, key: string): Promise<JobLogEntry[]>;
-  /** Frees what a deleted bundle (or, with null, every bundle of deleted content) still holds: its image. */
-  discard(contentGuid: string, bundleId: number | null): Promise<void>;
-  /** Called whenever a started instance exits: `stopped` when stop() asked it to, else it died by itself. */
-  onExit(listener: (instance: Instance, code: number | null, stopped: boolean) => void): void;
+export interface BackendSetup {
+  backend: RuntimeBackend;
+  jobs: JobDirectory;
+  /** What content can run with (`rsconnect details`); in containers, the images' interpreters. */
+  interpreters: { python: InstalledInterpreter[]; r: InstalledInterpreter[] };
+  /** Connect's execution environments: the runtime images content may pin (none for local processes). */
+  environments(): Promise<ExecutionEnvironment[]>;
+  /** For the start-up log line. */
+  summary: Record<string, unknown>;
+  /** Warnings for the server log (missing interpreters, no sandbox). */
+  warnings: string[];
+  /** Who owns a render's output: the item's own account (local processes as root), else the server. */
+  outputOwner: RunnerOptions['outputOwner'];
+}
+
+/** One entry of the registry in create-runtime.ts: a backend's folder's factory. */
+export type BackendFactory = (config: Config) => Promise<BackendSetup>;
+
+/** What the server holds of its content runtime, whichever backend it is. */
+export interface Runtime {
+  name: BackendName;
+  /** For start-up recovery (recover) only: everything else goes through the runner. */
+  backend: RuntimeBackend;
+  runner: ContentRunner;
+  jobs: JobDirectory;
+  interpreters: BackendSetup['interpreters'];
+  environments(): Promise<ExecutionEnvironment[]>;
+  summary: Record<string, unknown>;
+  warnings: string[];
+  /** The backend's shutdown, then the key revocations it caused. */
+  close(): Promise<void>;
+}
+
+export interface InstalledInterpreter extends Interpreter {
+  /** The runtime image it is in (container backends). */
+  image?: string;
+}
+
+/** The runner over a backend, with the server's defaults. */
+export function createRunner(config: Config, backend: RuntimeBackend, processEnv: ProcessEnvironment, outputOwner: RunnerOptions['outputOwner']): ContentRunner {
+  const rc = config.runtime;
+  return new ContentRunner(backend, processEnv, {
+    rendersDir: path.join(config.dataDir, 'renders'),
+    quartoPath: rc.quarto,
+    defaults: {
+      initTimeoutSeconds: rc.initTimeoutSeconds,
+      renderTimeoutSeconds: rc.renderTimeoutSeconds,
+      pythonManaged: rc.pythonEnvironmentManagement,
+      rManaged: rc.rEnvironmentManagement,
+    },
+    outputOwner,
+  });
 }

@@ -76,11 +76,14 @@ export async function createAppContext(config: Config, logger: Logger, events: C
     const c = await repos.content.byGuid(guid);
     return !!c && !!(await repos.bundles.byId(c.id, bundleId));
   };
-  const runtime = await createRuntime(config, processEnv, keep);
-  await processEnv.revokeLeftovers(runtime.adoptedKeys);
-  runtime.adopt?.((jobKey) => processEnv.revoke(jobKey));
-  for (const w of runtime.warnings) logger.warn(w);
-  logger.info(runtime.summary, 'content runtime ready');
+  // One path for every backend: create, recover, hand what it adopted to the runner (which
+  // revokes a key when its instance stops), revoke every other key left from before.
+  const runtime = await createRuntime(config, processEnv);
+  const recovered = await runtime.backend.recover(keep);
+  runtime.runner.adopt(recovered.adopted, (jobKey) => processEnv.revoke(jobKey));
+  await processEnv.revokeLeftovers([...new Set(recovered.adopted.map((i) => i.envKey ?? i.key))]);
+  for (const w of [...runtime.warnings, ...recovered.warnings]) logger.warn(w);
+  logger.info({ ...runtime.summary, adopted: recovered.adopted.length }, 'content runtime ready');
   // Running instances follow activations and deletions; whoever else listens (the proxy) too.
   // Deleted content stops at once; after an activation the proxy's pool drains the old bundle.
   const listeners: ContentEvents[] = [events];

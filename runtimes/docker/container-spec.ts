@@ -1,6 +1,6 @@
 import type Docker from 'dockerode';
 import { environment, mapper } from '../content-process.ts';
-import type { InstanceSpec, Limits, ProcessSpec } from '../runtime.ts';
+import type { InstanceSpec, Limits, ProcessSpec } from '../backend.ts';
 import { CONTENT_USER } from './bundle-image.ts';
 import { CONTENT_NETWORK } from './content-network.ts';
 import { LABEL } from './labels.ts';

@@ -4,9 +4,9 @@ import * as tar from 'tar';
 import type { JobInfo } from '../../src/domain/jobs.ts';
 import { shorten } from '../../src/domain/line-splitter.ts';
 import { SANDBOX_PATHS } from '../content-process.ts';
-import type { JobStore, JobWriter } from '../local/job-store.ts';
+import type { JobStore, JobWriter } from '../jobs/job-store.ts';
 import { exitedBeforeListening, noAnswerWithin, untilAnswered } from '../readiness.ts';
-import type { Instance, InstanceSpec, PrepareRequest, Prepared, RunSpec, RuntimeBackend } from '../runtime.ts';
+import type { Instance, InstanceSpec, Keep, PrepareRequest, Prepared, Recovered, RunSpec, RuntimeBackend } from '../backend.ts';
 import { buildBundleImage, bundleImageName, removeImage } from './bundle-image.ts';
 import { appContainer, CONTAINER_PORT, containerName, renderContainer } from './container-spec.ts';
 import { eachLine, isGone } from './docker-streams.ts';
@@ -237,10 +237,18 @@ export class DockerBackend implements RuntimeBackend {
   /**
    * After a restart: the app containers an earlier run left are adopted when `keep` says their
    * bundle is still wanted (their logs followed on from now); every other container of this
-   * server goes. Job records of processes that are gone are marked lost (unless `markLost` is
-   * off: Swarm's replicas have records of their own, which it marks itself).
+   * server goes. Job records of processes that are gone are marked lost.
    */
-  async recover(keep: (contentGuid: string, bundleId: number) => Promise<boolean>, markLost = true): Promise<{ adopted: Instance[]; removed: number }> {
+  async recover(keep: Keep): Promise<Recovered> {
+    const { adopted, removed } = await this.recoverContainers(keep, true);
+    return { adopted, warnings: removed ? [`removed ${removed} content container(s) left by an earlier run`] : [] };
+  }
+
+  /**
+   * recover()'s work, for Swarm too (its render containers): `markLost` off leaves the job
+   * records alone (Swarm's replicas have records of their own, which it marks itself).
+   */
+  async recoverContainers(keep: Keep, markLost: boolean): Promise<{ adopted: Instance[]; removed: number }> {
     const docker = this.o.docker;
     const found = await docker.listContainers({ all: true, filters: { label: ownedBy(this.o.server) } });
     const records = new Map((await this.o.jobs.running()).map((j) => [j.key, j] as [string, JobInfo]));
@@ -269,7 +277,12 @@ export class DockerBackend implements RuntimeBackend {
     return { adopted, removed };
   }
 
-  /** Server shutdown: stop following the containers, and leave them running for the next start to adopt. */
+  /** Server shutdown: containers outlive the server; they are no longer followed, and the next start adopts them. */
+  async shutdown(): Promise<void> {
+    this.detachAll();
+  }
+
+  /** Stops following the containers, leaving them running. */
   detachAll(): void {
     for (const t of this.running.values()) t.detach.abort();
     this.running.clear();

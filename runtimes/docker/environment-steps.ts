@@ -9,6 +9,7 @@ import { rCode } from '../environments/r-scripts.ts';
 import type { Interpreter } from '../interpreters.ts';
 import type { ExecutionEnvironment } from '../../src/domain/environments.ts';
 import { runInImage } from './runtime-images.ts';
+import { KeyedShare } from '../../src/domain/keyed-lock.ts';
 
 /** The part of a bundle image's Dockerfile that restores its environment, and the files it reads. */
 export interface EnvironmentSteps {
@@ -70,16 +71,10 @@ export async function pythonSteps(req: StepsRequest, indexUrl: string): Promise<
 }
 
 // One listing per image: what its R has installed does not change.
-const listings = new Map<string, Promise<RLibraryState>>();
+const listings = new KeyedShare<string, RLibraryState>({ keepResults: true });
 
 function listLibrary(docker: Docker, image: ExecutionEnvironment): Promise<RLibraryState> {
-  let p = listings.get(image.id);
-  if (!p) {
-    p = runInImage(docker, image.id, ['Rscript', '--no-init-file', '-e', rCode('installed-packages')]).then(parseRLibraryListing);
-    listings.set(image.id, p);
-    p.catch(() => listings.delete(image.id));
-  }
-  return p;
+  return listings.run(image.id, () => runInImage(docker, image.id, ['Rscript', '--no-init-file', '-e', rCode('installed-packages')]).then(parseRLibraryListing));
 }
 
 /**

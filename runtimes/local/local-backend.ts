@@ -5,12 +5,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { LineSplitter, shorten } from '../../src/domain/line-splitter.ts';
 import type { EnvironmentRestorer } from '../environments/environment.ts';
 import { pickInterpreter, type Interpreter } from '../interpreters.ts';
-import type { Instance, InstanceSpec, PrepareRequest, Prepared, ProcessSpec, RunSpec, RuntimeBackend } from '../runtime.ts';
+import type { Instance, InstanceSpec, Keep, PrepareRequest, Prepared, ProcessSpec, Recovered, RunSpec, RuntimeBackend } from '../backend.ts';
 import { exitedBeforeListening, noAnswerWithin, untilAnswered } from '../readiness.ts';
 import { unixTarget } from '../target.ts';
-import type { JobStore } from './job-store.ts';
+import type { JobStore } from '../jobs/job-store.ts';
 import { freePort } from './ports.ts';
 import type { NetworkLinks } from './netns.ts';
+import type { PackageProxy } from './package-proxy.ts';
 import type { ResourceLimiter } from './resource-limits.ts';
 import { buildLaunch, type SandboxOptions } from './sandbox.ts';
 import { killGroup, sandboxStdio, startSandbox } from './sandbox-start.ts';
@@ -30,6 +31,8 @@ export interface LocalBackendOptions {
   network: NetworkLinks | null;
   /** Applies memory_limit and cpu_limit (as root, with the network namespace's pid). */
   limiter?: ResourceLimiter | null;
+  /** The package builds' way out (as root); closed with the network at shutdown. */
+  packageProxy?: PackageProxy | null;
   interpreters: { python: Interpreter[]; r: Interpreter[] };
   restorers: { python: EnvironmentRestorer; r: EnvironmentRestorer };
 }
@@ -58,6 +61,7 @@ function loopbackPort(url: string | undefined): number | null {
 export class LocalBackend implements RuntimeBackend {
   private readonly running = new Map<string, Running>();
   private readonly exitListeners: Array<(i: Instance, code: number | null, stopped: boolean) => void> = [];
+  private closed = false;
 
   constructor(private readonly o: LocalBackendOptions) {}
 
@@ -220,9 +224,10 @@ export class LocalBackend implements RuntimeBackend {
 
   /**
    * After a restart: the processes an earlier Lectern left behind cannot be re-adopted (their
-   * output pipes went with it), so each is stopped, checked to be ours by its job marker.
+   * output pipes went with it), so each is stopped, checked to be ours by its job marker, and
+   * whatever `keep` says. Nothing is adopted.
    */
-  async cleanupOrphans(): Promise<number> {
+  async recover(_keep: Keep): Promise<Recovered> {
     let stopped = 0;
     for (const job of await this.o.jobs.running()) {
       if (job.pid && (await this.isOurs(job.pid, job.key))) {
@@ -231,7 +236,7 @@ export class LocalBackend implements RuntimeBackend {
       }
       await this.o.jobs.markLost(job);
     }
-    return stopped;
+    return { adopted: [], warnings: stopped ? [`stopped ${stopped} content process(es) left by an earlier run`] : [] };
   }
 
   private async isOurs(pid: number, key: string): Promise<boolean> {
@@ -244,9 +249,12 @@ export class LocalBackend implements RuntimeBackend {
     }
   }
 
-  /** Stops everything (server shutdown). */
-  async stopAll(): Promise<void> {
+  /** Server shutdown: local processes end with the server; then the package proxy and the network links go. */
+  async shutdown(): Promise<void> {
     await Promise.all([...this.running.keys()].map((k) => this.stop(k)));
+    if (this.closed) return;
+    this.closed = true;
+    this.o.packageProxy?.close();
+    this.o.network?.close();
   }
-
 }

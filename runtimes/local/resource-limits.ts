@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import type { Limits } from '../runtime.ts';
+import type { Limits } from '../backend.ts';
 
 const run = promisify(execFile);
 const CPU_PERIOD_US = 100_000;

@@ -1,5 +1,5 @@
 import { BASE_PATH, environment, mapper, SANDBOX_PATHS } from '../content-process.ts';
-import type { ProcessSpec } from '../runtime.ts';
+import type { ProcessSpec } from '../backend.ts';
 import { BwrapArgs, secretsOf } from './bwrap-args.ts';
 import type { ContentAccount } from './content-uids.ts';
 

@@ -5,7 +5,7 @@ import type { ProcessEnvironment } from '../../src/domain/deploy.ts';
 import type { RenderedRecipe } from '../app-modes/recipe.ts';
 import type { PreparedEnvironments } from '../prepared-environments.ts';
 import { limitsOf, type BundleRun, type RecipeBook } from '../recipe-book.ts';
-import type { RuntimeBackend } from '../runtime.ts';
+import type { RuntimeBackend } from '../backend.ts';
 import { keepRegularFiles, sealOutput } from './render-output.ts';
 import { newestRender, rendersOf, type RenderVariant } from './render-paths.ts';
 

@@ -5,7 +5,7 @@ import type { ServedRecipe } from '../app-modes/recipe.ts';
 import type { PreparedEnvironments } from '../prepared-environments.ts';
 import { ProcessKeys } from '../process-keys.ts';
 import { basePath, limitsOf, type BundleRun, type RecipeBook } from '../recipe-book.ts';
-import type { Instance, Prepared, RuntimeBackend } from '../runtime.ts';
+import type { Instance, Prepared, RuntimeBackend } from '../backend.ts';
 import { CrashBackoff } from './crash-backoff.ts';
 
 /** What the proxy needs to start a served bundle on demand. */

@@ -2,7 +2,7 @@ import type Docker from 'dockerode';
 import { CONTENT_USER } from '../docker/bundle-image.ts';
 import { processView } from '../docker/container-spec.ts';
 import { LABEL } from '../docker/labels.ts';
-import type { InstanceSpec } from '../runtime.ts';
+import type { InstanceSpec } from '../backend.ts';
 
 /** The label naming the job whose process key a service's replicas share. */
 export const ENV_KEY_LABEL = 'org.lectern.env-key';

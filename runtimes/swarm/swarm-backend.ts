@@ -5,11 +5,12 @@ import { bundleImageName } from '../docker/bundle-image.ts';
 import type { DockerBackend } from '../docker/docker-backend.ts';
 import { eachLine, isGone } from '../docker/docker-streams.ts';
 import { LABEL, ownedBy } from '../docker/labels.ts';
-import type { JobStore, JobWriter } from '../local/job-store.ts';
+import type { JobStore, JobWriter } from '../jobs/job-store.ts';
 import { exitedBeforeListening, noAnswerWithin, untilAnswered } from '../readiness.ts';
-import type { Instance, InstanceSpec, PrepareRequest, Prepared, RunSpec, RuntimeBackend } from '../runtime.ts';
+import type { Instance, InstanceSpec, Keep, PrepareRequest, Prepared, Recovered, RunSpec, RuntimeBackend } from '../backend.ts';
 import { pushImage } from './registry.ts';
 import { ENV_KEY_LABEL, serviceName, serviceSpec } from './service-spec.ts';
+import { KeyedLock } from '../../src/domain/keyed-lock.ts';
 
 const SYNC_MS = 1000;
 const SCALE_TIMEOUT_MS = 60_000;
@@ -59,7 +60,7 @@ export class SwarmBackend implements RuntimeBackend {
   private readonly replicas = new Map<string, Replica>();
   private readonly exitListeners: Array<(i: Instance, code: number | null, stopped: boolean) => void> = [];
   // One change at a time per service: a scale is read-modify-write of its spec.
-  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly locks = new KeyedLock();
   private readonly nodeAddresses = new Map<string, string>();
   private localNode = '';
   private timer: NodeJS.Timeout | null = null;
@@ -120,9 +121,7 @@ export class SwarmBackend implements RuntimeBackend {
   }
 
   private serialized<T>(service: string, fn: () => Promise<T>): Promise<T> {
-    const next = (this.locks.get(service) ?? Promise.resolve()).catch(() => undefined).then(fn);
-    this.locks.set(service, next.catch(() => undefined));
-    return next;
+    return this.locks.run(service, fn);
   }
 
   /** A service's tasks; none when the service does not exist (yet, or any more). */
@@ -313,10 +312,13 @@ export class SwarmBackend implements RuntimeBackend {
   }
 
   /**
-   * After a restart: the running replicas of services whose bundle `keep` still wants become
-   * instances again (a job each, logs followed from now); other services of this server go.
+   * After a restart: the render containers an earlier run left go; the running replicas of
+   * services whose bundle `keep` still wants become instances again (a job each, logs followed
+   * from now); other services of this server go.
    */
-  async recover(keep: (contentGuid: string, bundleId: number) => Promise<boolean>): Promise<Instance[]> {
+  async recover(keep: Keep): Promise<Recovered> {
+    const { removed } = await this.o.containers.recoverContainers(async () => false, false);
+    const warnings = removed ? [`removed ${removed} content container(s) left by an earlier run`] : [];
     const adopted: Instance[] = [];
     const jobs = await this.o.jobs.running();
     for (const s of await this.o.docker.listServices({ filters: { label: ownedBy(this.o.server) } })) {
@@ -344,10 +346,16 @@ export class SwarmBackend implements RuntimeBackend {
     }
     const keys = new Set(adopted.map((i) => i.key));
     for (const j of jobs) if (!keys.has(j.key)) await this.o.jobs.markLost(j);
-    return adopted;
+    return { adopted, warnings };
   }
 
-  /** Server shutdown: stop watching; the services keep running for the next start to adopt. */
+  /** Server shutdown: stop watching; the services keep running for the next start to adopt (the render containers' follows end too). */
+  async shutdown(): Promise<void> {
+    this.detachAll();
+    this.o.containers.detachAll();
+  }
+
+  /** Stops watching the replicas, leaving the services running. */
   detachAll(): void {
     if (this.timer) clearInterval(this.timer);
     for (const r of this.replicas.values()) r.detach.abort();

@@ -1,23 +1,31 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../runtimes/local/ports.ts';
 import { fixture } from '../helpers/bundles.ts';
 import { DATABASES } from '../helpers/databases.ts';
 import { deployBundle, get } from '../helpers/deploy.ts';
+import { singleNodeSwarm } from '../helpers/docker.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { shinyRoundTrip } from '../helpers/shiny.ts';
 
 // The same apps, deployed the same way and reached through the same proxy, on each backend:
-// local processes (the embedded default) and Docker containers. Each on both databases.
-const BACKENDS = ['local', 'docker'] as const;
+// local processes (the embedded default), Docker containers and Swarm services (on a
+// single-node swarm of the test engine, made for those cases only). Each on both databases.
+const BACKENDS = ['local', 'docker', 'swarm'] as const;
 const CASES = BACKENDS.flatMap((b) => DATABASES.map((d) => [b, d] as const));
 
 describe.each(CASES)('apps on the %s backend (%s)', (backend, kind) => {
   let t: TestServer;
   let key: string;
+  let leaveSwarm: (() => Promise<void>) | undefined;
   beforeAll(async () => {
+    if (backend === 'swarm') leaveSwarm = await singleNodeSwarm(await freePort());
     t = await startTestServer(kind, { config: { runtime: { backend } } as never });
     key = (await t.createUser('apps', 'publisher')).key;
   });
-  afterAll(async () => t?.close());
+  afterAll(async () => {
+    await t?.close();
+    await leaveSwarm?.();
+  });
 
   it('serves a Shiny app: its page, and a session over its WebSocket', async () => {
     const d = await deployBundle(t.url, key, 'shiny', fixture('r-shiny.tar.gz'));

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_LOG_BYTES } from '../../runtimes/local/job-log.ts';
+import { MAX_LOG_BYTES } from '../../runtimes/jobs/job-log.ts';
 import { TASK_HEAD_LINES, TASK_TAIL_LINES } from '../../src/services/tasks/task-service.ts';
 import { makeBundle } from '../helpers/bundles.ts';
 import { DATABASES } from '../helpers/databases.ts';

@@ -3,7 +3,7 @@ import { AtCapacity, InstancePool, type PoolRunner, type PoolSource } from '../.
 import { acquireFailure } from '../../proxy/serving.ts';
 import type { ServedRecipe } from '../../runtimes/app-modes/recipe.ts';
 import type { Served, ServeRequest } from '../../runtimes/content-runner.ts';
-import type { Instance } from '../../runtimes/runtime.ts';
+import type { Instance } from '../../runtimes/backend.ts';
 import type { Scaling } from '../../src/domain/scaling.ts';
 
 const GUID = '00000000-0000-4000-8000-000000000001';

@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { followJobLog, JobLogWriter, logFiles, readJobLog } from '../../runtimes/local/job-log.ts';
+import { followJobLog, JobLogWriter, logFiles, readJobLog } from '../../runtimes/jobs/job-log.ts';
 import type { JobLogEntry } from '../../src/domain/jobs.ts';
 
 const dirs: string[] = [];

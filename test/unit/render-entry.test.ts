@@ -7,7 +7,7 @@ import type { RenderedRecipe } from '../../runtimes/app-modes/recipe.ts';
 import { createBundleBuilder } from '../../runtimes/bundle-builder.ts';
 import { ContentRunner } from '../../runtimes/content-runner.ts';
 import type { RenderItem } from '../../runtimes/rendering/renderer.ts';
-import type { Instance, RunSpec, RuntimeBackend } from '../../runtimes/runtime.ts';
+import type { Instance, RunSpec, RuntimeBackend } from '../../runtimes/backend.ts';
 import type { ProcessEnvironment } from '../../src/domain/deploy.ts';
 
 const GUID = '00000000-0000-4000-8000-000000000002';
@@ -32,6 +32,8 @@ function fakeBackend(render: (spec: RunSpec) => RunResult) {
     logs: async () => [],
     discard: async () => undefined,
     onExit: () => undefined,
+    recover: async () => ({ adopted: [], warnings: [] }),
+    shutdown: async () => undefined,
   };
   return { backend, runs };
 }

@@ -1,7 +1,7 @@
 import type Docker from 'dockerode';
 import { describe, expect, it } from 'vitest';
 import type { DockerBackend } from '../../runtimes/docker/docker-backend.ts';
-import type { JobStore } from '../../runtimes/local/job-store.ts';
+import type { JobStore } from '../../runtimes/jobs/job-store.ts';
 import { SwarmBackend } from '../../runtimes/swarm/swarm-backend.ts';
 
 // The engine's answers for a swarm of `nodes` nodes whose manager is this engine. (The real

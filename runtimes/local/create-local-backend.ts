@@ -2,13 +2,12 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../../src/config/schema.ts';
-import type { ProcessEnvironment } from '../../src/domain/deploy.ts';
 import { discoverInterpreters } from '../discover.ts';
 import { createPythonRestorer } from '../environments/python-env.ts';
 import { createRRestorer } from '../environments/r-env.ts';
-import { createRunner, type Runtime } from '../runtime-handle.ts';
-import { createJobDirectory } from './job-directory.ts';
-import { JobStore } from './job-store.ts';
+import type { BackendSetup } from '../runtime.ts';
+import { createJobDirectory } from '../jobs/job-directory.ts';
+import { JobStore } from '../jobs/job-store.ts';
 import { LocalBackend } from './local-backend.ts';
 import { ContentUids } from './content-uids.ts';
 import { LocalInstallSandbox } from './install-sandbox.ts';
@@ -31,8 +30,8 @@ function findBwrap(): string | undefined {
   return ['/usr/bin/bwrap', '/usr/local/bin/bwrap'].find((p) => existsSync(p));
 }
 
-/** The local-process runtime, built from the server's settings. */
-export async function createLocalRuntime(config: Config, processEnv: ProcessEnvironment): Promise<Runtime> {
+/** The local-process backend, built from the server's settings. */
+export async function createLocalBackend(config: Config): Promise<BackendSetup> {
   const rc = config.runtime;
   const warnings: string[] = [];
   const asRoot = process.getuid?.() === 0;
@@ -72,6 +71,7 @@ export async function createLocalRuntime(config: Config, processEnv: ProcessEnvi
     sandbox,
     network,
     limiter,
+    packageProxy,
     interpreters: { python: found.python, r: found.r },
     restorers: {
       // Installers run bundle-controlled code (setup.py, configure): as the content account.
@@ -79,23 +79,13 @@ export async function createLocalRuntime(config: Config, processEnv: ProcessEnvi
       r: createRRestorer({ envRoot: path.join(config.dataDir, 'envs', 'r'), repository: rc.rRepository, runAs: runAs && { uid: runAs.uid, gid: runAs.gid }, ...(installSandbox ? { sandbox: installSandbox } : {}) }),
     },
   });
-  const stopped = await backend.cleanupOrphans();
-  if (stopped) warnings.push(`stopped ${stopped} content process(es) left by an earlier run`);
-  const runner = createRunner(config, backend, processEnv, accounts);
   return {
-    backend: 'local',
-    runner,
+    backend,
     jobs: createJobDirectory(jobStore, backend),
     interpreters: { python: found.python, r: found.r },
     environments: async () => [],
     summary: { python: found.python, r: found.r, sandbox: sandbox.mode, contentUids: accounts ? rc.contentUids : undefined, network: sandbox.network ?? 'host', limits: limiter?.kind ?? 'none' },
     warnings,
-    adoptedKeys: [],
-    close: async () => {
-      await backend.stopAll();
-      await runner.settle();
-      packageProxy?.close();
-      network?.close();
-    },
+    outputOwner: accounts,
   };
 }

@@ -1,5 +1,5 @@
 import type { JobDirectory, JobLogEntry } from '../../src/domain/jobs.ts';
-import type { RuntimeBackend } from '../runtime.ts';
+import type { RuntimeBackend } from '../backend.ts';
 import { followJobLog } from './job-log.ts';
 import type { JobStore } from './job-store.ts';
 

@@ -1,10 +1,9 @@
 import path from 'node:path';
 import Docker from 'dockerode';
 import type { Config } from '../../src/config/schema.ts';
-import type { ProcessEnvironment } from '../../src/domain/deploy.ts';
-import { createJobDirectory } from '../local/job-directory.ts';
-import { JobStore } from '../local/job-store.ts';
-import { createRunner, type InstalledInterpreter, type Keep, type Runtime } from '../runtime-handle.ts';
+import { createJobDirectory } from '../jobs/job-directory.ts';
+import { JobStore } from '../jobs/job-store.ts';
+import type { BackendSetup, InstalledInterpreter } from '../runtime.ts';
 import { ensureContentNetwork } from './content-network.ts';
 import { DockerBackend } from './docker-backend.ts';
 import { listEnvironments } from './environments.ts';
@@ -38,11 +37,10 @@ export async function imageInterpreters(docker: Docker) {
 }
 
 /**
- * The Docker runtime: content in containers of this server's engine (DOCKER_HOST, else the
- * local socket). Containers left running by an earlier start are adopted when `keep` still
- * wants their bundle, and removed otherwise.
+ * The Docker backend: content in containers of this server's engine (DOCKER_HOST, else the
+ * local socket).
  */
-export async function createDockerRuntime(config: Config, processEnv: ProcessEnvironment, keep: Keep): Promise<Runtime> {
+export async function createDockerBackend(config: Config): Promise<BackendSetup> {
   const docker = new Docker();
   const engine = await connect(docker, 'docker');
   const server = await serverIdentity(config.dataDir);
@@ -51,23 +49,13 @@ export async function createDockerRuntime(config: Config, processEnv: ProcessEnv
   const rc = config.runtime;
   const backend = new DockerBackend({ docker, server, jobs: jobStore, pythonIndexUrl: rc.pythonIndexUrl, rRepository: rc.rRepository });
   const { interpreters, images, warnings } = await imageInterpreters(docker);
-  const { adopted, removed } = await backend.recover(keep);
-  if (removed) warnings.push(`removed ${removed} content container(s) left by an earlier run`);
-  const runner = createRunner(config, backend, processEnv, null);
   return {
-    backend: 'docker',
-    runner,
+    backend,
     jobs: createJobDirectory(jobStore, backend),
     interpreters,
     environments: () => listEnvironments(docker),
-    summary: { backend: 'docker', engine, server, images: images.map((i) => i.name), adopted: adopted.length },
+    summary: { backend: 'docker', engine, server, images: images.map((i) => i.name) },
     warnings,
-    adoptedKeys: adopted.map((i) => i.key),
-    adopt: (revoke) => runner.adopt(adopted, revoke),
-    close: async () => {
-      // Apps keep running for the next start to adopt; renders and starts under way end with the server.
-      backend.detachAll();
-      await runner.settle();
-    },
+    outputOwner: null,
   };
 }

@@ -95,10 +95,10 @@ export interface Recovered {
  */
 export interface RuntimeBackend {
   /**
-   * True when a bundle's processes share one environment (a Swarm service's replicas): the
+   * True when a bundle's processes share one set of variables (a Swarm service's replicas): the
    * runner then makes one process key per bundle, revoked when its last instance stops.
    */
-  readonly sharesEnvironment?: boolean;
+  readonly sharesVariables?: boolean;
   /** Restores the environment (local) or builds the image (containers). */
   prepare(req: PrepareRequest): Promise<Prepared>;
   /**

@@ -1,4 +1,4 @@
-import type { ProcessEnvironment } from '../src/domain/deploy.ts';
+import type { ProcessVariables } from '../src/domain/deploy.ts';
 import type { AppModeRecipe } from './app-modes/recipe.ts';
 import { PreparedEnvironments } from './prepared-environments.ts';
 import { RecipeBook } from './recipe-book.ts';
@@ -30,7 +30,7 @@ export class ContentRunner {
 
   constructor(
     private readonly backend: RuntimeBackend,
-    processEnv: ProcessEnvironment,
+    processEnv: ProcessVariables,
     o: RunnerOptions,
   ) {
     this.recipes = new RecipeBook(o.quartoPath);

@@ -1,5 +1,5 @@
 import type { Config } from '../src/config/schema.ts';
-import type { ProcessEnvironment } from '../src/domain/deploy.ts';
+import type { ProcessVariables } from '../src/domain/deploy.ts';
 import { createDockerBackend } from './docker/create-docker-backend.ts';
 import { createLocalBackend } from './local/create-local-backend.ts';
 import { createRunner, type BackendFactory, type BackendName, type Runtime } from './runtime.ts';
@@ -18,7 +18,7 @@ const BACKENDS: Record<BackendName, BackendFactory> = {
  * The runtime the server's settings ask for, with its runner. Not yet recovered: the server
  * calls `runtime.backend.recover()` next (app-context.ts), before anything runs.
  */
-export async function createRuntime(config: Config, processEnv: ProcessEnvironment): Promise<Runtime> {
+export async function createRuntime(config: Config, processEnv: ProcessVariables): Promise<Runtime> {
   const name = config.runtime.backend;
   const setup = await BACKENDS[name](config);
   const runner = createRunner(config, setup.backend, processEnv, setup.outputOwner);
@@ -28,7 +28,7 @@ export async function createRuntime(config: Config, processEnv: ProcessEnvironme
     runner,
     jobs: setup.jobs,
     interpreters: setup.interpreters,
-    environments: () => setup.environments(),
+    runtimeImages: () => setup.runtimeImages(),
     summary: setup.summary,
     warnings: setup.warnings,
     close: async () => {

@@ -1,4 +1,4 @@
-import type { ProcessEnvironment } from '../src/domain/deploy.ts';
+import type { ProcessVariables } from '../src/domain/deploy.ts';
 import type { Instance } from './backend.ts';
 
 interface Shared {
@@ -8,8 +8,8 @@ interface Shared {
 }
 
 /**
- * Each served instance's environment and API key (ProcessEnvironment), and their revocation
- * when the instance ends; a render takes its own from ProcessEnvironment and releases it when
+ * Each served instance's environment and API key (ProcessVariables), and their revocation
+ * when the instance ends; a render takes its own from ProcessVariables and releases it when
  * done. When a backend's processes of one bundle share one environment (a Swarm service's
  * replicas), the bundle gets one key, revoked when its last instance stops.
  */
@@ -22,7 +22,7 @@ export class ProcessKeys {
   private readonly pending = new Set<Promise<void>>();
 
   constructor(
-    private readonly processEnv: ProcessEnvironment,
+    private readonly processEnv: ProcessVariables,
     private readonly sharedPerBundle: boolean,
   ) {}
 

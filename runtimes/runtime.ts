@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Config } from '../src/config/schema.ts';
-import type { ProcessEnvironment } from '../src/domain/deploy.ts';
-import type { ExecutionEnvironment } from '../src/domain/environments.ts';
+import type { ProcessVariables } from '../src/domain/deploy.ts';
+import type { RuntimeImage } from '../src/domain/runtime-images.ts';
 import type { JobDirectory } from '../src/domain/jobs.ts';
 import type { RuntimeBackend } from './backend.ts';
 import { ContentRunner, type RunnerOptions } from './content-runner.ts';
@@ -22,7 +22,7 @@ export interface BackendSetup {
   /** What content can run with (`rsconnect details`); in containers, the images' interpreters. */
   interpreters: { python: InstalledInterpreter[]; r: InstalledInterpreter[] };
   /** Connect's execution environments: the runtime images content may pin (none for local processes). */
-  environments(): Promise<ExecutionEnvironment[]>;
+  runtimeImages(): Promise<RuntimeImage[]>;
   /** For the start-up log line. */
   summary: Record<string, unknown>;
   /** Warnings for the server log (missing interpreters, no sandbox). */
@@ -42,7 +42,7 @@ export interface Runtime {
   runner: ContentRunner;
   jobs: JobDirectory;
   interpreters: BackendSetup['interpreters'];
-  environments(): Promise<ExecutionEnvironment[]>;
+  runtimeImages(): Promise<RuntimeImage[]>;
   summary: Record<string, unknown>;
   warnings: string[];
   /** The backend's shutdown, then the key revocations it caused. */
@@ -55,7 +55,7 @@ export interface InstalledInterpreter extends Interpreter {
 }
 
 /** The runner over a backend, with the server's defaults. */
-export function createRunner(config: Config, backend: RuntimeBackend, processEnv: ProcessEnvironment, outputOwner: RunnerOptions['outputOwner']): ContentRunner {
+export function createRunner(config: Config, backend: RuntimeBackend, processEnv: ProcessVariables, outputOwner: RunnerOptions['outputOwner']): ContentRunner {
   const rc = config.runtime;
   return new ContentRunner(backend, processEnv, {
     rendersDir: path.join(config.dataDir, 'renders'),

@@ -10,7 +10,7 @@ import { ContentPermissions } from './services/content-permissions.ts';
 import { ContentFiles } from './services/content-files.ts';
 import { ContentService } from './services/content-service.ts';
 import { DeployService } from './services/deploy-service.ts';
-import { EnvironmentService } from './services/environment-service.ts';
+import { VariableService } from './services/variable-service.ts';
 import { GroupService } from './services/group-service.ts';
 import { SecretBox } from './services/secret-box.ts';
 import { VanityService } from './services/vanity-service.ts';
@@ -20,7 +20,7 @@ import { NO_CONTENT_EVENTS, type ContentEvents } from './domain/deploy.ts';
 import { createBundleBuilder } from '../runtimes/bundle-builder.ts';
 import { createBundleValidator } from '../runtimes/bundle-validator.ts';
 import { createRuntime, type Runtime } from '../runtimes/create-runtime.ts';
-import { ProcessEnvService } from './services/process-env-service.ts';
+import { ProcessVariableService } from './services/process-variable-service.ts';
 
 /** The server's objects: the core (core-context.ts) and everything its start-up brings up. */
 export interface AppContext extends CoreContext {
@@ -38,7 +38,7 @@ export interface AppContext extends CoreContext {
   contentFiles: ContentFiles;
   deploys: DeployService;
   tasks: TaskService;
-  environment: EnvironmentService;
+  variables: VariableService;
   runtime: Runtime;
   /** Which app modes are rendered, served or static, as their recipes say. */
   appModes: AppModeKinds;
@@ -68,9 +68,11 @@ export async function createAppContext(config: Config, logger: Logger, events: C
   const tasks = new TaskService(repos.tasks);
   const interrupted = await tasks.start();
   if (interrupted.length) logger.warn({ tasks: interrupted }, 'marked tasks interrupted by a restart as failed');
-  const environment = new EnvironmentService(repos.environment, new SecretBox(secretKey, 'content-environment'));
+  // The SecretBox context names the stored ciphertexts: it stays 'content-environment', the
+  // value it had when variables were first encrypted, or existing ones would not decrypt.
+  const variables = new VariableService(repos.variables, new SecretBox(secretKey, 'content-environment'));
   let serverUrl = config.server.publicUrl ?? `http://127.0.0.1:${config.server.port}`;
-  const processEnv = new ProcessEnvService(repos.content, repos.users, keys, repos.keys, environment, () => serverUrl, secretKey);
+  const processEnv = new ProcessVariableService(repos.content, repos.users, keys, repos.keys, variables, () => serverUrl, secretKey);
   // Containers an earlier run left are kept for bundles that still exist.
   const keep = async (guid: string, bundleId: number) => {
     const c = await repos.content.byGuid(guid);
@@ -123,7 +125,7 @@ export async function createAppContext(config: Config, logger: Logger, events: C
     contentFiles: new ContentFiles(repos.content, repos.bundles, store, access, generation),
     deploys,
     tasks,
-    environment,
+    variables,
     runtime,
     appModes,
     subscribe: (l) => void listeners.push(l),

@@ -10,7 +10,7 @@ import { ApiKeyRepo } from './repositories/api-key-repo.ts';
 import { AuditRepo } from './repositories/audit-repo.ts';
 import { BundleRepo } from './repositories/bundle-repo.ts';
 import { ContentRepo } from './repositories/content-repo.ts';
-import { EnvironmentRepo } from './repositories/environment-repo.ts';
+import { VariableRepo } from './repositories/variable-repo.ts';
 import { GroupRepo } from './repositories/group-repo.ts';
 import { PermissionRepo } from './repositories/permission-repo.ts';
 import { SessionRepo } from './repositories/session-repo.ts';
@@ -41,7 +41,7 @@ export interface CoreContext {
     content: ContentRepo;
     bundles: BundleRepo;
     tasks: TaskRepo;
-    environment: EnvironmentRepo;
+    variables: VariableRepo;
     permissions: PermissionRepo;
     groups: GroupRepo;
     vanities: VanityRepo;
@@ -75,7 +75,7 @@ export async function openCore(config: Config, logger: Logger): Promise<CoreCont
     content: new ContentRepo(db.knex),
     bundles: new BundleRepo(db.knex),
     tasks: new TaskRepo(db.knex),
-    environment: new EnvironmentRepo(db.knex),
+    variables: new VariableRepo(db.knex),
     permissions: new PermissionRepo(db.knex),
     groups: new GroupRepo(db.knex),
     vanities: new VanityRepo(db.knex),

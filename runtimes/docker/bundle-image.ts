@@ -6,7 +6,7 @@ import type Docker from 'dockerode';
 import * as tar from 'tar';
 import { SANDBOX_PATHS } from '../content-process.ts';
 import type { EnvironmentSteps } from './environment-steps.ts';
-import type { ExecutionEnvironment } from '../../src/domain/environments.ts';
+import type { RuntimeImage } from '../../src/domain/runtime-images.ts';
 import { isGone } from './docker-streams.ts';
 import { LABEL } from './labels.ts';
 import { follow } from './runtime-images.ts';
@@ -19,7 +19,7 @@ export interface BundleImageRequest {
   contentGuid: string;
   bundleId: number;
   bundleDir: string;
-  runtime: ExecutionEnvironment;
+  runtime: RuntimeImage;
   steps: EnvironmentSteps;
   log(line: string): void;
 }

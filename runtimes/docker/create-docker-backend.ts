@@ -6,7 +6,7 @@ import { JobStore } from '../jobs/job-store.ts';
 import type { BackendSetup, InstalledInterpreter } from '../runtime.ts';
 import { ensureContentNetwork } from './content-network.ts';
 import { DockerBackend } from './docker-backend.ts';
-import { listEnvironments } from './environments.ts';
+import { listRuntimeImages } from './image-catalog.ts';
 import { serverIdentity } from './labels.ts';
 
 /** The engine answers, or Lectern says how to make it. */
@@ -26,7 +26,7 @@ export async function connect(docker: Docker, backend: string): Promise<string> 
 /** What the runtime images offer, as `rsconnect details` and the start-up log show it. */
 export async function imageInterpreters(docker: Docker) {
   const warnings: string[] = [];
-  const images = await listEnvironments(docker);
+  const images = await listRuntimeImages(docker);
   if (!images.length) warnings.push('no runtime images: content cannot run until `lectern runtimes build` has made them');
   const interpreters = { python: [] as InstalledInterpreter[], r: [] as InstalledInterpreter[] };
   for (const i of images) {
@@ -53,7 +53,7 @@ export async function createDockerBackend(config: Config): Promise<BackendSetup>
     backend,
     jobs: createJobDirectory(jobStore, backend),
     interpreters,
-    environments: () => listEnvironments(docker),
+    runtimeImages: () => listRuntimeImages(docker),
     summary: { backend: 'docker', engine, server, images: images.map((i) => i.name) },
     warnings,
     outputOwner: null,

@@ -11,7 +11,7 @@ import { buildBundleImage, bundleImageName, removeImage } from './bundle-image.t
 import { appContainer, CONTAINER_PORT, containerName, renderContainer } from './container-spec.ts';
 import { eachLine, isGone } from './docker-streams.ts';
 import { pythonSteps, rSteps } from './environment-steps.ts';
-import { chooseEnvironment } from './environments.ts';
+import { chooseRuntimeImage } from './image-catalog.ts';
 import { isOwned, LABEL, ownedBy } from './labels.ts';
 
 const STOP_GRACE_SECONDS = 5;
@@ -54,7 +54,7 @@ export class DockerBackend implements RuntimeBackend {
   async prepare(req: PrepareRequest): Promise<Prepared> {
     if (req.language === 'none') return { interpreter: null, environment: { key: '', dir: null, reused: true, executable: '', env: {} } };
     const docker = this.o.docker;
-    const image = await chooseEnvironment(docker, req.language, req.manifest, req.imageName);
+    const image = await chooseRuntimeImage(docker, req.language, req.manifest, req.imageName);
     const lang = req.language === 'python' ? 'Python' : 'R';
     req.log(`Using ${lang} ${(req.language === 'python' ? image.python : image.r) ?? ''} in the image ${image.name}${req.imageName ? ' (as the content asks)' : ''}.`);
     const stepsReq = { language: req.language, image, bundleDir: req.bundleDir, manifest: req.manifest, managed: req.managed, log: req.log };

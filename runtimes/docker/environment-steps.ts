@@ -7,7 +7,7 @@ import { checkRequirements, requirementsPolicyError } from '../environments/pyth
 import { countedRequirements, describeRPlanProblems, parseRLibraryListing, planIsSatisfied, planRLibrary, rPackageRequirements, type RLibraryState } from '../environments/r-packages.ts';
 import { rCode } from '../environments/r-scripts.ts';
 import type { Interpreter } from '../interpreters.ts';
-import type { ExecutionEnvironment } from '../../src/domain/environments.ts';
+import type { RuntimeImage } from '../../src/domain/runtime-images.ts';
 import { runInImage } from './runtime-images.ts';
 import { KeyedShare } from '../../src/domain/keyed-lock.ts';
 
@@ -24,7 +24,7 @@ export interface EnvironmentSteps {
 
 export interface StepsRequest {
   language: 'r' | 'python';
-  image: ExecutionEnvironment;
+  image: RuntimeImage;
   bundleDir: string;
   manifest: Manifest;
   managed: boolean;
@@ -73,7 +73,7 @@ export async function pythonSteps(req: StepsRequest, indexUrl: string): Promise<
 // One listing per image: what its R has installed does not change.
 const listings = new KeyedShare<string, RLibraryState>({ keepResults: true });
 
-function listLibrary(docker: Docker, image: ExecutionEnvironment): Promise<RLibraryState> {
+function listLibrary(docker: Docker, image: RuntimeImage): Promise<RLibraryState> {
   return listings.run(image.id, () => runInImage(docker, image.id, ['Rscript', '--no-init-file', '-e', rCode('installed-packages')]).then(parseRLibraryListing));
 }
 

@@ -83,7 +83,7 @@ export async function createLocalBackend(config: Config): Promise<BackendSetup> 
     backend,
     jobs: createJobDirectory(jobStore, backend),
     interpreters: { python: found.python, r: found.r },
-    environments: async () => [],
+    runtimeImages: async () => [],
     summary: { python: found.python, r: found.r, sandbox: sandbox.mode, contentUids: accounts ? rc.contentUids : undefined, network: sandbox.network ?? 'host', limits: limiter?.kind ?? 'none' },
     warnings,
     outputOwner: accounts,

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, chown, mkdir, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { ProcessEnvironment } from '../../src/domain/deploy.ts';
+import type { ProcessVariables } from '../../src/domain/deploy.ts';
 import type { RenderedRecipe } from '../app-modes/recipe.ts';
 import type { PreparedEnvironments } from '../prepared-environments.ts';
 import { limitsOf, type BundleRun, type RecipeBook } from '../recipe-book.ts';
@@ -36,7 +36,7 @@ export interface Rendered {
 export class Renderer {
   constructor(
     private readonly backend: RuntimeBackend,
-    private readonly processEnv: ProcessEnvironment,
+    private readonly processEnv: ProcessVariables,
     private readonly recipes: RecipeBook,
     private readonly environments: PreparedEnvironments,
     private readonly o: RendererOptions,

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { ProcessEnvironment } from '../../src/domain/deploy.ts';
+import type { ProcessVariables } from '../../src/domain/deploy.ts';
 import { KeyedLock } from '../../src/domain/keyed-lock.ts';
 import type { ServedRecipe } from '../app-modes/recipe.ts';
 import type { PreparedEnvironments } from '../prepared-environments.ts';
@@ -35,12 +35,12 @@ export class InstanceRunner {
 
   constructor(
     private readonly backend: RuntimeBackend,
-    processEnv: ProcessEnvironment,
+    processEnv: ProcessVariables,
     private readonly recipes: RecipeBook,
     private readonly environments: PreparedEnvironments,
     private readonly initTimeoutSeconds: number,
   ) {
-    this.keys = new ProcessKeys(processEnv, !!backend.sharesEnvironment);
+    this.keys = new ProcessKeys(processEnv, !!backend.sharesVariables);
     backend.onExit((instance, _code, stopped) => {
       void this.keys.release(instance.key);
       const id = bundleKey(instance.contentGuid, instance.bundleId);

@@ -4,7 +4,7 @@ import type { Config } from '../../src/config/schema.ts';
 import { connect, imageInterpreters } from '../docker/create-docker-backend.ts';
 import { ensureContentNetwork } from '../docker/content-network.ts';
 import { DockerBackend } from '../docker/docker-backend.ts';
-import { listEnvironments } from '../docker/environments.ts';
+import { listRuntimeImages } from '../docker/image-catalog.ts';
 import { serverIdentity } from '../docker/labels.ts';
 import { createJobDirectory } from '../jobs/job-directory.ts';
 import { JobStore } from '../jobs/job-store.ts';
@@ -32,7 +32,7 @@ export async function createSwarmBackend(config: Config): Promise<BackendSetup> 
     backend,
     jobs: createJobDirectory(jobStore, backend),
     interpreters,
-    environments: () => listEnvironments(docker),
+    runtimeImages: () => listRuntimeImages(docker),
     summary: { backend: 'swarm', engine, server, registry: rc.swarmRegistry ?? null, images: images.map((i) => i.name) },
     warnings,
     outputOwner: null,

@@ -56,7 +56,7 @@ type Task = Docker.Task & { ID: string; NodeID?: string; Status: { State: string
  * throwaway containers there.
  */
 export class SwarmBackend implements RuntimeBackend {
-  readonly sharesEnvironment = true;
+  readonly sharesVariables = true;
   private readonly replicas = new Map<string, Replica>();
   private readonly exitListeners: Array<(i: Instance, code: number | null, stopped: boolean) => void> = [];
   // One change at a time per service: a scale is read-modify-write of its spec.

@@ -3,7 +3,7 @@ import type { AppContext } from '../app-context.ts';
 import type { ApiKeyService } from '../services/api-key-service.ts';
 import { applicationsV0Routes } from './routes/applications-v0.ts';
 import { bundleRoutes } from './routes/bundles.ts';
-import { environmentRoutes } from './routes/environments.ts';
+import { runtimeImageRoutes } from './routes/runtime-images.ts';
 import { contentV1Routes } from './routes/content-v1.ts';
 import { deployAndTaskRoutes } from './routes/deploy-tasks.ts';
 import { groupRoutes } from './routes/groups.ts';
@@ -22,7 +22,7 @@ export interface ApiDeps {
   users: UserService;
   keys: ApiKeyService;
   info: ServerSettingsInfo;
-  ctx: Pick<AppContext, 'content' | 'permissions' | 'bundles' | 'groups' | 'environment' | 'store' | 'deploys' | 'tasks' | 'repos' | 'runtime' | 'vanities' | 'events' | 'appModes'>;
+  ctx: Pick<AppContext, 'content' | 'permissions' | 'bundles' | 'groups' | 'variables' | 'store' | 'deploys' | 'tasks' | 'repos' | 'runtime' | 'vanities' | 'events' | 'appModes'>;
   publicUrl: string | undefined;
   /** Checks the CSRF token; applied only to session-authenticated changes. */
   csrfProtection: (req: Request, res: Response, next: NextFunction) => void;
@@ -46,7 +46,7 @@ export function apiRouter(deps: ApiDeps): Router {
   r.use(userRoutes(deps.users));
   r.use(apiKeyRoutes(deps.keys));
   const { ctx } = deps;
-  r.use(contentV1Routes(ctx.content, ctx.environment, deps.publicUrl));
+  r.use(contentV1Routes(ctx.content, ctx.variables, deps.publicUrl));
   r.use(permissionRoutes(ctx.content, ctx.permissions));
   r.use(groupRoutes(ctx.groups));
   r.use(bundleRoutes(ctx.content, ctx.bundles, ctx.store));
@@ -55,6 +55,6 @@ export function apiRouter(deps: ApiDeps): Router {
   r.use(jobRoutes(ctx.content, ctx.runtime.jobs));
   r.use(vanityRoutes(ctx.content, ctx.vanities));
   r.use(runtimeSettingsRoutes(ctx.runtime.interpreters));
-  r.use(environmentRoutes(() => ctx.runtime.environments()));
+  r.use(runtimeImageRoutes(() => ctx.runtime.runtimeImages()));
   return r;
 }

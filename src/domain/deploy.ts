@@ -57,7 +57,7 @@ export function runSettingsOf(c: ContentSettings): RunSettings {
  * CONNECT_CONTENT_GUID, an API key of the owner valid while it lives, and the content's own
  * variables, decrypted only now. `release` revokes the key when the process ends.
  */
-export interface ProcessEnvironment {
+export interface ProcessVariables {
   forContent(contentGuid: string, jobKey: string): Promise<{ env: Record<string, string>; release(): Promise<void> }>;
 }
 

@@ -104,7 +104,7 @@ describe.each(DATABASES)('bundle versions on %s', (kind) => {
     const rows = await t.server.ctx.db.knex('content_environment').select('*');
     expect(JSON.stringify(rows)).not.toContain('s3cr3t-value');
     const content = (await t.server.ctx.repos.content.byGuid(c.guid))!;
-    expect(await t.server.ctx.environment.values(content)).toEqual({ DB_PASSWORD: 's3cr3t-value', EXTRA: 'x' });
+    expect(await t.server.ctx.variables.values(content)).toEqual({ DB_PASSWORD: 's3cr3t-value', EXTRA: 'x' });
     expect((await api(t.url, 'PUT', path, { key: owner.key, body: [] })).body).toEqual([]);
 
     expect((await api(t.url, 'PATCH', path, { key: owner.key, body: [{ name: 'CONNECT_SERVER', value: 'x' }] })).status).toBe(400);

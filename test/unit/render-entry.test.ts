@@ -8,7 +8,7 @@ import { createBundleBuilder } from '../../runtimes/bundle-builder.ts';
 import { ContentRunner } from '../../runtimes/content-runner.ts';
 import type { RenderItem } from '../../runtimes/rendering/renderer.ts';
 import type { Instance, RunSpec, RuntimeBackend } from '../../runtimes/backend.ts';
-import type { ProcessEnvironment } from '../../src/domain/deploy.ts';
+import type { ProcessVariables } from '../../src/domain/deploy.ts';
 
 const GUID = '00000000-0000-4000-8000-000000000002';
 
@@ -40,7 +40,7 @@ function fakeBackend(render: (spec: RunSpec) => RunResult) {
 
 let dir: string;
 let released: string[];
-const processEnv: ProcessEnvironment = {
+const processEnv: ProcessVariables = {
   forContent: async (_guid, key) => ({ env: { CONNECT_API_KEY: `key-${key}` }, release: async () => void released.push(key) }),
 };
 

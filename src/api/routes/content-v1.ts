@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { ACCESS_TYPES, CONTENT_SETTING_KEYS } from '../../domain/content.ts';
 import type { ContentService } from '../../services/content-service.ts';
-import type { EnvironmentService } from '../../services/environment-service.ts';
+import type { VariableService } from '../../services/variable-service.ts';
 import { baseUrl } from '../base-url.ts';
 import { currentUser, requireUser } from '../middleware/require-role.ts';
 import { contentV1 } from '../serializers/content-json.ts';
@@ -57,7 +57,7 @@ const listQuery = z.object({
 
 const envBody = z.array(z.object({ name: z.string(), value: z.string().nullable() }).loose());
 
-export function contentV1Routes(content: ContentService, env: EnvironmentService, publicUrl: string | undefined): Router {
+export function contentV1Routes(content: ContentService, env: VariableService, publicUrl: string | undefined): Router {
   const r = Router();
   r.use('/v1/content', requireUser);
 

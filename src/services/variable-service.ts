@@ -1,6 +1,6 @@
 import type { Content } from '../domain/content.ts';
 import { AppError } from '../domain/errors.ts';
-import type { EnvironmentRepo } from '../repositories/environment-repo.ts';
+import type { VariableRepo } from '../repositories/variable-repo.ts';
 import type { SecretBox } from './secret-box.ts';
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]{0,254}$/;
@@ -14,9 +14,9 @@ export interface VariableChange {
 }
 
 /** Content environment variables: encrypted at rest, names only in answers, values only to the runtime. */
-export class EnvironmentService {
+export class VariableService {
   constructor(
-    private readonly repo: EnvironmentRepo,
+    private readonly repo: VariableRepo,
     private readonly box: SecretBox,
   ) {}
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Router } from 'express';
-import type { ExecutionEnvironment } from '../../domain/environments.ts';
+import type { RuntimeImage } from '../../domain/runtime-images.ts';
 import { requireRole } from '../middleware/require-role.ts';
 
 /** A stable GUID for an image name: the same after a restart, whatever the list's order. */
@@ -16,7 +16,7 @@ const installations = (path: string, version: string | null) => ({ installations
  * pin with `default_image_name` or the manifest's `environment.image`. Empty with local
  * processes, which have no images. Publishers and administrators read it, as on Connect.
  */
-export function environmentRoutes(list: () => Promise<ExecutionEnvironment[]>): Router {
+export function runtimeImageRoutes(list: () => Promise<RuntimeImage[]>): Router {
   const r = Router();
   r.get('/v1/environments', requireRole('publisher', 'administrator'), async (_req, res) => {
     const images = await list();

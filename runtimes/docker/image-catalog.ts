@@ -1,5 +1,5 @@
 import type Docker from 'dockerode';
-import type { ExecutionEnvironment } from '../../src/domain/environments.ts';
+import type { RuntimeImage } from '../../src/domain/runtime-images.ts';
 import type { Manifest } from '../../src/domain/manifest.ts';
 import { LABEL } from './labels.ts';
 import { LABELS, RUNTIME_IMAGES } from './runtime-images.ts';
@@ -14,9 +14,9 @@ function withTag(name: string): string {
  * interpreter (the bare base image runs nothing). An administrator's own image joins the list
  * by carrying the same labels.
  */
-export async function listEnvironments(docker: Docker): Promise<ExecutionEnvironment[]> {
+export async function listRuntimeImages(docker: Docker): Promise<RuntimeImage[]> {
   const images = await docker.listImages({ filters: { label: [LABELS.runtime] } });
-  const out: ExecutionEnvironment[] = [];
+  const out: RuntimeImage[] = [];
   for (const img of images) {
     const labels = img.Labels ?? {};
     // A bundle's image inherits its runtime image's labels; it is not an environment itself.
@@ -42,8 +42,8 @@ function needs(language: 'r' | 'python', manifest: Manifest): { r: boolean; pyth
  * The image a bundle runs in: the one it pins (content setting, else manifest
  * `environment.image`), else Lectern's image for its languages, else any that has them.
  */
-export async function chooseEnvironment(docker: Docker, language: 'r' | 'python', manifest: Manifest, pinned: string | null): Promise<ExecutionEnvironment> {
-  const all = await listEnvironments(docker);
+export async function chooseRuntimeImage(docker: Docker, language: 'r' | 'python', manifest: Manifest, pinned: string | null): Promise<RuntimeImage> {
+  const all = await listRuntimeImages(docker);
   const names = all.map((e) => e.name).join(', ') || 'none';
   if (pinned) {
     const found = all.find((e) => e.name === withTag(pinned));

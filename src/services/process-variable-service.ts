@@ -1,11 +1,11 @@
-import type { ProcessEnvironment } from '../domain/deploy.ts';
+import type { ProcessVariables } from '../domain/deploy.ts';
 import { contentScope } from '../domain/user.ts';
 import type { ApiKeyRepo } from '../repositories/api-key-repo.ts';
 import type { ContentRepo } from '../repositories/content-repo.ts';
 import type { UserRepo } from '../repositories/user-repo.ts';
 import type { ApiKeyService } from './api-key-service.ts';
 import { CREDENTIALS_KEY_VARIABLE, credentialsKey } from './credentials-signature.ts';
-import type { EnvironmentService } from './environment-service.ts';
+import type { VariableService } from './variable-service.ts';
 
 export const PROCESS_KEY_PREFIX = 'process:';
 
@@ -16,13 +16,13 @@ export const PROCESS_KEY_PREFIX = 'process:';
  * (connectapi, posit-sdk), never write; the proxy lets it reach that item's live app only.
  * Collaborators deploy the code that reads it, so it must be worth no more than that.
  */
-export class ProcessEnvService implements ProcessEnvironment {
+export class ProcessVariableService implements ProcessVariables {
   constructor(
     private readonly content: ContentRepo,
     private readonly users: UserRepo,
     private readonly keys: ApiKeyService,
     private readonly keyRepo: ApiKeyRepo,
-    private readonly environment: EnvironmentService,
+    private readonly variables: VariableService,
     /** The server's URL as content should use it; known once it listens. */
     private readonly serverUrl: () => string,
     /** The server's secret key: each item's credentials key is derived from it. */
@@ -33,7 +33,7 @@ export class ProcessEnvService implements ProcessEnvironment {
     const c = await this.content.byGuid(contentGuid);
     if (!c) throw new Error('The content was deleted.');
     const owner = await this.users.byId(c.ownerId);
-    const vars = await this.environment.values(c);
+    const vars = await this.variables.values(c);
     const base: Record<string, string> = {
       CONNECT_SERVER: `${this.serverUrl()}/`,
       // To check Lectern-Credentials-Signature (src/services/credentials-signature.ts).

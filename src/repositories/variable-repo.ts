@@ -5,7 +5,7 @@ export interface StoredVariable {
   valueEncrypted: string;
 }
 
-export class EnvironmentRepo {
+export class VariableRepo {
   constructor(private readonly knex: Knex) {}
 
   async names(contentId: number): Promise<string[]> {

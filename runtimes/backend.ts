@@ -24,7 +24,7 @@ export interface Prepared {
 }
 
 /** Where a process's files are on the host; a backend maps them into its sandbox or container. */
-export interface Mounts {
+interface Mounts {
   bundleDir: string;
   envDir: string | null;
   /** Writable, for renders. */

@@ -5,8 +5,8 @@ import type { Interpreter } from './interpreters.ts';
 
 const run = promisify(execFile);
 
-export const DEFAULT_PYTHON = ['/usr/bin/python3'];
-export const DEFAULT_R = ['/usr/bin/R'];
+const DEFAULT_PYTHON = ['/usr/bin/python3'];
+const DEFAULT_R = ['/usr/bin/R'];
 
 async function version(file: string, args: string[]): Promise<string | undefined> {
   try {

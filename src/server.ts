@@ -7,7 +7,6 @@ import { buildContentApp } from '../proxy/content-app.ts';
 import { contentRouter } from '../proxy/content-router.ts';
 import { apiRouter } from './api/router.ts';
 import type { AppContext } from './app-context.ts';
-import { SESSION_COOKIE_NAME } from './domain/session.ts';
 import type { User } from './domain/user.ts';
 import { keyFromHeaders } from './services/api-key-service.ts';
 import { LECTERN_VERSION } from './version.ts';
@@ -33,7 +32,6 @@ import type { Content } from './domain/content.ts';
 import { Scheduler } from '../scheduler/index.ts';
 
 const VIEWS_DIR = fileURLToPath(new URL('../views', import.meta.url));
-export const SESSION_COOKIE = SESSION_COOKIE_NAME;
 
 export interface LecternServer {
   app: express.Express;

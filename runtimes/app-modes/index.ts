@@ -49,7 +49,3 @@ export function checkFor(mode: string): AppModeCheck | undefined {
 export function kindOf(mode: string): AppModeKind | null {
   return BY_MODE.get(mode)?.kind ?? null;
 }
-
-export function runnableModes(): string[] {
-  return [...BY_MODE.keys()];
-}

@@ -15,7 +15,7 @@ export const PYTHON_SUPPORT_DIR = fileURLToPath(new URL('../python/', import.met
  * later ones may import earlier ones) in `sys.modules`, then runs `main`. Arguments after the
  * code reach it as `sys.argv[1:]`.
  */
-export function inlinePython(modules: readonly string[], main: string): string {
+function inlinePython(modules: readonly string[], main: string): string {
   const defs = modules.map((name) => {
     const source = readFileSync(path.join(PYTHON_SUPPORT_DIR, `${name}.py`), 'utf8');
     // A JSON string is a valid Python string literal.
@@ -88,7 +88,7 @@ export function scriptOf(ctx: RecipeContext, fallback = 'app.py'): string {
 }
 
 /** `host:port` for a bind option; IPv6 literals in brackets. */
-export function hostPort(ctx: RecipeContext): string {
+function hostPort(ctx: RecipeContext): string {
   return ctx.host.includes(':') ? `[${ctx.host}]:${ctx.port}` : `${ctx.host}:${ctx.port}`;
 }
 

@@ -3,7 +3,7 @@ import { rCode, rscriptFor, R_PROCESS_ENV } from '../environments/r-scripts.ts';
 import type { CommandSpec, RecipeContext } from './recipe.ts';
 
 /** What every R content process gets: R_PROCESS_ENV and the restored environment (R_LIBS). */
-export function rEnv(ctx: RecipeContext): Record<string, string> {
+function rEnv(ctx: RecipeContext): Record<string, string> {
   return { ...R_PROCESS_ENV, ...ctx.environment.env };
 }
 

@@ -10,7 +10,7 @@ import { FrameDemuxer } from './docker-streams.ts';
 const IMAGES_DIR = fileURLToPath(new URL('../images', import.meta.url));
 
 /** The image `docker import` makes from a debootstrap root file system. */
-export const MINBASE_IMAGE = 'lectern/bookworm-minbase:latest';
+const MINBASE_IMAGE = 'lectern/bookworm-minbase:latest';
 
 /** Lectern's runtime images, in build order: each FROM the base. */
 export const RUNTIME_IMAGES = [
@@ -31,7 +31,7 @@ export const LABELS = {
 } as const;
 
 /** Bumped whenever the Dockerfiles in runtimes/images change what an image carries. */
-export const IMAGE_SCHEMA = '2';
+const IMAGE_SCHEMA = '2';
 
 export interface BuildImagesOptions {
   /** FROM for the base image: an image an administrator names, else the debootstrap import. */

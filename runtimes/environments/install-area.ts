@@ -104,7 +104,7 @@ export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeout
   });
 }
 
-export async function runQuiet(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<void> {
+async function runQuiet(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<void> {
   const result = await run(cmd, args, env, 300_000, () => {});
   if (result.code !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${tail(result.lines)}`);
 }

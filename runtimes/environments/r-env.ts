@@ -63,7 +63,7 @@ interface RRun {
 }
 
 /** R could not be started at all. */
-export class RNotInstalledError extends Error {}
+class RNotInstalledError extends Error {}
 
 function rMissing(interpreter: Interpreter, rscript: string, err: NodeJS.ErrnoException): RNotInstalledError {
   return new RNotInstalledError(

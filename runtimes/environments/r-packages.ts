@@ -34,7 +34,7 @@ export interface RLibraryState {
 }
 
 /** The packages of R's own `base` priority: part of R itself, never installed separately. */
-export const BASE_R_PACKAGES: ReadonlySet<string> = new Set([
+const BASE_R_PACKAGES: ReadonlySet<string> = new Set([
   'base', 'compiler', 'datasets', 'graphics', 'grDevices', 'grid', 'methods', 'parallel',
   'splines', 'stats', 'stats4', 'tcltk', 'tools', 'utils', 'translations',
 ]);
@@ -136,7 +136,7 @@ export function compareRVersions(a: string, b: string): number {
   return 0;
 }
 
-export interface RPackageMismatch {
+interface RPackageMismatch {
   requirement: RPackageRequirement;
   installed: InstalledRPackage;
 }

@@ -8,8 +8,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { JobLogEntry } from '../../src/domain/jobs.ts';
 import { LineSplitter, MAX_LINE_BYTES } from '../../src/domain/line-splitter.ts';
 
-export const LOG_FILE = 'log.jsonl';
-export const OLDER_LOG_FILE = 'log.1.jsonl';
+const LOG_FILE = 'log.jsonl';
+const OLDER_LOG_FILE = 'log.1.jsonl';
 
 /** A log file's size before it rotates: a job keeps between this and twice this of its output. */
 export const MAX_LOG_BYTES = 16 * 1024 * 1024;

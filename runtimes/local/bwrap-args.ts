@@ -23,7 +23,7 @@ const RESERVED = new Set(['BASHOPTS', 'BASH_VERSINFO', 'EUID', 'PPID', 'SHELLOPT
  * process API key, a proxy password) never appear on a command line, where `ps` shows them to
  * every local account; /proc/<pid>/environ is readable by the process's own uid alone.
  */
-export const LAUNCHER = `while IFS= read -r -d '' kv; do export -- "$kv"; done <&${SECRETS_FD}; exec ${SECRETS_FD}<&- ${INFO_FD}>&- ${BLOCK_FD}<&-; unset LECTERN_JOB; exec "$@"`;
+const LAUNCHER = `while IFS= read -r -d '' kv; do export -- "$kv"; done <&${SECRETS_FD}; exec ${SECRETS_FD}<&- ${INFO_FD}>&- ${BLOCK_FD}<&-; unset LECTERN_JOB; exec "$@"`;
 
 /** The environment as the launcher reads it: NAME=value, NUL-terminated. */
 export function secretsOf(env: Record<string, string | undefined>): string {
@@ -34,7 +34,7 @@ export function secretsOf(env: Record<string, string | undefined>): string {
 }
 
 /** setpriv to an account: no groups, no capabilities, no way back (no_new_privs). */
-export function dropPrivileges(account: { uid: number; gid: number }): string[] {
+function dropPrivileges(account: { uid: number; gid: number }): string[] {
   return ['/usr/bin/setpriv', `--reuid=${account.uid}`, `--regid=${account.gid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--'];
 }
 

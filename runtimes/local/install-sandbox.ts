@@ -18,7 +18,7 @@ const PROXY_URL = `http://127.0.0.1:${PROXY_PORT}`;
  * (HTTPS_PROXY in the server's environment), the build gets the outside through slirp4netns
  * (host loopback cut off) and that proxy; without slirp4netns, the host's network.
  */
-export function installNetwork(source: string, o: { proxy: boolean; upstreamProxy: boolean; outbound: boolean }): 'none' | 'proxied' | 'outbound' | 'host' {
+function installNetwork(source: string, o: { proxy: boolean; upstreamProxy: boolean; outbound: boolean }): 'none' | 'proxied' | 'outbound' | 'host' {
   if (source.startsWith('file:')) return 'none';
   if (o.proxy && !o.upstreamProxy) return 'proxied';
   return o.outbound ? 'outbound' : 'host';

@@ -7,10 +7,14 @@ import type { User } from '../domain/user.ts';
  * - `redirect`: the browser goes to an identity provider and comes back (OIDC, SAML);
  * - `header`: a trusted proxy in front of Lectern has authenticated the request and names
  *   the user in a header (proxied authentication).
+ * @public (for the login providers still to come; nothing implements it yet)
  */
 export type LoginKind = 'password' | 'redirect' | 'header';
 
-/** Where a login attempt comes from, for throttling and the audit log. */
+/**
+ * Where a login attempt comes from, for throttling and the audit log.
+ * @public (for the login providers still to come; nothing implements it yet)
+ */
 export interface LoginAttempt {
   ip: string;
 }
@@ -42,7 +46,10 @@ export interface PasswordLoginProvider extends ProviderBase {
   login(username: string, password: string, attempt: LoginAttempt): Promise<LoginOutcome>;
 }
 
-/** Sends the browser to an identity provider, then completes the login on its return. */
+/**
+ * Sends the browser to an identity provider, then completes the login on its return.
+ * @public (for the login providers still to come; nothing implements it yet)
+ */
 export interface RedirectLoginProvider extends ProviderBase {
   readonly kind: 'redirect';
   /** Where to send the browser; `state` comes back with it. */
@@ -51,7 +58,10 @@ export interface RedirectLoginProvider extends ProviderBase {
   complete(answer: Record<string, string>, state: string, attempt: LoginAttempt): Promise<LoginOutcome>;
 }
 
-/** Reads the user a trusted proxy authenticated from the request's headers. */
+/**
+ * Reads the user a trusted proxy authenticated from the request's headers.
+ * @public (for the login providers still to come; nothing implements it yet)
+ */
 export interface HeaderLoginProvider extends ProviderBase {
   readonly kind: 'header';
   /** `undefined`: the request carries no such header, so this provider has nothing to say. */

@@ -1,3 +1,3 @@
-export { loadConfig, ConfigError, type LoadConfigOptions } from './load-config.ts';
-export { configSchema, ENV_VARS, type Config, type ConfigInput } from './schema.ts';
-export { resolveSecretKey, SECRET_KEY_FILE } from './secret-key.ts';
+export { loadConfig, ConfigError } from './load-config.ts';
+export { type Config, type ConfigInput } from './schema.ts';
+export { resolveSecretKey } from './secret-key.ts';

@@ -40,7 +40,7 @@ const databaseUrl = z
     message: 'must start with sqlite: (a file path) or postgres:// / postgresql://',
   });
 
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export const configSchema = z
   .object({

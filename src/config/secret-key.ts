@@ -4,7 +4,7 @@ import path from 'node:path';
 import { tightenMode, type Tightened } from './file-modes.ts';
 import type { Config } from './schema.ts';
 
-export const SECRET_KEY_FILE = 'secret.key';
+const SECRET_KEY_FILE = 'secret.key';
 
 /**
  * Keeps the data directory the server's alone, at every start: the directory 0700 and the

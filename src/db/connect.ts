@@ -4,7 +4,7 @@ import knexFactory, { type Knex } from 'knex';
 import type { Config } from '../config/index.ts';
 import { tightenMode, type Tightened } from '../config/file-modes.ts';
 
-export type Dialect = 'sqlite' | 'postgres';
+type Dialect = 'sqlite' | 'postgres';
 
 export interface Database {
   knex: Knex;

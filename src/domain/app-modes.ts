@@ -33,7 +33,6 @@ export const APP_MODES: Readonly<Record<string, number>> = Object.freeze({
   quarto: 14,
 });
 
-export type AppModeName = string;
 
 const ALIASES: Readonly<Record<string, string>> = Object.freeze({
   jupyter: 'jupyter-static',

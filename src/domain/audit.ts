@@ -1,4 +1,4 @@
-export const AUDIT_ACTIONS = [
+const AUDIT_ACTIONS = [
   'user.create',
   'user.update',
   'user.lock',

@@ -82,7 +82,7 @@ export interface Task {
  * What a person may do with a content item (Connect's `app_role`): its owner; an editor
  * (administrators and collaborators) who may change it; a viewer who may only open it; none.
  */
-export const CONTENT_ROLES = ['owner', 'editor', 'viewer', 'none'] as const;
+const CONTENT_ROLES = ['owner', 'editor', 'viewer', 'none'] as const;
 export type ContentRole = (typeof CONTENT_ROLES)[number];
 
 /** A permission's role in Connect's API: `owner` makes a collaborator, `viewer` a viewer. */

@@ -2,7 +2,7 @@ import type { ContentSettings } from './content.ts';
 import type { Manifest } from './manifest.ts';
 
 /** What the app-mode registry (runtimes/app-modes) says about an uploaded bundle. */
-export interface BundleValidation {
+interface BundleValidation {
   appMode: string;
   primaryFile: string | null;
 }

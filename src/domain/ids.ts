@@ -3,7 +3,7 @@
 // gives every caller the same 404 on both databases.
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export const MAX_ID = 2_147_483_647;
+const MAX_ID = 2_147_483_647;
 
 export function isGuid(s: unknown): s is string {
   return typeof s === 'string' && GUID.test(s);

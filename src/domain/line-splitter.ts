@@ -12,7 +12,7 @@ export const MAX_LINE_BYTES = 64 * 1024;
 const LF = 0x0a;
 const CR = 0x0d;
 
-export function cutNote(more: number, unit: 'bytes' | 'characters' = 'bytes'): string {
+function cutNote(more: number, unit: 'bytes' | 'characters' = 'bytes'): string {
   return ` … [line cut: ${more} more ${unit}]`;
 }
 

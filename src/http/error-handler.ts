@@ -10,7 +10,7 @@ function wantsJson(req: Request): boolean {
 }
 
 /** Turns anything thrown into an AppError: library errors into 4xx, the unknown into a 500. */
-export function toAppError(err: unknown): AppError {
+function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
   const e = err as { type?: string; code?: string; status?: number; statusCode?: number; message?: string };
   if (e?.type === 'entity.parse.failed') return AppError.badRequest('The request body is not valid JSON.');

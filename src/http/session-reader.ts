@@ -9,7 +9,7 @@ import { ShortCache } from '../services/short-cache.ts';
 export type SessionLookup = { user: User | undefined; duplicate: boolean };
 
 /** How many times the session cookie appears: a second one is planted (see duplicate-session-cookie.ts). */
-export function sessionCookieCount(cookieHeader: string): number {
+function sessionCookieCount(cookieHeader: string): number {
   let n = 0;
   for (const part of cookieHeader.split(';')) if (part.trimStart().startsWith(`${SESSION_COOKIE_NAME}=`)) n++;
   return n;

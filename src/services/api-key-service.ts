@@ -28,7 +28,7 @@ export function keyFromHeaders(headers: Record<string, string | string[] | undef
   return typeof rsc === 'string' && rsc.trim() ? rsc.trim() : undefined;
 }
 
-export function hashApiKey(key: string): string {
+function hashApiKey(key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex');
 }
 

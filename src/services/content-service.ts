@@ -11,7 +11,7 @@ import type { BundleStore } from './bundles/bundle-store.ts';
 import type { AccessPolicy } from './access-policy.ts';
 
 // Connect's rule, which both clients follow when they generate names (connect-api.md §3.3, §5.3).
-export const CONTENT_NAME_PATTERN = /^[A-Za-z0-9_-]{3,64}$/;
+const CONTENT_NAME_PATTERN = /^[A-Za-z0-9_-]{3,64}$/;
 
 export interface CreateContentInput {
   name: string;

@@ -19,7 +19,7 @@ export function credentialsKey(secretKey: Buffer, contentGuid: string): string {
 }
 
 /** The signature header's value for one credentials header value, at `nowMs`. */
-export function signCredentials(key: string, credentials: string, nowMs = Date.now()): string {
+function signCredentials(key: string, credentials: string, nowMs = Date.now()): string {
   const t = Math.floor(nowMs / 1000);
   return `t=${t},v1=${createHmac('sha256', key).update(`${t}.${credentials}`).digest('hex')}`;
 }

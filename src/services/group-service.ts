@@ -8,7 +8,7 @@ import type { UserRepo } from '../repositories/user-repo.ts';
 import type { AuditLog } from './audit-log.ts';
 import { ShortCache } from './short-cache.ts';
 
-export const GROUP_NAME_MAX = 128;
+const GROUP_NAME_MAX = 128;
 
 function checkName(name: string) {
   if (name.trim() === '' || name !== name.trim() || name.length > GROUP_NAME_MAX || /[\u0000-\u001f\u007f]/.test(name)) {
@@ -21,7 +21,7 @@ function checkName(name: string) {
  * letter is encoded): "Data Science" and "data science" would be one group to the people
  * choosing between them, and to content that is told a viewer's group names.
  */
-export function groupNameKey(name: string): string {
+function groupNameKey(name: string): string {
   return name.normalize('NFC').toLowerCase();
 }
 

@@ -7,7 +7,7 @@ import type { ApiKeyService } from './api-key-service.ts';
 import { CREDENTIALS_KEY_VARIABLE, credentialsKey } from './credentials-signature.ts';
 import type { VariableService } from './variable-service.ts';
 
-export const PROCESS_KEY_PREFIX = 'process:';
+const PROCESS_KEY_PREFIX = 'process:';
 
 /**
  * The environment every content process starts with, as Connect provides it. The API key is

@@ -7,7 +7,7 @@ import type { UserChanges, UserQuery, UserRepo } from '../repositories/user-repo
 import type { AuditLog } from './audit-log.ts';
 import { dummyVerify, generatePassword, hashPassword, verifyPassword } from './password.ts';
 
-export const USERNAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
+const USERNAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
 
 export interface CreateUserInput {
   username: string;

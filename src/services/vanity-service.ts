@@ -10,7 +10,7 @@ const SEGMENT = /^[A-Za-z0-9_-]+$/;
 const CACHE_MS = 5000;
 
 /** `/sales/q3` → `/sales/q3/`; throws a 400 naming the rule a bad path breaks. */
-export function normalizeVanityPath(raw: string): string {
+function normalizeVanityPath(raw: string): string {
   const segments = raw.trim().split('/').filter((s) => s !== '');
   if (segments.length === 0) throw AppError.badRequest('A vanity path needs at least one segment, such as /sales/.');
   const bad = segments.find((s) => !SEGMENT.test(s));

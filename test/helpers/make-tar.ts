@@ -29,7 +29,7 @@ function put(block: Buffer, offset: number, length: number, value: string | Buff
 
 const octal = (n: number, width: number) => n.toString(8).padStart(width - 1, '0') + '\0';
 
-export function header(e: TarEntry, bodyLength: number): Buffer {
+function header(e: TarEntry, bodyLength: number): Buffer {
   const b = Buffer.alloc(BLOCK);
   put(b, 0, 100, e.name);
   put(b, 100, 8, octal(e.mode ?? (e.type === '5' ? 0o755 : 0o644), 8));

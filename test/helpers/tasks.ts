@@ -19,17 +19,3 @@ export async function followTaskV1(base: string, key: string, taskId: string) {
   }
   throw new Error('task did not finish');
 }
-
-/** rsconnect R 0.8.29's loop: `?first_status=N` with the previous `last_status`. */
-export async function followTaskV0(base: string, key: string, taskId: string) {
-  const status: string[] = [];
-  let first = 0;
-  for (let i = 0; i < 300; i++) {
-    const res = await api(base, 'GET', `/__api__/tasks/${taskId}?first_status=${first}`, { key });
-    status.push(...res.body.status);
-    first = res.body.last_status;
-    if (res.body.finished) return { status, code: res.body.code as number, error: res.body.error as string };
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('task did not finish');
-}

@@ -18,7 +18,7 @@ const VIEWER_READS = [
   new RegExp(`^/v1/groups(/${SEGMENT}(/members)?)?$`),
 ];
 
-export const PROCESS_KEY_REFUSED =
+const PROCESS_KEY_REFUSED =
   "This API key belongs to a content process: it can only read its own content and look up users and groups. Use a key of your own for anything else.";
 
 /**
@@ -26,7 +26,7 @@ export const PROCESS_KEY_REFUSED =
  * item and its subresources (v1, or the v0 application), or of the viewer lookups above.
  * An allow-list: a route added later is refused to process keys until it is listed here.
  */
-export function processKeyMay(method: string, path: string, scope: ContentKeyScope): boolean {
+function processKeyMay(method: string, path: string, scope: ContentKeyScope): boolean {
   if (!READS.has(method.toUpperCase())) return false;
   const p = path.toLowerCase().replace(/(.)\/$/, '$1');
   if (VIEWER_READS.some((re) => re.test(p))) return true;

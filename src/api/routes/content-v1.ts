@@ -12,7 +12,7 @@ const seconds = z.number().int().min(0).max(365 * 24 * 3600).nullable();
 const count = z.number().int().min(0).max(10_000).nullable();
 
 // Connect's writable ContentItemV1 fields. Unknown fields are ignored, wrong types are a 400.
-export const contentFields = z
+const contentFields = z
   .object({
     name: z.string(),
     title: z.string().max(1024).nullable(),
@@ -39,10 +39,10 @@ export const contentFields = z
   .partial()
   .loose();
 
-export type ContentFields = z.infer<typeof contentFields>;
+type ContentFields = z.infer<typeof contentFields>;
 
 /** Maps API field names onto the service's changes. */
-export function toChanges(b: ContentFields) {
+function toChanges(b: ContentFields) {
   const { name, title, description, access_type, ...rest } = b;
   // Own keys only: `constructor` or `toString` in a body must not reach the database.
   const settings = Object.fromEntries(Object.entries(rest).filter(([k]) => (CONTENT_SETTING_KEYS as readonly string[]).includes(k)));

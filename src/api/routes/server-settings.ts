@@ -7,7 +7,7 @@ import { Router } from 'express';
  * it would send git metadata as multipart, which Lectern also accepts, but staying at or below
  * it keeps the plain upload the default for every client version.
  */
-export const ADVERTISED_CONNECT_VERSION = '2025.09.0';
+const ADVERTISED_CONNECT_VERSION = '2025.09.0';
 
 export interface ServerSettingsInfo {
   hostname: string;

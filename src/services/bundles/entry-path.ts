@@ -2,8 +2,8 @@ import path from 'node:path';
 import { AppError, ErrorCode } from '../../domain/errors.ts';
 
 /** Longest accepted entry path and path segment, in UTF-8 bytes (Linux's PATH_MAX / NAME_MAX). */
-export const MAX_PATH_BYTES = 4096;
-export const MAX_SEGMENT_BYTES = 255;
+const MAX_PATH_BYTES = 4096;
+const MAX_SEGMENT_BYTES = 255;
 
 export function refuse(entryPath: string, reason: string): AppError {
   return AppError.badRequest(`bundle entry ${JSON.stringify(entryPath)} ${reason}`, ErrorCode.invalidParameter);

@@ -9,7 +9,7 @@ import { refuse } from './entry-path.ts';
 /** Handles one entry; must consume it (pipe or resume) or reject. Aborted with the whole read. */
 export type EntryHandler = (entry: ReadEntry, signal: AbortSignal) => Promise<void>;
 
-export function invalidArchive(detail: string): AppError {
+function invalidArchive(detail: string): AppError {
   return AppError.badRequest(`not a valid tar.gz bundle (${detail})`, ErrorCode.invalidParameter);
 }
 

@@ -7,7 +7,7 @@ import { splitLines } from '../../domain/line-splitter.ts';
 import type { NewTask, TaskRepo } from '../../repositories/task-repo.ts';
 
 const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-export const MAX_WAIT_SECONDS = 60;
+const MAX_WAIT_SECONDS = 60;
 const SWEEP_EVERY_MS = 10 * 60_000;
 const KEEP_FETCHED_MS = 24 * 3600_000;
 
@@ -23,7 +23,7 @@ const INSERT_BATCH = 500;
 // Lines one read returns at most (a client asks again from `last`).
 const PAGE_LINES = 5000;
 
-export function omittedNote(n: number): string {
+function omittedNote(n: number): string {
   return `[lectern] … ${n} line${n === 1 ? '' : 's'} of output omitted: a task keeps the first ${TASK_HEAD_LINES} and the last ${TASK_TAIL_LINES} lines of its output …`;
 }
 

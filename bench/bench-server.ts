@@ -24,7 +24,10 @@ export interface BenchServer {
  */
 export async function startBenchServer(o: { overrides?: ConfigInput; beforeListen?: (server: LecternServer) => void } = {}): Promise<BenchServer> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'lectern-bench-'));
-  const config = loadConfig({ env: {}, overrides: { dataDir, server: { address: '127.0.0.1', port: 0 }, logging: { level: 'silent' }, ...o.overrides } as Record<string, unknown> });
+  const config = loadConfig({
+    env: {},
+    overrides: { dataDir, server: { address: '127.0.0.1', port: 0 }, logging: { level: 'silent' }, ...o.overrides } as Record<string, unknown>,
+  });
   const ctx = await createAppContext(config, createLogger('silent'));
   const server = buildServer(ctx);
   o.beforeListen?.(server);

@@ -57,11 +57,22 @@ async function bare(file: string): Promise<number> {
   const port = await freePort();
   const python = manifest.metadata.appmode.startsWith('python');
   const cmd = recipe.command({
-    bundleDir: dir, primaryFile: null, manifest, host: '127.0.0.1', port, basePath: '/', outputDir: '',
+    bundleDir: dir,
+    primaryFile: null,
+    manifest,
+    host: '127.0.0.1',
+    port,
+    basePath: '/',
+    outputDir: '',
     environment: { key: '', dir: null, reused: true, executable: python ? '/usr/bin/python3' : '/usr/bin/R', env: {} },
   });
   const t0 = performance.now();
-  const child = spawn(cmd.argv[0]!, cmd.argv.slice(1), { cwd: cmd.cwd, env: { PATH: '/usr/bin:/bin', HOME: '/tmp', LANG: 'C.UTF-8', ...cmd.env }, stdio: 'ignore', detached: true });
+  const child = spawn(cmd.argv[0]!, cmd.argv.slice(1), {
+    cwd: cmd.cwd,
+    env: { PATH: '/usr/bin:/bin', HOME: '/tmp', LANG: 'C.UTF-8', ...cmd.env },
+    stdio: 'ignore',
+    detached: true,
+  });
   await firstByte(`http://127.0.0.1:${port}${recipe.readinessPath}`);
   const ms = performance.now() - t0;
   process.kill(-child.pid!, 'SIGKILL');
@@ -83,7 +94,9 @@ async function measure(backend: 'local' | 'docker'): Promise<Map<string, Figures
   const json = { ...auth, 'content-type': 'application/json' };
 
   async function deploy(guid: string, bundleId: string | null) {
-    const dep = await (await fetch(`${base}/__api__/v1/content/${guid}/deploy`, { method: 'POST', headers: json, body: JSON.stringify(bundleId ? { bundle_id: bundleId } : {}) })).json();
+    const dep = await (
+      await fetch(`${base}/__api__/v1/content/${guid}/deploy`, { method: 'POST', headers: json, body: JSON.stringify(bundleId ? { bundle_id: bundleId } : {}) })
+    ).json();
     for (;;) {
       const t = await (await fetch(`${base}/__api__/v1/tasks/${dep.task_id}?wait=10`, { headers: auth })).json();
       if (t.finished) {
@@ -98,9 +111,17 @@ async function measure(backend: 'local' | 'docker'): Promise<Map<string, Figures
   const out = new Map<string, Figures>();
   const guids: string[] = [];
   for (const app of APPS) {
-    const c = await (await fetch(`${base}/__api__/v1/content`, { method: 'POST', headers: json, body: JSON.stringify({ name: `bench-${app.name}`, ...app.settings }) })).json();
+    const c = await (
+      await fetch(`${base}/__api__/v1/content`, { method: 'POST', headers: json, body: JSON.stringify({ name: `bench-${app.name}`, ...app.settings }) })
+    ).json();
     guids.push(c.guid);
-    const up = await (await fetch(`${base}/__api__/v1/content/${c.guid}/bundles`, { method: 'POST', headers: auth, body: new Uint8Array(readFileSync(path.join(FIXTURES, app.file))) })).json();
+    const up = await (
+      await fetch(`${base}/__api__/v1/content/${c.guid}/bundles`, {
+        method: 'POST',
+        headers: auth,
+        body: new Uint8Array(readFileSync(path.join(FIXTURES, app.file))),
+      })
+    ).json();
     const first = await deploy(c.guid, up.id);
     const warm: number[] = [];
     const cold: number[] = [];
@@ -132,7 +153,10 @@ for (const app of APPS) {
   const local = results.get('local')?.get(app.name);
   for (const [b, figures] of results) {
     const f = figures.get(app.name)!;
-    const vsLocal = b !== 'local' && local ? `   cold ${(f.cold / local.cold).toFixed(2)}x local, warm redeploy ${(f.warm / local.warm).toFixed(2)}x local` : '';
-    console.log(`${app.name.padEnd(8)} ${b.padEnd(6)} bare ${bareStart.toFixed(0).padStart(5)} ms   cold start ${f.cold.toFixed(0).padStart(5)} ms (${(f.cold / bareStart).toFixed(2)}x bare)   first deploy ${f.first} ms   warm redeploy ${f.warm} ms${vsLocal}`);
+    const vsLocal =
+      b !== 'local' && local ? `   cold ${(f.cold / local.cold).toFixed(2)}x local, warm redeploy ${(f.warm / local.warm).toFixed(2)}x local` : '';
+    console.log(
+      `${app.name.padEnd(8)} ${b.padEnd(6)} bare ${bareStart.toFixed(0).padStart(5)} ms   cold start ${f.cold.toFixed(0).padStart(5)} ms (${(f.cold / bareStart).toFixed(2)}x bare)   first deploy ${f.first} ms   warm redeploy ${f.warm} ms${vsLocal}`,
+    );
   }
 }

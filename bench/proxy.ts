@@ -26,7 +26,8 @@ import { startBenchServer } from './bench-server.ts';
 
 const seconds = Number(process.argv[2] ?? 5);
 // A tiny server that answers "ok" and echoes WebSocket messages (ws shipped in its bundle).
-const WS_ECHO = "const http = require('http'); const { WebSocketServer } = require('ws'); const s = http.createServer((q, r) => r.end('ok')); new WebSocketServer({ server: s }).on('connection', (c) => c.on('message', (m) => c.send(m))); s.listen(Number(process.env.PORT), process.env.HOST);\n";
+const WS_ECHO =
+  "const http = require('http'); const { WebSocketServer } = require('ws'); const s = http.createServer((q, r) => r.end('ok')); new WebSocketServer({ server: s }).on('connection', (c) => c.on('message', (m) => c.send(m))); s.listen(Number(process.env.PORT), process.env.HOST);\n";
 const execFileAsync = promisify(execFile);
 const REPO = path.resolve(import.meta.dirname, '..');
 
@@ -69,9 +70,17 @@ async function waitFor(url: string) {
 
 async function deployNode(base: string, auth: Record<string, string>, name: string, files: Record<string, string | Buffer>): Promise<string> {
   const bundle = await makeBundle(files, { appmode: 'nodejs', entrypoint: 'server.js' });
-  const c = await (await fetch(`${base}/__api__/v1/content`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ name }) })).json();
+  const c = await (
+    await fetch(`${base}/__api__/v1/content`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ name }) })
+  ).json();
   const up = await (await fetch(`${base}/__api__/v1/content/${c.guid}/bundles`, { method: 'POST', headers: auth, body: new Uint8Array(bundle) })).json();
-  const dep = await (await fetch(`${base}/__api__/v1/content/${c.guid}/deploy`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ bundle_id: up.id }) })).json();
+  const dep = await (
+    await fetch(`${base}/__api__/v1/content/${c.guid}/deploy`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ bundle_id: up.id }),
+    })
+  ).json();
   for (;;) {
     const t = await (await fetch(`${base}/__api__/v1/tasks/${dep.task_id}?wait=10`, { headers: auth })).json();
     if (t.finished) {
@@ -110,18 +119,35 @@ const children: ChildProcess[] = [];
 try {
   const { ctx, base, key, auth, close } = await startBenchServer();
 
-  const upstream = "require('http').createServer((req, res) => { res.setHeader('content-type', 'text/plain'); res.end('ok'); }).listen(Number(process.env.PORT), process.env.HOST);\n";
+  const upstream =
+    "require('http').createServer((req, res) => { res.setHeader('content-type', 'text/plain'); res.end('ok'); }).listen(Number(process.env.PORT), process.env.HOST);\n";
   const bundle = await makeBundle({ 'server.js': upstream }, { appmode: 'nodejs', entrypoint: 'server.js' });
-  const c = await (await fetch(`${base}/__api__/v1/content`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'tiny-upstream' }) })).json();
+  const c = await (
+    await fetch(`${base}/__api__/v1/content`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'tiny-upstream' }),
+    })
+  ).json();
   const up = await (await fetch(`${base}/__api__/v1/content/${c.guid}/bundles`, { method: 'POST', headers: auth, body: new Uint8Array(bundle) })).json();
-  const dep = await (await fetch(`${base}/__api__/v1/content/${c.guid}/deploy`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ bundle_id: up.id }) })).json();
+  const dep = await (
+    await fetch(`${base}/__api__/v1/content/${c.guid}/deploy`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ bundle_id: up.id }),
+    })
+  ).json();
   for (;;) {
     const t = await (await fetch(`${base}/__api__/v1/tasks/${dep.task_id}?wait=10`, { headers: auth })).json();
     if (t.finished) break;
   }
   // One process, which takes every connection: the same upstream as the other rows. (With
   // Connect's defaults Lectern would start two more once 10 requests were in flight at once.)
-  await fetch(`${base}/__api__/v1/content/${c.guid}`, { method: 'PATCH', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ max_processes: 1, max_conns_per_process: 1000 }) });
+  await fetch(`${base}/__api__/v1/content/${c.guid}`, {
+    method: 'PATCH',
+    headers: { ...auth, 'content-type': 'application/json' },
+    body: JSON.stringify({ max_processes: 1, max_conns_per_process: 1000 }),
+  });
   await fetch(`${base}/content/${c.guid}/`, { headers: auth });
   const target = ctx.runtime.runner.running().find((i) => i.contentGuid === c.guid)!.target;
 
@@ -146,7 +172,10 @@ try {
   const nginxPort = await freePort();
   const prefix = path.join(work, 'nginx');
   execFileSync('mkdir', ['-p', path.join(prefix, 'logs')]);
-  writeFileSync(path.join(prefix, 'nginx.conf'), `${socketPath ? 'user root;\n' : ''}worker_processes 1;\npid ${prefix}/nginx.pid;\nerror_log ${prefix}/logs/error.log;\nevents { worker_connections 1024; }\nhttp {\n  access_log off;\n  upstream app { server ${socketPath ? `unix:${socketPath}` : target.replace('http://', '')}; keepalive 64; }\n  server {\n    listen 127.0.0.1:${nginxPort};\n    location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; }\n  }\n}\n`);
+  writeFileSync(
+    path.join(prefix, 'nginx.conf'),
+    `${socketPath ? 'user root;\n' : ''}worker_processes 1;\npid ${prefix}/nginx.pid;\nerror_log ${prefix}/logs/error.log;\nevents { worker_connections 1024; }\nhttp {\n  access_log off;\n  upstream app { server ${socketPath ? `unix:${socketPath}` : target.replace('http://', '')}; keepalive 64; }\n  server {\n    listen 127.0.0.1:${nginxPort};\n    location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; }\n  }\n}\n`,
+  );
   children.push(spawn('nginx', ['-p', prefix, '-c', path.join(prefix, 'nginx.conf'), '-g', 'daemon off;'], { stdio: 'ignore' }));
 
   const bareProxyPort = await freePort();
@@ -160,7 +189,8 @@ try {
   const bareProxy = await wrk(`http://127.0.0.1:${bareProxyPort}/`);
   const lectern = await wrk(`${base}/content/${c.guid}/`, [`Authorization: Key ${key}`]);
 
-  const row = (name: string, r: Result) => console.log(`${name.padEnd(34)} ${r.rps.toFixed(0).padStart(7)} req/s   p50 ${r.p50.toFixed(2).padStart(6)} ms   p99 ${r.p99.toFixed(2).padStart(6)} ms`);
+  const row = (name: string, r: Result) =>
+    console.log(`${name.padEnd(34)} ${r.rps.toFixed(0).padStart(7)} req/s   p50 ${r.p50.toFixed(2).padStart(6)} ms   p99 ${r.p99.toFixed(2).padStart(6)} ms`);
   console.log(`proxy, wrk -t1 -c32 -d${seconds}s, tiny Node upstream; 2 cores`);
   row('direct to the upstream', direct);
   row('nginx (1 worker, keep-alive)', nginx);
@@ -170,7 +200,9 @@ try {
   const wsLectern = await echoRate(`${base.replace('http://', 'ws://')}/content/${wsGuid}/`, { authorization: `Key ${key}` });
   console.log(`${'WebSocket echo, direct'.padEnd(34)} ${wsDirect.toFixed(0).padStart(7)} round trips/s (8 connections, one message in flight each)`);
   console.log(`${'WebSocket echo, through Lectern'.padEnd(34)} ${wsLectern.toFixed(0).padStart(7)} round trips/s`);
-  console.log(`ratios: Lectern/nginx ${(lectern.rps / nginx.rps).toFixed(2)}x (target >= 0.5)   Lectern/bare http-proxy ${(lectern.rps / bareProxy.rps).toFixed(2)}x (target >= 2)   added p99 over direct ${(lectern.p99 - direct.p99).toFixed(2)} ms (target <= 2)   WebSocket Lectern/direct ${(wsLectern / wsDirect).toFixed(2)}x (target >= 0.8)`);
+  console.log(
+    `ratios: Lectern/nginx ${(lectern.rps / nginx.rps).toFixed(2)}x (target >= 0.5)   Lectern/bare http-proxy ${(lectern.rps / bareProxy.rps).toFixed(2)}x (target >= 2)   added p99 over direct ${(lectern.p99 - direct.p99).toFixed(2)} ms (target <= 2)   WebSocket Lectern/direct ${(wsLectern / wsDirect).toFixed(2)}x (target >= 0.8)`,
+  );
   await close();
 } finally {
   for (const ch of children) if (ch.pid) process.kill(ch.pid, 'SIGTERM');

@@ -41,13 +41,24 @@ async function baseline(): Promise<number[]> {
 async function lectern(): Promise<{ total: number[]; upload: number[]; task: number[] }> {
   // Server-side clock: when the upload handler starts receiving.
   const uploadStarted = new Map<string, number>();
-  const { ctx, base, auth: headers, close } = await startBenchServer({
+  const {
+    ctx,
+    base,
+    auth: headers,
+    close,
+  } = await startBenchServer({
     beforeListen: (server) =>
       server.http.prependListener('request', (req) => {
         if (req.method === 'POST' && req.url?.endsWith('/bundles')) uploadStarted.set(req.url, Date.now());
       }),
   });
-  const c = await (await fetch(`${base}/__api__/v1/content`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'bench-static' }) })).json();
+  const c = await (
+    await fetch(`${base}/__api__/v1/content`, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'bench-static' }),
+    })
+  ).json();
 
   const total: number[] = [];
   const upload: number[] = [];
@@ -57,7 +68,13 @@ async function lectern(): Promise<{ total: number[]; upload: number[]; task: num
     const up = await (await fetch(`${base}${url}`, { method: 'POST', headers, body: new Uint8Array(archive) })).json();
     const received = uploadStarted.get(url)!;
     const bundle = (await ctx.repos.bundles.byId(Number(c.id), Number(up.id)))!;
-    const dep = await (await fetch(`${base}/__api__/v1/content/${c.guid}/deploy`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ bundle_id: up.id }) })).json();
+    const dep = await (
+      await fetch(`${base}/__api__/v1/content/${c.guid}/deploy`, {
+        method: 'POST',
+        headers: { ...headers, 'content-type': 'application/json' },
+        body: JSON.stringify({ bundle_id: up.id }),
+      })
+    ).json();
     for (;;) {
       const t = await (await fetch(`${base}/__api__/v1/tasks/${dep.task_id}?wait=5`, { headers })).json();
       if (t.finished) break;

@@ -126,18 +126,7 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
-  for (const table of [
-    'task_output',
-    'tasks',
-    'bundles',
-    'content',
-    'audit_log',
-    'sessions',
-    'api_keys',
-    'group_members',
-    'groups',
-    'users',
-  ]) {
+  for (const table of ['task_output', 'tasks', 'bundles', 'content', 'audit_log', 'sessions', 'api_keys', 'group_members', 'groups', 'users']) {
     await knex.schema.dropTableIfExists(table);
   }
 }

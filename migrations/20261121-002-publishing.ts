@@ -68,7 +68,18 @@ export async function down(knex: Knex): Promise<void> {
     for (const c of ['app_mode', 'primary_file', 'r_version', 'py_version', 'quarto_version', 'archive_md5', 'built']) t.dropColumn(c);
   });
   await knex.schema.alterTable('content', (t) => {
-    for (const c of [...NULLABLE_INT_SETTINGS, 'load_factor', 'cpu_request', 'cpu_limit', 'default_image_name', 'run_as', 'run_as_current_user', 'default_r_environment_management', 'default_py_environment_management', 'parameterized']) {
+    for (const c of [
+      ...NULLABLE_INT_SETTINGS,
+      'load_factor',
+      'cpu_request',
+      'cpu_limit',
+      'default_image_name',
+      'run_as',
+      'run_as_current_user',
+      'default_r_environment_management',
+      'default_py_environment_management',
+      'parameterized',
+    ]) {
       t.dropColumn(c);
     }
   });

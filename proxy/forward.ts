@@ -15,7 +15,11 @@ export function stickyCookie(contentGuid: string): string {
 
 export function stickyFrom(cookieHeader: string | undefined, contentGuid: string): string | undefined {
   const name = `${stickyCookie(contentGuid)}=`;
-  return cookieHeader?.split(';').map((c) => c.trim()).find((c) => c.startsWith(name))?.slice(name.length);
+  return cookieHeader
+    ?.split(';')
+    .map((c) => c.trim())
+    .find((c) => c.startsWith(name))
+    ?.slice(name.length);
 }
 
 /**
@@ -35,12 +39,21 @@ export function isLecternCookie(setCookie: string): boolean {
  * never reach the app; who the viewer is does, in headers Lectern sets itself, with a
  * signature the app can check (`sign`: the content item's, src/services/credentials-signature.ts).
  */
-export function prepareForContent(req: IncomingMessage, path: string, basePath: string, viewer: Viewer | undefined, sign: (credentials: string) => string): void {
+export function prepareForContent(
+  req: IncomingMessage,
+  path: string,
+  basePath: string,
+  viewer: Viewer | undefined,
+  sign: (credentials: string) => string,
+): void {
   req.url = path;
   const cookie = req.headers.cookie;
   if (cookie) {
     // Lectern's own cookies (the session, the process choice) are none of the app's business.
-    const kept = cookie.split(';').map((c) => c.trim()).filter((c) => c && !c.startsWith(`${SESSION_COOKIE_NAME}=`) && !c.startsWith('lectern_p_'));
+    const kept = cookie
+      .split(';')
+      .map((c) => c.trim())
+      .filter((c) => c && !c.startsWith(`${SESSION_COOKIE_NAME}=`) && !c.startsWith('lectern_p_'));
     if (kept.length) req.headers.cookie = kept.join('; ');
     else delete req.headers.cookie;
   }
@@ -75,7 +88,10 @@ export interface Forwarding {
  * a trusted proxy's (trustProxy > 0), else the request's own Host and connection: a client's
  * X-Forwarded-Host never reaches an app unless a proxy Lectern trusts set it.
  */
-export function forwardedHeaders(req: IncomingMessage, forwarding: Forwarding): { 'x-forwarded-for': string; 'x-forwarded-proto': string; 'x-forwarded-host': string } {
+export function forwardedHeaders(
+  req: IncomingMessage,
+  forwarding: Forwarding,
+): { 'x-forwarded-for': string; 'x-forwarded-proto': string; 'x-forwarded-host': string } {
   const remote = req.socket.remoteAddress ?? '';
   const prior = req.headers['x-forwarded-for'];
   let proto: string;
@@ -86,7 +102,8 @@ export function forwardedHeaders(req: IncomingMessage, forwarding: Forwarding): 
     proto = u.protocol.slice(0, -1);
     host = u.host;
   } else {
-    const trusted = (v: string | string[] | undefined) => (forwarding.trustProxy > 0 ? (Array.isArray(v) ? v[0] : v)?.split(',')[0]?.trim() || undefined : undefined);
+    const trusted = (v: string | string[] | undefined) =>
+      forwarding.trustProxy > 0 ? (Array.isArray(v) ? v[0] : v)?.split(',')[0]?.trim() || undefined : undefined;
     proto = trusted(req.headers['x-forwarded-proto']) ?? ((req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http');
     host = trusted(req.headers['x-forwarded-host']) ?? req.headers.host ?? '';
   }

@@ -116,7 +116,10 @@ export function contentGateway(deps: GatewayDeps) {
         const first = await Promise.race([acquiring, delay(deps.startingPageAfterMs)]);
         if (!first) {
           // The start goes on without this request; the page's retry finds the process.
-          acquiring.then((l) => l.release(), () => undefined);
+          acquiring.then(
+            (l) => l.release(),
+            () => undefined,
+          );
           res.setHeader('Retry-After', '2');
           return handOn({ user, resolution, starting: true });
         }
@@ -135,7 +138,13 @@ export function contentGateway(deps: GatewayDeps) {
     const publicBase = vanityBasePath(req) ?? prefix;
     const tail = (req.url ?? '/').slice(m[0].length - 1) || '/';
     // Apps serving under their base path were started with `/content/<guid>/`, drafts too.
-    prepareForContent(req, served.pathMode === 'full' ? `/content/${content.guid}${tail}` : tail, publicBase, user ? await deps.viewerOf(user) : undefined, (c) => deps.signCredentials(content.guid, c));
+    prepareForContent(
+      req,
+      served.pathMode === 'full' ? `/content/${content.guid}${tail}` : tail,
+      publicBase,
+      user ? await deps.viewerOf(user) : undefined,
+      (c) => deps.signCredentials(content.guid, c),
+    );
     res.setHeader('X-Content-Type-Options', 'nosniff');
     try {
       await deps.relay.forward(req, res, instance.target, {

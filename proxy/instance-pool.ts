@@ -72,7 +72,8 @@ export class InstancePool {
           if (!now) continue;
           for (const i of this.runner.running()) {
             // Only the active bundle is kept warm; drafts and old bundles go when idle.
-            if (i.contentGuid === guid) this.scaling.set(`${guid}/${i.bundleId}`, i.bundleId === now.activeBundleId ? now.scaling : { ...now.scaling, minProcesses: 0 });
+            if (i.contentGuid === guid)
+              this.scaling.set(`${guid}/${i.bundleId}`, i.bundleId === now.activeBundleId ? now.scaling : { ...now.scaling, minProcesses: 0 });
           }
         }
         for (const { request, scaling } of await this.source.keptWarm()) {
@@ -110,7 +111,8 @@ export class InstancePool {
       const least = [...running].sort((a, b) => this.count(a) - this.count(b))[0]!;
       const busy = this.count(least) >= Math.max(1, Math.ceil(s.loadFactor * s.maxConnsPerProcess));
       if (busy && running.length < s.maxProcesses) served = await this.grow(id, req);
-      else if (this.count(least) >= s.maxConnsPerProcess) throw new AtCapacity('This content is at capacity: every process carries as many connections as it may.');
+      else if (this.count(least) >= s.maxConnsPerProcess)
+        throw new AtCapacity('This content is at capacity: every process carries as many connections as it may.');
       else served = { instance: least, recipe: recipe() };
     }
     const key = served.instance.key;

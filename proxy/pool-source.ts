@@ -6,7 +6,12 @@ import type { PoolSource } from './instance-pool.ts';
 import { serveRequestFor } from './serving.ts';
 
 /** The pool's view of the content table: current settings, and what to keep warm. */
-export function poolSource(files: ContentFiles, runner: Pick<ContentRunner, 'serves'>, scalingOf: (c: Content) => Scaling, defaultMinProcesses: number): PoolSource {
+export function poolSource(
+  files: ContentFiles,
+  runner: Pick<ContentRunner, 'serves'>,
+  scalingOf: (c: Content) => Scaling,
+  defaultMinProcesses: number,
+): PoolSource {
   return {
     async scaling(guid) {
       const c = await files.settingsOf(guid);

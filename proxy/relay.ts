@@ -4,7 +4,18 @@ import { parseTarget } from '../runtimes/target.ts';
 import { forwardedHeaders, isLecternCookie, type Forwarding } from './forward.ts';
 
 /** Per connection, not end to end (RFC 9110 7.6.1): never relayed. `expect` because Node answers 100-continue itself. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'expect', 'proxy-authorization', 'proxy-authenticate']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'expect',
+  'proxy-authorization',
+  'proxy-authenticate',
+]);
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS']);
 const POOL_IDLE_MS = 60_000;
 
@@ -61,7 +72,11 @@ function addFrameAncestors(out: Record<string, number | string | string[] | unde
   out['content-security-policy'] = policies.length ? [...policies, ours] : ours;
 }
 
-function responseHeaders(headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>, setCookie: string | undefined, frameAncestors: string): OutgoingHttpHeaders {
+function responseHeaders(
+  headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>,
+  setCookie: string | undefined,
+  frameAncestors: string,
+): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
   for (const name in headers) {
     const value = headers[name];
@@ -104,7 +119,17 @@ export class HttpRelay {
       // Apps close idle keep-alive connections after a few seconds (gunicorn after 2); a
       // shorter timeout on this side keeps requests off connections about to close.
       const { url, socketPath } = parseTarget(target);
-      entry = { pool: new Pool(url, { connections: 256, keepAliveTimeout: 1500, keepAliveMaxTimeout: 1500, headersTimeout: 0, bodyTimeout: 0, ...(socketPath ? { socketPath } : {}) }), used: 0 };
+      entry = {
+        pool: new Pool(url, {
+          connections: 256,
+          keepAliveTimeout: 1500,
+          keepAliveMaxTimeout: 1500,
+          headersTimeout: 0,
+          bodyTimeout: 0,
+          ...(socketPath ? { socketPath } : {}),
+        }),
+        used: 0,
+      };
       this.pools.set(target, entry);
     }
     entry.used = Date.now();
@@ -160,7 +185,12 @@ export class HttpRelay {
    * undici's handler interface rather than its stream() helper: measured, the helper's
    * AbortSignal and stream plumbing cost a fifth of the relay's throughput.
    */
-  private dispatch(target: string, options: Dispatcher.DispatchOptions, res: ServerResponse, answer: { setCookie: string | undefined; frameAncestors: string }): Promise<void> {
+  private dispatch(
+    target: string,
+    options: Dispatcher.DispatchOptions,
+    res: ServerResponse,
+    answer: { setCookie: string | undefined; frameAncestors: string },
+  ): Promise<void> {
     return new Promise((resolve, reject) => {
       let controller: Dispatcher.DispatchController | undefined;
       // The viewer left: stop the app's request too.

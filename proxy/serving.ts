@@ -35,7 +35,14 @@ export function timeoutsOf(c: Content): { readTimeoutMs: number; idleTimeoutMs: 
  */
 export function acquireFailure(err: unknown, detailed: boolean): { error: AppError; retryAfter?: number } {
   if (err instanceof AtCapacity) {
-    return { error: new AppError(503, ErrorCode.internal, 'This content is busy: every one of its processes has as many visitors as it may take. Try again in a moment.'), retryAfter: 5 };
+    return {
+      error: new AppError(
+        503,
+        ErrorCode.internal,
+        'This content is busy: every one of its processes has as many visitors as it may take. Try again in a moment.',
+      ),
+      retryAfter: 5,
+    };
   }
   const retryAfter = err instanceof ContentUnavailable ? err.retryAfterSeconds : undefined;
   const message = detailed ? `The app could not start: ${(err as Error).message}` : 'This content is not available right now. Try again later.';

@@ -75,7 +75,9 @@ export function contentUpgrade(deps: UpgradeDeps) {
         const tail = (req.url ?? '/').slice(m[0].length - 1) || '/';
         // Apps serving under their base path were started with `/content/<guid>/`, drafts too.
         const path = recipe.pathMode === 'full' ? `/content/${content.guid}${tail}` : tail;
-        prepareForContent(req, path, vanityBasePath(req) ?? m[0], who.user ? await deps.viewerOf(who.user) : undefined, (c) => deps.signCredentials(content.guid, c));
+        prepareForContent(req, path, vanityBasePath(req) ?? m[0], who.user ? await deps.viewerOf(who.user) : undefined, (c) =>
+          deps.signCredentials(content.guid, c),
+        );
         // A WebSocket holds its process's connection slot for as long as it is open.
         deps.relay.forward(req, socket, head, instance.target, { pingSeconds: deps.pingSeconds }, lease.release);
       } catch (err) {

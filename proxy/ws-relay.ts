@@ -5,7 +5,18 @@ import { parseTarget } from '../runtimes/target.ts';
 import { forwardedHeaders, isLecternCookie, type Forwarding } from './forward.ts';
 
 /** Handshake headers that belong to one side's connection: each side negotiates its own. */
-const OWN_HEADERS = new Set(['host', 'connection', 'upgrade', 'sec-websocket-key', 'sec-websocket-version', 'sec-websocket-extensions', 'sec-websocket-protocol', 'keep-alive', 'te', 'transfer-encoding']);
+const OWN_HEADERS = new Set([
+  'host',
+  'connection',
+  'upgrade',
+  'sec-websocket-key',
+  'sec-websocket-version',
+  'sec-websocket-extensions',
+  'sec-websocket-protocol',
+  'keep-alive',
+  'te',
+  'transfer-encoding',
+]);
 // Above this many bytes waiting for a slow reader, the other side stops being read.
 const HIGH_WATER = 1 << 20;
 
@@ -78,7 +89,10 @@ export class WsRelay {
       if (value !== undefined && !OWN_HEADERS.has(name)) headers[name] = Array.isArray(value) ? value.join(', ') : value;
     }
     Object.assign(headers, forwardedHeaders(req, this.forwarding));
-    const protocols = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim()).filter(Boolean);
+    const protocols = (req.headers['sec-websocket-protocol'] ?? '')
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean);
     let finished = false;
     const finish = () => {
       if (finished) return;

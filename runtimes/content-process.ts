@@ -42,4 +42,3 @@ export function environment(spec: ProcessSpec, map: (s: string) => string, runAs
   };
   return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, map(v)]));
 }
-

@@ -36,7 +36,11 @@ export class ContentRunner {
     this.recipes = new RecipeBook(o.quartoPath);
     this.environments = new PreparedEnvironments(backend, o.defaults);
     this.serving = new InstanceRunner(backend, processEnv, this.recipes, this.environments, o.defaults.initTimeoutSeconds);
-    this.rendering = new Renderer(backend, processEnv, this.recipes, this.environments, { rendersDir: o.rendersDir, renderTimeoutSeconds: o.defaults.renderTimeoutSeconds, outputOwner: o.outputOwner });
+    this.rendering = new Renderer(backend, processEnv, this.recipes, this.environments, {
+      rendersDir: o.rendersDir,
+      renderTimeoutSeconds: o.defaults.renderTimeoutSeconds,
+      outputOwner: o.outputOwner,
+    });
   }
 
   recipe(mode: string): AppModeRecipe {

@@ -21,7 +21,10 @@ async function version(file: string, args: string[]): Promise<string | undefined
  * The configured installations (or Debian's defaults), each asked for its version. One that
  * does not answer is left out; a deploy that needs it then says what to install.
  */
-export async function discoverInterpreters(configured: { python: string[]; r: string[] }): Promise<{ python: Interpreter[]; r: Interpreter[]; missing: string[] }> {
+export async function discoverInterpreters(configured: {
+  python: string[];
+  r: string[];
+}): Promise<{ python: Interpreter[]; r: Interpreter[]; missing: string[] }> {
   const missing: string[] = [];
   const python: Interpreter[] = [];
   for (const p of configured.python.length ? configured.python : DEFAULT_PYTHON) {

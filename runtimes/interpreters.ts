@@ -14,7 +14,10 @@ export interface InterpreterChoice {
 }
 
 function parts(v: string): number[] {
-  return v.split(/[.-]/).map((p) => Number.parseInt(p, 10)).filter((n) => Number.isFinite(n));
+  return v
+    .split(/[.-]/)
+    .map((p) => Number.parseInt(p, 10))
+    .filter((n) => Number.isFinite(n));
 }
 
 /**
@@ -28,7 +31,10 @@ export function pickInterpreter(installed: readonly Interpreter[], wanted: strin
   const w = parts(wanted);
   const exact = sorted.find((i) => i.version === wanted);
   if (exact) return { interpreter: exact, reason: `exact match for ${wanted}` };
-  const sameMinor = sorted.filter((i) => { const p = parts(i.version); return p[0] === w[0] && p[1] === w[1]; });
+  const sameMinor = sorted.filter((i) => {
+    const p = parts(i.version);
+    return p[0] === w[0] && p[1] === w[1];
+  });
   if (sameMinor.length) return { interpreter: sameMinor[sameMinor.length - 1]!, reason: `same major.minor as ${wanted}` };
   const above = sorted.find((i) => compare(parts(i.version), w) >= 0);
   if (above) return { interpreter: above, reason: `nearest version above ${wanted}` };

@@ -35,7 +35,9 @@ export class RecipeBook {
     const r = recipeFor(mode);
     if (!r) throw new Error(`This server cannot run "${mode}" content.`);
     if (r.needsQuarto && !this.quartoPath) {
-      throw new Error(`"${mode}" content needs Quarto, which is not configured on this server: install it (https://quarto.org) and set LECTERN_QUARTO to the quarto binary.`);
+      throw new Error(
+        `"${mode}" content needs Quarto, which is not configured on this server: install it (https://quarto.org) and set LECTERN_QUARTO to the quarto binary.`,
+      );
     }
     return r;
   }
@@ -52,8 +54,19 @@ export class RecipeBook {
   /** What a recipe's command is built from. */
   context(req: BundleRun, prepared: Prepared, listen: { host: string; port: number }, outputDir: string, params?: Record<string, unknown>): RecipeContext {
     // Quarto recipes find the configured binary here.
-    const environment = this.quartoPath ? { ...prepared.environment, env: { ...prepared.environment.env, QUARTO_PATH: this.quartoPath } } : prepared.environment;
-    const ctx: RecipeContext = { bundleDir: req.bundleDir, primaryFile: req.primaryFile, manifest: req.manifest, environment, host: listen.host, port: listen.port, basePath: basePath(req.contentGuid), outputDir };
+    const environment = this.quartoPath
+      ? { ...prepared.environment, env: { ...prepared.environment.env, QUARTO_PATH: this.quartoPath } }
+      : prepared.environment;
+    const ctx: RecipeContext = {
+      bundleDir: req.bundleDir,
+      primaryFile: req.primaryFile,
+      manifest: req.manifest,
+      environment,
+      host: listen.host,
+      port: listen.port,
+      basePath: basePath(req.contentGuid),
+      outputDir,
+    };
     return params ? { ...ctx, params } : ctx;
   }
 }

@@ -94,11 +94,15 @@ export async function createAppContext(config: Config, logger: Logger, events: C
       for (const l of listeners) l.bundleActivated(guid, bundleId);
     },
     contentDeleted(guid) {
-      void runtime.runner.discard(guid, null).catch((err: Error) => logger.warn({ content: guid, err: err.message }, 'could not free what the deleted content held'));
+      void runtime.runner
+        .discard(guid, null)
+        .catch((err: Error) => logger.warn({ content: guid, err: err.message }, 'could not free what the deleted content held'));
       for (const l of listeners) l.contentDeleted(guid);
     },
     bundleDeleted(guid, bundleId) {
-      void runtime.runner.discard(guid, bundleId).catch((err: Error) => logger.warn({ content: guid, bundle: bundleId, err: err.message }, 'could not free what the deleted bundle held'));
+      void runtime.runner
+        .discard(guid, bundleId)
+        .catch((err: Error) => logger.warn({ content: guid, bundle: bundleId, err: err.message }, 'could not free what the deleted bundle held'));
       for (const l of listeners) l.bundleDeleted(guid, bundleId);
     },
   };

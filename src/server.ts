@@ -77,7 +77,12 @@ export function buildServer(ctx: AppContext): LecternServer {
   const { config, logger } = ctx;
   let boundMain = config.server.port;
   let boundContent = config.server.contentPort;
-  const origin = origins({ publicUrl: config.server.publicUrl, contentUrl: config.server.contentUrl, mainPort: () => boundMain, contentPort: () => boundContent });
+  const origin = origins({
+    publicUrl: config.server.publicUrl,
+    contentUrl: config.server.contentUrl,
+    mainPort: () => boundMain,
+    contentPort: () => boundContent,
+  });
 
   const https = config.server.publicUrl?.startsWith('https://') ?? false;
   const app = express();
@@ -91,7 +96,9 @@ export function buildServer(ctx: AppContext): LecternServer {
   const browser = createBrowserSession(ctx, https);
   // How many processes each app runs, and which gets a connection; drains old bundles.
   const scalingOf = (c: Content) => effectiveScaling(c, config.scaling);
-  const pool = new InstancePool(ctx.runtime.runner, poolSource(ctx.contentFiles, ctx.runtime.runner, scalingOf, config.scaling.minProcesses), (msg, err) => logger.warn({ err }, msg));
+  const pool = new InstancePool(ctx.runtime.runner, poolSource(ctx.contentFiles, ctx.runtime.runner, scalingOf, config.scaling.minProcesses), (msg, err) =>
+    logger.warn({ err }, msg),
+  );
   ctx.subscribe({
     bundleActivated: (guid, bundleId) => {
       pool.drain(guid, bundleId);
@@ -172,13 +179,15 @@ export function buildServer(ctx: AppContext): LecternServer {
     log: accessLog(logger.child({ origin: 'content' })),
     startingPageAfterMs: config.proxy.startingPageAfterMs,
   });
-  const withGateway = (next: http.RequestListener): http.RequestListener => (req, res) => {
-    gateway(req, res, () => next(req, res)).catch((err: unknown) => {
-      logger.error({ err, url: req.url }, 'proxy failed');
-      if (res.headersSent) return res.destroy();
-      res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end('An internal failure occurred.');
-    });
-  };
+  const withGateway =
+    (next: http.RequestListener): http.RequestListener =>
+    (req, res) => {
+      gateway(req, res, () => next(req, res)).catch((err: unknown) => {
+        logger.error({ err, url: req.url }, 'proxy failed');
+        if (res.headersSent) return res.destroy();
+        res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end('An internal failure occurred.');
+      });
+    };
   const contentApp = buildContentApp({
     trustProxy: config.server.trustProxy,
     session: browser.unlessKey,

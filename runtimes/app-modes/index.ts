@@ -25,8 +25,21 @@ import { check as tensorflowSavedModel } from './tensorflow-saved-model.ts';
  * its Connect ordinal in src/domain/app-modes.ts if Connect has a new one).
  */
 const RECIPES: readonly AppModeRecipe[] = [
-  staticRecipe, shiny, rmdShiny, rmdStatic, api, quartoStatic, quartoShiny,
-  pythonApi, pythonFastapi, pythonDash, pythonStreamlit, pythonBokeh, pythonShiny, jupyterStatic, nodejs,
+  staticRecipe,
+  shiny,
+  rmdShiny,
+  rmdStatic,
+  api,
+  quartoStatic,
+  quartoShiny,
+  pythonApi,
+  pythonFastapi,
+  pythonDash,
+  pythonStreamlit,
+  pythonBokeh,
+  pythonShiny,
+  jupyterStatic,
+  nodejs,
 ];
 
 /** Modes whose uploads are accepted and checked, though this server cannot run them. */

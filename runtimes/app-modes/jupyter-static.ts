@@ -25,7 +25,8 @@ export const recipe: RenderedRecipe = {
     const jupyter = ctx.manifest.jupyter ?? {};
     return {
       argv: nbconvertArgv(ctx, [
-        '--to', 'html',
+        '--to',
+        'html',
         '--execute',
         '--ExecutePreprocessor.kernel_name=python3',
         // No limit per cell: the render's own timeout (runtime.renderTimeoutSeconds) bounds the whole run.
@@ -33,8 +34,10 @@ export const recipe: RenderedRecipe = {
         '--ExecutePreprocessor.startup_timeout=120',
         ...(jupyter.hide_all_input ? ['--no-input'] : []),
         ...(jupyter.hide_tagged_input ? ['--TagRemovePreprocessor.enabled=True', '--TagRemovePreprocessor.remove_input_tags=hide_input'] : []),
-        '--output-dir', ctx.outputDir,
-        '--output', 'index',
+        '--output-dir',
+        ctx.outputDir,
+        '--output',
+        'index',
         notebook,
       ]),
       env: pythonEnv({ PYDEVD_DISABLE_FILE_VALIDATION: '1', JUPYTER_PLATFORM_DIRS: '1' }),

@@ -17,12 +17,19 @@ export const recipe: ServedRecipe = {
   command(ctx) {
     return {
       argv: [
-        ctx.environment.executable, '-m', 'bokeh', 'serve', scriptOf(ctx),
-        '--port', String(ctx.port),
-        '--address', ctx.host,
+        ctx.environment.executable,
+        '-m',
+        'bokeh',
+        'serve',
+        scriptOf(ctx),
+        '--port',
+        String(ctx.port),
+        '--address',
+        ctx.host,
         // The proxy answers for the origin; Lectern's own pages are not Bokeh's to police.
         '--allow-websocket-origin=*',
-        '--prefix', ctx.basePath,
+        '--prefix',
+        ctx.basePath,
         '--use-xheaders',
       ],
       env: pythonEnv(),

@@ -17,7 +17,8 @@ export const recipe: ServedRecipe = {
   validate: validatePythonModule,
   command(ctx) {
     const { module, object } = parseEntrypoint(ctx.manifest.metadata.entrypoint);
-    if (object.endsWith('()')) throw new Error(`The Dash entrypoint ${JSON.stringify(ctx.manifest.metadata.entrypoint)} names a factory; name the Dash object (module:app)`);
+    if (object.endsWith('()'))
+      throw new Error(`The Dash entrypoint ${JSON.stringify(ctx.manifest.metadata.entrypoint)} names a factory; name the Dash object (module:app)`);
     return gunicornCommand(ctx, `${module}:${object}.server`, {
       DASH_REQUESTS_PATHNAME_PREFIX: ctx.basePath,
       DASH_ROUTES_PATHNAME_PREFIX: '/',

@@ -105,13 +105,20 @@ export function pythonEnv(extra: Record<string, string> = {}): Record<string, st
 export function gunicornCommand(ctx: RecipeContext, target: string, env: Record<string, string> = {}): CommandSpec {
   return {
     argv: [
-      ctx.environment.executable, '-c', inlinePython(['lectern_target', 'lectern_wsgi'], cliMain('gunicorn.app.wsgiapp', 'run', 'gunicorn', 'python3-gunicorn')),
-      '--bind', hostPort(ctx),
-      '--workers', '1',
-      '--threads', '4',
+      ctx.environment.executable,
+      '-c',
+      inlinePython(['lectern_target', 'lectern_wsgi'], cliMain('gunicorn.app.wsgiapp', 'run', 'gunicorn', 'python3-gunicorn')),
+      '--bind',
+      hostPort(ctx),
+      '--workers',
+      '1',
+      '--threads',
+      '4',
       // gthread workers heartbeat from their main loop, so this bounds a stuck worker, not a slow request.
-      '--timeout', '120',
-      '--graceful-timeout', '10',
+      '--timeout',
+      '120',
+      '--graceful-timeout',
+      '10',
       'lectern_wsgi:app',
     ],
     env: pythonEnv({ LECTERN_WSGI_APP: target, ...env }),
@@ -123,10 +130,15 @@ export function gunicornCommand(ctx: RecipeContext, target: string, env: Record<
 export function uvicornCommand(ctx: RecipeContext, target: string): CommandSpec {
   return {
     argv: [
-      ctx.environment.executable, '-c', inlinePython(['lectern_target', 'lectern_asgi'], cliMain('uvicorn.main', 'main', 'uvicorn', 'python3-uvicorn')),
-      '--host', ctx.host,
-      '--port', String(ctx.port),
-      '--timeout-keep-alive', '75',
+      ctx.environment.executable,
+      '-c',
+      inlinePython(['lectern_target', 'lectern_asgi'], cliMain('uvicorn.main', 'main', 'uvicorn', 'python3-uvicorn')),
+      '--host',
+      ctx.host,
+      '--port',
+      String(ctx.port),
+      '--timeout-keep-alive',
+      '75',
       'lectern_asgi:app',
     ],
     env: pythonEnv({ LECTERN_ASGI_APP: target }),
@@ -136,5 +148,10 @@ export function uvicornCommand(ctx: RecipeContext, target: string): CommandSpec 
 
 /** `<python> -c <nbconvert launcher> <nbconvert arguments>`. */
 export function nbconvertArgv(ctx: RecipeContext, args: string[]): string[] {
-  return [ctx.environment.executable, '-c', inlinePython(['lectern_nbconvert'], 'import lectern_nbconvert\nsys.exit(lectern_nbconvert.main(sys.argv[1:]))'), ...args];
+  return [
+    ctx.environment.executable,
+    '-c',
+    inlinePython(['lectern_nbconvert'], 'import lectern_nbconvert\nsys.exit(lectern_nbconvert.main(sys.argv[1:]))'),
+    ...args,
+  ];
 }

@@ -12,8 +12,7 @@ const OUTPUT = 'index.html';
 export function validateQuarto(bundle: BundleFiles): string {
   const primary = bundle.given('primary_rmd') ?? bundle.given('entrypoint');
   if (primary) return bundle.named(primary, 'primary document');
-  const found =
-    bundle.first('index.qmd', '_quarto.yml', '_quarto.yaml') ?? bundle.rootWith('.qmd')[0] ?? bundle.rootWith('.ipynb', '.rmd')[0];
+  const found = bundle.first('index.qmd', '_quarto.yml', '_quarto.yaml') ?? bundle.rootWith('.qmd')[0] ?? bundle.rootWith('.ipynb', '.rmd')[0];
   if (!found) throw bundle.missing('has no _quarto.yml or .qmd, .ipynb or .Rmd document at its root');
   return found;
 }
@@ -32,9 +31,7 @@ export const recipe: RenderedRecipe = {
   command: (ctx) => {
     const primary = primaryDocument(ctx, 'quarto-static');
     const out = path.resolve(ctx.outputDir);
-    const args = isQuartoProject(ctx, primary)
-      ? ['render', '.', '--output-dir', out]
-      : ['render', primary, '--output-dir', out, '--output', OUTPUT];
+    const args = isQuartoProject(ctx, primary) ? ['render', '.', '--output-dir', out] : ['render', primary, '--output-dir', out, '--output', OUTPUT];
     return { ...inWritableCopy(ctx, [quartoBinary(ctx), ...args], false), output: OUTPUT };
   },
 };

@@ -62,8 +62,19 @@ function labelLine(req: BundleImageRequest, text: string): { line: string; input
   for (const [file, content] of Object.entries(req.steps.files).sort()) hash.update(`\0${file}\0${content}`);
   // The bundle itself: a bundle's files never change after upload, so its id names them.
   const inputs = hash.update(`\0${req.contentGuid}/${req.bundleId}`).digest('hex').slice(0, 32);
-  const labels = { [LABEL.managed]: 'true', [LABEL.server]: req.server, [LABEL.content]: req.contentGuid, [LABEL.bundle]: String(req.bundleId), [INPUTS_LABEL]: inputs };
-  return { line: `LABEL ${Object.entries(labels).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ')}`, inputs };
+  const labels = {
+    [LABEL.managed]: 'true',
+    [LABEL.server]: req.server,
+    [LABEL.content]: req.contentGuid,
+    [LABEL.bundle]: String(req.bundleId),
+    [INPUTS_LABEL]: inputs,
+  };
+  return {
+    line: `LABEL ${Object.entries(labels)
+      .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+      .join(' ')}`,
+    inputs,
+  };
 }
 
 const INPUTS_LABEL = 'org.lectern.inputs';
@@ -74,7 +85,10 @@ const INPUTS_LABEL = 'org.lectern.inputs';
  */
 export async function buildBundleImage(docker: Docker, req: BundleImageRequest): Promise<BundleImage> {
   const name = bundleImageName(req.contentGuid, req.bundleId);
-  const previous = await docker.getImage(name).inspect().catch(() => null);
+  const previous = await docker
+    .getImage(name)
+    .inspect()
+    .catch(() => null);
   const text = dockerfile(req);
   const { line, inputs } = labelLine(req, text);
   // The same bundle on the same runtime image with the same environment: the image is there.
@@ -105,7 +119,11 @@ export async function buildBundleImage(docker: Docker, req: BundleImageRequest):
       req.log(line);
     });
     const id = (await docker.getImage(name).inspect()).Id;
-    if (previous && previous.Id !== id) await docker.getImage(previous.Id).remove().catch(() => undefined);
+    if (previous && previous.Id !== id)
+      await docker
+        .getImage(previous.Id)
+        .remove()
+        .catch(() => undefined);
     return { id, name, reused: cached === req.steps.run.length, built: true };
   } finally {
     await rm(context, { recursive: true, force: true });

@@ -14,7 +14,9 @@ export async function ensureContentNetwork(docker: Docker): Promise<string> {
   const found = existing.find((n) => n.Name === CONTENT_NETWORK);
   if (found) {
     if (found.Options?.['com.docker.network.bridge.enable_icc'] !== 'false') {
-      throw new Error(`The Docker network ${CONTENT_NETWORK} exists but lets containers reach each other: remove it (docker network rm ${CONTENT_NETWORK}) and Lectern makes it anew.`);
+      throw new Error(
+        `The Docker network ${CONTENT_NETWORK} exists but lets containers reach each other: remove it (docker network rm ${CONTENT_NETWORK}) and Lectern makes it anew.`,
+      );
     }
     return CONTENT_NETWORK;
   }

@@ -18,8 +18,12 @@ export async function connect(docker: Docker, backend: string): Promise<string> 
     // Where dockerode looked: DOCKER_HOST as docker-modem read it, else the local socket.
     // (Its default socket is a function that finds /var/run/docker.sock.)
     const m = docker.modem as unknown as { socketPath?: unknown; host?: string; port?: number | string; protocol?: string };
-    const where = m.host ? `${m.protocol ?? 'tcp'}://${m.host}:${m.port}` : `unix://${typeof m.socketPath === 'string' ? m.socketPath : '/var/run/docker.sock'}`;
-    throw new Error(`runtime.backend is ${backend}, but the Docker engine at ${where} does not answer (${(err as Error).message}): start dockerd, or set DOCKER_HOST.`);
+    const where = m.host
+      ? `${m.protocol ?? 'tcp'}://${m.host}:${m.port}`
+      : `unix://${typeof m.socketPath === 'string' ? m.socketPath : '/var/run/docker.sock'}`;
+    throw new Error(
+      `runtime.backend is ${backend}, but the Docker engine at ${where} does not answer (${(err as Error).message}): start dockerd, or set DOCKER_HOST.`,
+    );
   }
 }
 

@@ -56,12 +56,22 @@ export class DockerBackend implements RuntimeBackend {
     const docker = this.o.docker;
     const image = await chooseRuntimeImage(docker, req.language, req.manifest, req.imageName);
     const lang = req.language === 'python' ? 'Python' : 'R';
-    req.log(`Using ${lang} ${(req.language === 'python' ? image.python : image.r) ?? ''} in the image ${image.name}${req.imageName ? ' (as the content asks)' : ''}.`);
+    req.log(
+      `Using ${lang} ${(req.language === 'python' ? image.python : image.r) ?? ''} in the image ${image.name}${req.imageName ? ' (as the content asks)' : ''}.`,
+    );
     const stepsReq = { language: req.language, image, bundleDir: req.bundleDir, manifest: req.manifest, managed: req.managed, log: req.log };
     const steps = req.language === 'python' ? await pythonSteps(stepsReq, this.o.pythonIndexUrl) : await rSteps(docker, stepsReq, this.o.rRepository);
     let built;
     try {
-      built = await buildBundleImage(docker, { server: this.o.server, contentGuid: req.contentGuid, bundleId: req.bundleId, bundleDir: req.bundleDir, runtime: image, steps, log: req.log });
+      built = await buildBundleImage(docker, {
+        server: this.o.server,
+        contentGuid: req.contentGuid,
+        bundleId: req.bundleId,
+        bundleDir: req.bundleDir,
+        runtime: image,
+        steps,
+        log: req.log,
+      });
     } catch (err) {
       throw buildFailure(err as Error, req.language, req.language === 'python' ? this.o.pythonIndexUrl : this.o.rRepository);
     }
@@ -90,13 +100,20 @@ export class DockerBackend implements RuntimeBackend {
     }
     const info = await container.inspect();
     const hostPort = info.NetworkSettings.Ports?.[`${spec.port}/tcp`]?.[0]?.HostPort;
-    const instance: Instance = { key: spec.key, contentGuid: spec.contentGuid, bundleId: spec.bundleId, target: `http://127.0.0.1:${hostPort}`, pid: info.State.Pid || null, startedAt: new Date() };
+    const instance: Instance = {
+      key: spec.key,
+      contentGuid: spec.contentGuid,
+      bundleId: spec.bundleId,
+      target: `http://127.0.0.1:${hostPort}`,
+      pid: info.State.Pid || null,
+      startedAt: new Date(),
+    };
     await writer.setPid(instance.pid);
     const t = this.track(instance, container, writer, output);
 
     if (!hostPort) {
       await this.stop(spec.key);
-      throw new Error('The engine published no port for the app\'s container.');
+      throw new Error("The engine published no port for the app's container.");
     }
     let gone: number | null | undefined;
     void t.exited.then((c) => (gone = c));
@@ -227,7 +244,10 @@ export class DockerBackend implements RuntimeBackend {
     await Promise.all([...this.running.values()].filter((t) => matches(t.instance.contentGuid, t.instance.bundleId)).map((t) => this.stop(t.instance.key)));
     const which = [...ownedBy(this.o.server), `${LABEL.content}=${contentGuid}`, ...(bundleId === null ? [] : [`${LABEL.bundle}=${bundleId}`])];
     for (const c of await this.o.docker.listContainers({ all: true, filters: { label: which } })) {
-      await this.o.docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => undefined);
+      await this.o.docker
+        .getContainer(c.Id)
+        .remove({ force: true, v: true })
+        .catch(() => undefined);
     }
     for (const img of await this.o.docker.listImages({ filters: { label: which } })) {
       if (!(await removeImage(this.o.docker, img.Id))) throw new Error(`the image ${img.RepoTags?.[0] ?? img.Id} is still in use`);
@@ -264,13 +284,23 @@ export class DockerBackend implements RuntimeBackend {
       const port = c.Ports.find((p) => String(p.PrivatePort) === labels[LABEL.port] && p.PublicPort);
       const record = records.get(key);
       if (c.State === 'running' && labels[LABEL.kind] === 'app' && port && record && (await keep(guid, bundleId))) {
-        const instance: Instance = { key, contentGuid: guid, bundleId, target: `http://127.0.0.1:${port.PublicPort}`, pid: record.pid, startedAt: new Date(labels[LABEL.startedAt] ?? Date.now()) };
+        const instance: Instance = {
+          key,
+          contentGuid: guid,
+          bundleId,
+          target: `http://127.0.0.1:${port.PublicPort}`,
+          pid: record.pid,
+          startedAt: new Date(labels[LABEL.startedAt] ?? Date.now()),
+        };
         this.track(instance, docker.getContainer(c.Id), await this.o.jobs.reopen(record), null);
         records.delete(key);
         adopted.push(instance);
         continue;
       }
-      await docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => undefined);
+      await docker
+        .getContainer(c.Id)
+        .remove({ force: true, v: true })
+        .catch(() => undefined);
       removed++;
     }
     if (markLost) for (const r of records.values()) await this.o.jobs.markLost(r);
@@ -292,7 +322,11 @@ export class DockerBackend implements RuntimeBackend {
   async stopAll(): Promise<void> {
     await Promise.all([...this.running.keys()].map((k) => this.stop(k)));
     const left = await this.o.docker.listContainers({ all: true, filters: { label: ownedBy(this.o.server) } });
-    for (const c of left) await this.o.docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => undefined);
+    for (const c of left)
+      await this.o.docker
+        .getContainer(c.Id)
+        .remove({ force: true, v: true })
+        .catch(() => undefined);
   }
 }
 
@@ -316,10 +350,14 @@ async function copyOut(container: Docker.Container, from: string, to: string): P
 function buildFailure(err: Error, language: 'r' | 'python', source: string): Error {
   const msg = err.message;
   if (/returned a non-zero code/.test(msg) && language === 'python') {
-    return new Error(`Installing the bundle's Python requirements from ${source} failed while building its image (pip's output is above). To fix it: make the packages available in that index (LECTERN_PYTHON_INDEX_URL), correct requirements.txt, or deploy with Python environment management off. (${msg})`);
+    return new Error(
+      `Installing the bundle's Python requirements from ${source} failed while building its image (pip's output is above). To fix it: make the packages available in that index (LECTERN_PYTHON_INDEX_URL), correct requirements.txt, or deploy with Python environment management off. (${msg})`,
+    );
   }
   if (/returned a non-zero code/.test(msg)) {
-    return new Error(`Installing the bundle's R packages from ${source} failed while building its image (R's output is above). To fix it: make the repository reachable or point LECTERN_R_REPOSITORY at one that has them, or deploy with R environment management off. (${msg})`);
+    return new Error(
+      `Installing the bundle's R packages from ${source} failed while building its image (R's output is above). To fix it: make the repository reachable or point LECTERN_R_REPOSITORY at one that has them, or deploy with R environment management off. (${msg})`,
+    );
   }
   return new Error(`Building the bundle's image failed: ${msg}`);
 }

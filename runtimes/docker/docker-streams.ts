@@ -55,7 +55,11 @@ export class FrameDemuxer {
  * the stream it came from. When `onLine` returns false and `drain` is given, reading pauses
  * until `drain()` resolves (the job log catching up). Resolves when the stream ends.
  */
-export function eachLine(stream: NodeJS.ReadableStream, onLine: (source: 'stdout' | 'stderr', line: string) => boolean | void, drain?: () => Promise<void>): Promise<void> {
+export function eachLine(
+  stream: NodeJS.ReadableStream,
+  onLine: (source: 'stdout' | 'stderr', line: string) => boolean | void,
+  drain?: () => Promise<void>,
+): Promise<void> {
   let behind = false;
   const splitter = (source: 'stdout' | 'stderr') =>
     new LineSplitter((line) => {

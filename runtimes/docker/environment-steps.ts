@@ -4,7 +4,15 @@ import { SANDBOX_PATHS } from '../content-process.ts';
 import type { RestoredEnvironment } from '../environments/environment.ts';
 import { readRequirements } from '../environments/python-env.ts';
 import { checkRequirements, requirementsPolicyError } from '../environments/python-requirements.ts';
-import { countedRequirements, describeRPlanProblems, parseRLibraryListing, planIsSatisfied, planRLibrary, rPackageRequirements, type RLibraryState } from '../environments/r-packages.ts';
+import {
+  countedRequirements,
+  describeRPlanProblems,
+  parseRLibraryListing,
+  planIsSatisfied,
+  planRLibrary,
+  rPackageRequirements,
+  type RLibraryState,
+} from '../environments/r-packages.ts';
 import { rCode } from '../environments/r-scripts.ts';
 import type { Interpreter } from '../interpreters.ts';
 import type { RuntimeImage } from '../../src/domain/runtime-images.ts';
@@ -59,7 +67,23 @@ export async function pythonSteps(req: StepsRequest, indexUrl: string): Promise<
     req.log(`The image's build installs the requirements with pip from ${indexUrl} (a cached layer while they are unchanged).`);
     run.push(
       `ENV PIP_CONFIG_FILE=/dev/null`,
-      runLine([python, '-m', 'pip', 'install', '--no-input', '--disable-pip-version-check', '--no-color', '--progress-bar', 'off', '--no-warn-script-location', '--no-cache-dir', '--index-url', indexUrl, '-r', `${SPEC}/requirements.txt`]),
+      runLine([
+        python,
+        '-m',
+        'pip',
+        'install',
+        '--no-input',
+        '--disable-pip-version-check',
+        '--no-color',
+        '--progress-bar',
+        'off',
+        '--no-warn-script-location',
+        '--no-cache-dir',
+        '--index-url',
+        indexUrl,
+        '-r',
+        `${SPEC}/requirements.txt`,
+      ]),
     );
   }
   return {
@@ -74,7 +98,9 @@ export async function pythonSteps(req: StepsRequest, indexUrl: string): Promise<
 const listings = new KeyedShare<string, RLibraryState>({ keepResults: true });
 
 function listLibrary(docker: Docker, image: RuntimeImage): Promise<RLibraryState> {
-  return listings.run(image.id, () => runInImage(docker, image.id, ['Rscript', '--no-init-file', '-e', rCode('installed-packages')]).then(parseRLibraryListing));
+  return listings.run(image.id, () =>
+    runInImage(docker, image.id, ['Rscript', '--no-init-file', '-e', rCode('installed-packages')]).then(parseRLibraryListing),
+  );
 }
 
 /**
@@ -96,7 +122,9 @@ export async function rSteps(docker: Docker, req: StepsRequest, repository: stri
     return none;
   }
   const toInstall = [...plan.missing, ...plan.mismatched.map((m) => m.requirement)].sort((a, b) => (a.name < b.name ? -1 : 1));
-  req.log(`${toInstall.length} of ${countedRequirements(reqs).length} R packages are not in ${req.image.name} at the required version; installing them from ${repository} while building the image:`);
+  req.log(
+    `${toInstall.length} of ${countedRequirements(reqs).length} R packages are not in ${req.image.name} at the required version; installing them from ${repository} while building the image:`,
+  );
   for (const p of describeRPlanProblems(plan)) req.log(`  - ${p}`);
   const specs = toInstall.map((r) => `${r.name}=${r.version ?? ''}`);
   // The install script tries its best; the check after it fails the build on anything missing.
@@ -112,4 +140,3 @@ export async function rSteps(docker: Docker, req: StepsRequest, repository: stri
     interpreter,
   };
 }
-

@@ -4,7 +4,6 @@ import type { Manifest } from '../../src/domain/manifest.ts';
 import { LABEL } from './labels.ts';
 import { LABELS, RUNTIME_IMAGES } from './runtime-images.ts';
 
-
 function withTag(name: string): string {
   return /:[^/]+$/.test(name) ? name : `${name}:latest`;
 }
@@ -48,7 +47,8 @@ export async function chooseRuntimeImage(docker: Docker, language: 'r' | 'python
   if (pinned) {
     const found = all.find((e) => e.name === withTag(pinned));
     if (!found) throw new Error(`The content asks for the image "${pinned}", which is not one of this server's execution environments (${names}).`);
-    if (!(language === 'r' ? found.r : found.python)) throw new Error(`The image "${pinned}" has no ${language === 'r' ? 'R' : 'Python'}, which this content needs.`);
+    if (!(language === 'r' ? found.r : found.python))
+      throw new Error(`The image "${pinned}" has no ${language === 'r' ? 'R' : 'Python'}, which this content needs.`);
     return found;
   }
   const want = needs(language, manifest);

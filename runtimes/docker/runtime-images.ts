@@ -174,7 +174,9 @@ export async function runInImage(docker: Docker, image: string, cmd: string[]): 
 
 /** The interpreter versions inside an image, as build arguments for its labels. */
 async function versionsIn(docker: Docker, image: string, probes: readonly string[]): Promise<Record<string, string>> {
-  const script = ['R --version 2>/dev/null | head -1 || true', 'python3 --version 2>/dev/null || true', 'quarto --version 2>/dev/null || true'].join('; echo ---; ');
+  const script = ['R --version 2>/dev/null | head -1 || true', 'python3 --version 2>/dev/null || true', 'quarto --version 2>/dev/null || true'].join(
+    '; echo ---; ',
+  );
   const [r = '', py = '', quarto = ''] = (await probe(docker, image, script)).split('---');
   const args: Record<string, string> = {};
   const rv = /R version (\d+\.\d+\.\d+)/.exec(r)?.[1];
@@ -220,7 +222,12 @@ export async function buildRuntimeImages(docker: Docker, o: BuildImagesOptions):
     const versions = await versionsIn(docker, spec.image, spec.probes);
     if (Object.keys(versions).length) await build(docker, spec.name, spec.image, { BASE: from, ...versions }, () => undefined);
     const labels = (await docker.getImage(spec.image).inspect()).Config.Labels ?? {};
-    o.log(`${spec.image}: ${Object.entries(labels).filter(([k]) => k.startsWith('org.lectern.')).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+    o.log(
+      `${spec.image}: ${Object.entries(labels)
+        .filter(([k]) => k.startsWith('org.lectern.'))
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')}`,
+    );
     built.push(spec.image);
     if (spec.name === 'base') force = true;
   }

@@ -42,7 +42,14 @@ export type Exec = (cmd: string, args: string[], timeoutMs: number, onLine: (lin
  * streaming each output line; rejects only if it cannot start. When it exits, whatever it left
  * running in its process group is killed too.
  */
-export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number, onLine: (line: string) => void, as: SpawnAs = {}): Promise<RunResult> {
+export function run(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  timeoutMs: number,
+  onLine: (line: string) => void,
+  as: SpawnAs = {},
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawnInstaller(cmd, args, env, as);
     // The last lines, from `first` on (a queue without shifting the array each line).
@@ -110,13 +117,15 @@ async function runQuiet(cmd: string, args: string[], env: NodeJS.ProcessEnv): Pr
 }
 
 export function tail(lines: readonly string[], n = 20): string {
-  return lines.filter((l) => l.trim() !== '').slice(-n).join('\n');
+  return lines
+    .filter((l) => l.trim() !== '')
+    .slice(-n)
+    .join('\n');
 }
 
 export function seconds(ms: number): string {
   return ms >= 60_000 ? `${(ms / 60_000).toFixed(1)} min` : `${(ms / 1000).toFixed(1)} s`;
 }
-
 
 /** The account installers run as: the one content runs as (runtime.runAs), never root. */
 export interface InstallAccount {
@@ -237,7 +246,12 @@ export function assertCanRunAs(runAs: InstallAccount | null): void {
  * ownership top-down, each directory before what is in it, so no name can be swapped for a
  * link under the server's feet.
  */
-export async function createBuildArea(o: { runAs: InstallAccount | null; buildRoot?: string | undefined; partial: string; sandbox?: BuildSandbox | undefined }): Promise<BuildArea> {
+export async function createBuildArea(o: {
+  runAs: InstallAccount | null;
+  buildRoot?: string | undefined;
+  partial: string;
+  sandbox?: BuildSandbox | undefined;
+}): Promise<BuildArea> {
   const { runAs } = o;
   if (!runAs) {
     const work = await mkdtemp(path.join(os.tmpdir(), BUILD_PREFIX));
@@ -264,7 +278,10 @@ export async function createBuildArea(o: { runAs: InstallAccount | null; buildRo
   try {
     await mkdir(inputs, { mode: 0o755 });
     await chmod(inputs, 0o755);
-    for (const [dir, mode] of [[target, 0o755], [work, 0o700]] as const) {
+    for (const [dir, mode] of [
+      [target, 0o755],
+      [work, 0o700],
+    ] as const) {
       await mkdir(dir, { mode });
       await chmod(dir, mode);
       await lchown(dir, runAs.uid, runAs.gid);

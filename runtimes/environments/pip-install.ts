@@ -4,7 +4,15 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { seconds, tail, type Exec, type RunResult } from './install-area.ts';
 import type { PythonRestorerOptions } from './python-options.ts';
-import { diagnosePip, normalizeName, normalizeRequirements, requirementName, withoutRequirements, type MissingRequirement, type PipDiagnosis } from './python-requirements.ts';
+import {
+  diagnosePip,
+  normalizeName,
+  normalizeRequirements,
+  requirementName,
+  withoutRequirements,
+  type MissingRequirement,
+  type PipDiagnosis,
+} from './python-requirements.ts';
 
 // pip, run into a built venv: its command line, and what its failure means to the publisher.
 
@@ -13,18 +21,36 @@ const INDEX_SETTING = 'server setting runtime.pythonIndexUrl, LECTERN_PYTHON_IND
 const RECHECK_LIMIT = 10;
 const RECHECK_BUDGET_MS = 60_000;
 
-export function pipArgs(opts: PythonRestorerOptions, extra: readonly string[], cacheDir: string, requirementsFile: string, overrides: { timeout?: number; retries?: number; dryRun?: boolean } = {}): string[] {
+export function pipArgs(
+  opts: PythonRestorerOptions,
+  extra: readonly string[],
+  cacheDir: string,
+  requirementsFile: string,
+  overrides: { timeout?: number; retries?: number; dryRun?: boolean } = {},
+): string[] {
   return [
-    '-m', 'pip', 'install',
-    '--no-input', '--disable-pip-version-check', '--no-color', '--progress-bar', 'off', '--no-warn-script-location',
-    '--timeout', String(overrides.timeout ?? opts.networkTimeoutSeconds ?? 30),
-    '--retries', String(overrides.retries ?? opts.retries ?? 2),
-    '--cache-dir', cacheDir,
-    '--index-url', opts.indexUrl,
+    '-m',
+    'pip',
+    'install',
+    '--no-input',
+    '--disable-pip-version-check',
+    '--no-color',
+    '--progress-bar',
+    'off',
+    '--no-warn-script-location',
+    '--timeout',
+    String(overrides.timeout ?? opts.networkTimeoutSeconds ?? 30),
+    '--retries',
+    String(overrides.retries ?? opts.retries ?? 2),
+    '--cache-dir',
+    cacheDir,
+    '--index-url',
+    opts.indexUrl,
     ...extra.flatMap((u) => ['--extra-index-url', u]),
     ...(opts.binaryOnly ? ['--only-binary=:all:'] : []),
     ...(overrides.dryRun ? ['--dry-run'] : []),
-    '-r', requirementsFile,
+    '-r',
+    requirementsFile,
   ];
 }
 
@@ -63,7 +89,9 @@ export async function installFailure(ctx: PipContext, requirementsText: string, 
   const reqName = ctx.requirementsName;
   const managementOff = `or deploy with Python environment management off to use the packages installed on the server`;
   if (result.timedOut) {
-    return new Error(`Installing the Python requirements did not finish within ${seconds(opts.installTimeoutMs ?? 20 * 60_000)} (pip was stopped). A slow or unreachable ${where.replace(/^the /, '')} is the usual cause; check it, ${managementOff}.`);
+    return new Error(
+      `Installing the Python requirements did not finish within ${seconds(opts.installTimeoutMs ?? 20 * 60_000)} (pip was stopped). A slow or unreachable ${where.replace(/^the /, '')} is the usual cause; check it, ${managementOff}.`,
+    );
   }
   const diag = diagnosePip(result.lines);
 
@@ -109,7 +137,9 @@ export async function installFailure(ctx: PipContext, requirementsText: string, 
   }
 
   const said = diag.errors.length > 0 ? diag.errors.map((l) => `  ${l}`).join('\n') : tail(result.lines);
-  return new Error(`pip could not install the bundle's Python requirements from ${where} (exit code ${result.code ?? result.signal}):\n${said}\nTo fix it: correct ${reqName}, ${managementOff}.`);
+  return new Error(
+    `pip could not install the bundle's Python requirements from ${where} (exit code ${result.code ?? result.signal}):\n${said}\nTo fix it: correct ${reqName}, ${managementOff}.`,
+  );
 }
 
 function describeMissing(m: MissingRequirement, indexAnswered: boolean): string {
@@ -121,7 +151,8 @@ function describeMissing(m: MissingRequirement, indexAnswered: boolean): string 
 
 /** The telling part of a urllib3 retry warning: `Failed to establish a new connection: [Errno -2] Name or service not known`. */
 function networkReason(line: string): string {
-  const m = /(Failed to establish a new connection: [^'")]*)/.exec(line) ?? /(\[Errno [^\]]+\][^'")]*)/.exec(line) ?? /((?:Read|Connect) timed out[^'")]*)/.exec(line);
+  const m =
+    /(Failed to establish a new connection: [^'")]*)/.exec(line) ?? /(\[Errno [^\]]+\][^'")]*)/.exec(line) ?? /((?:Read|Connect) timed out[^'")]*)/.exec(line);
   const text = (m?.[1] ?? line).trim();
   return text.length > 240 ? `${text.slice(0, 240)}…` : text;
 }

@@ -18,9 +18,20 @@ const BUILD_VERSION = 'venv-system-site-1';
  * The cache key: interpreter, requirements and indexes, hashed. The requirements policy
  * (checkRequirements) leaves nothing installed that the file's own text does not name.
  */
-export function pythonEnvironmentKey(interpreter: Interpreter, requirements: string, indexUrl: string, extraIndexUrls: readonly string[] = [], binaryOnly = false): string {
+export function pythonEnvironmentKey(
+  interpreter: Interpreter,
+  requirements: string,
+  indexUrl: string,
+  extraIndexUrls: readonly string[] = [],
+  binaryOnly = false,
+): string {
   const material = JSON.stringify([
-    BUILD_VERSION, interpreter.path, interpreter.version, normalizeRequirements(requirements), indexUrl, [...extraIndexUrls],
+    BUILD_VERSION,
+    interpreter.path,
+    interpreter.version,
+    normalizeRequirements(requirements),
+    indexUrl,
+    [...extraIndexUrls],
     ...(binaryOnly ? ['only-binary'] : []),
   ]);
   return createHash('sha256').update(material).digest('hex').slice(0, 16);
@@ -79,7 +90,9 @@ export async function readRequirements(req: RestoreRequest): Promise<{ name: str
   const pm = req.manifest.python?.package_manager;
   const name = pm?.package_file || 'requirements.txt';
   if (pm?.name === 'conda' || /\.ya?ml$/i.test(name)) {
-    throw new Error(`This server does not restore conda environments (${name}). Deploy with a requirements.txt (pip), or with Python environment management off to use the server's installed packages.`);
+    throw new Error(
+      `This server does not restore conda environments (${name}). Deploy with a requirements.txt (pip), or with Python environment management off to use the server's installed packages.`,
+    );
   }
   const bundle = path.resolve(req.bundleDir);
   const file = path.resolve(bundle, name);

@@ -88,7 +88,10 @@ const MARKER_VARIABLE =
 const SPECIFIER = new RegExp(
   String.raw`^(${NAME})\s*(?:\[\s*(?:${NAME}(?:\s*,\s*${NAME})*)?\s*\])?\s*(?:\(\s*${VERSION_LIST}\s*\)|${VERSION_LIST})?\s*(?:;(.*))?$`,
 );
-const MARKER_TOKEN = new RegExp(String.raw`\s*(?:(${MARKER_VARIABLE})|'[A-Za-z0-9 ._*+!~<>=,-]*'|"[A-Za-z0-9 ._*+!~<>=,-]*"|===|==|!=|<=|>=|~=|<|>|\(|\)|and\b|or\b|not\s+in\b|in\b)`, 'y');
+const MARKER_TOKEN = new RegExp(
+  String.raw`\s*(?:(${MARKER_VARIABLE})|'[A-Za-z0-9 ._*+!~<>=,-]*'|"[A-Za-z0-9 ._*+!~<>=,-]*"|===|==|!=|<=|>=|~=|<|>|\(|\)|and\b|or\b|not\s+in\b|in\b)`,
+  'y',
+);
 const HASH = /^--hash(?:=|\s+)(sha256|sha384|sha512):([0-9a-fA-F]+)$/;
 const HASH_LENGTH: Record<string, number> = { sha256: 64, sha384: 96, sha512: 128 };
 // What pip takes for a file or directory rather than a project name (`pip._internal.req.constructors`).
@@ -125,13 +128,20 @@ function markerIsValid(marker: string): boolean {
 
 /** Why a requirement (without its options) is refused, or null when it names a project. */
 function specifierProblem(spec: string): { kind: RequirementProblem['kind']; reason: string } | null {
-  const urlOrPath = { kind: 'url-or-path' as const, reason: 'installs from a URL, a version-control repository or a file, not from the server\'s package index' };
+  const urlOrPath = {
+    kind: 'url-or-path' as const,
+    reason: "installs from a URL, a version-control repository or a file, not from the server's package index",
+  };
   // `name @ url`, `https://...`, `git+ssh://...`, `file:pkg`, `c:pkg.whl`: anything with a scheme or an @.
   if (/:\/\/|@|^[a-z][a-z0-9+.-]*:/i.test(spec)) return urlOrPath;
   // `./pkg`, `../x`, `/abs/pkg`, `~/pkg`, `sub/dir`: paths.
   if (/^[.~]|[/\\]/.test(spec)) return urlOrPath;
   const m = SPECIFIER.exec(spec);
-  if (!m) return { kind: 'not-a-requirement', reason: 'is not a requirement this server reads: a project name with optional [extras], version specifiers and ; environment markers' };
+  if (!m)
+    return {
+      kind: 'not-a-requirement',
+      reason: 'is not a requirement this server reads: a project name with optional [extras], version specifiers and ; environment markers',
+    };
   if (ARCHIVE.test(m[1]!)) return urlOrPath;
   if (m[2] !== undefined && !markerIsValid(m[2])) return { kind: 'not-a-requirement', reason: 'has an environment marker this server does not read' };
   return null;
@@ -166,8 +176,8 @@ export function checkRequirements(text: string): { checked: CheckedRequirements;
       const kind = optionKind(l.text);
       const reason = {
         'other-file': 'reads another file: the server installs only what this file itself lists, and caches the environment by its text',
-        index: "changes where packages come from: the server installs only from its configured package index",
-        editable: 'installs from a path or a version-control repository, not from the server\'s package index',
+        index: 'changes where packages come from: the server installs only from its configured package index',
+        editable: "installs from a path or a version-control repository, not from the server's package index",
         option: 'is a pip option: requirements files may not set pip options here',
       }[kind as 'other-file' | 'index' | 'editable' | 'option'];
       problems.push({ ...at, kind, reason });
@@ -219,7 +229,10 @@ export function requirementsPolicyError(fileName: string, problems: readonly Req
   const kinds = new Set(problems.map((p) => p.kind));
   const fixes: string[] = [];
   if (kinds.has('other-file')) fixes.push(`copy the requirements of the other file into ${fileName} itself`);
-  if (kinds.has('index')) fixes.push('remove index options: the server installs from the package index its administrator configured (server setting runtime.pythonIndexUrl, LECTERN_PYTHON_INDEX_URL); ask them to add what you need there');
+  if (kinds.has('index'))
+    fixes.push(
+      'remove index options: the server installs from the package index its administrator configured (server setting runtime.pythonIndexUrl, LECTERN_PYTHON_INDEX_URL); ask them to add what you need there',
+    );
   if (kinds.has('url-or-path') || kinds.has('editable')) {
     fixes.push(
       'replace URL, path and editable requirements with the project name and version (name==1.2.3) from the package index; ' +
@@ -227,7 +240,8 @@ export function requirementsPolicyError(fileName: string, problems: readonly Req
     );
   }
   if (kinds.has('option')) fixes.push('remove pip options (a requirement may carry --hash=sha256:<digest> options, nothing else)');
-  if (kinds.has('not-a-requirement')) fixes.push('write each requirement as a project name with optional [extras], version specifiers (==, >=, ~=, ...) and ; environment markers');
+  if (kinds.has('not-a-requirement'))
+    fixes.push('write each requirement as a project name with optional [extras], version specifiers (==, >=, ~=, ...) and ; environment markers');
   return new Error(
     [
       `The bundle's ${fileName} has ${problems.length === 1 ? 'a line' : `${problems.length} lines`} this server does not install:`,
@@ -300,7 +314,7 @@ export function diagnosePip(lines: readonly string[]): PipDiagnosis {
       const full = notFound[1]!;
       const cut = full.indexOf(' (from ');
       const spec = (cut >= 0 ? full.slice(0, cut) : full).trim();
-      const from = cut >= 0 ? /^\(from (.*)\)$/.exec(full.slice(cut + 1).trim())?.[1] ?? null : null;
+      const from = cut >= 0 ? (/^\(from (.*)\)$/.exec(full.slice(cut + 1).trim())?.[1] ?? null) : null;
       // `fastapi==0.92.0->-r requirements.txt (line 1)`: the package that asked is before the arrow.
       const neededBy = from && !/^-[rc] /.test(from) ? (from.split('->')[0] ?? from).trim() : null;
       const versions = notFound[2]!.trim();

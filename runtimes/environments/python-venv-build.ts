@@ -29,7 +29,8 @@ export async function buildEnvironment(
   const partial = `${dir}.partial-${randomBytes(6).toString('hex')}`;
   // The item's own account when the runtime gives one, else the configured one.
   const account = opts.runAs ? (req.account ?? opts.runAs) : null;
-  const sandbox = account && opts.sandbox ? { sandbox: opts.sandbox, readable: readableFor(interpreter.path, opts.indexUrl, ...extra), source: opts.indexUrl } : undefined;
+  const sandbox =
+    account && opts.sandbox ? { sandbox: opts.sandbox, readable: readableFor(interpreter.path, opts.indexUrl, ...extra), source: opts.indexUrl } : undefined;
   const area = await createBuildArea({ runAs: account, buildRoot: opts.buildRoot, partial, sandbox });
   const env = childEnv(area.work, opts.networkEnv);
   const exec: Exec = (cmd, args, timeoutMs, onLine) => run(cmd, args, env, timeoutMs, onLine, area.spawnAs);
@@ -63,7 +64,20 @@ export async function buildEnvironment(
     await rm(path.join(area.target, PYTHON_ENV_MARKER), { force: true, recursive: true });
     await writeFile(
       path.join(area.target, PYTHON_ENV_MARKER),
-      JSON.stringify({ key, interpreter: interpreter.path, version: interpreter.version, indexUrl: opts.indexUrl, extraIndexUrls: extra, binaryOnly: opts.binaryOnly ?? false, requirements: normalizeRequirements(requirements), created: new Date().toISOString() }, null, 2) + '\n',
+      JSON.stringify(
+        {
+          key,
+          interpreter: interpreter.path,
+          version: interpreter.version,
+          indexUrl: opts.indexUrl,
+          extraIndexUrls: extra,
+          binaryOnly: opts.binaryOnly ?? false,
+          requirements: normalizeRequirements(requirements),
+          created: new Date().toISOString(),
+        },
+        null,
+        2,
+      ) + '\n',
       { mode: 0o644, flag: 'wx' },
     );
     await area.moveTo(partial);
@@ -95,7 +109,9 @@ async function createVenv(interpreter: Interpreter, target: string, exec: Exec):
   }
   if (result.code !== 0) {
     const out = result.lines.join('\n');
-    const hint = /No module named venv|ensurepip is not available/.test(out) ? ` Install the Debian package python3-venv (or the venv module for ${interpreter.path}).` : '';
+    const hint = /No module named venv|ensurepip is not available/.test(out)
+      ? ` Install the Debian package python3-venv (or the venv module for ${interpreter.path}).`
+      : '';
     throw new Error(`Could not create a Python environment with ${interpreter.path} -m venv (exit code ${result.code}).${hint}\n${tail(result.lines)}`);
   }
 }
@@ -103,8 +119,12 @@ async function createVenv(interpreter: Interpreter, target: string, exec: Exec):
 function interpreterError(interpreter: Interpreter, err: unknown): Error {
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'ENOENT') {
-    const debian = interpreter.path.startsWith('/usr/bin/') ? ' On Debian it comes with the package python3 (apt-get install python3 python3-venv python3-pip).' : '';
-    return new Error(`The Python interpreter ${interpreter.path} (Python ${interpreter.version}) does not exist on this server.${debian} Install it, or configure the interpreters content may use (server setting runtime.python, LECTERN_PYTHON).`);
+    const debian = interpreter.path.startsWith('/usr/bin/')
+      ? ' On Debian it comes with the package python3 (apt-get install python3 python3-venv python3-pip).'
+      : '';
+    return new Error(
+      `The Python interpreter ${interpreter.path} (Python ${interpreter.version}) does not exist on this server.${debian} Install it, or configure the interpreters content may use (server setting runtime.python, LECTERN_PYTHON).`,
+    );
   }
   if (code === 'EACCES') return new Error(`The Python interpreter ${interpreter.path} cannot be executed by the server (permission denied).`);
   return err instanceof Error ? err : new Error(String(err));

@@ -190,7 +190,9 @@ export function createRRestorer(opts: RRestorerOptions): EnvironmentRestorer {
       timeoutMs: CHECK_TIMEOUT_MS,
     });
     if (run.code !== 0) {
-      throw new Error(`R at ${interpreter.path} could not list its installed packages (exit ${run.code ?? run.signal}${run.timedOut ? ', timed out' : ''}):\n${(run.stderr || run.stdout).trim()}`);
+      throw new Error(
+        `R at ${interpreter.path} could not list its installed packages (exit ${run.code ?? run.signal}${run.timedOut ? ', timed out' : ''}):\n${(run.stderr || run.stdout).trim()}`,
+      );
     }
     const state = parseRLibraryListing(run.stdout);
     if (extraLib && existsSync(extraLib)) {
@@ -211,7 +213,7 @@ export function createRRestorer(opts: RRestorerOptions): EnvironmentRestorer {
         'To fix it, either:',
         `  - install ${names.length === 1 ? 'it' : 'them'} in the server's R library (Debian: apt-get install ${names.map(debianPackageFor).join(' ')}; Debian's versions must match the bundle's),`,
         `  - make the repository reachable, or point Lectern's R repository setting (LECTERN_R_REPOSITORY) at one that has ${names.length === 1 ? 'it' : 'them'},`,
-        '  - or turn R environment management off for this content, to run with the server\'s library as it is.',
+        "  - or turn R environment management off for this content, to run with the server's library as it is.",
       ].join('\n'),
     );
   }
@@ -224,7 +226,9 @@ export function createRRestorer(opts: RRestorerOptions): EnvironmentRestorer {
       req.log(`All ${plan.required.length} R packages the manifest lists are installed in the server's library.`);
     } else {
       const problems = describeRPlanProblems(plan);
-      req.log(`Warning: ${problems.length} R package${problems.length === 1 ? '' : 's'} the manifest lists ${problems.length === 1 ? 'is' : 'are'} missing or at another version in the server's library; the content may fail:`);
+      req.log(
+        `Warning: ${problems.length} R package${problems.length === 1 ? '' : 's'} the manifest lists ${problems.length === 1 ? 'is' : 'are'} missing or at another version in the server's library; the content may fail:`,
+      );
       for (const p of problems) req.log(`  - ${p}`);
     }
     return { key: '', dir: null, reused: true, executable: req.interpreter.path, env: {} };
@@ -243,19 +247,25 @@ export function createRRestorer(opts: RRestorerOptions): EnvironmentRestorer {
     const partial = path.join(opts.envRoot, `.partial-${key}-${randomBytes(6).toString('hex')}`);
     // The item's own account when the runtime gives one, else the configured one.
     const account = runAs && (req.account ?? runAs);
-    const sandbox = account && opts.sandbox ? { sandbox: opts.sandbox, readable: readableFor(req.interpreter.path, opts.repository), source: opts.repository } : undefined;
+    const sandbox =
+      account && opts.sandbox ? { sandbox: opts.sandbox, readable: readableFor(req.interpreter.path, opts.repository), source: opts.repository } : undefined;
     const area = await createBuildArea({ runAs: account, buildRoot: opts.buildRoot, partial, sandbox });
     const lib = area.target;
     try {
       const as = account ? ` as an unprivileged account (uid ${account.uid}${sandbox ? ', sandboxed' : ''})` : '';
-      req.log(`Installing ${toInstall.length} R package${toInstall.length === 1 ? '' : 's'} from ${opts.repository} into environment ${key}${as}: ${toInstall.map(describeRequirement).join(', ')}`);
+      req.log(
+        `Installing ${toInstall.length} R package${toInstall.length === 1 ? '' : 's'} from ${opts.repository} into environment ${key}${as}: ${toInstall.map(describeRequirement).join(', ')}`,
+      );
       const started = Date.now();
       const run = await runRscript(
         req.interpreter,
         ['-e', rCode('install-packages'), lib, opts.repository, String(downloadTimeout), ...toInstall.map((r) => `${r.name}=${r.version ?? ''}`)],
         { cwd: area.work, home: area.work, env: { TMPDIR: area.work }, as: area.spawnAs, timeoutMs: installTimeoutMs, onLine: (l) => req.log(l) },
       );
-      if (run.timedOut) throw new Error(`Installing R packages from ${opts.repository} did not finish within ${Math.round(installTimeoutMs / 1000)} s; stopped. Packages: ${toInstall.map(describeRequirement).join(', ')}`);
+      if (run.timedOut)
+        throw new Error(
+          `Installing R packages from ${opts.repository} did not finish within ${Math.round(installTimeoutMs / 1000)} s; stopped. Packages: ${toInstall.map(describeRequirement).join(', ')}`,
+        );
       // The library is the server's from here: what the checks read, nobody else can change.
       await area.seal();
       const after = await listLibrary(req.interpreter, lib);
@@ -274,7 +284,12 @@ export function createRRestorer(opts: RRestorerOptions): EnvironmentRestorer {
         req.log(`Warning: ${m.requirement.name} ${m.requirement.version ?? ''} is not in ${opts.repository}; installed ${m.installed.version} instead.`);
       }
       await rm(path.join(lib, COMPLETE), { force: true, recursive: true });
-      await writeFile(path.join(lib, COMPLETE), JSON.stringify({ key, repository: opts.repository, installed: toInstall.map((r) => `${r.name}@${r.version ?? '*'}`), at: new Date().toISOString() }) + '\n', { mode: 0o644, flag: 'wx' });
+      await writeFile(
+        path.join(lib, COMPLETE),
+        JSON.stringify({ key, repository: opts.repository, installed: toInstall.map((r) => `${r.name}@${r.version ?? '*'}`), at: new Date().toISOString() }) +
+          '\n',
+        { mode: 0o644, flag: 'wx' },
+      );
       await area.moveTo(partial);
       // A stale environment of the same key (the server library changed under it) is replaced.
       await rm(finalDir, { recursive: true, force: true });
@@ -283,7 +298,9 @@ export function createRRestorer(opts: RRestorerOptions): EnvironmentRestorer {
       } catch (err) {
         if (!existsSync(path.join(finalDir, COMPLETE))) throw err;
       }
-      req.log(`Installed ${toInstall.length} R package${toInstall.length === 1 ? '' : 's'} in ${Math.round((Date.now() - started) / 100) / 10} s; the other ${plan.required.length - toInstall.length} come from the server's library.`);
+      req.log(
+        `Installed ${toInstall.length} R package${toInstall.length === 1 ? '' : 's'} in ${Math.round((Date.now() - started) / 100) / 10} s; the other ${plan.required.length - toInstall.length} come from the server's library.`,
+      );
       return { key, dir: finalDir, reused: false, executable: req.interpreter.path, env: { R_LIBS: finalDir } };
     } finally {
       await rm(partial, { recursive: true, force: true });
@@ -306,7 +323,10 @@ export function createRRestorer(opts: RRestorerOptions): EnvironmentRestorer {
     if (planIsSatisfied(plan)) {
       if (cached) {
         req.log(`Reusing R environment ${key}: all ${plan.required.length} R packages are installed (checked in ${secs}).`);
-        for (const m of substituted) req.log(`Warning: ${m.requirement.name} is ${m.installed.version} in this environment, not ${m.requirement.version ?? ''} (that version was not in ${opts.repository}).`);
+        for (const m of substituted)
+          req.log(
+            `Warning: ${m.requirement.name} is ${m.installed.version} in this environment, not ${m.requirement.version ?? ''} (that version was not in ${opts.repository}).`,
+          );
         return { key, dir, reused: true, executable: req.interpreter.path, env: { R_LIBS: dir } };
       }
       req.log(`All ${plan.required.length} R packages are installed in the server's library (R ${state.rVersion}, checked in ${secs}); nothing to install.`);
@@ -315,7 +335,9 @@ export function createRRestorer(opts: RRestorerOptions): EnvironmentRestorer {
     // What the server's library lacks, leaving out a cached environment that no longer suffices.
     const serverPlan = realDir ? planRLibrary(reqs, state, realDir) : plan;
     const toInstall = [...serverPlan.missing, ...serverPlan.mismatched.map((m) => m.requirement)].sort((a, b) => (a.name < b.name ? -1 : 1));
-    req.log(`${toInstall.length} of ${plan.required.length} R packages are not in the server's library at the required version (exact versions: R environment management is on):`);
+    req.log(
+      `${toInstall.length} of ${plan.required.length} R packages are not in the server's library at the required version (exact versions: R environment management is on):`,
+    );
     for (const p of describeRPlanProblems(serverPlan)) req.log(`  - ${p}`);
     return install(req, key, reqs, toInstall);
   }

@@ -35,8 +35,21 @@ export interface RLibraryState {
 
 /** The packages of R's own `base` priority: part of R itself, never installed separately. */
 const BASE_R_PACKAGES: ReadonlySet<string> = new Set([
-  'base', 'compiler', 'datasets', 'graphics', 'grDevices', 'grid', 'methods', 'parallel',
-  'splines', 'stats', 'stats4', 'tcltk', 'tools', 'utils', 'translations',
+  'base',
+  'compiler',
+  'datasets',
+  'graphics',
+  'grDevices',
+  'grid',
+  'methods',
+  'parallel',
+  'splines',
+  'stats',
+  'stats4',
+  'tcltk',
+  'tools',
+  'utils',
+  'translations',
 ]);
 
 const str = (v: unknown): string | null => (typeof v === 'string' && v.trim() !== '' ? v.trim() : null);
@@ -122,7 +135,10 @@ export function invalidRPackageSpecs(reqs: readonly RPackageRequirement[]): stri
 }
 
 function versionParts(v: string): number[] {
-  return v.split(/[.-]/).map((p) => Number.parseInt(p, 10)).map((n) => (Number.isFinite(n) ? n : 0));
+  return v
+    .split(/[.-]/)
+    .map((p) => Number.parseInt(p, 10))
+    .map((n) => (Number.isFinite(n) ? n : 0));
 }
 
 /** Compares R package versions (`1.0-3` < `1.0.10`): negative, zero or positive. */
@@ -190,7 +206,9 @@ export function planRLibrary(reqs: readonly RPackageRequirement[], state: RLibra
 
 /** The cache key of a managed R environment: 16 hex characters of a SHA-256. */
 export function rEnvironmentKey(interpreter: Interpreter, reqs: readonly RPackageRequirement[], repository: string): string {
-  const pkgs = countedRequirements(reqs).map((r) => `${r.name}@${r.version ?? '*'}`).sort();
+  const pkgs = countedRequirements(reqs)
+    .map((r) => `${r.name}@${r.version ?? '*'}`)
+    .sort();
   const text = JSON.stringify({ r: interpreter.path, version: interpreter.version, packages: pkgs, repository });
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }

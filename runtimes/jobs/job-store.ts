@@ -46,7 +46,15 @@ export class JobStore {
   async create(info: Omit<JobInfo, 'hostname' | 'startTime' | 'endTime' | 'exitCode' | 'status' | 'pid'>): Promise<JobWriter> {
     const dir = this.dir(info.contentGuid, info.key);
     await mkdir(dir, { recursive: true, mode: 0o700 });
-    const state: JobInfo = { ...info, hostname: os.hostname(), pid: null, startTime: new Date().toISOString(), endTime: null, exitCode: null, status: 'running' };
+    const state: JobInfo = {
+      ...info,
+      hostname: os.hostname(),
+      pid: null,
+      startTime: new Date().toISOString(),
+      endTime: null,
+      exitCode: null,
+      status: 'running',
+    };
     await this.writeInfo(state);
     const writer = this.writer(state, 0);
     await writer.log.open();

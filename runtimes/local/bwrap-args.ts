@@ -35,7 +35,16 @@ export function secretsOf(env: Record<string, string | undefined>): string {
 
 /** setpriv to an account: no groups, no capabilities, no way back (no_new_privs). */
 function dropPrivileges(account: { uid: number; gid: number }): string[] {
-  return ['/usr/bin/setpriv', `--reuid=${account.uid}`, `--regid=${account.gid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--'];
+  return [
+    '/usr/bin/setpriv',
+    `--reuid=${account.uid}`,
+    `--regid=${account.gid}`,
+    '--clear-groups',
+    '--inh-caps=-all',
+    '--bounding-set=-all',
+    '--no-new-privs',
+    '--',
+  ];
 }
 
 /** A bwrap command line under construction. */

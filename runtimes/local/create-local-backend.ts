@@ -38,7 +38,12 @@ export async function createLocalBackend(config: Config): Promise<BackendSetup> 
   const bwrap = findBwrap();
   if (rc.sandbox === 'bwrap' && !bwrap) throw new Error('LECTERN_SANDBOX=bwrap but bubblewrap is not installed (apt-get install bubblewrap).');
   const mode = rc.sandbox === 'none' || !bwrap ? 'none' : 'bwrap';
-  if (mode === 'none') warnings.push(asRoot ? 'bubblewrap is not installed: content cannot run while Lectern runs as root (apt-get install bubblewrap)' : 'content runs without a sandbox (bubblewrap is not installed)');
+  if (mode === 'none')
+    warnings.push(
+      asRoot
+        ? 'bubblewrap is not installed: content cannot run while Lectern runs as root (apt-get install bubblewrap)'
+        : 'content runs without a sandbox (bubblewrap is not installed)',
+    );
   const runAs = asRoot ? lookupUser(rc.runAs) : null;
   const masked = config.configFile ? [config.configFile] : [];
   // A Quarto install outside /usr (/opt/quarto/bin/quarto) is made visible as a whole.
@@ -50,7 +55,8 @@ export async function createLocalBackend(config: Config): Promise<BackendSetup> 
   const network = accounts ? new NetworkLinks(rc.contentNetwork) : null;
   // memory_limit and cpu_limit: cgroups of the server's own where it may make them.
   const limiter = network ? createResourceLimiter(`lectern-${process.pid}`) : null;
-  if (limiter?.kind === 'prlimit') warnings.push('cgroups are not writable here: memory_limit caps the address space (prlimit) and cpu_limit is not applied to local processes');
+  if (limiter?.kind === 'prlimit')
+    warnings.push('cgroups are not writable here: memory_limit caps the address space (prlimit) and cpu_limit is not applied to local processes');
   const netWarning = network?.warning();
   if (netWarning) warnings.push(netWarning);
   // Package builds run the bundle's code too: in the same sandbox, as the item's account.
@@ -58,7 +64,14 @@ export async function createLocalBackend(config: Config): Promise<BackendSetup> 
   await packageProxy?.listen();
   const upstreamProxy = Object.keys(config.networkEnv ?? {}).some((k) => /^(https?|all)_proxy$/i.test(k));
   const installSandbox = accounts
-    ? new LocalInstallSandbox({ bwrapPath: bwrap ?? 'bwrap', masked, network, outbound: rc.contentNetwork === 'outbound', proxySocket: packageProxy?.socketPath ?? null, upstreamProxy })
+    ? new LocalInstallSandbox({
+        bwrapPath: bwrap ?? 'bwrap',
+        masked,
+        network,
+        outbound: rc.contentNetwork === 'outbound',
+        proxySocket: packageProxy?.socketPath ?? null,
+        upstreamProxy,
+      })
     : null;
   const sandbox: SandboxOptions = { mode, bwrapPath: bwrap ?? 'bwrap', accounts, network: network ? rc.contentNetwork : null, masked, extraReadOnly };
 
@@ -75,8 +88,19 @@ export async function createLocalBackend(config: Config): Promise<BackendSetup> 
     interpreters: { python: found.python, r: found.r },
     restorers: {
       // Installers run bundle-controlled code (setup.py, configure): as the content account.
-      python: createPythonRestorer({ envRoot: path.join(config.dataDir, 'envs', 'python'), indexUrl: rc.pythonIndexUrl, networkEnv: config.networkEnv ?? {}, runAs: runAs && { uid: runAs.uid, gid: runAs.gid }, ...(installSandbox ? { sandbox: installSandbox } : {}) }),
-      r: createRRestorer({ envRoot: path.join(config.dataDir, 'envs', 'r'), repository: rc.rRepository, runAs: runAs && { uid: runAs.uid, gid: runAs.gid }, ...(installSandbox ? { sandbox: installSandbox } : {}) }),
+      python: createPythonRestorer({
+        envRoot: path.join(config.dataDir, 'envs', 'python'),
+        indexUrl: rc.pythonIndexUrl,
+        networkEnv: config.networkEnv ?? {},
+        runAs: runAs && { uid: runAs.uid, gid: runAs.gid },
+        ...(installSandbox ? { sandbox: installSandbox } : {}),
+      }),
+      r: createRRestorer({
+        envRoot: path.join(config.dataDir, 'envs', 'r'),
+        repository: rc.rRepository,
+        runAs: runAs && { uid: runAs.uid, gid: runAs.gid },
+        ...(installSandbox ? { sandbox: installSandbox } : {}),
+      }),
     },
   });
   return {
@@ -84,7 +108,14 @@ export async function createLocalBackend(config: Config): Promise<BackendSetup> 
     jobs: createJobDirectory(jobStore, backend),
     interpreters: { python: found.python, r: found.r },
     runtimeImages: async () => [],
-    summary: { python: found.python, r: found.r, sandbox: sandbox.mode, contentUids: accounts ? rc.contentUids : undefined, network: sandbox.network ?? 'host', limits: limiter?.kind ?? 'none' },
+    summary: {
+      python: found.python,
+      r: found.r,
+      sandbox: sandbox.mode,
+      contentUids: accounts ? rc.contentUids : undefined,
+      network: sandbox.network ?? 'host',
+      limits: limiter?.kind ?? 'none',
+    },
     warnings,
     outputOwner: accounts,
   };

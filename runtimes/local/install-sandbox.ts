@@ -46,7 +46,11 @@ export class LocalInstallSandbox implements InstallSandbox {
   ) {}
 
   spawn(l: InstallerLaunch): ChildProcess {
-    const net = installNetwork(l.source, { proxy: this.o.proxySocket !== null && this.o.network !== null, upstreamProxy: this.o.upstreamProxy, outbound: this.o.outbound && this.o.network !== null });
+    const net = installNetwork(l.source, {
+      proxy: this.o.proxySocket !== null && this.o.network !== null,
+      upstreamProxy: this.o.upstreamProxy,
+      outbound: this.o.outbound && this.o.network !== null,
+    });
     const linked = net === 'outbound' || net === 'proxied';
     const b = new BwrapArgs();
     if (linked) b.ownNetwork();
@@ -57,7 +61,10 @@ export class LocalInstallSandbox implements InstallSandbox {
     const child = spawn(this.o.bwrapPath, args, { env: { PATH: BASE_PATH }, stdio: sandboxStdio(linked), detached: true });
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     // pip reads HTTPS_PROXY, R's libcurl the lower-case names: both, and nothing exempt.
-    const env = net === 'proxied' ? { ...l.env, HTTP_PROXY: PROXY_URL, HTTPS_PROXY: PROXY_URL, http_proxy: PROXY_URL, https_proxy: PROXY_URL, NO_PROXY: '', no_proxy: '' } : l.env;
+    const env =
+      net === 'proxied'
+        ? { ...l.env, HTTP_PROXY: PROXY_URL, HTTPS_PROXY: PROXY_URL, http_proxy: PROXY_URL, https_proxy: PROXY_URL, NO_PROXY: '', no_proxy: '' }
+        : l.env;
     const network = this.o.network;
     // The namespace's links: the package proxy, or the outside behind an administrator's proxy.
     const prepare =

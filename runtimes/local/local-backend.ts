@@ -71,7 +71,10 @@ export class LocalBackend implements RuntimeBackend {
     const wanted = req.language === 'python' ? req.manifest.python?.version : req.manifest.platform;
     const choice = pickInterpreter(installed, wanted);
     if (!choice) {
-      const what = req.language === 'python' ? 'Python (apt-get install python3 python3-venv, or configure LECTERN_PYTHON)' : 'R (apt-get install r-base-core, or configure LECTERN_R)';
+      const what =
+        req.language === 'python'
+          ? 'Python (apt-get install python3 python3-venv, or configure LECTERN_PYTHON)'
+          : 'R (apt-get install r-base-core, or configure LECTERN_R)';
       throw new Error(`No ${what} installation is available on this server to run ${req.appMode} content.`);
     }
     req.log(`Using ${req.language === 'python' ? 'Python' : 'R'} ${choice.interpreter.version} at ${choice.interpreter.path} (${choice.reason}).`);

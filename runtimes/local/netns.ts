@@ -34,7 +34,9 @@ export class NetworkLinks {
 
   /** Said at start when outbound was asked for but cannot be given. */
   warning(): string | null {
-    return this.mode === 'outbound' && !this.slirp ? 'slirp4netns is not installed: content has no network beyond its own loopback (apt-get install slirp4netns, or set LECTERN_CONTENT_NETWORK=none to say so)' : null;
+    return this.mode === 'outbound' && !this.slirp
+      ? 'slirp4netns is not installed: content has no network beyond its own loopback (apt-get install slirp4netns, or set LECTERN_CONTENT_NETWORK=none to say so)'
+      : null;
   }
 
   /**
@@ -42,7 +44,15 @@ export class NetworkLinks {
    * served app listens on inside; its socket path is returned. `apiPort`: the loopback port of
    * Lectern's API as CONNECT_SERVER names it.
    */
-  async link(o: { key: string; pid: number; account: ContentAccount; appPort: number | null; apiPort: number | null; proxy?: { port: number; socketPath: string }; outbound?: boolean }): Promise<{ socketPath: string | null; stop: () => void }> {
+  async link(o: {
+    key: string;
+    pid: number;
+    account: ContentAccount;
+    appPort: number | null;
+    apiPort: number | null;
+    proxy?: { port: number; socketPath: string };
+    outbound?: boolean;
+  }): Promise<{ socketPath: string | null; stop: () => void }> {
     const procs: ChildProcess[] = [];
     const dir = path.join(this.root, o.key);
     const stop = () => {
@@ -53,7 +63,10 @@ export class NetworkLinks {
       mkdirSync(dir, { mode: 0o700 });
       chownSync(dir, o.account.uid, o.account.gid);
       const inside = (argv: string[]) => {
-        const p = spawn('nsenter', [`--net=/proc/${o.pid}/ns/net`, '--', 'setpriv', ...dropTo(o.account), ...argv], { stdio: ['ignore', 'ignore', 'ignore'], env: { PATH: '/usr/bin:/bin' } });
+        const p = spawn('nsenter', [`--net=/proc/${o.pid}/ns/net`, '--', 'setpriv', ...dropTo(o.account), ...argv], {
+          stdio: ['ignore', 'ignore', 'ignore'],
+          env: { PATH: '/usr/bin:/bin' },
+        });
         procs.push(p);
         return p;
       };
@@ -87,8 +100,16 @@ export class NetworkLinks {
       mkdirSync(dir, { recursive: true, mode: 0o711 });
       chownSync(dir, NOBODY, NOBODY);
       chmodSync(dir, 0o711);
-      this.apiBridge = spawn('setpriv', [...dropTo({ name: 'nobody', uid: NOBODY, gid: NOBODY }),
-        'socat', `UNIX-LISTEN:${sock},fork,unlink-early,mode=666,backlog=${BACKLOG}`, `TCP:127.0.0.1:${port}`], { stdio: 'ignore', env: { PATH: '/usr/bin:/bin' } });
+      this.apiBridge = spawn(
+        'setpriv',
+        [
+          ...dropTo({ name: 'nobody', uid: NOBODY, gid: NOBODY }),
+          'socat',
+          `UNIX-LISTEN:${sock},fork,unlink-early,mode=666,backlog=${BACKLOG}`,
+          `TCP:127.0.0.1:${port}`,
+        ],
+        { stdio: 'ignore', env: { PATH: '/usr/bin:/bin' } },
+      );
     }
     return sock;
   }
@@ -125,14 +146,16 @@ const BACKLOG = 4096;
 
 /** setpriv to the item's account, with no capabilities, killed if the server dies. */
 function dropTo(a: ContentAccount): string[] {
-  return [ `--reuid=${a.uid}`, `--regid=${a.gid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--pdeathsig', 'SIGKILL', '--'];
+  return [`--reuid=${a.uid}`, `--regid=${a.gid}`, '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs', '--pdeathsig', 'SIGKILL', '--'];
 }
 
 /** slirp4netns into the namespace; resolves once it has configured the namespace's tap0. */
 function startSlirp(bin: string, pid: number): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
     // --exit-fd: it ends when the server does (the pipe closes), not only when killed.
-    const p = spawn(bin, ['--configure', '--mtu=65520', '--disable-host-loopback', '--ready-fd=3', '--exit-fd=4', String(pid), 'tap0'], { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'] });
+    const p = spawn(bin, ['--configure', '--mtu=65520', '--disable-host-loopback', '--ready-fd=3', '--exit-fd=4', String(pid), 'tap0'], {
+      stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'],
+    });
     let err = '';
     for (const s of [p.stderr, p.stdio[3], p.stdio[4]]) s?.on('error', () => undefined);
     p.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-2000)));

@@ -17,7 +17,10 @@ export class PackageProxy {
   readonly socketPath: string;
 
   /** `allowed(host, port)`: whether a build may reach that address. */
-  constructor(dir: string, private readonly allowed: (host: string, port: number) => boolean) {
+  constructor(
+    dir: string,
+    private readonly allowed: (host: string, port: number) => boolean,
+  ) {
     mkdirSync(dir, { recursive: true, mode: 0o711 });
     chmodSync(dir, 0o711);
     this.socketPath = path.join(dir, 'packages.sock');
@@ -45,7 +48,9 @@ export class PackageProxy {
     const host = m?.[1];
     const port = Number(m?.[2]);
     if (!host || !this.allowed(host, port)) {
-      socket.end(`HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\n\r\nLectern: package builds may only reach the package index (${req.url} is not it)\r\n`);
+      socket.end(
+        `HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\n\r\nLectern: package builds may only reach the package index (${req.url} is not it)\r\n`,
+      );
       return;
     }
     const upstream = net.connect(port, host, () => {

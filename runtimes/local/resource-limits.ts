@@ -42,7 +42,10 @@ function tryMkdir(dir: string): boolean {
 
 class CgroupV1 implements ResourceLimiter {
   readonly kind = 'cgroup v1';
-  constructor(private readonly memoryBase: string, private readonly cpuBase: string) {}
+  constructor(
+    private readonly memoryBase: string,
+    private readonly cpuBase: string,
+  ) {}
 
   async apply(key: string, pid: number, limits: Limits) {
     const made: string[] = [];

@@ -28,7 +28,12 @@ export function killGroup(pid: number, signal: NodeJS.Signals): void {
  * the command is released and its environment written. If preparing fails, the sandbox is
  * killed before its command ever ran, and the error goes to the caller.
  */
-export async function startSandbox(child: ChildProcess, exited: Promise<unknown>, secrets: string, prepare: ((pid: number) => Promise<void>) | null): Promise<void> {
+export async function startSandbox(
+  child: ChildProcess,
+  exited: Promise<unknown>,
+  secrets: string,
+  prepare: ((pid: number) => Promise<void>) | null,
+): Promise<void> {
   // The extra fds are socket pairs: a sandbox stopped before it read them resets them, which
   // is its exit (seen by `exited`), not a crash.
   for (const s of child.stdio.slice(SECRETS_FD)) (s as NodeJS.EventEmitter | null)?.on('error', () => undefined);

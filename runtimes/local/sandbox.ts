@@ -49,7 +49,8 @@ export interface Launch {
  */
 export function buildLaunch(spec: ProcessSpec, opts: SandboxOptions): Launch {
   if (opts.mode === 'none') {
-    if (opts.accounts) throw new Error('Lectern runs as root without a sandbox: install bubblewrap (apt-get install bubblewrap) or run Lectern as an unprivileged user.');
+    if (opts.accounts)
+      throw new Error('Lectern runs as root without a sandbox: install bubblewrap (apt-get install bubblewrap) or run Lectern as an unprivileged user.');
     const map = mapper(spec, false);
     const [file, ...args] = spec.command.argv;
     // spawn() hands the environment over without a command line; it is the server's own uid.

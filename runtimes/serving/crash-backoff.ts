@@ -1,5 +1,8 @@
 export class ContentUnavailable extends Error {
-  constructor(message: string, readonly retryAfterSeconds: number) {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
     super(message);
   }
 }
@@ -37,7 +40,10 @@ export class CrashBackoff {
     const b = this.bundles.get(id);
     const now = this.now();
     if (b && b.until > now) {
-      throw new ContentUnavailable('The app keeps exiting soon after it starts; Lectern waits before trying again. Its logs say why.', Math.ceil((b.until - now) / 1000));
+      throw new ContentUnavailable(
+        'The app keeps exiting soon after it starts; Lectern waits before trying again. Its logs say why.',
+        Math.ceil((b.until - now) / 1000),
+      );
     }
   }
 

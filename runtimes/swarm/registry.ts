@@ -15,6 +15,8 @@ export async function pushImage(docker: Docker, image: string, registry: string,
       if (!/^(Preparing|Waiting|Pushing|Layer already exists)/.test(l)) log(l);
     });
   } catch (err) {
-    throw new Error(`Pushing the image to the registry ${registry} failed: ${(err as Error).message}. Check that the registry is reachable from this engine (and trusted, if it has no TLS).`);
+    throw new Error(
+      `Pushing the image to the registry ${registry} failed: ${(err as Error).message}. Check that the registry is reachable from this engine (and trusted, if it has no TLS).`,
+    );
   }
 }

@@ -46,7 +46,12 @@ interface Replica {
   stopping: boolean;
 }
 
-type Task = Docker.Task & { ID: string; NodeID?: string; Status: { State: string; Err?: string; ContainerStatus?: { ExitCode?: number }; PortStatus?: { Ports?: Array<{ PublishedPort?: number }> } }; DesiredState?: string };
+type Task = Docker.Task & {
+  ID: string;
+  NodeID?: string;
+  Status: { State: string; Err?: string; ContainerStatus?: { ExitCode?: number }; PortStatus?: { Ports?: Array<{ PublishedPort?: number }> } };
+  DesiredState?: string;
+};
 
 /**
  * Served content as Swarm services, one per bundle, whose replicas are the bundle's
@@ -71,7 +76,9 @@ export class SwarmBackend implements RuntimeBackend {
   async init(): Promise<void> {
     const info = (await this.o.docker.info()) as { Swarm?: { LocalNodeState?: string; ControlAvailable?: boolean; NodeID?: string } };
     if (info.Swarm?.LocalNodeState !== 'active' || !info.Swarm.ControlAvailable) {
-      throw new Error('runtime.backend is swarm, but this Docker engine is not a swarm manager: run `docker swarm init` (or join it to the swarm as a manager).');
+      throw new Error(
+        'runtime.backend is swarm, but this Docker engine is not a swarm manager: run `docker swarm init` (or join it to the swarm as a manager).',
+      );
     }
     this.localNode = info.Swarm.NodeID ?? '';
     const nodes = await this.o.docker.listNodes();
@@ -186,7 +193,9 @@ export class SwarmBackend implements RuntimeBackend {
         if (failed) {
           await this.scale(name, -1);
           const out = await this.taskOutput(failed.ID);
-          throw new Error(`The app's replica ${failed.Status.State} before it started listening${failed.Status.Err ? ` (${failed.Status.Err})` : ''}. Its last output:\n${out || '(none)'}`);
+          throw new Error(
+            `The app's replica ${failed.Status.State} before it started listening${failed.Status.Err ? ` (${failed.Status.Err})` : ''}. Its last output:\n${out || '(none)'}`,
+          );
         }
         await sleep(200);
       }
@@ -201,7 +210,13 @@ export class SwarmBackend implements RuntimeBackend {
       pid: null,
       startedAt: new Date(),
     };
-    const r = await this.follow(instance, name, task.ID, await this.o.jobs.create({ key: spec.key, contentGuid: spec.contentGuid, bundleId: spec.bundleId, kind: 'process', tag: 'app', task: task.ID }), 0);
+    const r = await this.follow(
+      instance,
+      name,
+      task.ID,
+      await this.o.jobs.create({ key: spec.key, contentGuid: spec.contentGuid, bundleId: spec.bundleId, kind: 'process', tag: 'app', task: task.ID }),
+      0,
+    );
     const result = await untilAnswered(instance.target + spec.readinessPath, deadline, () => !this.replicas.has(spec.key));
     if (result === 'up') return instance;
     if (result === 'gone') throw exitedBeforeListening(undefined, r.tail);
@@ -303,7 +318,10 @@ export class SwarmBackend implements RuntimeBackend {
     const which = [...ownedBy(this.o.server), `${LABEL.content}=${contentGuid}`, ...(bundleId === null ? [] : [`${LABEL.bundle}=${bundleId}`])];
     for (const s of await this.o.docker.listServices({ filters: { label: which } })) {
       for (const r of [...this.replicas.values()].filter((x) => x.service === s.Spec?.Name)) await this.ended(r, 0, true);
-      await this.o.docker.getService(s.ID).remove().catch(() => undefined);
+      await this.o.docker
+        .getService(s.ID)
+        .remove()
+        .catch(() => undefined);
     }
     // The tasks' containers go with the service, a moment later; the images after them.
     const deadline = Date.now() + SCALE_TIMEOUT_MS;
@@ -327,7 +345,10 @@ export class SwarmBackend implements RuntimeBackend {
       const bundleId = Number(labels[LABEL.bundle]);
       const name = s.Spec?.Name ?? '';
       if (!(await keep(guid, bundleId))) {
-        await this.o.docker.getService(s.ID).remove().catch(() => undefined);
+        await this.o.docker
+          .getService(s.ID)
+          .remove()
+          .catch(() => undefined);
         continue;
       }
       for (const t of (await this.tasksOf(name)).filter((x) => x.DesiredState === 'running' && x.Status.State === 'running')) {
@@ -336,10 +357,20 @@ export class SwarmBackend implements RuntimeBackend {
         // The replica's job, found by its task: the same key, so sticky sessions stay on it.
         const existing = jobs.find((j) => j.task === t.ID);
         const key = existing?.key ?? `s${t.ID.slice(0, 20)}`;
-        const instance: Instance = { key, envKey: labels[ENV_KEY_LABEL], contentGuid: guid, bundleId, target: `http://${await this.address(t.NodeID)}:${port}`, pid: null, startedAt: new Date(existing?.startTime ?? Date.now()) };
+        const instance: Instance = {
+          key,
+          envKey: labels[ENV_KEY_LABEL],
+          contentGuid: guid,
+          bundleId,
+          target: `http://${await this.address(t.NodeID)}:${port}`,
+          pid: null,
+          startedAt: new Date(existing?.startTime ?? Date.now()),
+        };
         // Adopted only once it answers (see ADOPT_CHECK_MS); one that does not is the sync loop's to notice.
         await untilAnswered(instance.target, Date.now() + ADOPT_CHECK_MS);
-        const writer = existing ? await this.o.jobs.reopen(existing) : await this.o.jobs.create({ key, contentGuid: guid, bundleId, kind: 'process', tag: 'app', task: t.ID });
+        const writer = existing
+          ? await this.o.jobs.reopen(existing)
+          : await this.o.jobs.create({ key, contentGuid: guid, bundleId, kind: 'process', tag: 'app', task: t.ID });
         await this.follow(instance, name, t.ID, writer, Math.floor(Date.now() / 1000));
         adopted.push(instance);
       }
@@ -365,6 +396,10 @@ export class SwarmBackend implements RuntimeBackend {
   /** Removes every service of this server. */
   async stopAll(): Promise<void> {
     this.detachAll();
-    for (const s of await this.o.docker.listServices({ filters: { label: ownedBy(this.o.server) } })) await this.o.docker.getService(s.ID).remove().catch(() => undefined);
+    for (const s of await this.o.docker.listServices({ filters: { label: ownedBy(this.o.server) } }))
+      await this.o.docker
+        .getService(s.ID)
+        .remove()
+        .catch(() => undefined);
   }
 }

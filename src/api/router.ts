@@ -22,7 +22,10 @@ export interface ApiDeps {
   users: UserService;
   keys: ApiKeyService;
   info: ServerSettingsInfo;
-  ctx: Pick<AppContext, 'content' | 'permissions' | 'bundles' | 'groups' | 'variables' | 'store' | 'deploys' | 'tasks' | 'repos' | 'runtime' | 'vanities' | 'events' | 'appModes'>;
+  ctx: Pick<
+    AppContext,
+    'content' | 'permissions' | 'bundles' | 'groups' | 'variables' | 'store' | 'deploys' | 'tasks' | 'repos' | 'runtime' | 'vanities' | 'events' | 'appModes'
+  >;
   publicUrl: string | undefined;
   /** Checks the CSRF token; applied only to session-authenticated changes. */
   csrfProtection: (req: Request, res: Response, next: NextFunction) => void;

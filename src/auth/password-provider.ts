@@ -27,7 +27,12 @@ export function passwordProvider(d: PasswordProviderDeps): PasswordLoginProvider
       }
       const result = await d.users.verifyLogin(username, password);
       if (!result.ok) {
-        await d.audit.record({ ...actor, userId: result.user?.id ?? null }, 'login.failure', { type: 'user', id: result.user?.guid ?? username }, { reason: result.reason });
+        await d.audit.record(
+          { ...actor, userId: result.user?.id ?? null },
+          'login.failure',
+          { type: 'user', id: result.user?.guid ?? username },
+          { reason: result.reason },
+        );
         // A locked account gets the wrong password's answer: the page must not tell a
         // guesser that the name exists, or that the password was right. The audit log says why.
         return { ok: false, failure: { status: 401, message: WRONG_CREDENTIALS } };

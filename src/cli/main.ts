@@ -48,7 +48,9 @@ users
     if (o.passwordStdin) {
       const chunks: Buffer[] = [];
       for await (const c of process.stdin) chunks.push(c as Buffer);
-      password = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+      password = Buffer.concat(chunks)
+        .toString('utf8')
+        .replace(/\r?\n$/, '');
     }
     await withContext(async (ctx) => {
       const { user, generatedPassword } = await ctx.users.create(actor, {
@@ -95,7 +97,7 @@ program
   .command('keys')
   .description('Manage API keys.')
   .command('create <username>')
-  .description("Create an API key for a user and print it once.")
+  .description('Create an API key for a user and print it once.')
   .option('-n, --name <name>', 'a name to tell the key apart', 'cli')
   .action(async (username: string, o: { name: string }) => {
     await withContext(async (ctx) => {
@@ -109,7 +111,9 @@ program
   .command('runtimes')
   .description('Container runtime images (the Docker and Swarm backends).')
   .command('build')
-  .description('Build the runtime images that are missing: the base (from debootstrap and docker import unless --base names one), then R, Python, and R with Python.')
+  .description(
+    'Build the runtime images that are missing: the base (from debootstrap and docker import unless --base names one), then R, Python, and R with Python.',
+  )
   .option('--base <image>', 'a Debian-family image to build FROM instead of the debootstrap import')
   .option('--force', 'rebuild images that exist')
   .action(async (o: { base?: string; force?: boolean }) => {

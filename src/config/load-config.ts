@@ -4,7 +4,19 @@ import { parse as parseYaml } from 'yaml';
 import { configSchema, ENV_IGNORED_PREFIXES, ENV_NON_SETTINGS, ENV_VARS, type Config } from './schema.ts';
 
 // Passed on to package installers so they can reach an index through the server's proxy.
-const NETWORK_ENV = ['http_proxy', 'https_proxy', 'no_proxy', 'all_proxy', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'ALL_PROXY', 'SSL_CERT_FILE', 'SSL_CERT_DIR', 'REQUESTS_CA_BUNDLE'];
+const NETWORK_ENV = [
+  'http_proxy',
+  'https_proxy',
+  'no_proxy',
+  'all_proxy',
+  'HTTP_PROXY',
+  'HTTPS_PROXY',
+  'NO_PROXY',
+  'ALL_PROXY',
+  'SSL_CERT_FILE',
+  'SSL_CERT_DIR',
+  'REQUESTS_CA_BUNDLE',
+];
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -37,10 +49,7 @@ function deepMerge(base: Raw, over: Raw): Raw {
   const out: Raw = { ...base };
   for (const [k, v] of Object.entries(over)) {
     const b = out[k];
-    out[k] =
-      v && typeof v === 'object' && !Array.isArray(v) && b && typeof b === 'object' && !Array.isArray(b)
-        ? deepMerge(b as Raw, v as Raw)
-        : v;
+    out[k] = v && typeof v === 'object' && !Array.isArray(v) && b && typeof b === 'object' && !Array.isArray(b) ? deepMerge(b as Raw, v as Raw) : v;
   }
   return out;
 }

@@ -2,8 +2,7 @@ import { z } from 'zod';
 
 // Environment variables arrive as strings; these accept both the typed value (from a config
 // file) and its string spelling (from LECTERN_*), and reject anything else by name.
-const intFrom = (schema: z.ZodNumber) =>
-  z.preprocess((v) => (typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v) : v), schema);
+const intFrom = (schema: z.ZodNumber) => z.preprocess((v) => (typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v) : v), schema);
 
 const boolFrom = () =>
   z.preprocess((v) => {
@@ -29,7 +28,13 @@ const httpOrFileUrl = z
 // A list from a config file, or a comma-separated LECTERN_* value.
 const listFrom = () =>
   z.preprocess(
-    (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v),
+    (v) =>
+      typeof v === 'string'
+        ? v
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : v,
     z.array(z.string().min(1)),
   );
 
@@ -78,10 +83,22 @@ export const configSchema = z
       }),
     auth: z
       .object({
-        sessionHours: intFrom(z.number().int().min(1).max(24 * 90)).default(24 * 7),
+        sessionHours: intFrom(
+          z
+            .number()
+            .int()
+            .min(1)
+            .max(24 * 90),
+        ).default(24 * 7),
         // Failed logins allowed per username and client address before a lockout window.
         maxFailedLogins: intFrom(z.number().int().min(1).max(1000)).default(5),
-        failedLoginWindowMinutes: intFrom(z.number().int().min(1).max(24 * 60)).default(15),
+        failedLoginWindowMinutes: intFrom(
+          z
+            .number()
+            .int()
+            .min(1)
+            .max(24 * 60),
+        ).default(15),
         minPasswordLength: intFrom(z.number().int().min(8).max(256)).default(10),
       })
       .strict()
@@ -100,7 +117,10 @@ export const configSchema = z
         // swarm: services of the swarm that engine manages.
         backend: z.enum(['local', 'docker', 'swarm']).default('local'),
         // Where bundle images are pushed for a swarm of several nodes (`registry.example.com:5000`).
-        swarmRegistry: z.string().regex(/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._\/-]+)?$/i, 'must be a registry host[:port][/path]').optional(),
+        swarmRegistry: z
+          .string()
+          .regex(/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._\/-]+)?$/i, 'must be a registry host[:port][/path]')
+          .optional(),
         // Installations content may run with. Empty: discover Debian's /usr/bin/python3 and /usr/bin/R.
         python: listFrom().default([]),
         r: listFrom().default([]),
@@ -111,7 +131,10 @@ export const configSchema = z
         pythonEnvironmentManagement: boolFrom().default(true),
         rEnvironmentManagement: boolFrom().default(true),
         // The unprivileged account content runs as when Lectern runs as root.
-        runAs: z.string().regex(/^[a-z_][a-z0-9_-]*\$?$/, 'must be a Unix user name').default('nobody'),
+        runAs: z
+          .string()
+          .regex(/^[a-z_][a-z0-9_-]*\$?$/, 'must be a Unix user name')
+          .default('nobody'),
         // bubblewrap confines content to its bundle, environment and a private /tmp.
         sandbox: z.enum(['auto', 'bwrap', 'none']).default('auto'),
         // Uids content items run as, one per item (sandboxed, as root): a range no account uses.
@@ -131,7 +154,13 @@ export const configSchema = z
         // an index keeps its files (PyPI serves them from files.pythonhosted.org).
         packageHosts: listFrom().default(['files.pythonhosted.org']),
         initTimeoutSeconds: intFrom(z.number().int().min(1).max(3600)).default(60),
-        renderTimeoutSeconds: intFrom(z.number().int().min(1).max(24 * 3600)).default(1800),
+        renderTimeoutSeconds: intFrom(
+          z
+            .number()
+            .int()
+            .min(1)
+            .max(24 * 3600),
+        ).default(1800),
       })
       .strict()
       .prefault({}),
@@ -143,7 +172,13 @@ export const configSchema = z
         minProcesses: intFrom(z.number().int().min(0).max(10_000)).default(0),
         maxConnsPerProcess: intFrom(z.number().int().min(1).max(100_000)).default(20),
         loadFactor: z.preprocess((v) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v), z.number().min(0).max(1)).default(0.5),
-        idleTimeoutSeconds: intFrom(z.number().int().min(0).max(365 * 24 * 3600)).default(120),
+        idleTimeoutSeconds: intFrom(
+          z
+            .number()
+            .int()
+            .min(0)
+            .max(365 * 24 * 3600),
+        ).default(120),
         maxProcessesLimit: intFrom(z.number().int().min(1).max(10_000)).default(20),
         minProcessesLimit: intFrom(z.number().int().min(0).max(10_000)).default(20),
       })

@@ -33,7 +33,6 @@ export const APP_MODES: Readonly<Record<string, number>> = Object.freeze({
   quarto: 14,
 });
 
-
 const ALIASES: Readonly<Record<string, string>> = Object.freeze({
   jupyter: 'jupyter-static',
   quarto: 'quarto-static',

@@ -23,9 +23,22 @@ export interface ContentSettings {
 }
 
 export const CONTENT_SETTING_KEYS = [
-  'connection_timeout', 'read_timeout', 'init_timeout', 'idle_timeout', 'max_processes', 'min_processes',
-  'max_conns_per_process', 'load_factor', 'memory_request', 'memory_limit', 'cpu_request', 'cpu_limit',
-  'default_image_name', 'run_as', 'run_as_current_user', 'default_r_environment_management',
+  'connection_timeout',
+  'read_timeout',
+  'init_timeout',
+  'idle_timeout',
+  'max_processes',
+  'min_processes',
+  'max_conns_per_process',
+  'load_factor',
+  'memory_request',
+  'memory_limit',
+  'cpu_request',
+  'cpu_limit',
+  'default_image_name',
+  'run_as',
+  'run_as_current_user',
+  'default_r_environment_management',
   'default_py_environment_management',
 ] as const satisfies ReadonlyArray<keyof ContentSettings>;
 

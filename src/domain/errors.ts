@@ -21,7 +21,6 @@ export const ErrorCode = {
   passwordTooWeak: 6,
 } as const;
 
-
 /** The one error type every layer throws; the HTTP layer turns it into a response. */
 export class AppError extends Error {
   constructor(

@@ -37,16 +37,12 @@ export interface Manifest {
 }
 
 // R's jsonlite writes NULL as `null`, so an optional field's null means "absent".
-const opt = <T extends z.ZodType>(schema: T) =>
-  z.preprocess((v) => (v === null ? undefined : v), schema.optional());
+const opt = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === null ? undefined : v), schema.optional());
 // Fields the interface types as `T | null` keep their null.
 const nullable = <T extends z.ZodType>(schema: T) => schema.nullish();
 // jsonlite also writes an empty named list as `[]`; that and null mean "no entries".
 const mapOf = <T extends z.ZodType>(value: T) =>
-  z.preprocess(
-    (v) => (v === null || v === undefined || (Array.isArray(v) && v.length === 0) ? {} : v),
-    z.record(z.string(), value),
-  );
+  z.preprocess((v) => (v === null || v === undefined || (Array.isArray(v) && v.length === 0) ? {} : v), z.record(z.string(), value));
 
 const packageManager = z.looseObject({
   name: opt(z.string()),
@@ -74,9 +70,7 @@ const manifestSchema = z.looseObject({
   environment: opt(
     z.looseObject({
       image: opt(z.string()),
-      environment_management: opt(
-        z.looseObject({ python: opt(z.boolean()), r: opt(z.boolean()), node: opt(z.boolean()) }),
-      ),
+      environment_management: opt(z.looseObject({ python: opt(z.boolean()), r: opt(z.boolean()), node: opt(z.boolean()) })),
       python: opt(z.looseObject({ requires: opt(z.string()) })),
     }),
   ),

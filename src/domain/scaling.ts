@@ -38,11 +38,15 @@ export function effectiveScaling(c: ScalingFields, p: ScalingPolicy): Scaling {
 /** A publisher's new settings against the server's ceilings; `merged` is the item after the change. */
 export function checkScalingRequest(change: Partial<ScalingFields>, merged: Partial<ScalingFields>, p: ScalingPolicy): void {
   if (change.max_processes != null && change.max_processes > p.maxProcessesLimit) {
-    throw AppError.badRequest(`max_processes may be at most ${p.maxProcessesLimit} on this server (an administrator sets the ceiling: scaling.maxProcessesLimit).`);
+    throw AppError.badRequest(
+      `max_processes may be at most ${p.maxProcessesLimit} on this server (an administrator sets the ceiling: scaling.maxProcessesLimit).`,
+    );
   }
   if (change.max_processes === 0) throw AppError.badRequest('max_processes must be at least 1.');
   if (change.min_processes != null && change.min_processes > p.minProcessesLimit) {
-    throw AppError.badRequest(`min_processes may be at most ${p.minProcessesLimit} on this server (an administrator sets the ceiling: scaling.minProcessesLimit).`);
+    throw AppError.badRequest(
+      `min_processes may be at most ${p.minProcessesLimit} on this server (an administrator sets the ceiling: scaling.minProcessesLimit).`,
+    );
   }
   if (change.max_conns_per_process === 0) throw AppError.badRequest('max_conns_per_process must be at least 1.');
   if (change.min_processes !== undefined || change.max_processes !== undefined) {

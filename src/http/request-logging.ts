@@ -46,7 +46,10 @@ export function accessLog(logger: Logger) {
       res.off('close', done);
       const level = levelFor(res.statusCode, !res.writableFinished);
       if (!logger.isLevelEnabled(level)) return;
-      logger[level]({ req: { id, method, url }, res: { statusCode: res.statusCode }, responseTime: Math.round(performance.now() - start) }, res.writableFinished ? 'request completed' : 'request aborted');
+      logger[level](
+        { req: { id, method, url }, res: { statusCode: res.statusCode }, responseTime: Math.round(performance.now() - start) },
+        res.writableFinished ? 'request completed' : 'request aborted',
+      );
     };
     res.once('close', done);
   };

@@ -41,7 +41,16 @@ export class ApiKeyRepo {
 
   async create(userId: number, name: string, keyHash: string, hint: string, opts: NewKeyOptions = {}): Promise<ApiKey> {
     const [row] = (await this.knex('api_keys')
-      .insert({ guid: randomUUID(), user_id: userId, name, key_hash: keyHash, hint, created_time: new Date(), scope: opts.scope ?? null, expires_at: opts.expiresAt ?? null })
+      .insert({
+        guid: randomUUID(),
+        user_id: userId,
+        name,
+        key_hash: keyHash,
+        hint,
+        created_time: new Date(),
+        scope: opts.scope ?? null,
+        expires_at: opts.expiresAt ?? null,
+      })
       .returning(COLUMNS)) as KeyRow[];
     return toKey(row!);
   }
@@ -57,9 +66,7 @@ export class ApiKeyRepo {
   }
 
   async byGuidForUser(userId: number, guid: string): Promise<ApiKey | undefined> {
-    const row = (await this.knex('api_keys').select(COLUMNS).where({ user_id: userId, guid }).first()) as
-      | KeyRow
-      | undefined;
+    const row = (await this.knex('api_keys').select(COLUMNS).where({ user_id: userId, guid }).first()) as KeyRow | undefined;
     return row && toKey(row);
   }
 

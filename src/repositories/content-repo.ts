@@ -11,7 +11,16 @@ function toContent(r: Row): Content {
   const settings = {} as Record<string, unknown>;
   for (const k of CONTENT_SETTING_KEYS) {
     const v = r[k];
-    settings[k] = v === null || v === undefined ? (k === 'run_as_current_user' ? false : null) : BOOL_SETTINGS.has(k) ? toBool(v) : typeof v === 'string' && k !== 'default_image_name' && k !== 'run_as' ? Number(v) : v;
+    settings[k] =
+      v === null || v === undefined
+        ? k === 'run_as_current_user'
+          ? false
+          : null
+        : BOOL_SETTINGS.has(k)
+          ? toBool(v)
+          : typeof v === 'string' && k !== 'default_image_name' && k !== 'run_as'
+            ? Number(v)
+            : v;
   }
   return {
     ...(settings as unknown as ContentSettings),
@@ -131,7 +140,9 @@ export class ContentRepo {
                 .select(this.knex.raw('1'))
                 .from('content_permissions as p')
                 .whereRaw('p.content_id = content.id')
-                .andWhere((who) => who.where('p.user_id', userId).orWhereIn('p.group_id', this.knex('group_members').select('group_id').where('user_id', userId))),
+                .andWhere((who) =>
+                  who.where('p.user_id', userId).orWhereIn('p.group_id', this.knex('group_members').select('group_id').where('user_id', userId)),
+                ),
             ),
         );
       }
@@ -144,8 +155,15 @@ export class ContentRepo {
   async update(id: number, c: ContentChanges): Promise<Content | undefined> {
     const patch: Row = { updated_time: new Date() };
     const columns: Record<string, string> = {
-      name: 'name', title: 'title', description: 'description', accessType: 'access_type', appMode: 'app_mode',
-      contentCategory: 'content_category', parameterized: 'parameterized', bundleId: 'bundle_id', lastDeployedTime: 'last_deployed_time',
+      name: 'name',
+      title: 'title',
+      description: 'description',
+      accessType: 'access_type',
+      appMode: 'app_mode',
+      contentCategory: 'content_category',
+      parameterized: 'parameterized',
+      bundleId: 'bundle_id',
+      lastDeployedTime: 'last_deployed_time',
     };
     for (const [key, value] of Object.entries(c)) {
       if (value === undefined) continue;

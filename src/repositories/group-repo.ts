@@ -91,7 +91,11 @@ export class GroupRepo {
   /** The members' user ids, oldest account first. */
   /** The names of the groups a user belongs to, for the credentials content receives. */
   async namesForUser(userId: number): Promise<string[]> {
-    const rows = (await this.knex('groups').join('group_members', 'groups.id', 'group_members.group_id').where('group_members.user_id', userId).orderBy('groups.name').select('groups.name')) as Array<{ name: string }>;
+    const rows = (await this.knex('groups')
+      .join('group_members', 'groups.id', 'group_members.group_id')
+      .where('group_members.user_id', userId)
+      .orderBy('groups.name')
+      .select('groups.name')) as Array<{ name: string }>;
     return rows.map((r) => r.name);
   }
 

@@ -54,7 +54,9 @@ export class PermissionRepo {
   }
 
   async update(contentId: number, id: number, g: PermissionGrant): Promise<Permission | undefined> {
-    await this.knex('content_permissions').where({ content_id: contentId, id }).update({ ...principalColumns(g), role: g.role });
+    await this.knex('content_permissions')
+      .where({ content_id: contentId, id })
+      .update({ ...principalColumns(g), role: g.role });
     return this.byId(contentId, id);
   }
 

@@ -10,17 +10,12 @@ export class SessionRepo {
   constructor(private readonly knex: Knex) {}
 
   async get(sid: string): Promise<StoredSession | undefined> {
-    const row = (await this.knex('sessions').select('data', 'expires_at').where({ sid }).first()) as
-      | { data: string; expires_at: unknown }
-      | undefined;
+    const row = (await this.knex('sessions').select('data', 'expires_at').where({ sid }).first()) as { data: string; expires_at: unknown } | undefined;
     return row && { data: row.data, expiresAt: toDate(row.expires_at) };
   }
 
   async set(sid: string, userId: number | null, data: string, expiresAt: Date): Promise<void> {
-    await this.knex('sessions')
-      .insert({ sid, user_id: userId, data, expires_at: expiresAt })
-      .onConflict('sid')
-      .merge(['user_id', 'data', 'expires_at']);
+    await this.knex('sessions').insert({ sid, user_id: userId, data, expires_at: expiresAt }).onConflict('sid').merge(['user_id', 'data', 'expires_at']);
   }
 
   async touch(sid: string, expiresAt: Date): Promise<void> {

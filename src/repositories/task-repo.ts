@@ -72,12 +72,19 @@ export class TaskRepo {
 
   /** The stored lines numbered `from` on, at most `limit`, with their numbers (there may be gaps). */
   async lines(taskId: string, from: number, limit: number): Promise<Array<{ seq: number; line: string }>> {
-    const rows = (await this.knex('task_output').select('seq', 'line').where({ task_id: taskId }).andWhere('seq', '>=', from).orderBy('seq').limit(limit)) as Array<{ seq: number | string; line: string }>;
+    const rows = (await this.knex('task_output')
+      .select('seq', 'line')
+      .where({ task_id: taskId })
+      .andWhere('seq', '>=', from)
+      .orderBy('seq')
+      .limit(limit)) as Array<{ seq: number | string; line: string }>;
     return rows.map((r) => ({ seq: Number(r.seq), line: r.line }));
   }
 
   async finish(id: string, code: number, error: string, result: unknown): Promise<void> {
-    await this.knex('tasks').where({ id }).update({ finished: true, code, error, result: result === null ? null : JSON.stringify(result), finished_time: new Date() });
+    await this.knex('tasks')
+      .where({ id })
+      .update({ finished: true, code, error, result: result === null ? null : JSON.stringify(result), finished_time: new Date() });
   }
 
   async unfinishedForBundle(bundleId: number): Promise<boolean> {

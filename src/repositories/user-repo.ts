@@ -107,16 +107,12 @@ export class UserRepo {
   }
 
   async byUsername(username: string): Promise<User | undefined> {
-    const row = (await this.knex('users').where({ username_key: username.toLowerCase() }).first()) as
-      | UserRow
-      | undefined;
+    const row = (await this.knex('users').where({ username_key: username.toLowerCase() }).first()) as UserRow | undefined;
     return row && toUser(row);
   }
 
   async passwordHash(id: number): Promise<string | null> {
-    const row = (await this.knex('users').select('password_hash').where({ id }).first()) as
-      | { password_hash: string | null }
-      | undefined;
+    const row = (await this.knex('users').select('password_hash').where({ id }).first()) as { password_hash: string | null } | undefined;
     return row?.password_hash ?? null;
   }
 

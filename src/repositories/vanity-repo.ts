@@ -21,7 +21,9 @@ export class VanityRepo {
   constructor(private readonly knex: Knex) {}
 
   private base() {
-    return this.knex('vanities').join('content', 'content.id', 'vanities.content_id').select('vanities.content_id', 'content.guid', 'vanities.path', 'vanities.created_time');
+    return this.knex('vanities')
+      .join('content', 'content.id', 'vanities.content_id')
+      .select('vanities.content_id', 'content.guid', 'vanities.path', 'vanities.created_time');
   }
 
   async all(): Promise<Vanity[]> {

@@ -14,7 +14,10 @@ export class VariableRepo {
   }
 
   async all(contentId: number): Promise<StoredVariable[]> {
-    const rows = (await this.knex('content_environment').select('name', 'value_encrypted').where({ content_id: contentId }).orderBy('name')) as Array<{ name: string; value_encrypted: string }>;
+    const rows = (await this.knex('content_environment').select('name', 'value_encrypted').where({ content_id: contentId }).orderBy('name')) as Array<{
+      name: string;
+      value_encrypted: string;
+    }>;
     return rows.map((r) => ({ name: r.name, valueEncrypted: r.value_encrypted }));
   }
 

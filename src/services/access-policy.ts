@@ -65,7 +65,10 @@ export class AccessPolicy {
       else out.set(c.id, r);
     }
     if (user && pending.length > 0) {
-      const grants = await this.grants.grantsFor(user.id, pending.map((c) => c.id));
+      const grants = await this.grants.grantsFor(
+        user.id,
+        pending.map((c) => c.id),
+      );
       for (const c of pending) out.set(c.id, grantedRole(user, c, grants.get(c.id) ?? []));
     }
     return out;

@@ -74,7 +74,12 @@ export class ApiKeyService {
     if (expiresAt && !(expiresAt.getTime() > Date.now())) throw AppError.badRequest('expires_at must be in the future.');
     const secret = generateKey();
     const key = await this.keys.create(user.id, trimmed, hashApiKey(secret), secret.slice(-4), { scope: opts.scope ?? null, expiresAt });
-    await this.audit.record(actor, 'key.create', { type: 'api_key', id: key.guid }, { owner: user.guid, name: key.name, scope: key.scope, expires_at: key.expiresAt?.toISOString() ?? null });
+    await this.audit.record(
+      actor,
+      'key.create',
+      { type: 'api_key', id: key.guid },
+      { owner: user.guid, name: key.name, scope: key.scope, expires_at: key.expiresAt?.toISOString() ?? null },
+    );
     return { key, secret };
   }
 

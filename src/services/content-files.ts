@@ -41,7 +41,9 @@ export class ContentFiles {
    */
   async resolve(user: User | undefined, guid: string, draftId: number | null): Promise<Resolution> {
     if (!this.cache) return this.resolveUncached(user, guid, draftId);
-    const r = await this.cache.get(`${user?.id ?? '-'}/${guid}/${draftId ?? ''}`, () => this.resolveUncached(user, guid, draftId).catch((error: unknown) => ({ error })));
+    const r = await this.cache.get(`${user?.id ?? '-'}/${guid}/${draftId ?? ''}`, () =>
+      this.resolveUncached(user, guid, draftId).catch((error: unknown) => ({ error })),
+    );
     if ('error' in r) throw r.error;
     return r;
   }

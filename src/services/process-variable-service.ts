@@ -60,7 +60,10 @@ export class ProcessVariableService implements ProcessVariables {
    * (containers the runtime adopted, which go on using theirs).
    */
   async revokeLeftovers(keepJobs: readonly string[] = []): Promise<number> {
-    return this.keyRepo.deleteScopedByNamePrefix(PROCESS_KEY_PREFIX, keepJobs.map((k) => `${PROCESS_KEY_PREFIX}${k}`));
+    return this.keyRepo.deleteScopedByNamePrefix(
+      PROCESS_KEY_PREFIX,
+      keepJobs.map((k) => `${PROCESS_KEY_PREFIX}${k}`),
+    );
   }
 
   /** Revokes one job's key (an adopted instance that stopped). */

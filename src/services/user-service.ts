@@ -19,9 +19,7 @@ export interface CreateUserInput {
   password?: string | undefined;
 }
 
-export type LoginResult =
-  | { ok: true; user: User }
-  | { ok: false; reason: 'bad-credentials' | 'locked'; user?: User };
+export type LoginResult = { ok: true; user: User } | { ok: false; reason: 'bad-credentials' | 'locked'; user?: User };
 
 export class UserService {
   constructor(
@@ -37,10 +35,7 @@ export class UserService {
 
   checkPasswordStrength(password: string): void {
     if (password.length < this.minPasswordLength) {
-      throw AppError.badRequest(
-        `The password is not strong enough: use at least ${this.minPasswordLength} characters.`,
-        ErrorCode.passwordTooWeak,
-      );
+      throw AppError.badRequest(`The password is not strong enough: use at least ${this.minPasswordLength} characters.`, ErrorCode.passwordTooWeak);
     }
   }
 

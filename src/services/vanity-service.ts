@@ -11,7 +11,10 @@ const CACHE_MS = 5000;
 
 /** `/sales/q3` → `/sales/q3/`; throws a 400 naming the rule a bad path breaks. */
 function normalizeVanityPath(raw: string): string {
-  const segments = raw.trim().split('/').filter((s) => s !== '');
+  const segments = raw
+    .trim()
+    .split('/')
+    .filter((s) => s !== '');
   if (segments.length === 0) throw AppError.badRequest('A vanity path needs at least one segment, such as /sales/.');
   const bad = segments.find((s) => !SEGMENT.test(s));
   if (bad !== undefined) throw AppError.badRequest(`Vanity path segment "${bad}" may hold only letters, digits, "-" and "_".`);
@@ -47,7 +50,10 @@ export class VanityService {
     const path = normalizeVanityPath(raw);
     const clash = (await this.repo.all()).find((v) => v.contentId !== c.id && (v.path.startsWith(path) || path.startsWith(v.path)));
     if (clash) {
-      throw AppError.conflict(clash.path === path ? `The vanity path ${path} is taken.` : `The vanity path ${path} would nest with ${clash.path}: vanity paths cannot nest.`, ErrorCode.nameTaken);
+      throw AppError.conflict(
+        clash.path === path ? `The vanity path ${path} is taken.` : `The vanity path ${path} would nest with ${clash.path}: vanity paths cannot nest.`,
+        ErrorCode.nameTaken,
+      );
     }
     try {
       await this.repo.set(c.id, path);

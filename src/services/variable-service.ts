@@ -32,7 +32,9 @@ export class VariableService {
   async apply(c: Content, changes: VariableChange[], replace: boolean): Promise<string[]> {
     const bad = changes.filter((v) => !NAME.test(v.name) || RESERVED.test(v.name)).map((v) => v.name);
     if (bad.length) {
-      throw AppError.badRequest(`Invalid environment variable name(s): ${bad.join(', ')}. Use letters, digits and _, not starting with a digit, and not CONNECT_, RSTUDIO_ or LECTERN_.`);
+      throw AppError.badRequest(
+        `Invalid environment variable name(s): ${bad.join(', ')}. Use letters, digits and _, not starting with a digit, and not CONNECT_, RSTUDIO_ or LECTERN_.`,
+      );
     }
     const sets = changes.filter((v) => v.value !== null).map((v) => ({ name: v.name, valueEncrypted: this.box.seal(v.value!, this.context(c, v.name)) }));
     const deletes = changes.filter((v) => v.value === null).map((v) => v.name);

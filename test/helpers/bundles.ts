@@ -17,7 +17,11 @@ export function fixture(name: string): Buffer {
 }
 
 /** A bundle in rsconnect-python's shape: plain names, manifest first, MD5 checksums. */
-export async function makeBundle(files: Record<string, string | Buffer>, metadata: Record<string, unknown>, extra: Record<string, unknown> = {}): Promise<Buffer> {
+export async function makeBundle(
+  files: Record<string, string | Buffer>,
+  metadata: Record<string, unknown>,
+  extra: Record<string, unknown> = {},
+): Promise<Buffer> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'lectern-bundle-'));
   const listed: Record<string, { checksum: string }> = {};
   for (const [name, content] of Object.entries(files)) {
@@ -62,14 +66,18 @@ export interface RawResponse {
  */
 export function uploadChunked(base: string, urlPath: string, key: string, body: Buffer, headers: Record<string, string> = {}): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
-    const req = http.request(`${base}${urlPath}`, { method: 'POST', headers: { authorization: `Key ${key}`, 'transfer-encoding': 'chunked', ...headers } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: (res.headers['content-type'] ?? '').includes('json') ? JSON.parse(text) : text });
-      });
-    });
+    const req = http.request(
+      `${base}${urlPath}`,
+      { method: 'POST', headers: { authorization: `Key ${key}`, 'transfer-encoding': 'chunked', ...headers } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: (res.headers['content-type'] ?? '').includes('json') ? JSON.parse(text) : text });
+        });
+      },
+    );
     req.on('error', reject);
     // Several chunks, as a streamed file would arrive.
     for (let i = 0; i < body.length; i += 4096) req.write(body.subarray(i, i + 4096));
@@ -84,5 +92,9 @@ export async function uploadMultipart(base: string, urlPath: string, key: string
   form.append('metadata', JSON.stringify(metadata));
   const res = await fetch(`${base}${urlPath}`, { method: 'POST', headers: { authorization: `Key ${key}` }, body: form });
   const text = await res.text();
-  return { status: res.status, headers: Object.fromEntries(res.headers), body: (res.headers.get('content-type') ?? '').includes('json') ? JSON.parse(text) : text };
+  return {
+    status: res.status,
+    headers: Object.fromEntries(res.headers),
+    body: (res.headers.get('content-type') ?? '').includes('json') ? JSON.parse(text) : text,
+  };
 }

@@ -32,9 +32,21 @@ export async function removeEverythingOf(dataDir: string): Promise<void> {
     return; // never used Docker
   }
   const services = await docker.listServices({ filters: { label: filter } }).catch(() => []);
-  for (const s of services) await docker.getService(s.ID).remove().catch(() => undefined);
-  for (const c of await docker.listContainers({ all: true, filters: { label: filter } })) await docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => undefined);
-  for (const i of await docker.listImages({ filters: { label: filter } })) await docker.getImage(i.Id).remove({ force: true }).catch(() => undefined);
+  for (const s of services)
+    await docker
+      .getService(s.ID)
+      .remove()
+      .catch(() => undefined);
+  for (const c of await docker.listContainers({ all: true, filters: { label: filter } }))
+    await docker
+      .getContainer(c.Id)
+      .remove({ force: true, v: true })
+      .catch(() => undefined);
+  for (const i of await docker.listImages({ filters: { label: filter } }))
+    await docker
+      .getImage(i.Id)
+      .remove({ force: true })
+      .catch(() => undefined);
 }
 
 /** A test server's Swarm services. */
@@ -58,6 +70,9 @@ export async function singleNodeSwarm(port: number): Promise<() => Promise<void>
   await docker.swarmInit({ ListenAddr: `127.0.0.1:${port}`, AdvertiseAddr: `127.0.0.1:${port}` });
   return async () => {
     await docker.swarmLeave({ force: true });
-    await docker.getNetwork('docker_gwbridge').remove().catch(() => undefined);
+    await docker
+      .getNetwork('docker_gwbridge')
+      .remove()
+      .catch(() => undefined);
   };
 }

@@ -14,7 +14,10 @@ export async function startRegistry(): Promise<{ address: string; stop(): Promis
   const dir = mkdtempSync(path.join(os.tmpdir(), 'lectern-registry-'));
   const port = await freePort();
   const address = `127.0.0.1:${port}`;
-  writeFileSync(path.join(dir, 'config.yml'), `version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/data\nhttp:\n  addr: ${address}\n`);
+  writeFileSync(
+    path.join(dir, 'config.yml'),
+    `version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/data\nhttp:\n  addr: ${address}\n`,
+  );
   const child = spawn('/usr/bin/docker-registry', ['serve', path.join(dir, 'config.yml')], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr.on('data', (b: Buffer) => (err += String(b)));
@@ -22,7 +25,12 @@ export async function startRegistry(): Promise<{ address: string; stop(): Promis
   child.once('error', (e) => (err += e.message));
   for (let i = 0; i < 100; i++) {
     if (child.exitCode !== null) break;
-    if ((await fetch(`http://${address}/v2/`).then((r) => r.status, () => 0)) === 200) {
+    if (
+      (await fetch(`http://${address}/v2/`).then(
+        (r) => r.status,
+        () => 0,
+      )) === 200
+    ) {
       return {
         address,
         async stop() {

@@ -16,7 +16,12 @@ export interface RunningCommand {
  * answers any HTTP status (or fails with the process output after `timeoutMs`).
  */
 export async function startCommand(spec: CommandSpec, port: number, readinessPath = '/', timeoutMs = 60_000): Promise<RunningCommand> {
-  const child = spawn(spec.argv[0]!, spec.argv.slice(1), { cwd: spec.cwd, env: { ...BASE_ENV, ...spec.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(spec.argv[0]!, spec.argv.slice(1), {
+    cwd: spec.cwd,
+    env: { ...BASE_ENV, ...spec.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));

@@ -136,7 +136,9 @@ describe.each(DATABASES)('the content access model on %s', (kind) => {
     readers = await newGroup('readers');
     await join(readers, vera);
     for (const access of ['acl', 'logged_in', 'all'] as const) {
-      const d = await deployBundle(t.url, olive.key, `matrix-${access.replace('_', '-')}`, await staticBundle(`<p>live ${access}</p>`), { access_type: access });
+      const d = await deployBundle(t.url, olive.key, `matrix-${access.replace('_', '-')}`, await staticBundle(`<p>live ${access}</p>`), {
+        access_type: access,
+      });
       expect(d.task.code, d.log).toBe(0);
       const draft = await publish(d.content.guid, olive.key, `<p>draft ${access}</p>`, false);
       items[access] = { guid: d.content.guid, id: d.content.id, draft };
@@ -176,7 +178,10 @@ describe.each(DATABASES)('the content access model on %s', (kind) => {
     if (listed === 401) {
       expect([v1.status, v0.status]).toEqual([401, 401]);
     } else {
-      expect(v1.body.some((c: { guid: string }) => c.guid === guid), 'v1 list').toBe(listed);
+      expect(
+        v1.body.some((c: { guid: string }) => c.guid === guid),
+        'v1 list',
+      ).toBe(listed);
       const app = v0.body.applications.find((a: { guid: string }) => a.guid === guid);
       expect(!!app, 'v0 list').toBe(listed);
       if (app) expect(app.app_role).toBe(appRole);
@@ -220,7 +225,13 @@ describe.each(DATABASES)('the content access model on %s', (kind) => {
 
     const collab = await api(t.url, 'POST', path, { key: olive.key, body: { principal_guid: carl.user.guid, principal_type: 'user', role: 'owner' } });
     expect(collab.status).toBe(201);
-    expect(collab.body).toEqual({ id: expect.stringMatching(/^\d+$/), content_guid: c.guid, principal_guid: carl.user.guid, principal_type: 'user', role: 'owner' });
+    expect(collab.body).toEqual({
+      id: expect.stringMatching(/^\d+$/),
+      content_guid: c.guid,
+      principal_guid: carl.user.guid,
+      principal_type: 'user',
+      role: 'owner',
+    });
     // Collaborators manage permissions too.
     const group = await api(t.url, 'POST', path, { key: carl.key, body: { principal_guid: team, principal_type: 'group', role: 'viewer' } });
     expect(group.status).toBe(201);
@@ -267,8 +278,21 @@ describe.each(DATABASES)('the content access model on %s', (kind) => {
     expect((await api(t.url, 'PUT', `${path}/${umaView.body.id}`, { key: olive.key, body: { principal_guid: carl.user.guid } })).status).toBe(409);
 
     // Viewers of the item see neither the list nor any entry; others cannot even see the item.
-    for (const [method, p] of [['GET', path], ['POST', path], ['GET', `${path}/${collab.body.id}`], ['DELETE', `${path}/${collab.body.id}`]] as const) {
-      expect((await api(t.url, method, p, { key: uma.key, body: method === 'POST' ? { principal_guid: pat.user.guid, principal_type: 'user', role: 'viewer' } : undefined })).status, `${method} ${p}`).toBe(403);
+    for (const [method, p] of [
+      ['GET', path],
+      ['POST', path],
+      ['GET', `${path}/${collab.body.id}`],
+      ['DELETE', `${path}/${collab.body.id}`],
+    ] as const) {
+      expect(
+        (
+          await api(t.url, method, p, {
+            key: uma.key,
+            body: method === 'POST' ? { principal_guid: pat.user.guid, principal_type: 'user', role: 'viewer' } : undefined,
+          })
+        ).status,
+        `${method} ${p}`,
+      ).toBe(403);
       expect((await api(t.url, method, p, { key: ulysses.key })).status, `${method} ${p}`).toBe(404);
       expect((await api(t.url, method, p)).status).toBe(401);
     }
@@ -281,7 +305,10 @@ describe.each(DATABASES)('the content access model on %s', (kind) => {
     expect((await api(t.url, 'GET', `/__api__/v1/content/${c.guid}`, { key: carl.key })).status).toBe(404);
     for (const bad of ['abc', '0', '99999999999', '-1']) {
       for (const method of ['GET', 'PUT', 'DELETE']) {
-        expect((await api(t.url, method, `${path}/${bad}`, { key: olive.key, body: method === 'PUT' ? { role: 'viewer' } : undefined })).status, `${method} ${bad}`).toBe(404);
+        expect(
+          (await api(t.url, method, `${path}/${bad}`, { key: olive.key, body: method === 'PUT' ? { role: 'viewer' } : undefined })).status,
+          `${method} ${bad}`,
+        ).toBe(404);
       }
     }
     // A permission id of another item is not this item's.
@@ -403,7 +430,13 @@ describe.each(DATABASES)('the content access model on %s', (kind) => {
     await grant(both, crew, 'viewer', 'group');
     const loggedIn = await make('lst-logged-in', 'logged_in');
     const hidden = [await make('lst-hidden-a'), await make('lst-hidden-b')];
-    const expected = new Map([[own, 'owner'], [byUser, 'viewer'], [byGroup, 'viewer'], [both, 'editor'], [loggedIn, 'viewer']]);
+    const expected = new Map([
+      [own, 'owner'],
+      [byUser, 'viewer'],
+      [byGroup, 'viewer'],
+      [both, 'editor'],
+      [loggedIn, 'viewer'],
+    ]);
 
     const seen: Array<{ guid: string; app_role: string }> = [];
     for (let offset = 0; offset < 10; offset += 2) {

@@ -151,7 +151,10 @@ describe.each(DATABASES)('API keys on %s', (kind) => {
     expect((await api(t.url, 'GET', '/__api__/v1/user', { key: made.body.key })).status).toBe(200);
 
     // Its time comes (the clock moved on): refused at once, as a key that does not exist.
-    await t.server.ctx.db.knex('api_keys').where({ guid: made.body.id }).update({ expires_at: new Date(Date.now() - 1000) });
+    await t.server.ctx.db
+      .knex('api_keys')
+      .where({ guid: made.body.id })
+      .update({ expires_at: new Date(Date.now() - 1000) });
     const expired = await api(t.url, 'GET', '/__api__/v1/user', { key: made.body.key });
     expect(expired.status).toBe(401);
     expect(expired.body).toEqual({ code: 30, error: 'The specified API key is not valid.', payload: null });

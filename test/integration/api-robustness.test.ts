@@ -42,7 +42,10 @@ describe.each(DATABASES)('odd input to the publishing API on %s', (kind) => {
   });
 
   it('ignores inherited property names in JSON bodies', async () => {
-    const res = await api(t.url, 'PATCH', `/__api__/v1/content/${guid}`, { key: pub.key, body: { constructor: 1, toString: 2, __proto__: { x: 1 }, title: 'Still fine' } });
+    const res = await api(t.url, 'PATCH', `/__api__/v1/content/${guid}`, {
+      key: pub.key,
+      body: { constructor: 1, toString: 2, __proto__: { x: 1 }, title: 'Still fine' },
+    });
     expect(res.status).toBe(200);
     expect(res.body.title).toBe('Still fine');
     const made = await api(t.url, 'POST', '/__api__/v1/content', { key: pub.key, body: { name: 'proto-name', toString: 1 } });
@@ -51,7 +54,11 @@ describe.each(DATABASES)('odd input to the publishing API on %s', (kind) => {
 
   it('answers malformed multipart uploads with 400 and keeps no file', async () => {
     const url = `${t.url}/__api__/v1/content/${guid}/bundles`;
-    const noBoundary = await fetch(url, { method: 'POST', headers: { authorization: `Key ${pub.key}`, 'content-type': 'multipart/form-data' }, body: 'garbage' });
+    const noBoundary = await fetch(url, {
+      method: 'POST',
+      headers: { authorization: `Key ${pub.key}`, 'content-type': 'multipart/form-data' },
+      body: 'garbage',
+    });
     expect(noBoundary.status).toBe(400);
     const cut = await fetch(url, {
       method: 'POST',

@@ -25,7 +25,10 @@ describe.each(DATABASES)('access to a Shiny app and a Plumber API on %s', (kind)
     apiGuid = plumber.content.guid;
     const listed = await t.createUser('listed', 'viewer');
     for (const g of [guid, apiGuid]) {
-      await api(t.url, 'POST', `/__api__/v1/content/${g}/permissions`, { key: owner.key, body: { principal_guid: listed.user.guid, principal_type: 'user', role: 'viewer' } });
+      await api(t.url, 'POST', `/__api__/v1/content/${g}/permissions`, {
+        key: owner.key,
+        body: { principal_guid: listed.user.guid, principal_type: 'user', role: 'viewer' },
+      });
     }
     const unlisted = await t.createUser('unlisted', 'publisher');
     const admin = await t.createUser('chief', 'administrator');
@@ -40,7 +43,11 @@ describe.each(DATABASES)('access to a Shiny app and a Plumber API on %s', (kind)
 
   // [person, access type, expected status]: 101 opens, 401 must log in, 404 may not see.
   const matrix: Array<[string, string, number]> = [];
-  const sees: Record<string, string[]> = { acl: ['owner', 'listed', 'admin'], logged_in: ['owner', 'listed', 'unlisted', 'admin'], all: ['owner', 'listed', 'unlisted', 'admin', 'anonymous'] };
+  const sees: Record<string, string[]> = {
+    acl: ['owner', 'listed', 'admin'],
+    logged_in: ['owner', 'listed', 'unlisted', 'admin'],
+    all: ['owner', 'listed', 'unlisted', 'admin', 'anonymous'],
+  };
   for (const access of ['acl', 'logged_in', 'all']) {
     for (const person of ['owner', 'listed', 'unlisted', 'admin', 'anonymous']) {
       matrix.push([person, access, sees[access]!.includes(person) ? 101 : person === 'anonymous' ? 401 : 404]);
@@ -53,8 +60,14 @@ describe.each(DATABASES)('access to a Shiny app and a Plumber API on %s', (kind)
     const p = people[person];
     // HTTP: the Shiny page and the Plumber API, by cookie on the content origin and by key.
     const httpExpected = expected === 101 ? 200 : expected;
-    for (const [g, path] of [[guid, ''], [apiGuid, 'echo?msg=hi']] as const) {
-      const cookieRes = await fetch(`${t.contentUrl}/content/${g}/${path}`, { headers: { accept: 'application/json', ...(p ? { cookie: p.cookie } : {}) }, redirect: 'manual' });
+    for (const [g, path] of [
+      [guid, ''],
+      [apiGuid, 'echo?msg=hi'],
+    ] as const) {
+      const cookieRes = await fetch(`${t.contentUrl}/content/${g}/${path}`, {
+        headers: { accept: 'application/json', ...(p ? { cookie: p.cookie } : {}) },
+        redirect: 'manual',
+      });
       expect(cookieRes.status, `cookie GET ${path || 'page'}`).toBe(httpExpected);
       if (p) {
         const keyRes = await fetch(`${t.url}/content/${g}/${path}`, { headers: { authorization: `Key ${p.key}` }, redirect: 'manual' });

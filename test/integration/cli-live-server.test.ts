@@ -7,9 +7,14 @@ import { followTaskV1 } from '../helpers/tasks.ts';
 import { api, startTestServer, type TestServer } from '../helpers/server.ts';
 
 const flask = (app: string) =>
-  makeBundle({ 'requirements.txt': 'flask\n', 'app.py': app }, { appmode: 'python-api', entrypoint: 'app:app' }, { python: { version: '3.11.2', package_manager: { name: 'pip', package_file: 'requirements.txt' } } });
+  makeBundle(
+    { 'requirements.txt': 'flask\n', 'app.py': app },
+    { appmode: 'python-api', entrypoint: 'app:app' },
+    { python: { version: '3.11.2', package_manager: { name: 'pip', package_file: 'requirements.txt' } } },
+  );
 
-const KEYED = "import os\nfrom flask import Flask\napp = Flask(__name__)\n@app.route('/')\ndef i():\n    return 'up'\n@app.route('/key')\ndef k():\n    return os.environ['CONNECT_API_KEY']\n";
+const KEYED =
+  "import os\nfrom flask import Flask\napp = Flask(__name__)\n@app.route('/')\ndef i():\n    return 'up'\n@app.route('/key')\ndef k():\n    return os.environ['CONNECT_API_KEY']\n";
 // Takes a while to import: its deploy is still in flight while the CLI runs.
 const SLOW = "import time\ntime.sleep(8)\nfrom flask import Flask\napp = Flask(__name__)\n@app.route('/')\ndef i():\n    return 'slow but up'\n";
 
@@ -44,7 +49,12 @@ describe.each(DATABASES)('the CLI next to a running server on %s', (kind) => {
     const { uploadChunked } = await import('../helpers/bundles.ts');
     const up = await uploadChunked(t.url, `/__api__/v1/content/${created.body.guid}/bundles`, t.admin.key, await flask(SLOW));
     const dep = await api(t.url, 'POST', `/__api__/v1/content/${created.body.guid}/deploy`, { key: t.admin.key, body: { bundle_id: up.body.id } });
-    await expect.poll(async () => JSON.stringify((await api(t.url, 'GET', `/__api__/v1/tasks/${dep.body.task_id}`, { key: t.admin.key })).body.output), { timeout: 30_000, interval: 200 }).toContain('Starting the app');
+    await expect
+      .poll(async () => JSON.stringify((await api(t.url, 'GET', `/__api__/v1/tasks/${dep.body.task_id}`, { key: t.admin.key })).body.output), {
+        timeout: 30_000,
+        interval: 200,
+      })
+      .toContain('Starting the app');
 
     expect((await lectern('users', 'create', 'carol', '--role', 'publisher')).stdout).toContain('created publisher carol');
     expect((await lectern('keys', 'create', 'carol', '--name', 'laptop')).stdout.trim()).toMatch(/^[A-Za-z0-9]{32}$/);

@@ -56,7 +56,10 @@ describe.each(DATABASES)('the content API on %s', (kind) => {
       expect(bad.status, name).toBe(400);
       expect(bad.body.code).toBe(5);
     }
-    const types = await api(t.url, 'POST', '/__api__/v1/content', { key: alice.key, body: { name: 'typed', title: 7, access_type: 'everyone', max_processes: 'many' } });
+    const types = await api(t.url, 'POST', '/__api__/v1/content', {
+      key: alice.key,
+      body: { name: 'typed', title: 7, access_type: 'everyone', max_processes: 'many' },
+    });
     expect(types.status).toBe(400);
     expect(types.body.payload.problems.map((p: string) => p.split(':')[0]).sort()).toEqual(['access_type', 'max_processes', 'title']);
   });

@@ -71,7 +71,11 @@ describe.each(DATABASES)('content in a real browser on %s', (kind) => {
     t = await startTestServer(kind);
     const owner = await t.createUser('owner', 'publisher');
     const bundle = await makeBundle(
-      { 'index.html': '<!doctype html><link rel="stylesheet" href="style.css"><p id="x">static</p><script src="app.js"></script>', 'style.css': 'p { color: rgb(255, 0, 0); }', 'app.js': 'document.getElementById("x").textContent = "script ran";' },
+      {
+        'index.html': '<!doctype html><link rel="stylesheet" href="style.css"><p id="x">static</p><script src="app.js"></script>',
+        'style.css': 'p { color: rgb(255, 0, 0); }',
+        'app.js': 'document.getElementById("x").textContent = "script ran";',
+      },
       { appmode: 'static', primary_html: 'index.html' },
     );
     const d = await deployBundle(t.url, owner.key, 'private-site', bundle);

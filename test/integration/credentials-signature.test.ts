@@ -97,7 +97,13 @@ describe.each(DATABASES)('the credentials header an app can verify on %s', (kind
 
   it('is signed for the app through Lectern, and a forged one sent to the app directly does not verify', async () => {
     const deploy = async (name: string) => {
-      const d = await deployBundle(t.url, owner.key, name, await makeBundle({ 'requirements.txt': 'flask\n', 'app.py': FLASK_APP }, { appmode: 'python-api', entrypoint: 'app:app' }, PYTHON), { access_type: 'logged_in' });
+      const d = await deployBundle(
+        t.url,
+        owner.key,
+        name,
+        await makeBundle({ 'requirements.txt': 'flask\n', 'app.py': FLASK_APP }, { appmode: 'python-api', entrypoint: 'app:app' }, PYTHON),
+        { access_type: 'logged_in' },
+      );
       expect(d.task.code, d.log).toBe(0);
       return d;
     };
@@ -106,7 +112,11 @@ describe.each(DATABASES)('the credentials header an app can verify on %s', (kind
 
     // Through Lectern: the viewer's credentials, signed; whatever the client sent under those names is replaced.
     const res = await fetch(a.content.content_url, {
-      headers: { authorization: `Key ${viewer.key}`, 'RStudio-Connect-Credentials': '{"user":"admin","groups":[]}', 'Lectern-Credentials-Signature': 't=1,v1=00' },
+      headers: {
+        authorization: `Key ${viewer.key}`,
+        'RStudio-Connect-Credentials': '{"user":"admin","groups":[]}',
+        'Lectern-Credentials-Signature': 't=1,v1=00',
+      },
     });
     const through = (await res.json()) as Seen;
     expect(JSON.parse(through.credentials!)).toEqual({ user: 'signed-viewer', groups: ['auditors'] });
@@ -123,12 +133,27 @@ describe.each(DATABASES)('the credentials header an app can verify on %s', (kind
     // A real signature does not carry over to other credentials...
     expect((await direct(target, { 'RStudio-Connect-Credentials': forged, 'Lectern-Credentials-Signature': through.signature! })).valid).toBe(false);
     // ...nor to another app (each item has a key of its own); replayed as sent, to the same app, it still verifies.
-    expect((await direct(targetOf(b.content.guid, b.bundleId), { 'RStudio-Connect-Credentials': through.credentials!, 'Lectern-Credentials-Signature': through.signature! })).valid).toBe(false);
-    expect((await direct(target, { 'RStudio-Connect-Credentials': through.credentials!, 'Lectern-Credentials-Signature': through.signature! })).valid).toBe(true);
+    expect(
+      (
+        await direct(targetOf(b.content.guid, b.bundleId), {
+          'RStudio-Connect-Credentials': through.credentials!,
+          'Lectern-Credentials-Signature': through.signature!,
+        })
+      ).valid,
+    ).toBe(false);
+    expect((await direct(target, { 'RStudio-Connect-Credentials': through.credentials!, 'Lectern-Credentials-Signature': through.signature! })).valid).toBe(
+      true,
+    );
   });
 
   it('is signed on WebSocket upgrades too', async () => {
-    const d = await deployBundle(t.url, owner.key, 'ws-verifier', await makeBundle({ 'server.js': NODE_APP, ...wsModule() }, { appmode: 'nodejs', entrypoint: 'server.js' }), { access_type: 'logged_in' });
+    const d = await deployBundle(
+      t.url,
+      owner.key,
+      'ws-verifier',
+      await makeBundle({ 'server.js': NODE_APP, ...wsModule() }, { appmode: 'nodejs', entrypoint: 'server.js' }),
+      { access_type: 'logged_in' },
+    );
     expect(d.task.code, d.log).toBe(0);
     const open = (url: string, headers: Record<string, string>, socketPath?: string) =>
       new Promise<Seen>((resolve, reject) => {
@@ -139,7 +164,10 @@ describe.each(DATABASES)('the credentials header an app can verify on %s', (kind
         });
         ws.once('error', reject);
       });
-    const through = await open(`${t.contentUrl.replace('http', 'ws')}/content/${d.content.guid}/`, { authorization: `Key ${viewer.key}`, 'RStudio-Connect-Credentials': '{"user":"admin","groups":[]}' });
+    const through = await open(`${t.contentUrl.replace('http', 'ws')}/content/${d.content.guid}/`, {
+      authorization: `Key ${viewer.key}`,
+      'RStudio-Connect-Credentials': '{"user":"admin","groups":[]}',
+    });
     expect(JSON.parse(through.credentials!)).toEqual({ user: 'signed-viewer', groups: ['auditors'] });
     expect(through.valid).toBe(true);
 

@@ -22,7 +22,9 @@ describe.each(DATABASES)('the Docker backend on %s', (kind) => {
   afterAll(async () => t?.close());
 
   const running = async (server: TestServer, guid: string) =>
-    (await api(server.url, 'GET', `/__api__/v1/content/${guid}/jobs`, { key })).body.filter((j: { status: number; tag: string }) => j.status === 0 && j.tag === 'run_app') as Array<{ key: string }>;
+    (await api(server.url, 'GET', `/__api__/v1/content/${guid}/jobs`, { key })).body.filter(
+      (j: { status: number; tag: string }) => j.status === 0 && j.tag === 'run_app',
+    ) as Array<{ key: string }>;
 
   it('runs an app as the unprivileged account, on a read-only root, within its memory and CPU limits', async () => {
     const app = [
@@ -62,7 +64,13 @@ describe.each(DATABASES)('the Docker backend on %s', (kind) => {
     const [c] = (await containersOf(t.db.dataDir)).filter((x) => x.Labels['org.lectern.content'] === guid);
     const info = await docker.getContainer(c!.Id).inspect();
     expect(info.Config.User).toBe('10001:10001');
-    expect(info.HostConfig).toMatchObject({ ReadonlyRootfs: true, Memory: 256 * 1024 * 1024, NanoCpus: 500_000_000, CapDrop: ['ALL'], SecurityOpt: ['no-new-privileges'] });
+    expect(info.HostConfig).toMatchObject({
+      ReadonlyRootfs: true,
+      Memory: 256 * 1024 * 1024,
+      NanoCpus: 500_000_000,
+      CapDrop: ['ALL'],
+      SecurityOpt: ['no-new-privileges'],
+    });
     // The app's port is published on the loopback only.
     expect(Object.values(info.HostConfig.PortBindings ?? {}).flat()).toEqual([{ HostIp: '127.0.0.1', HostPort: '' }]);
 
@@ -96,10 +104,16 @@ describe.each(DATABASES)('the Docker backend on %s', (kind) => {
     expect(pinned.log).toContain('in the image lectern/r-python:latest (as the content asks)');
     expect((await get(pinned.content.content_url, key)).status).toBe(200);
 
-    const manifestPin = await makeBundle({ 'app.py': 'from flask import Flask\napp = Flask(__name__)\n@app.route("/")\ndef hi():\n    return "hi"\n', 'requirements.txt': '' }, { appmode: 'python-api', entrypoint: 'app:app' }, { ...python, environment: { image: 'example/no-such-image:1' } });
+    const manifestPin = await makeBundle(
+      { 'app.py': 'from flask import Flask\napp = Flask(__name__)\n@app.route("/")\ndef hi():\n    return "hi"\n', 'requirements.txt': '' },
+      { appmode: 'python-api', entrypoint: 'app:app' },
+      { ...python, environment: { image: 'example/no-such-image:1' } },
+    );
     const bad = await deployBundle(t.url, key, 'badpin', manifestPin);
     expect(bad.task.code).not.toBe(0);
-    expect(bad.log).toMatch(/asks for the image "example\/no-such-image:1", which is not one of this server's execution environments \(.*lectern\/python:latest/);
+    expect(bad.log).toMatch(
+      /asks for the image "example\/no-such-image:1", which is not one of this server's execution environments \(.*lectern\/python:latest/,
+    );
   });
 
   it('keeps one image per bundle, and removes an image with its bundle and all of them with the content', async () => {
@@ -108,7 +122,11 @@ describe.each(DATABASES)('the Docker backend on %s', (kind) => {
     const up = await uploadChunked(t.url, `/__api__/v1/content/${d.content.guid}/bundles`, key, fixture('r-plumber.tar.gz'));
     const dep = await api(t.url, 'POST', `/__api__/v1/content/${d.content.guid}/deploy`, { key, body: { bundle_id: up.body.id } });
     expect((await followTaskV1(t.url, key, dep.body.task_id)).code).toBe(0);
-    const imagesFor = async () => (await imagesOf(t.db.dataDir)).filter((i) => i.Labels['org.lectern.content'] === d.content.guid).map((i) => i.Labels['org.lectern.bundle']).sort();
+    const imagesFor = async () =>
+      (await imagesOf(t.db.dataDir))
+        .filter((i) => i.Labels['org.lectern.content'] === d.content.guid)
+        .map((i) => i.Labels['org.lectern.bundle'])
+        .sort();
     expect(await imagesFor()).toEqual([String(d.bundleId), String(up.body.id)].sort());
     // Deploying the same bundle again builds nothing: the image is made from the same inputs.
     const ids = async () => (await imagesOf(t.db.dataDir)).map((i) => i.Id).sort();
@@ -125,7 +143,9 @@ describe.each(DATABASES)('the Docker backend on %s', (kind) => {
 
     await api(t.url, 'DELETE', `/__api__/v1/content/${d.content.guid}`, { key });
     await expect.poll(imagesFor, { timeout: 20_000 }).toEqual([]);
-    await expect.poll(async () => (await containersOf(t.db.dataDir)).filter((c) => c.Labels['org.lectern.content'] === d.content.guid).length, { timeout: 20_000 }).toBe(0);
+    await expect
+      .poll(async () => (await containersOf(t.db.dataDir)).filter((c) => c.Labels['org.lectern.content'] === d.content.guid).length, { timeout: 20_000 })
+      .toBe(0);
   });
 
   it('adopts a running app after a restart: the session goes on in the same container, nothing is left behind', async () => {
@@ -133,7 +153,10 @@ describe.each(DATABASES)('the Docker backend on %s', (kind) => {
     expect(d.task.code, d.log).toBe(0);
     const page = await fetch(d.content.content_url, { headers: { authorization: `Key ${key}` } });
     expect(page.status).toBe(200);
-    const sticky = page.headers.getSetCookie().find((c) => c.startsWith('lectern_p_'))!.split(';')[0]!;
+    const sticky = page.headers
+      .getSetCookie()
+      .find((c) => c.startsWith('lectern_p_'))!
+      .split(';')[0]!;
     const [job] = await running(t, d.content.guid);
     const mine = async (server: TestServer) => (await containersOf(server.db.dataDir)).filter((c) => c.Labels['org.lectern.content'] === d.content.guid);
     const before = await mine(t);
@@ -161,6 +184,8 @@ describe.each(DATABASES)('the Docker backend on %s', (kind) => {
 
     await api(t2.url, 'DELETE', `/__api__/v1/content/${d.content.guid}`, { key });
     await expect.poll(async () => (await mine(t2)).length, { timeout: 20_000 }).toBe(0);
-    await expect.poll(async () => (await imagesOf(t2.db.dataDir)).filter((i) => i.Labels['org.lectern.content'] === d.content.guid).length, { timeout: 20_000 }).toBe(0);
+    await expect
+      .poll(async () => (await imagesOf(t2.db.dataDir)).filter((i) => i.Labels['org.lectern.content'] === d.content.guid).length, { timeout: 20_000 })
+      .toBe(0);
   });
 });

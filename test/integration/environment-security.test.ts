@@ -1,6 +1,19 @@
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  type Stats,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as tar from 'tar';
@@ -103,7 +116,13 @@ async function sdist(index: string, name: string, body: string, extra = ''): Pro
   writeFileSync(path.join(root, `${name}mod.py`), 'def main():\n    print("hello")\n');
   writeFileSync(
     path.join(root, 'setup.py'),
-    ['import json, os, subprocess, sys', 'from setuptools import setup', body, `setup(name=${JSON.stringify(name)}, version="1.0", py_modules=[${JSON.stringify(`${name}mod`)}]${extra})`, ''].join('\n'),
+    [
+      'import json, os, subprocess, sys',
+      'from setuptools import setup',
+      body,
+      `setup(name=${JSON.stringify(name)}, version="1.0", py_modules=[${JSON.stringify(`${name}mod`)}]${extra})`,
+      '',
+    ].join('\n'),
   );
   const files = path.join(index, 'files');
   mkdirSync(files, { recursive: true });
@@ -111,7 +130,10 @@ async function sdist(index: string, name: string, body: string, extra = ''): Pro
   await tar.c({ gzip: true, file: archive, cwd: src, portable: true }, [`${name}-1.0`]);
   const sha = createHash('sha256').update(readFileSync(archive)).digest('hex');
   mkdirSync(path.join(index, 'simple', name), { recursive: true });
-  writeFileSync(path.join(index, 'simple', name, 'index.html'), `<!DOCTYPE html><html><body><a href="../../files/${name}-1.0.tar.gz#sha256=${sha}">${name}-1.0.tar.gz</a></body></html>\n`);
+  writeFileSync(
+    path.join(index, 'simple', name, 'index.html'),
+    `<!DOCTYPE html><html><body><a href="../../files/${name}-1.0.tar.gz#sha256=${sha}">${name}-1.0.tar.gz</a></body></html>\n`,
+  );
   execFileSync('chmod', ['-R', 'a+rX', index]);
   return sha;
 }
@@ -168,7 +190,11 @@ with open(os.path.join(OUT, "evilpkg.json"), "w") as f:
   const outside = path.join(newDir(scratch, 'outside-'), 'accounts-file');
   writeFileSync(outside, 'the account owns this, elsewhere\n', { mode: 0o600 });
   chownSync(outside, account.uid, account.gid);
-  await sdist(index, 'linkpkg', `os.makedirs(os.path.join(sys.prefix, "share"), exist_ok=True)\nif not os.path.exists(os.path.join(sys.prefix, "share", "linked")):\n    os.link(${JSON.stringify(outside)}, os.path.join(sys.prefix, "share", "linked"))\n`);
+  await sdist(
+    index,
+    'linkpkg',
+    `os.makedirs(os.path.join(sys.prefix, "share"), exist_ok=True)\nif not os.path.exists(os.path.join(sys.prefix, "share", "linked")):\n    os.link(${JSON.stringify(outside)}, os.path.join(sys.prefix, "share", "linked"))\n`,
+  );
 });
 
 afterAll(() => {
@@ -233,7 +259,10 @@ describe('Python environments built as an unprivileged account', () => {
     const bad = bundle({ 'requirements.txt': `evilpkg==1.0 --hash=sha256:${'0'.repeat(64)}\n` });
     const message = await python(envRoot)
       .restore({ interpreter: PY, bundleDir: bad.dir, manifest: bad.manifest, managed: true, log: () => {} })
-      .then(() => 'restored', (e: Error) => e.message);
+      .then(
+        () => 'restored',
+        (e: Error) => e.message,
+      );
     expect(message).toMatch(/DO NOT MATCH THE HASHES/);
     expect(readdirSync(buildRoot)).toEqual([]);
   });
@@ -243,9 +272,14 @@ describe('Python environments built as an unprivileged account', () => {
     const b = bundle({ 'requirements.txt': 'linkpkg\n' });
     const message = await python(envRoot)
       .restore({ interpreter: PY, bundleDir: b.dir, manifest: b.manifest, managed: true, log: () => {} })
-      .then(() => 'restored', (e: Error) => e.message);
+      .then(
+        () => 'restored',
+        (e: Error) => e.message,
+      );
     expect(message).toMatch(/share\/linked hard-linked to a file outside the environment/);
-    const outside = readdirSync(scratch).filter((n) => n.startsWith('outside-')).map((n) => path.join(scratch, n, 'accounts-file'))[0]!;
+    const outside = readdirSync(scratch)
+      .filter((n) => n.startsWith('outside-'))
+      .map((n) => path.join(scratch, n, 'accounts-file'))[0]!;
     const info = statSync(outside);
     expect([info.uid, info.mode & 0o7777]).toEqual([account.uid, 0o600]);
     expect(existsSync(envRoot) ? readdirSync(envRoot) : []).toEqual([]);
@@ -256,8 +290,13 @@ describe('Python environments built as an unprivileged account', () => {
     const b = bundle({ 'requirements.txt': 'flask\n' });
     const message = await python(path.join(dataDir, 'envs', 'python-unreachable'), { buildRoot: path.join(dataDir, 'builds') })
       .restore({ interpreter: PY, bundleDir: b.dir, manifest: b.manifest, managed: true, log: () => {} })
-      .then(() => 'restored', (e: Error) => e.message);
-    expect(message).toContain(`Environments are built in ${dataDir}/builds, which the installer account (uid ${account.uid}) cannot reach: ${dataDir} is mode 700.`);
+      .then(
+        () => 'restored',
+        (e: Error) => e.message,
+      );
+    expect(message).toContain(
+      `Environments are built in ${dataDir}/builds, which the installer account (uid ${account.uid}) cannot reach: ${dataDir} is mode 700.`,
+    );
   });
 
   it('installs a requirements file of comments, specifiers, extras, markers and continuations (Flask from Debian)', async () => {
@@ -278,7 +317,13 @@ describe('Python environments built as an unprivileged account', () => {
       ].join('\n'),
     });
     const logs: string[] = [];
-    const env = await python(envRoot, { indexUrl: `file://${empty}` }).restore({ interpreter: PY, bundleDir: b.dir, manifest: b.manifest, managed: true, log: (l) => logs.push(l) });
+    const env = await python(envRoot, { indexUrl: `file://${empty}` }).restore({
+      interpreter: PY,
+      bundleDir: b.dir,
+      manifest: b.manifest,
+      managed: true,
+      log: (l) => logs.push(l),
+    });
     expect(logs.join('\n')).toMatch(/Requirement already satisfied: flask in \/usr\/lib\/python3\/dist-packages/);
     expect(logs.join('\n')).toMatch(/Ignoring werkzeug: markers 'python_version < "3"' don't match your environment/);
     expectRootOwnedReadOnly(env.dir!);
@@ -322,11 +367,17 @@ describe('the requirements policy', () => {
       const logs: string[] = [];
       const message = await python(envRoot)
         .restore({ interpreter: PY, bundleDir: b.dir, manifest: b.manifest, managed: true, log: (l) => logs.push(l) })
-        .then(() => 'restored', (e: Error) => e.message);
+        .then(
+          () => 'restored',
+          (e: Error) => e.message,
+        );
       expect(message, line).toContain(`The bundle's requirements.txt has a line this server does not install:\n  line 2: ${line}\n`);
       expect(message, line).toMatch(why);
       expect(message, line).toMatch(/To fix it:[\s\S]*environment management off/);
-      expect(logs.some((l) => l.startsWith('Creating the Python environment')), line).toBe(false);
+      expect(
+        logs.some((l) => l.startsWith('Creating the Python environment')),
+        line,
+      ).toBe(false);
     }
     expect(existsSync(envRoot)).toBe(false);
     expect(readdirSync(buildRoot)).toEqual([]);
@@ -337,7 +388,10 @@ describe('the requirements policy', () => {
     execFileSync('ln', ['-s', '/etc/shadow', path.join(b.dir, 'requirements.txt')]);
     const message = await python(path.join(dataDir, 'envs', 'python-link2'))
       .restore({ interpreter: PY, bundleDir: b.dir, manifest: b.manifest, managed: true, log: () => {} })
-      .then(() => 'restored', (e: Error) => e.message);
+      .then(
+        () => 'restored',
+        (e: Error) => e.message,
+      );
     expect(message).toMatch(/is a symbolic link/);
     expect(message).not.toMatch(/root:/);
   });
@@ -388,7 +442,10 @@ describe('R libraries built as an unprivileged account', () => {
     expect(env.dir).toBe(path.join(envRoot, env.key));
     expectRootOwnedReadOnly(env.dir!);
     expect(readdirSync(buildRoot)).toEqual([]);
-    const loaded = execFileSync('/usr/bin/Rscript', ['-e', 'cat(lectsec::hello())'], { env: { PATH: '/usr/bin:/bin', R_LIBS: env.dir!, R_LIBS_USER: 'NULL', HOME: scratch }, encoding: 'utf8' });
+    const loaded = execFileSync('/usr/bin/Rscript', ['-e', 'cat(lectsec::hello())'], {
+      env: { PATH: '/usr/bin:/bin', R_LIBS: env.dir!, R_LIBS_USER: 'NULL', HOME: scratch },
+      encoding: 'utf8',
+    });
     expect(loaded).toBe('lectsec 0.1.0');
 
     // The check of a cached library reads it as text (the account cannot reach the data directory).
@@ -404,12 +461,18 @@ describe('R libraries built as an unprivileged account', () => {
         version: 1,
         platform: '4.2.2',
         metadata: { appmode: 'shiny' },
-        packages: { '../../evil': { Source: 'CRAN', Repository: null, description: { Version: '1.0' } }, lectsec: { Source: 'CRAN', Repository: null, description: { Version: '0.1.0/../../x' } } },
+        packages: {
+          '../../evil': { Source: 'CRAN', Repository: null, description: { Version: '1.0' } },
+          lectsec: { Source: 'CRAN', Repository: null, description: { Version: '0.1.0/../../x' } },
+        },
         files: {},
       }),
     );
     const restorer = createRRestorer({ envRoot: path.join(dataDir, 'envs', 'r-bad'), repository: `file://${repo}`, runAs: account, buildRoot });
-    const message = await restorer.restore({ interpreter: R, bundleDir: dataDir, manifest, managed: true, log: () => {} }).then(() => 'restored', (e: Error) => e.message);
+    const message = await restorer.restore({ interpreter: R, bundleDir: dataDir, manifest, managed: true, log: () => {} }).then(
+      () => 'restored',
+      (e: Error) => e.message,
+    );
     expect(message).toContain('"../../evil" is not an R package name');
     expect(message).toContain('lectsec: "0.1.0/../../x" is not an R package version');
   });

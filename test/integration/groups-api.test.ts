@@ -51,7 +51,11 @@ describe.each(DATABASES)('the groups API on %s', (kind) => {
     expect((await api(t.url, 'POST', '/__api__/v1/groups', { body: { name: 'anon' } })).status).toBe(401);
 
     const audit = await t.server.ctx.audit.recent(100, 'group.create');
-    expect(audit.find((e) => e.targetId === made.body.guid)).toMatchObject({ actorUserId: pub.user.id, targetType: 'group', details: { name: 'Data Science' } });
+    expect(audit.find((e) => e.targetId === made.body.guid)).toMatchObject({
+      actorUserId: pub.user.id,
+      targetType: 'group',
+      details: { name: 'Data Science' },
+    });
   });
 
   it('refuses a name that differs from an existing one only by case, one at a time or all at once', async () => {
@@ -162,7 +166,12 @@ describe.each(DATABASES)('the groups API on %s', (kind) => {
 
     const audit = (await t.server.ctx.audit.recent(200)).filter((e) => e.targetId === g.guid);
     expect(audit.filter((e) => e.action === 'group.member.add')).toHaveLength(2);
-    expect(audit.filter((e) => e.action === 'group.member.remove').map((e) => e.details.user_guid).sort()).toEqual([viewer.user.guid, other.user.guid].sort());
+    expect(
+      audit
+        .filter((e) => e.action === 'group.member.remove')
+        .map((e) => e.details.user_guid)
+        .sort(),
+    ).toEqual([viewer.user.guid, other.user.guid].sort());
   });
 
   it('deletes a group for its owner or an administrator, with its memberships', async () => {

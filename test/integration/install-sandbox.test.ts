@@ -44,13 +44,19 @@ async function sdist(index: string, name: string, body: string): Promise<void> {
   const root = path.join(src, `${name}-1.0`);
   mkdirSync(root);
   writeFileSync(path.join(root, 'PKG-INFO'), `Metadata-Version: 1.0\nName: ${name}\nVersion: 1.0\n`);
-  writeFileSync(path.join(root, 'setup.py'), ['import os, sys', body, 'from setuptools import setup', `setup(name=${JSON.stringify(name)}, version="1.0")`, ''].join('\n'));
+  writeFileSync(
+    path.join(root, 'setup.py'),
+    ['import os, sys', body, 'from setuptools import setup', `setup(name=${JSON.stringify(name)}, version="1.0")`, ''].join('\n'),
+  );
   mkdirSync(path.join(index, 'files'), { recursive: true });
   const archive = path.join(index, 'files', `${name}-1.0.tar.gz`);
   await tar.c({ gzip: true, file: archive, cwd: src, portable: true }, [`${name}-1.0`]);
   const sha = createHash('sha256').update(readFileSync(archive)).digest('hex');
   mkdirSync(path.join(index, 'simple', name), { recursive: true });
-  writeFileSync(path.join(index, 'simple', name, 'index.html'), `<!DOCTYPE html><html><body><a href="../../files/${name}-1.0.tar.gz#sha256=${sha}">${name}-1.0.tar.gz</a></body></html>\n`);
+  writeFileSync(
+    path.join(index, 'simple', name, 'index.html'),
+    `<!DOCTYPE html><html><body><a href="../../files/${name}-1.0.tar.gz#sha256=${sha}">${name}-1.0.tar.gz</a></body></html>\n`,
+  );
   execFileSync('chmod', ['-R', 'a+rX', index]);
   rmSync(src, { recursive: true, force: true });
 }
@@ -61,7 +67,7 @@ function rRepository(repo: string): void {
     '#!/bin/sh',
     'echo "SNOOP-PIDS $(ls /proc | grep -c \'^[0-9]\')"',
     'echo "SNOOP-UID $(id -u)"',
-    'for p in /proc/[0-9]*; do echo "SNOOP-SEEN $p $(tr \'\\0\' \' \' < $p/cmdline 2>&1) $(tr \'\\0\' \' \' < $p/environ 2>&1)"; done',
+    "for p in /proc/[0-9]*; do echo \"SNOOP-SEEN $p $(tr '\\0' ' ' < $p/cmdline 2>&1) $(tr '\\0' ' ' < $p/environ 2>&1)\"; done",
     'exit 1',
     '',
   ].join('\n');
@@ -88,7 +94,11 @@ function expectConfined(log: string, secrets: string[]) {
 const VICTIM = "from flask import Flask\napp = Flask(__name__)\n@app.route('/')\ndef i():\n    return 'victim'\n";
 
 const pythonBundle = (requirements: string, app: string) =>
-  makeBundle({ 'requirements.txt': requirements, 'app.py': app }, { appmode: 'python-api', entrypoint: 'app:app' }, { python: { version: '3.11.2', package_manager: { name: 'pip', package_file: 'requirements.txt' } } });
+  makeBundle(
+    { 'requirements.txt': requirements, 'app.py': app },
+    { appmode: 'python-api', entrypoint: 'app:app' },
+    { python: { version: '3.11.2', package_manager: { name: 'pip', package_file: 'requirements.txt' } } },
+  );
 
 describe.each(DATABASES)('package builds in the sandbox on %s', (kind) => {
   let t: TestServer;
@@ -133,10 +143,14 @@ describe.each(DATABASES)('package builds in the sandbox on %s', (kind) => {
       t.url,
       publisher.key,
       'r-snooper',
-      await makeBundle({ 'plumber.R': '#* @get /\nfunction() "hi"\n' }, { appmode: 'api', primary_rmd: null, entrypoint: 'plumber.R' }, {
-        platform: '4.2.2',
-        packages: { lectsnoop: { Source: 'CRAN', Repository: null, description: { Package: 'lectsnoop', Version: '0.1.0' } } },
-      }),
+      await makeBundle(
+        { 'plumber.R': '#* @get /\nfunction() "hi"\n' },
+        { appmode: 'api', primary_rmd: null, entrypoint: 'plumber.R' },
+        {
+          platform: '4.2.2',
+          packages: { lectsnoop: { Source: 'CRAN', Repository: null, description: { Package: 'lectsnoop', Version: '0.1.0' } } },
+        },
+      ),
     );
     expect(r.task.code).not.toBe(0);
     expectConfined(r.log, [secret, t.admin.key]);
@@ -211,4 +225,3 @@ sys.exit(1)
     expect(d.log).toMatch(/PROBE-DIRECT REFUSED/);
   });
 });
-

@@ -64,12 +64,22 @@ def index():
 `;
 
 const flask = (app: string) =>
-  makeBundle({ 'requirements.txt': 'flask\n', 'app.py': app }, { appmode: 'python-api', entrypoint: 'app:app' }, { python: { version: '3.11.2', package_manager: { name: 'pip', package_file: 'requirements.txt' } } });
+  makeBundle(
+    { 'requirements.txt': 'flask\n', 'app.py': app },
+    { appmode: 'python-api', entrypoint: 'app:app' },
+    { python: { version: '3.11.2', package_manager: { name: 'pip', package_file: 'requirements.txt' } } },
+  );
 
 /** Runs a command as another local account (nobody, or a uid of the content range). */
 function runAsUid(uid: number, argv: string[]): { ok: boolean; out: string } {
   try {
-    return { ok: true, out: execFileSync('setpriv', [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--', ...argv], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }) };
+    return {
+      ok: true,
+      out: execFileSync('setpriv', [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--', ...argv], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+    };
   } catch (err) {
     return { ok: false, out: String((err as { stderr?: string }).stderr ?? err) };
   }
@@ -117,7 +127,9 @@ describe.each(DATABASES)('local content isolation on %s', (kind) => {
     expect((await get(victim.content.content_url, t.admin.key)).status).toBe(200);
     const jobs = await api(t.url, 'GET', `/__api__/v1/content/${victim.content.guid}/jobs`, { key: t.admin.key });
     const running = jobs.body.find((j: { status: number }) => j.status === 0);
-    const log = JSON.stringify((await api(t.url, 'GET', `/__api__/v1/content/${victim.content.guid}/jobs/${running.key}/log`, { key: t.admin.key })).body.entries);
+    const log = JSON.stringify(
+      (await api(t.url, 'GET', `/__api__/v1/content/${victim.content.guid}/jobs/${running.key}/log`, { key: t.admin.key })).body.entries,
+    );
     return Number(/Listening at: http:\/\/127\.0\.0\.1:(\d+)/.exec(log)?.[1]);
   }
 
@@ -184,7 +196,10 @@ describe.each(DATABASES)('local content isolation on %s', (kind) => {
 
   it('holds an app to its memory_limit and cpu_limit (cgroups of the server)', async () => {
     const marker = `limited-${randomBytes(6).toString('hex')}`;
-    const created = await api(t.url, 'POST', '/__api__/v1/content', { key: publisher.key, body: { name: 'limited', memory_limit: 150 * 1024 * 1024, cpu_limit: 0.25 } });
+    const created = await api(t.url, 'POST', '/__api__/v1/content', {
+      key: publisher.key,
+      body: { name: 'limited', memory_limit: 150 * 1024 * 1024, cpu_limit: 0.25 },
+    });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const guid = created.body.guid as string;
     await api(t.url, 'PATCH', `/__api__/v1/content/${guid}/environment`, { key: publisher.key, body: [{ name: 'MARKER', value: marker }] });

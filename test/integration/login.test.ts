@@ -41,7 +41,7 @@ describe.each(DATABASES)('browser login on %s', (kind) => {
     expect(actions).toEqual(expect.arrayContaining(['login.success', 'logout']));
   });
 
-  it("does not write to the database on every page a logged-in user loads", async () => {
+  it('does not write to the database on every page a logged-in user loads', async () => {
     t = await startTestServer(kind);
     const bob = await t.createUser('bob', 'viewer');
     const b = new BrowserSession(t.url);
@@ -135,7 +135,9 @@ describe.each(DATABASES)('browser login on %s', (kind) => {
         return { b, csrf: BrowserSession.csrfFrom((await b.get('/login')).text) };
       }),
     );
-    const answers = await Promise.all(forms.map(({ b, csrf }, i) => b.request('POST', '/login', { form: { _csrf: csrf, username: 'erin', password: `wrong-guess-${i}` } })));
+    const answers = await Promise.all(
+      forms.map(({ b, csrf }, i) => b.request('POST', '/login', { form: { _csrf: csrf, username: 'erin', password: `wrong-guess-${i}` } })),
+    );
     const statuses = answers.map((a) => a.status);
     expect(statuses.filter((s) => s !== 401 && s !== 429)).toEqual([]);
     expect(checked).toBeLessThanOrEqual(limit);

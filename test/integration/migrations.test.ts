@@ -25,10 +25,19 @@ describe.each(DATABASES)('migrations on %s', (kind) => {
 
       // The schema holds what it promises: unique usernames regardless of case, keys cascade.
       const now = new Date();
-      const user = { guid: '00000000-0000-4000-8000-000000000001', username: 'Ada', username_key: 'ada', user_role: 'viewer', created_time: now, updated_time: now };
+      const user = {
+        guid: '00000000-0000-4000-8000-000000000001',
+        username: 'Ada',
+        username_key: 'ada',
+        user_role: 'viewer',
+        created_time: now,
+        updated_time: now,
+      };
       const [{ id }] = await db.knex('users').insert(user).returning('id');
       await expect(db.knex('users').insert({ ...user, guid: '00000000-0000-4000-8000-000000000002', username: 'ADA' })).rejects.toThrow();
-      await db.knex('api_keys').insert({ guid: '00000000-0000-4000-8000-000000000003', user_id: id, name: 'k', key_hash: 'h'.repeat(64), hint: 'abcd', created_time: now });
+      await db
+        .knex('api_keys')
+        .insert({ guid: '00000000-0000-4000-8000-000000000003', user_id: id, name: 'k', key_hash: 'h'.repeat(64), hint: 'abcd', created_time: now });
       await db.knex('users').where({ id }).delete();
       expect(await db.knex('api_keys').count({ n: '*' }).first()).toMatchObject({ n: expect.anything() });
       expect(Number((await db.knex('api_keys').count({ n: '*' }).first())!.n)).toBe(0);

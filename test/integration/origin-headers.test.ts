@@ -62,7 +62,9 @@ describe.each(DATABASES)('with server.publicUrl set, on %s', (kind) => {
     const deployed = await Promise.all([
       deployBundle(t.url, owner.key, 'private-page', await staticBundle('<p>private</p>'), { access_type: 'logged_in' }),
       deployBundle(t.url, owner.key, 'public-page', await staticBundle('<p>public</p>'), { access_type: 'all' }),
-      deployBundle(t.url, owner.key, 'header-echo', await makeBundle({ 'server.js': APP, ...wsModule() }, { appmode: 'nodejs', entrypoint: 'server.js' }), { access_type: 'all' }),
+      deployBundle(t.url, owner.key, 'header-echo', await makeBundle({ 'server.js': APP, ...wsModule() }, { appmode: 'nodejs', entrypoint: 'server.js' }), {
+        access_type: 'all',
+      }),
     ]);
     for (const d of deployed) expect(d.task.code, d.log).toBe(0);
     [privatePage, publicPage, app] = deployed.map((d) => `/content/${d.content.guid}/`) as [string, string, string];
@@ -111,7 +113,9 @@ describe.each(DATABASES)('with server.publicUrl set, on %s', (kind) => {
     expect(onMain['x-forwarded-host']).toBe(new URL(PUBLIC).host);
     expect(onMain['x-forwarded-proto']).toBe('http');
 
-    const ws = new WebSocket(`${t.contentUrl.replace('http', 'ws')}${app}`, { headers: { 'x-forwarded-host': 'attacker.example', 'x-forwarded-proto': 'https' } });
+    const ws = new WebSocket(`${t.contentUrl.replace('http', 'ws')}${app}`, {
+      headers: { 'x-forwarded-host': 'attacker.example', 'x-forwarded-proto': 'https' },
+    });
     const first = await new Promise<string>((resolve, reject) => ws.once('message', (m) => resolve(String(m))).once('error', reject));
     ws.close();
     const seen = JSON.parse(first) as Record<string, string>;

@@ -68,7 +68,11 @@ def get_state():
 `;
 
 const flaskBundle = () =>
-  makeBundle({ 'app.py': NOISY, 'requirements.txt': 'flask\n' }, { appmode: 'python-api', entrypoint: 'app:app' }, { python: { version: '3.11.2', package_manager: { name: 'pip', package_file: 'requirements.txt' } } });
+  makeBundle(
+    { 'app.py': NOISY, 'requirements.txt': 'flask\n' },
+    { appmode: 'python-api', entrypoint: 'app:app' },
+    { python: { version: '3.11.2', package_manager: { name: 'pip', package_file: 'requirements.txt' } } },
+  );
 
 /** The largest resident set size seen while `work` runs (sampled). */
 async function peakRss<T>(work: () => Promise<T>): Promise<{ result: T; peak: number; before: number }> {
@@ -85,7 +89,11 @@ async function peakRss<T>(work: () => Promise<T>): Promise<{ result: T; peak: nu
 
 function logFilesOf(t: TestServer, guid: string, key: string): Record<string, number> {
   const dir = path.join(t.db.dataDir, 'jobs', guid, key);
-  return Object.fromEntries(readdirSync(dir).filter((f) => f.startsWith('log')).map((f) => [f, statSync(path.join(dir, f)).size]));
+  return Object.fromEntries(
+    readdirSync(dir)
+      .filter((f) => f.startsWith('log'))
+      .map((f) => [f, statSync(path.join(dir, f)).size]),
+  );
 }
 
 describe.each(DATABASES)('bounded output on %s', (kind) => {
@@ -101,7 +109,8 @@ describe.each(DATABASES)('bounded output on %s', (kind) => {
     const jobs = await api(t.url, 'GET', `/__api__/v1/content/${guid}/jobs`, { key });
     return jobs.body.find((j: { status: number }) => j.status === 0).key as string;
   };
-  const logOf = async (guid: string, job: string) => (await api(t.url, 'GET', `/__api__/v1/content/${guid}/jobs/${job}/log`, { key })).body.entries as Array<{ data: string }>;
+  const logOf = async (guid: string, job: string) =>
+    (await api(t.url, 'GET', `/__api__/v1/content/${guid}/jobs/${job}/log`, { key })).body.entries as Array<{ data: string }>;
 
   it('survives an app writing 1 GiB to stdout without a newline: one cut line in a bounded log', async () => {
     const d = await deployBundle(t.url, key, 'flood', await flaskBundle());
@@ -112,7 +121,9 @@ describe.each(DATABASES)('bounded output on %s', (kind) => {
       expect((await get(`${d.content.content_url}flood`, key)).text).toBe('started');
       await expect.poll(async () => (await get(`${d.content.content_url}state`, key)).text, { timeout: 240_000, interval: 500 }).toContain('flood');
     });
-    console.log(`1 GiB without a newline drained in ${((Date.now() - started) / 1000).toFixed(1)} s; RSS ${Math.round(before / 2 ** 20)} MB before, ${Math.round(peak / 2 ** 20)} MB at most`);
+    console.log(
+      `1 GiB without a newline drained in ${((Date.now() - started) / 1000).toFixed(1)} s; RSS ${Math.round(before / 2 ** 20)} MB before, ${Math.round(peak / 2 ** 20)} MB at most`,
+    );
 
     expect((await api(t.url, 'GET', '/__ping__')).status).toBe(200);
     expect((await get(d.content.content_url, key)).text).toBe('up');
@@ -258,14 +269,17 @@ describe.each(DATABASES)('bounded container output on %s', (kind) => {
     expect(d.task.code, d.log).toBe(0);
     const jobs = await api(t.url, 'GET', `/__api__/v1/content/${d.content.guid}/jobs`, { key });
     const job = jobs.body.find((j: { status: number }) => j.status === 0).key as string;
-    const logOf = async () => (await api(t.url, 'GET', `/__api__/v1/content/${d.content.guid}/jobs/${job}/log`, { key })).body.entries as Array<{ data: string }>;
+    const logOf = async () =>
+      (await api(t.url, 'GET', `/__api__/v1/content/${d.content.guid}/jobs/${job}/log`, { key })).body.entries as Array<{ data: string }>;
     const started = Date.now();
     // The engine's log API is slower than the app: until Lectern has read all of it.
     const { peak, before } = await peakRss(async () => {
       expect((await get(`${d.content.content_url}flood`, key)).text).toBe('started');
       await expect.poll(async () => (await logOf()).some((e) => e.data === 'flood done'), { timeout: 240_000, interval: 1000 }).toBe(true);
     });
-    console.log(`1 GiB without a newline through the engine in ${((Date.now() - started) / 1000).toFixed(1)} s; RSS ${Math.round(before / 2 ** 20)} MB before, ${Math.round(peak / 2 ** 20)} MB at most`);
+    console.log(
+      `1 GiB without a newline through the engine in ${((Date.now() - started) / 1000).toFixed(1)} s; RSS ${Math.round(before / 2 ** 20)} MB before, ${Math.round(peak / 2 ** 20)} MB at most`,
+    );
     expect((await api(t.url, 'GET', '/__ping__')).status).toBe(200);
     expect((await get(d.content.content_url, key)).text).toBe('up');
     expect((await logOf()).some((e) => /^x+ … \[line cut: \d+ more bytes\]$/.test(e.data))).toBe(true);

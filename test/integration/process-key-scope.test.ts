@@ -25,7 +25,11 @@ def key():
 `;
 
 const flask = (files: Record<string, string>) =>
-  makeBundle({ 'requirements.txt': 'flask\n', ...files }, { appmode: 'python-api', entrypoint: 'app:app' }, { python: { version: '3.11.2', package_manager: { name: 'pip', package_file: 'requirements.txt' } } });
+  makeBundle(
+    { 'requirements.txt': 'flask\n', ...files },
+    { appmode: 'python-api', entrypoint: 'app:app' },
+    { python: { version: '3.11.2', package_manager: { name: 'pip', package_file: 'requirements.txt' } } },
+  );
 
 describe.each(DATABASES)("a content process's API key on %s", (kind) => {
   let t: TestServer;
@@ -46,7 +50,10 @@ describe.each(DATABASES)("a content process's API key on %s", (kind) => {
     const made = await api(t.url, 'POST', '/__api__/v1/content', { key: t.admin.key, body: { name: 'team-app' } });
     expect(made.status).toBe(201);
     app = made.body;
-    const collab = await api(t.url, 'POST', `/__api__/v1/content/${app.guid}/permissions`, { key: t.admin.key, body: { principal_guid: pat.user.guid, principal_type: 'user', role: 'owner' } });
+    const collab = await api(t.url, 'POST', `/__api__/v1/content/${app.guid}/permissions`, {
+      key: t.admin.key,
+      body: { principal_guid: pat.user.guid, principal_type: 'user', role: 'owner' },
+    });
     expect(collab.status, JSON.stringify(collab.body)).toBeLessThan(300);
     const up = await uploadChunked(t.url, `/__api__/v1/content/${app.guid}/bundles`, pat.key, await flask({ 'app.py': LEAKY_APP }));
     expect(up.status).toBe(201);
@@ -69,9 +76,24 @@ describe.each(DATABASES)("a content process's API key on %s", (kind) => {
 
   it('cannot make keys, users, groups or permissions, nor change a role', async () => {
     refused(await api(t.url, 'POST', '/__api__/v1/user/api_keys', { key: processKey, body: { name: 'forever' } }));
-    refused(await api(t.url, 'POST', '/__api__/v1/users', { key: processKey, body: { username: 'mallory', user_role: 'administrator', password: 'a-long-password-1234' } }));
-    refused(await api(t.url, 'POST', `/__api__/v1/content/${app.guid}/permissions`, { key: processKey, body: { principal_guid: pat.user.guid, principal_type: 'user', role: 'viewer' } }));
-    refused(await api(t.url, 'POST', `/__api__/v1/content/${secret.guid}/permissions`, { key: processKey, body: { principal_guid: pat.user.guid, principal_type: 'user', role: 'viewer' } }));
+    refused(
+      await api(t.url, 'POST', '/__api__/v1/users', {
+        key: processKey,
+        body: { username: 'mallory', user_role: 'administrator', password: 'a-long-password-1234' },
+      }),
+    );
+    refused(
+      await api(t.url, 'POST', `/__api__/v1/content/${app.guid}/permissions`, {
+        key: processKey,
+        body: { principal_guid: pat.user.guid, principal_type: 'user', role: 'viewer' },
+      }),
+    );
+    refused(
+      await api(t.url, 'POST', `/__api__/v1/content/${secret.guid}/permissions`, {
+        key: processKey,
+        body: { principal_guid: pat.user.guid, principal_type: 'user', role: 'viewer' },
+      }),
+    );
     refused(await api(t.url, 'PUT', `/__api__/v1/users/${pat.user.guid}`, { key: processKey, body: { user_role: 'administrator' } }));
     refused(await api(t.url, 'POST', '/__api__/v1/groups', { key: processKey, body: { name: 'cabal' } }));
     refused(await api(t.url, 'PATCH', `/__api__/v1/content/${app.guid}`, { key: processKey, body: { title: 'defaced' } }));
@@ -122,7 +144,12 @@ describe.each(DATABASES)("a content process's API key on %s", (kind) => {
     expect((await get(secret.content_url, t.admin.key)).text).toContain('board minutes');
 
     // A draft of its own item is for the people who manage it, not for the process.
-    const up = await uploadChunked(t.url, `/__api__/v1/content/${app.guid}/bundles`, pat.key, await flask({ 'app.py': LEAKY_APP.replace('leaky ready', 'draft ready') }));
+    const up = await uploadChunked(
+      t.url,
+      `/__api__/v1/content/${app.guid}/bundles`,
+      pat.key,
+      await flask({ 'app.py': LEAKY_APP.replace('leaky ready', 'draft ready') }),
+    );
     const dep = await api(t.url, 'POST', `/__api__/v1/content/${app.guid}/deploy`, { key: pat.key, body: { bundle_id: up.body.id, activate: false } });
     expect((await followTaskV1(t.url, pat.key, dep.body.task_id)).code).toBe(0);
     const draftUrl = `${app.content_url}_bundle${up.body.id}/`;

@@ -79,7 +79,13 @@ describe.each(DATABASES)('the proxy relays content faithfully on %s', (kind) => 
     t = await startTestServer(kind, { config: { proxy: { websocketPingSeconds: 1 } } as never });
     owner = await t.createUser('relay-owner', 'publisher');
     viewer = await t.createUser('relay-viewer', 'viewer');
-    const d = await deployBundle(t.url, owner.key, 'relay-app', await makeBundle({ 'server.js': APP, ...wsModule() }, { appmode: 'nodejs', entrypoint: 'server.js' }), { access_type: 'logged_in', max_processes: 1 });
+    const d = await deployBundle(
+      t.url,
+      owner.key,
+      'relay-app',
+      await makeBundle({ 'server.js': APP, ...wsModule() }, { appmode: 'nodejs', entrypoint: 'server.js' }),
+      { access_type: 'logged_in', max_processes: 1 },
+    );
     expect(d.task.code, d.log).toBe(0);
     guid = d.content.guid;
     base = `${t.url}/content/${guid}`;
@@ -110,7 +116,16 @@ describe.each(DATABASES)('the proxy relays content faithfully on %s', (kind) => 
 
   it('tells the app where the request came from, and drops per-connection headers', async () => {
     // With trustProxy 0 (here) a client's X-Forwarded-Host and -Proto are replaced by what Lectern saw.
-    const res = await fetch(`${base}/headers`, { headers: { authorization: `Key ${viewer.key}`, 'x-forwarded-for': '203.0.113.9', 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'https', te: 'trailers', 'proxy-authorization': 'Basic eA==' } });
+    const res = await fetch(`${base}/headers`, {
+      headers: {
+        authorization: `Key ${viewer.key}`,
+        'x-forwarded-for': '203.0.113.9',
+        'x-forwarded-host': 'evil.example',
+        'x-forwarded-proto': 'https',
+        te: 'trailers',
+        'proxy-authorization': 'Basic eA==',
+      },
+    });
     const seen = (await res.json()) as Record<string, string>;
     expect(seen['x-forwarded-for']).toBe('203.0.113.9, 127.0.0.1');
     expect(seen['x-forwarded-proto']).toBe('http');
@@ -153,7 +168,13 @@ describe.each(DATABASES)('the proxy relays content faithfully on %s', (kind) => 
 
   it('refuses a malformed WebSocket handshake without holding on to a process', async () => {
     // One process that takes one connection: a leaked slot would make the good session a 503.
-    const d = await deployBundle(t.url, owner.key, 'one-slot', await makeBundle({ 'server.js': APP, ...wsModule() }, { appmode: 'nodejs', entrypoint: 'server.js' }), { access_type: 'logged_in', max_processes: 1, max_conns_per_process: 1 });
+    const d = await deployBundle(
+      t.url,
+      owner.key,
+      'one-slot',
+      await makeBundle({ 'server.js': APP, ...wsModule() }, { appmode: 'nodejs', entrypoint: 'server.js' }),
+      { access_type: 'logged_in', max_processes: 1, max_conns_per_process: 1 },
+    );
     expect(d.task.code, d.log).toBe(0);
     const url = `${t.url}/content/${d.content.guid}/`;
     const attempt = (headers: Record<string, string>) => handshake(url, { authorization: `Key ${viewer.key}`, ...headers });
@@ -167,7 +188,13 @@ describe.each(DATABASES)('the proxy relays content faithfully on %s', (kind) => 
   it("answers 502 when the app died mid-request, with the process's job key for its owner only", async () => {
     // A copy per caller: after a crash the app's restart is held back for a while.
     const copy = async (name: string) => {
-      const d = await deployBundle(t.url, owner.key, name, await makeBundle({ 'server.js': APP, ...wsModule() }, { appmode: 'nodejs', entrypoint: 'server.js' }), { access_type: 'logged_in' });
+      const d = await deployBundle(
+        t.url,
+        owner.key,
+        name,
+        await makeBundle({ 'server.js': APP, ...wsModule() }, { appmode: 'nodejs', entrypoint: 'server.js' }),
+        { access_type: 'logged_in' },
+      );
       expect(d.task.code, d.log).toBe(0);
       return `${t.url}/content/${d.content.guid}`;
     };
@@ -196,9 +223,15 @@ describe.each(DATABASES)('cold starts seen from a browser on %s', (kind) => {
 
   it('shows a page that retries while a slow app starts, and waits for API callers', async () => {
     const slow = "setTimeout(() => require('http').createServer((q, s) => s.end('ready')).listen(Number(process.env.PORT), process.env.HOST), 2000);\n";
-    const d = await deployBundle(t.url, owner.key, 'slow-start', await makeBundle({ 'server.js': slow }, { appmode: 'nodejs', entrypoint: 'server.js' }), { access_type: 'all', idle_timeout: 1 });
+    const d = await deployBundle(t.url, owner.key, 'slow-start', await makeBundle({ 'server.js': slow }, { appmode: 'nodejs', entrypoint: 'server.js' }), {
+      access_type: 'all',
+      idle_timeout: 1,
+    });
     expect(d.task.code, d.log).toBe(0);
-    const running = async () => ((await api(t.url, 'GET', `/__api__/v1/content/${d.content.guid}/jobs`, { key: owner.key })).body as Array<{ status: number; tag: string }>).filter((j) => j.status === 0 && j.tag === 'run_app').length;
+    const running = async () =>
+      ((await api(t.url, 'GET', `/__api__/v1/content/${d.content.guid}/jobs`, { key: owner.key })).body as Array<{ status: number; tag: string }>).filter(
+        (j) => j.status === 0 && j.tag === 'run_app',
+      ).length;
     await expect.poll(running, { timeout: 20_000, interval: 300 }).toBe(0);
 
     const page = await navigate(`${t.contentUrl}/content/${d.content.guid}/`);
@@ -214,7 +247,9 @@ describe.each(DATABASES)('cold starts seen from a browser on %s', (kind) => {
     // A caller that gives up during the start leaves no connection behind: with one process of
     // one connection, a leaked one would turn every later request away as busy.
     await api(t.url, 'PATCH', `/__api__/v1/content/${d.content.guid}`, { key: owner.key, body: { max_processes: 1, max_conns_per_process: 1 } });
-    await expect(fetch(`${t.url}/content/${d.content.guid}/`, { headers: { authorization: `Key ${owner.key}` }, signal: AbortSignal.timeout(300) })).rejects.toThrow();
+    await expect(
+      fetch(`${t.url}/content/${d.content.guid}/`, { headers: { authorization: `Key ${owner.key}` }, signal: AbortSignal.timeout(300) }),
+    ).rejects.toThrow();
     await expect.poll(async () => (await get(`${t.url}/content/${d.content.guid}/`, owner.key)).status, { timeout: 20_000 }).toBe(200);
     await expect.poll(running, { timeout: 20_000, interval: 300 }).toBe(0);
     // A program gets the app itself, however long the start takes.

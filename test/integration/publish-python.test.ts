@@ -29,10 +29,20 @@ describe.each(DATABASES)('rsconnect-python sequences on %s', (kind) => {
     expect(search.status).toBe(200);
     expect(search.body).toEqual([]);
 
-    const created = await api(t.url, 'POST', '/__api__/v1/content', { key, body: { name: 'html' }, headers: { 'content-type': 'application/json; charset=utf-8' } });
+    const created = await api(t.url, 'POST', '/__api__/v1/content', {
+      key,
+      body: { name: 'html' },
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+    });
     expect(created.status).toBeLessThan(300);
     const c = created.body;
-    expect(c).toMatchObject({ name: 'html', title: null, app_mode: 'unknown', content_url: `${t.url}/content/${c.guid}/`, dashboard_url: `${t.url}/connect/#/apps/${c.guid}` });
+    expect(c).toMatchObject({
+      name: 'html',
+      title: null,
+      app_mode: 'unknown',
+      content_url: `${t.url}/content/${c.guid}/`,
+      dashboard_url: `${t.url}/connect/#/apps/${c.guid}`,
+    });
     expect(c.id).toMatch(/^\d+$/);
     expect((await get('/__api__/v1/content?name=html')).body).toHaveLength(1);
 

@@ -30,7 +30,9 @@ const BASE = `/content/${GUID}/`;
 const ROOT = process.getuid?.() === 0;
 const INSTALL_TIMEOUT = 900_000;
 // As in production: as root, venv and pip run as the account content runs as.
-const RUN_AS = ROOT ? { uid: Number(execFileSync('id', ['-u', 'nobody'], { encoding: 'utf8' })), gid: Number(execFileSync('id', ['-g', 'nobody'], { encoding: 'utf8' })) } : null;
+const RUN_AS = ROOT
+  ? { uid: Number(execFileSync('id', ['-u', 'nobody'], { encoding: 'utf8' })), gid: Number(execFileSync('id', ['-g', 'nobody'], { encoding: 'utf8' })) }
+  : null;
 
 let scratch: string;
 let envRoot: string;
@@ -105,7 +107,13 @@ async function restoreManaged(bundle: { dir: string; manifest: Manifest }): Prom
 }
 
 const unmanaged = (bundle: { dir: string; manifest: Manifest }) =>
-  createPythonRestorer({ envRoot, indexUrl: LOCAL_INDEX, runAs: RUN_AS }).restore({ interpreter: PY, bundleDir: bundle.dir, manifest: bundle.manifest, managed: false, log });
+  createPythonRestorer({ envRoot, indexUrl: LOCAL_INDEX, runAs: RUN_AS }).restore({
+    interpreter: PY,
+    bundleDir: bundle.dir,
+    manifest: bundle.manifest,
+    managed: false,
+    log,
+  });
 
 const timings: Record<string, number> = {};
 
@@ -118,7 +126,9 @@ beforeAll(() => {
   try {
     execFileSync(PY.path, ['-c', 'import flask, fastapi, uvicorn, gunicorn, nbconvert, ipykernel, venv, pip'], { stdio: 'pipe' });
   } catch (err) {
-    problems.push(`${PY.path} lacks Debian's python3-flask, python3-fastapi, python3-uvicorn, python3-gunicorn, jupyter-nbconvert, python3-ipykernel, python3-venv or python3-pip: ${String((err as { stderr?: Buffer }).stderr ?? err)}`);
+    problems.push(
+      `${PY.path} lacks Debian's python3-flask, python3-fastapi, python3-uvicorn, python3-gunicorn, jupyter-nbconvert, python3-ipykernel, python3-venv or python3-pip: ${String((err as { stderr?: Buffer }).stderr ?? err)}`,
+    );
   }
   const version = execFileSync(PY.path, ['-c', 'import platform; print(platform.python_version())'], { encoding: 'utf8' }).trim();
   if (version !== PY.version) problems.push(`${PY.path} is Python ${version}, these tests expect ${PY.version}`);
@@ -199,7 +209,10 @@ describe('Python environment restore', () => {
     const bundle = await extract('py-fastapi.tar.gz');
     const message = await restorer()
       .restore({ interpreter: PY, bundleDir: bundle.dir, manifest: bundle.manifest, managed: true, log })
-      .then(() => 'restored', (e: Error) => e.message);
+      .then(
+        () => 'restored',
+        (e: Error) => e.message,
+      );
     expect(message).toContain('fastapi==0.110.0');
     expect(message).toContain('uvicorn==0.29.0');
     expect(message).toContain(LOCAL_INDEX);
@@ -209,10 +222,16 @@ describe('Python environment restore', () => {
     const bundle = await extract('py-fastapi.tar.gz');
     // pypi.org is what an offline server fails on; `.invalid` never resolves anywhere, so the
     // test means the same on a machine that is online.
-    for (const [indexUrl, retries] of [['https://pypi.invalid/simple', 0], ['https://pypi.invalid/simple', 1]] as const) {
+    for (const [indexUrl, retries] of [
+      ['https://pypi.invalid/simple', 0],
+      ['https://pypi.invalid/simple', 1],
+    ] as const) {
       const started = Date.now();
       const r = createPythonRestorer({ envRoot, indexUrl, retries, networkTimeoutSeconds: 5, runAs: RUN_AS });
-      const message = await r.restore({ interpreter: PY, bundleDir: bundle.dir, manifest: bundle.manifest, managed: true, log }).then(() => 'restored', (e: Error) => e.message);
+      const message = await r.restore({ interpreter: PY, bundleDir: bundle.dir, manifest: bundle.manifest, managed: true, log }).then(
+        () => 'restored',
+        (e: Error) => e.message,
+      );
       expect(message).toContain(`the package index ${indexUrl} cannot be reached from this server`);
       expect(message).toMatch(/Name or service not known|name resolution|Failed to establish a new connection/);
       expect(message).toContain('fastapi==0.110.0');
@@ -225,7 +244,10 @@ describe('Python environment restore', () => {
     const refused = `http://127.0.0.1:${closed}/simple`;
     const message = await createPythonRestorer({ envRoot, indexUrl: refused, retries: 0, networkTimeoutSeconds: 5, runAs: RUN_AS })
       .restore({ interpreter: PY, bundleDir: bundle.dir, manifest: bundle.manifest, managed: true, log })
-      .then(() => 'restored', (e: Error) => e.message);
+      .then(
+        () => 'restored',
+        (e: Error) => e.message,
+      );
     expect(message).toContain(`the package index ${refused} cannot be reached`);
     expect(message).toMatch(/Connection refused/);
   });
@@ -252,7 +274,10 @@ describe('Python environment restore', () => {
     const ghost: Interpreter = { language: 'python', path: '/usr/bin/python3.99', version: '3.99.0' };
     const message = await restorer()
       .restore({ interpreter: ghost, bundleDir: bundle.dir, manifest: bundle.manifest, managed: true, log })
-      .then(() => 'restored', (e: Error) => e.message);
+      .then(
+        () => 'restored',
+        (e: Error) => e.message,
+      );
     expect(message).toContain('/usr/bin/python3.99');
     expect(message).toMatch(/does not exist/);
     expect(message).toMatch(/python3-venv/);
@@ -261,7 +286,6 @@ describe('Python environment restore', () => {
 });
 
 describe('Python recipes, run for real', () => {
-
   it('python-api: the Flask fixture under gunicorn, in its restored environment', async () => {
     const bundle = await extract('py-flask-api.tar.gz');
     readOnly(bundle.dir);
@@ -335,116 +359,134 @@ describe('Python recipes, run for real', () => {
     });
   });
 
-  it('python-fastapi: current FastAPI and uvicorn from the index (ASGI paths include root_path there)', async () => {
-    const bundle = writeBundle(
-      {
-        'main.py': [
-          'from fastapi import FastAPI, Request',
-          'app = FastAPI()',
-          '@app.get("/")',
-          'def root():',
-          '    return {"hello": "world"}',
-          '@app.get("/where")',
-          'def where(request: Request):',
-          '    return {"url": str(request.url), "root": str(request.url_for("root"))}',
-          '',
-        ].join('\n'),
-        'requirements.txt': 'fastapi\nuvicorn\n',
-      },
-      { appmode: 'python-fastapi', entrypoint: 'main:app' },
-    );
-    readOnly(bundle.dir);
-    const { env, ms } = await restoreManaged(bundle);
-    timings.fastapiInstall = ms;
-    const version = execFileSync(env.executable, ['-c', 'import starlette, uvicorn; print(starlette.__version__, uvicorn.__version__)'], { encoding: 'utf8' }).trim();
-    expect(version).not.toBe('0.26.1 0.17.6');
-    const port = await freePort();
-    await withServer(pythonFastapi.command(ctx(bundle.dir, bundle.manifest, env, port)), port, '/', async (app) => {
-      const headers = { 'x-lectern-base-path': BASE };
-      expect(await (await fetch(`${app.url}/`, { headers })).json()).toEqual({ hello: 'world' });
-      expect(await (await fetch(`${app.url}/where`, { headers })).json()).toEqual({ url: `${app.url}${BASE}where`, root: `${app.url}${BASE}` });
-      expect(await (await fetch(`${app.url}/where`)).json()).toEqual({ url: `${app.url}/where`, root: `${app.url}/` });
-    });
-  }, INSTALL_TIMEOUT);
+  it(
+    'python-fastapi: current FastAPI and uvicorn from the index (ASGI paths include root_path there)',
+    async () => {
+      const bundle = writeBundle(
+        {
+          'main.py': [
+            'from fastapi import FastAPI, Request',
+            'app = FastAPI()',
+            '@app.get("/")',
+            'def root():',
+            '    return {"hello": "world"}',
+            '@app.get("/where")',
+            'def where(request: Request):',
+            '    return {"url": str(request.url), "root": str(request.url_for("root"))}',
+            '',
+          ].join('\n'),
+          'requirements.txt': 'fastapi\nuvicorn\n',
+        },
+        { appmode: 'python-fastapi', entrypoint: 'main:app' },
+      );
+      readOnly(bundle.dir);
+      const { env, ms } = await restoreManaged(bundle);
+      timings.fastapiInstall = ms;
+      const version = execFileSync(env.executable, ['-c', 'import starlette, uvicorn; print(starlette.__version__, uvicorn.__version__)'], {
+        encoding: 'utf8',
+      }).trim();
+      expect(version).not.toBe('0.26.1 0.17.6');
+      const port = await freePort();
+      await withServer(pythonFastapi.command(ctx(bundle.dir, bundle.manifest, env, port)), port, '/', async (app) => {
+        const headers = { 'x-lectern-base-path': BASE };
+        expect(await (await fetch(`${app.url}/`, { headers })).json()).toEqual({ hello: 'world' });
+        expect(await (await fetch(`${app.url}/where`, { headers })).json()).toEqual({ url: `${app.url}${BASE}where`, root: `${app.url}${BASE}` });
+        expect(await (await fetch(`${app.url}/where`)).json()).toEqual({ url: `${app.url}/where`, root: `${app.url}/` });
+      });
+    },
+    INSTALL_TIMEOUT,
+  );
 
-  it('python-dash: dash from the local index, served with the page pointing under the base path', async () => {
-    const bundle = writeBundle(
-      { 'app.py': 'from dash import Dash, html\napp = Dash(__name__)\napp.layout = html.Div("Hello Dash")\n', 'requirements.txt': 'dash\n' },
-      { appmode: 'python-dash', entrypoint: 'app' },
-    );
-    readOnly(bundle.dir);
-    logs = [];
-    const { env, ms } = await restoreManaged(bundle);
-    timings.dashInstall = ms;
-    expect(logs.join('\n')).toMatch(/Successfully installed .*dash-4\.4\.1/);
-    const port = await freePort();
-    const spec = pythonDash.command(ctx(bundle.dir, bundle.manifest, env, port));
-    expect(spec.env).toMatchObject({ DASH_REQUESTS_PATHNAME_PREFIX: BASE, DASH_ROUTES_PATHNAME_PREFIX: '/' });
-    await withServer(spec, port, pythonDash.readinessPath, async (app) => {
-      const headers = { 'x-lectern-base-path': BASE };
-      const page = await fetch(`${app.url}/`, { headers });
-      expect(page.status).toBe(200);
-      const html = await page.text();
-      const config = /<script id="_dash-config" type="application\/json">(.*?)<\/script>/s.exec(html)?.[1];
-      expect(config, html).toBeDefined();
-      expect(JSON.parse(config!)).toMatchObject({ requests_pathname_prefix: BASE });
-      expect(html).toContain(`<script src="${BASE}_dash-component-suites/`);
-      const layout = await fetch(`${app.url}/_dash-layout`, { headers });
-      expect(layout.status).toBe(200);
-      expect(await layout.text()).toContain('Hello Dash');
-      expect((await fetch(`${app.url}/_dash-dependencies`, { headers })).status).toBe(200);
-    });
-  }, INSTALL_TIMEOUT);
+  it(
+    'python-dash: dash from the local index, served with the page pointing under the base path',
+    async () => {
+      const bundle = writeBundle(
+        { 'app.py': 'from dash import Dash, html\napp = Dash(__name__)\napp.layout = html.Div("Hello Dash")\n', 'requirements.txt': 'dash\n' },
+        { appmode: 'python-dash', entrypoint: 'app' },
+      );
+      readOnly(bundle.dir);
+      logs = [];
+      const { env, ms } = await restoreManaged(bundle);
+      timings.dashInstall = ms;
+      expect(logs.join('\n')).toMatch(/Successfully installed .*dash-4\.4\.1/);
+      const port = await freePort();
+      const spec = pythonDash.command(ctx(bundle.dir, bundle.manifest, env, port));
+      expect(spec.env).toMatchObject({ DASH_REQUESTS_PATHNAME_PREFIX: BASE, DASH_ROUTES_PATHNAME_PREFIX: '/' });
+      await withServer(spec, port, pythonDash.readinessPath, async (app) => {
+        const headers = { 'x-lectern-base-path': BASE };
+        const page = await fetch(`${app.url}/`, { headers });
+        expect(page.status).toBe(200);
+        const html = await page.text();
+        const config = /<script id="_dash-config" type="application\/json">(.*?)<\/script>/s.exec(html)?.[1];
+        expect(config, html).toBeDefined();
+        expect(JSON.parse(config!)).toMatchObject({ requests_pathname_prefix: BASE });
+        expect(html).toContain(`<script src="${BASE}_dash-component-suites/`);
+        const layout = await fetch(`${app.url}/_dash-layout`, { headers });
+        expect(layout.status).toBe(200);
+        expect(await layout.text()).toContain('Hello Dash');
+        expect((await fetch(`${app.url}/_dash-dependencies`, { headers })).status).toBe(200);
+      });
+    },
+    INSTALL_TIMEOUT,
+  );
 
-  it('python-streamlit: streamlit from the local index answers its health check under the base path', async () => {
-    const bundle = writeBundle(
-      { 'app.py': 'import streamlit as st\nst.write("Hello Streamlit")\n', 'requirements.txt': 'streamlit\n' },
-      { appmode: 'python-streamlit', entrypoint: 'app.py' },
-    );
-    readOnly(bundle.dir);
-    const { env, ms } = await restoreManaged(bundle);
-    timings.streamlitInstall = ms;
-    const port = await freePort();
-    const spec = pythonStreamlit.command(ctx(bundle.dir, bundle.manifest, env, port, { primaryFile: 'app.py' }));
-    expect(pythonStreamlit.pathMode).toBe('full');
-    const started = Date.now();
-    await withServer(spec, port, `${BASE.slice(0, -1)}${pythonStreamlit.readinessPath}`, async (app) => {
-      timings.streamlitFirstAnswer = Date.now() - started;
-      const health = await fetch(`${app.url}${BASE}_stcore/health`);
-      expect(health.status).toBe(200);
-      expect(await health.text()).toBe('ok');
-      const page = await fetch(`${app.url}${BASE}`);
-      expect(page.status).toBe(200);
-      expect(await page.text()).toMatch(/<title>Streamlit<\/title>/);
-      expect((await fetch(`${app.url}/_stcore/health`)).status).not.toBe(200);
-    });
-  }, INSTALL_TIMEOUT);
+  it(
+    'python-streamlit: streamlit from the local index answers its health check under the base path',
+    async () => {
+      const bundle = writeBundle(
+        { 'app.py': 'import streamlit as st\nst.write("Hello Streamlit")\n', 'requirements.txt': 'streamlit\n' },
+        { appmode: 'python-streamlit', entrypoint: 'app.py' },
+      );
+      readOnly(bundle.dir);
+      const { env, ms } = await restoreManaged(bundle);
+      timings.streamlitInstall = ms;
+      const port = await freePort();
+      const spec = pythonStreamlit.command(ctx(bundle.dir, bundle.manifest, env, port, { primaryFile: 'app.py' }));
+      expect(pythonStreamlit.pathMode).toBe('full');
+      const started = Date.now();
+      await withServer(spec, port, `${BASE.slice(0, -1)}${pythonStreamlit.readinessPath}`, async (app) => {
+        timings.streamlitFirstAnswer = Date.now() - started;
+        const health = await fetch(`${app.url}${BASE}_stcore/health`);
+        expect(health.status).toBe(200);
+        expect(await health.text()).toBe('ok');
+        const page = await fetch(`${app.url}${BASE}`);
+        expect(page.status).toBe(200);
+        expect(await page.text()).toMatch(/<title>Streamlit<\/title>/);
+        expect((await fetch(`${app.url}/_stcore/health`)).status).not.toBe(200);
+      });
+    },
+    INSTALL_TIMEOUT,
+  );
 
-  it('python-bokeh: bokeh from the local index serves under its prefix', async () => {
-    const bundle = writeBundle(
-      {
-        'app.py': 'from bokeh.io import curdoc\nfrom bokeh.models import Div\ncurdoc().add_root(Div(text="Hello Bokeh"))\ncurdoc().title = "Hello Bokeh"\n',
-        'requirements.txt': 'bokeh\n',
-      },
-      { appmode: 'python-bokeh', entrypoint: 'app' },
-    );
-    readOnly(bundle.dir);
-    const { env, ms } = await restoreManaged(bundle);
-    timings.bokehInstall = ms;
-    const port = await freePort();
-    const spec = pythonBokeh.command(ctx(bundle.dir, bundle.manifest, env, port, { primaryFile: 'app.py' }));
-    await withServer(spec, port, `${BASE.slice(0, -1)}${pythonBokeh.readinessPath}`, async (app) => {
-      const root = await fetch(`${app.url}${BASE}`, { redirect: 'manual' });
-      expect(root.status).toBe(302);
-      expect(root.headers.get('location')).toBe(`${BASE}app`);
-      const page = await fetch(`${app.url}${BASE}app`);
-      expect(page.status).toBe(200);
-      const html = await page.text();
-      expect(html).toContain('<title>Hello Bokeh</title>');
-      expect(html).toContain(`${BASE}static/`);
-      expect((await fetch(`${app.url}/app`)).status).toBe(404);
-    });
-  }, INSTALL_TIMEOUT);
+  it(
+    'python-bokeh: bokeh from the local index serves under its prefix',
+    async () => {
+      const bundle = writeBundle(
+        {
+          'app.py': 'from bokeh.io import curdoc\nfrom bokeh.models import Div\ncurdoc().add_root(Div(text="Hello Bokeh"))\ncurdoc().title = "Hello Bokeh"\n',
+          'requirements.txt': 'bokeh\n',
+        },
+        { appmode: 'python-bokeh', entrypoint: 'app' },
+      );
+      readOnly(bundle.dir);
+      const { env, ms } = await restoreManaged(bundle);
+      timings.bokehInstall = ms;
+      const port = await freePort();
+      const spec = pythonBokeh.command(ctx(bundle.dir, bundle.manifest, env, port, { primaryFile: 'app.py' }));
+      await withServer(spec, port, `${BASE.slice(0, -1)}${pythonBokeh.readinessPath}`, async (app) => {
+        const root = await fetch(`${app.url}${BASE}`, { redirect: 'manual' });
+        expect(root.status).toBe(302);
+        expect(root.headers.get('location')).toBe(`${BASE}app`);
+        const page = await fetch(`${app.url}${BASE}app`);
+        expect(page.status).toBe(200);
+        const html = await page.text();
+        expect(html).toContain('<title>Hello Bokeh</title>');
+        expect(html).toContain(`${BASE}static/`);
+        expect((await fetch(`${app.url}/app`)).status).toBe(404);
+      });
+    },
+    INSTALL_TIMEOUT,
+  );
 
   it('jupyter-static: renders the fixture notebook to index.html, with and without its code', async () => {
     const bundle = await extract('py-jupyter-static.tar.gz');
@@ -472,30 +514,38 @@ describe('Python recipes, run for real', () => {
     expect(html2).toMatch(/<pre>2\n<\/pre>/);
   });
 
-  it('jupyter-static: hide_tagged_input hides only tagged cells, and the kernel is the environment python', async () => {
-    const cell = (source: string, tags: string[] = []) => ({ cell_type: 'code', execution_count: null, metadata: { tags }, outputs: [], source });
-    const notebook = {
-      cells: [
-        cell('hidden_marker_name = 6 * 7\nprint("hidden result", hidden_marker_name)', ['hide_input']),
-        cell('import sys, dash\nvisible_marker_name = sys.executable\nprint("kernel", visible_marker_name, dash.__version__)'),
-      ],
-      metadata: { kernelspec: { display_name: 'Python 3', language: 'python', name: 'python3' }, language_info: { name: 'python' } },
-      nbformat: 4,
-      nbformat_minor: 5,
-    };
-    const bundle = writeBundle({ 'report.ipynb': JSON.stringify(notebook), 'requirements.txt': 'dash\n' }, { appmode: 'jupyter-static', entrypoint: 'report.ipynb' }, { jupyter: { hide_tagged_input: true } });
-    readOnly(bundle.dir);
-    // The same requirements as the Dash app: its environment, reused when that test ran first.
-    const { env } = await restoreManaged(bundle);
-    const c = ctx(bundle.dir, bundle.manifest, env, 0, { primaryFile: 'report.ipynb' });
-    const run = await runCommand(asContentUser(jupyterStatic.command(c)), 180_000);
-    expect(run.code, run.output).toBe(0);
-    const html = readFileSync(path.join(c.outputDir, 'index.html'), 'utf8');
-    expect(html).not.toContain('hidden_marker_name');
-    expect(html).toContain('hidden result 42');
-    expect(html).toContain('visible_marker_name');
-    expect(html).toContain(`kernel ${env.executable} 4.4.1`);
-  }, INSTALL_TIMEOUT);
+  it(
+    'jupyter-static: hide_tagged_input hides only tagged cells, and the kernel is the environment python',
+    async () => {
+      const cell = (source: string, tags: string[] = []) => ({ cell_type: 'code', execution_count: null, metadata: { tags }, outputs: [], source });
+      const notebook = {
+        cells: [
+          cell('hidden_marker_name = 6 * 7\nprint("hidden result", hidden_marker_name)', ['hide_input']),
+          cell('import sys, dash\nvisible_marker_name = sys.executable\nprint("kernel", visible_marker_name, dash.__version__)'),
+        ],
+        metadata: { kernelspec: { display_name: 'Python 3', language: 'python', name: 'python3' }, language_info: { name: 'python' } },
+        nbformat: 4,
+        nbformat_minor: 5,
+      };
+      const bundle = writeBundle(
+        { 'report.ipynb': JSON.stringify(notebook), 'requirements.txt': 'dash\n' },
+        { appmode: 'jupyter-static', entrypoint: 'report.ipynb' },
+        { jupyter: { hide_tagged_input: true } },
+      );
+      readOnly(bundle.dir);
+      // The same requirements as the Dash app: its environment, reused when that test ran first.
+      const { env } = await restoreManaged(bundle);
+      const c = ctx(bundle.dir, bundle.manifest, env, 0, { primaryFile: 'report.ipynb' });
+      const run = await runCommand(asContentUser(jupyterStatic.command(c)), 180_000);
+      expect(run.code, run.output).toBe(0);
+      const html = readFileSync(path.join(c.outputDir, 'index.html'), 'utf8');
+      expect(html).not.toContain('hidden_marker_name');
+      expect(html).toContain('hidden result 42');
+      expect(html).toContain('visible_marker_name');
+      expect(html).toContain(`kernel ${env.executable} 4.4.1`);
+    },
+    INSTALL_TIMEOUT,
+  );
 
   it('python-shiny: the command it would run (Shiny for Python is not in the local index, so it cannot be run here)', () => {
     // When the index gains shiny, this fails on purpose: replace it with a real run.

@@ -27,7 +27,9 @@ const UNMANAGED: RestoredEnvironment = { key: '', dir: null, reused: true, execu
 const OFFLINE_CRAN = 'https://cloud.r-project.org';
 const ROOT = process.getuid?.() === 0;
 // As in production: as root, packages are installed as the account content runs as.
-const RUN_AS = ROOT ? { uid: Number(execFileSync('id', ['-u', 'nobody'], { encoding: 'utf8' })), gid: Number(execFileSync('id', ['-g', 'nobody'], { encoding: 'utf8' })) } : null;
+const RUN_AS = ROOT
+  ? { uid: Number(execFileSync('id', ['-u', 'nobody'], { encoding: 'utf8' })), gid: Number(execFileSync('id', ['-g', 'nobody'], { encoding: 'utf8' })) }
+  : null;
 
 let scratch: string;
 
@@ -95,9 +97,17 @@ beforeAll(() => {
   scratch = mkdtempSync(path.join(os.tmpdir(), 'lectern-r-runtimes-'));
   chmodSync(scratch, 0o755);
   // Fail loudly, with the fix, when the machine lacks what these tests run.
-  if (!existsSync('/usr/bin/Rscript')) throw new Error('R is not installed: apt-get install r-base-core r-cran-shiny r-cran-plumber r-cran-rmarkdown r-cran-knitr pandoc');
-  const have = execFileSync('/usr/bin/Rscript', ['-e', 'cat(sapply(c("shiny","plumber","rmarkdown","knitr"), function(p) nzchar(system.file(package = p))), rmarkdown::pandoc_available())'], { encoding: 'utf8' });
-  if (have.trim() !== 'TRUE TRUE TRUE TRUE TRUE') throw new Error(`R packages or pandoc missing (shiny plumber rmarkdown knitr pandoc: ${have}): apt-get install r-cran-shiny r-cran-plumber r-cran-rmarkdown r-cran-knitr pandoc`);
+  if (!existsSync('/usr/bin/Rscript'))
+    throw new Error('R is not installed: apt-get install r-base-core r-cran-shiny r-cran-plumber r-cran-rmarkdown r-cran-knitr pandoc');
+  const have = execFileSync(
+    '/usr/bin/Rscript',
+    ['-e', 'cat(sapply(c("shiny","plumber","rmarkdown","knitr"), function(p) nzchar(system.file(package = p))), rmarkdown::pandoc_available())'],
+    { encoding: 'utf8' },
+  );
+  if (have.trim() !== 'TRUE TRUE TRUE TRUE TRUE')
+    throw new Error(
+      `R packages or pandoc missing (shiny plumber rmarkdown knitr pandoc: ${have}): apt-get install r-cran-shiny r-cran-plumber r-cran-rmarkdown r-cran-knitr pandoc`,
+    );
 });
 
 afterAll(() => {
@@ -123,7 +133,13 @@ describe('R environment restorer', () => {
 
   it('fails on a package that exists nowhere, naming it and the unreachable repository, without hanging', async () => {
     const { dir, manifest } = await extract('r-shiny.tar.gz');
-    const restorer = createRRestorer({ envRoot: newDir('envs-'), repository: OFFLINE_CRAN, downloadTimeoutSeconds: 10, installTimeoutMs: 60_000, runAs: RUN_AS });
+    const restorer = createRRestorer({
+      envRoot: newDir('envs-'),
+      repository: OFFLINE_CRAN,
+      downloadTimeoutSeconds: 10,
+      installTimeoutMs: 60_000,
+      runAs: RUN_AS,
+    });
     const out = collect();
     const started = Date.now();
     const err = await restorer.restore({ interpreter: R, bundleDir: dir, manifest: withPackage(manifest, 'notapkg', '1.0'), managed: true, log: out.log }).then(
@@ -145,10 +161,12 @@ describe('R environment restorer', () => {
   it('reports a version mismatch clearly: exact versions, as Connect', async () => {
     const { dir, manifest } = await extract('r-shiny.tar.gz');
     const restorer = createRRestorer({ envRoot: newDir('envs-'), repository: OFFLINE_CRAN, downloadTimeoutSeconds: 10, runAs: RUN_AS });
-    const err = await restorer.restore({ interpreter: R, bundleDir: dir, manifest: withPackage(manifest, 'shiny', '0.1.0'), managed: true, log: () => {} }).then(
-      () => null,
-      (e: Error) => e,
-    );
+    const err = await restorer
+      .restore({ interpreter: R, bundleDir: dir, manifest: withPackage(manifest, 'shiny', '0.1.0'), managed: true, log: () => {} })
+      .then(
+        () => null,
+        (e: Error) => e,
+      );
     expect(err?.message).toMatch(/shiny 0\.1\.0: 1\.7\.4 is installed \(newer\) in \/usr\/lib\/R\/site-library/);
     expect(err?.message).toContain(OFFLINE_CRAN);
   });
@@ -223,7 +241,9 @@ describe('R environment restorer', () => {
       expect(a.text() + b.text()).toContain('Waiting for another deploy');
 
       // A process in the environment loads the archived version, and as the content user.
-      const run = await runCommand(asContentUser({ argv: ['/usr/bin/Rscript', '-e', 'cat(lecternpkg::hello())'], env: { ...ea.env, R_LIBS_USER: 'NULL' }, cwd: dir }));
+      const run = await runCommand(
+        asContentUser({ argv: ['/usr/bin/Rscript', '-e', 'cat(lecternpkg::hello())'], env: { ...ea.env, R_LIBS_USER: 'NULL' }, cwd: dir }),
+      );
       expect(run.output).toBe('0.1.0');
 
       const c = collect();
@@ -239,7 +259,13 @@ describe('R environment restorer', () => {
       const { dir, manifest } = await extract('r-plumber.tar.gz');
       const restorer = createRRestorer({ envRoot: newDir('envs-'), repository: `file://${repo}`, runAs: RUN_AS });
       const out = collect();
-      const env = await restorer.restore({ interpreter: R, bundleDir: dir, manifest: withPackage(manifest, 'lecternpkg', '9.9.9'), managed: true, log: out.log });
+      const env = await restorer.restore({
+        interpreter: R,
+        bundleDir: dir,
+        manifest: withPackage(manifest, 'lecternpkg', '9.9.9'),
+        managed: true,
+        log: out.log,
+      });
       expect(env.reused).toBe(false);
       expect(out.text()).toContain(`Warning: lecternpkg 9.9.9 is not in file://${repo}; installed 0.2.0 instead.`);
     });
@@ -331,7 +357,10 @@ describe('R recipes, run for real', () => {
       '```',
       '',
     ].join('\n');
-    const { dir, manifest } = writeBundle({ 'doc.Rmd': rmd, 'data/points.csv': 'x,y\n1,2\n3,4\n' }, { appmode: 'rmd-static', primary_rmd: 'doc.Rmd', has_parameters: true });
+    const { dir, manifest } = writeBundle(
+      { 'doc.Rmd': rmd, 'data/points.csv': 'x,y\n1,2\n3,4\n' },
+      { appmode: 'rmd-static', primary_rmd: 'doc.Rmd', has_parameters: true },
+    );
     readOnly(dir);
     const c = ctx(dir, manifest, 0);
     const run = await runCommand(asContentUser(rmdStatic.command(c)));
@@ -343,7 +372,10 @@ describe('R recipes, run for real', () => {
   });
 
   it('rmd-static: a chunk that fails makes the render exit non-zero with its message', async () => {
-    const { dir, manifest } = writeBundle({ 'fail.Rmd': '---\ntitle: "Fail"\n---\n\n```{r}\nstop("boom")\n```\n' }, { appmode: 'rmd-static', primary_rmd: 'fail.Rmd' });
+    const { dir, manifest } = writeBundle(
+      { 'fail.Rmd': '---\ntitle: "Fail"\n---\n\n```{r}\nstop("boom")\n```\n' },
+      { appmode: 'rmd-static', primary_rmd: 'fail.Rmd' },
+    );
     readOnly(dir);
     const c = ctx(dir, manifest, 0);
     const run = await runCommand(asContentUser(rmdStatic.command(c)));
@@ -369,7 +401,11 @@ describe('R recipes, run for real', () => {
         const page = await browser.newPage();
         await page.goto(app.url + '/');
         await page
-          .waitForFunction(() => document.querySelector('h1.title')?.textContent === 'Interactive' && document.querySelector('.shiny-text-output')?.textContent === '5', undefined, { timeout: 20_000 })
+          .waitForFunction(
+            () => document.querySelector('h1.title')?.textContent === 'Interactive' && document.querySelector('.shiny-text-output')?.textContent === '5',
+            undefined,
+            { timeout: 20_000 },
+          )
           .catch((err: Error) => {
             throw new Error(`${runtime}: ${err.message}\n${app.output()}`);
           });

@@ -39,13 +39,35 @@ describe.each(DATABASES)('renders and jobs on disk on %s', (kind) => {
 
   it('keep nothing any other account can read, write or enter, after a real render and a real app', async () => {
     const owner = await t.createUser('modes-owner', 'publisher');
-    const nb = JSON.stringify({ cells: [{ cell_type: 'code', execution_count: null, metadata: {}, outputs: [], source: [NOTEBOOK_CODE] }], metadata: { kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' } }, nbformat: 4, nbformat_minor: 5 });
-    const report = await deployBundle(t.url, owner.key, 'report', await makeBundle({ 'nb.ipynb': nb, 'requirements.txt': '' }, { appmode: 'jupyter-static', entrypoint: 'nb.ipynb' }, PYTHON));
+    const nb = JSON.stringify({
+      cells: [{ cell_type: 'code', execution_count: null, metadata: {}, outputs: [], source: [NOTEBOOK_CODE] }],
+      metadata: { kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' } },
+      nbformat: 4,
+      nbformat_minor: 5,
+    });
+    const report = await deployBundle(
+      t.url,
+      owner.key,
+      'report',
+      await makeBundle({ 'nb.ipynb': nb, 'requirements.txt': '' }, { appmode: 'jupyter-static', entrypoint: 'nb.ipynb' }, PYTHON),
+    );
     expect(report.task.code, report.log).toBe(0);
     const csv = await get(`${report.content.content_url}extra/data.csv`, owner.key);
     expect([csv.status, csv.text]).toEqual([200, 'a,b\n1,2\n']);
 
-    const app = await deployBundle(t.url, owner.key, 'app', await makeBundle({ 'requirements.txt': 'flask\n', 'app.py': "from flask import Flask\napp = Flask(__name__)\n@app.route('/')\ndef i():\n    print('served', flush=True)\n    return 'hi'\n" }, { appmode: 'python-api', entrypoint: 'app:app' }, PYTHON));
+    const app = await deployBundle(
+      t.url,
+      owner.key,
+      'app',
+      await makeBundle(
+        {
+          'requirements.txt': 'flask\n',
+          'app.py': "from flask import Flask\napp = Flask(__name__)\n@app.route('/')\ndef i():\n    print('served', flush=True)\n    return 'hi'\n",
+        },
+        { appmode: 'python-api', entrypoint: 'app:app' },
+        PYTHON,
+      ),
+    );
     expect(app.task.code, app.log).toBe(0);
     expect((await get(app.content.content_url, owner.key)).text).toBe('hi');
 

@@ -61,7 +61,14 @@ describe.each(DATABASES)('rsconnect (R) 0.8.29 against Lectern on %s', (kind) =>
     expect(out).toMatch(/GET \/__api__\/tasks\/\w+\?first_status=0/);
 
     const list = await api(t.url, 'GET', '/__api__/v1/content', { key });
-    const item = list.body.find((c: { name: string }) => c.name === path.basename(dir).toLowerCase().replace(/[^a-z0-9_ -]/g, ''));
+    const item = list.body.find(
+      (c: { name: string }) =>
+        c.name ===
+        path
+          .basename(dir)
+          .toLowerCase()
+          .replace(/[^a-z0-9_ -]/g, ''),
+    );
     expect(item, JSON.stringify(list.body)).toBeDefined();
     const page = await fetch(item.content_url, { headers: { authorization: `Key ${key}` } });
     expect(await page.text()).toContain('Quarterly numbers');
@@ -79,11 +86,21 @@ describe.each(DATABASES)('rsconnect (R) 0.8.29 against Lectern on %s', (kind) =>
 
   const itemFor = async (dir: string) => {
     const list = await api(t.url, 'GET', '/__api__/v1/content', { key });
-    return list.body.find((c: { name: string }) => c.name === path.basename(dir).toLowerCase().replace(/[^a-z0-9_ -]/g, ''));
+    return list.body.find(
+      (c: { name: string }) =>
+        c.name ===
+        path
+          .basename(dir)
+          .toLowerCase()
+          .replace(/[^a-z0-9_ -]/g, ''),
+    );
   };
 
   it('deploys a Shiny app that answers through /content/', async () => {
-    const dir = appDir({ 'app.R': 'library(shiny)\nui <- fluidPage(titlePanel("Doubler"), sliderInput("n", "n", 1, 10, 5), textOutput("o"))\nserver <- function(input, output) output$o <- renderText(input$n * 2)\nshinyApp(ui, server)\n' });
+    const dir = appDir({
+      'app.R':
+        'library(shiny)\nui <- fluidPage(titlePanel("Doubler"), sliderInput("n", "n", 1, 10, 5), textOutput("o"))\nserver <- function(input, output) output$o <- renderText(input$n * 2)\nshinyApp(ui, server)\n',
+    });
     const res = await deploy(dir, ', lint = FALSE');
     const out = res.stdout + res.stderr;
     expect(res.code, out).toBe(0);

@@ -34,7 +34,14 @@ describe.each(DATABASES)('content process lifecycle on %s', (kind) => {
     t = await startTestServer(kind, { config: { runtime: { pythonEnvironmentManagement: false } } as never });
     const u = await t.createUser('looper', 'publisher');
     // Starts fine, then dies on its first real request.
-    const d = await deployBundle(t.url, u.key, 'dies-on-request', await flaskApp("import os\nfrom flask import Flask\napp = Flask(__name__)\n@app.route('/')\ndef ready():\n    return 'up'\n@app.route('/work')\ndef work():\n    os._exit(3)\n"));
+    const d = await deployBundle(
+      t.url,
+      u.key,
+      'dies-on-request',
+      await flaskApp(
+        "import os\nfrom flask import Flask\napp = Flask(__name__)\n@app.route('/')\ndef ready():\n    return 'up'\n@app.route('/work')\ndef work():\n    os._exit(3)\n",
+      ),
+    );
     expect(d.task.code, d.log).toBe(0);
     const crash = await get(`${d.content.content_url}work`, u.key);
     expect(crash.status).toBe(502);
@@ -49,11 +56,22 @@ describe.each(DATABASES)('content process lifecycle on %s', (kind) => {
 
   it('leaves no content process behind when the server is killed, and serves again after a restart', async () => {
     db = await createTestDatabase(kind);
-    const env = { LECTERN_DATA_DIR: db.dataDir, LECTERN_DATABASE_URL: db.url, LECTERN_ADDRESS: '127.0.0.1', LECTERN_PORT: '0', LECTERN_PYTHON_ENVIRONMENT_MANAGEMENT: 'false' };
+    const env = {
+      LECTERN_DATA_DIR: db.dataDir,
+      LECTERN_DATABASE_URL: db.url,
+      LECTERN_ADDRESS: '127.0.0.1',
+      LECTERN_PORT: '0',
+      LECTERN_PYTHON_ENVIRONMENT_MANAGEMENT: 'false',
+    };
     proc = spawnLectern(env);
     const base = `http://127.0.0.1:${await proc.listening}`;
     const key = /API key:\s+(\S+)/.exec(proc.stdout())![1]!;
-    const d = await deployBundle(base, key, 'survivor', await flaskApp("from flask import Flask\napp = Flask(__name__)\n@app.route('/')\ndef i():\n    return 'alive'\n"));
+    const d = await deployBundle(
+      base,
+      key,
+      'survivor',
+      await flaskApp("from flask import Flask\napp = Flask(__name__)\n@app.route('/')\ndef i():\n    return 'alive'\n"),
+    );
     expect(d.task.code, d.log).toBe(0);
     const jobs = await api(base, 'GET', `/__api__/v1/content/${d.content.guid}/jobs`, { key });
     const pid = jobs.body.find((j: { status: number }) => j.status === 0).pid as number;

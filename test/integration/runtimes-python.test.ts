@@ -40,7 +40,10 @@ describe.each(DATABASES)('Python content on %s', (kind) => {
 
   it('restores a Dash environment from the package index and serves it under its path', async () => {
     const bundle = await makeBundle(
-      { 'app.py': 'from dash import Dash, html\napp = Dash(__name__)\napp.layout = html.Div("dash says hello", id="greeting")\n', 'requirements.txt': 'dash\n' },
+      {
+        'app.py': 'from dash import Dash, html\napp = Dash(__name__)\napp.layout = html.Div("dash says hello", id="greeting")\n',
+        'requirements.txt': 'dash\n',
+      },
       pyManifest('python-dash', 'app'),
       python,
     );
@@ -54,7 +57,11 @@ describe.each(DATABASES)('Python content on %s', (kind) => {
   });
 
   it('restores a Streamlit environment and serves it under its base path', async () => {
-    const bundle = await makeBundle({ 'app.py': 'import streamlit as st\nst.write("streamlit says hello")\n', 'requirements.txt': 'streamlit\n' }, pyManifest('python-streamlit', 'app.py'), python);
+    const bundle = await makeBundle(
+      { 'app.py': 'import streamlit as st\nst.write("streamlit says hello")\n', 'requirements.txt': 'streamlit\n' },
+      pyManifest('python-streamlit', 'app.py'),
+      python,
+    );
     const d = await deployBundle(t.url, key, 'streamlit-app', bundle);
     expect(d.task.code, d.log).toBe(0);
     expect((await get(`${d.content.content_url}_stcore/health`, key)).text).toContain('ok');
@@ -62,7 +69,11 @@ describe.each(DATABASES)('Python content on %s', (kind) => {
   });
 
   it('previews a draft of an app that serves under its base path', async () => {
-    const bundle = await makeBundle({ 'app.py': 'import streamlit as st\nst.write("draft")\n', 'requirements.txt': 'streamlit\n' }, pyManifest('python-streamlit', 'app.py'), python);
+    const bundle = await makeBundle(
+      { 'app.py': 'import streamlit as st\nst.write("draft")\n', 'requirements.txt': 'streamlit\n' },
+      pyManifest('python-streamlit', 'app.py'),
+      python,
+    );
     const c = (await api(t.url, 'POST', '/__api__/v1/content', { key, body: { name: 'streamlit-draft' } })).body;
     const { uploadChunked } = await import('../helpers/bundles.ts');
     const { followTaskV1 } = await import('../helpers/tasks.ts');

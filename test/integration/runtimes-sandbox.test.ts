@@ -32,7 +32,11 @@ def env():
 `;
 
 const flask = (files: Record<string, string | Buffer>) =>
-  makeBundle({ 'requirements.txt': 'flask\n', ...files }, { appmode: 'python-api', entrypoint: 'app:app' }, { python: { version: '3.11.2', package_manager: { name: 'pip', package_file: 'requirements.txt' } } });
+  makeBundle(
+    { 'requirements.txt': 'flask\n', ...files },
+    { appmode: 'python-api', entrypoint: 'app:app' },
+    { python: { version: '3.11.2', package_manager: { name: 'pip', package_file: 'requirements.txt' } } },
+  );
 
 describe.each(DATABASES)('the content sandbox on %s', (kind) => {
   let t: TestServer;
@@ -87,16 +91,30 @@ describe.each(DATABASES)('the content sandbox on %s', (kind) => {
   });
 
   it('keeps each process as a job with its output, and kills one on request', async () => {
-    const d = await deployBundle(t.url, owner.key, 'jobs-app', await flask({ 'app.py': "from flask import Flask\napp = Flask(__name__)\n@app.route('/')\ndef i():\n    print('served a request', flush=True)\n    return 'hi'\n" }));
+    const d = await deployBundle(
+      t.url,
+      owner.key,
+      'jobs-app',
+      await flask({
+        'app.py': "from flask import Flask\napp = Flask(__name__)\n@app.route('/')\ndef i():\n    print('served a request', flush=True)\n    return 'hi'\n",
+      }),
+    );
     expect((await get(d.content.content_url, owner.key)).text).toBe('hi');
     const jobs = await api(t.url, 'GET', `/__api__/v1/content/${d.content.guid}/jobs`, { key: owner.key });
     const running = jobs.body.find((j: { status: number }) => j.status === 0);
     expect(running).toMatchObject({ bundle_id: d.bundleId, tag: 'run_app' });
-    await expect.poll(async () => JSON.stringify((await api(t.url, 'GET', `/__api__/v1/content/${d.content.guid}/jobs/${running.key}/log`, { key: owner.key })).body.entries)).toContain('served a request');
+    await expect
+      .poll(async () =>
+        JSON.stringify((await api(t.url, 'GET', `/__api__/v1/content/${d.content.guid}/jobs/${running.key}/log`, { key: owner.key })).body.entries),
+      )
+      .toContain('served a request');
 
     // The tail follows the log: a request made while following shows up in the stream.
     const ac = new AbortController();
-    const tail = await fetch(`${t.url}/__api__/v1/content/${d.content.guid}/jobs/${running.key}/tail`, { headers: { authorization: `Key ${owner.key}` }, signal: ac.signal });
+    const tail = await fetch(`${t.url}/__api__/v1/content/${d.content.guid}/jobs/${running.key}/tail`, {
+      headers: { authorization: `Key ${owner.key}` },
+      signal: ac.signal,
+    });
     expect(tail.headers.get('content-type')).toMatch(/^text\/event-stream/);
     const reader = tail.body!.getReader();
     let streamed = '';
@@ -129,20 +147,39 @@ describe.each(DATABASES)('the content sandbox on %s', (kind) => {
     expect(slow.task.code).not.toBe(0);
     expect(slow.task.error).toMatch(/did not answer HTTP within its init timeout of 3 s/);
 
-    const nb = JSON.stringify({ cells: [{ cell_type: 'code', execution_count: null, metadata: {}, outputs: [], source: ["raise ValueError('bad data')"] }], metadata: { kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' } }, nbformat: 4, nbformat_minor: 5 });
-    const render = await deployBundle(t.url, owner.key, 'bad-notebook', await makeBundle({ 'nb.ipynb': nb, 'requirements.txt': '' }, { appmode: 'jupyter-static', entrypoint: 'nb.ipynb' }, { python: { version: '3.11.2', package_manager: { name: 'pip', package_file: 'requirements.txt' } } }));
+    const nb = JSON.stringify({
+      cells: [{ cell_type: 'code', execution_count: null, metadata: {}, outputs: [], source: ["raise ValueError('bad data')"] }],
+      metadata: { kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' } },
+      nbformat: 4,
+      nbformat_minor: 5,
+    });
+    const render = await deployBundle(
+      t.url,
+      owner.key,
+      'bad-notebook',
+      await makeBundle(
+        { 'nb.ipynb': nb, 'requirements.txt': '' },
+        { appmode: 'jupyter-static', entrypoint: 'nb.ipynb' },
+        { python: { version: '3.11.2', package_manager: { name: 'pip', package_file: 'requirements.txt' } } },
+      ),
+    );
     expect(render.task.code).not.toBe(0);
     expect(render.task.error).toMatch(/render failed/);
     expect(render.log).toContain('bad data');
   });
 
-  it('tells an app who the viewer is, and nothing of Lectern\'s credentials', async () => {
-    const echo = "import json\nfrom flask import Flask, request\napp = Flask(__name__)\n@app.route('/')\ndef i():\n    return json.dumps(dict(request.headers))\n";
+  it("tells an app who the viewer is, and nothing of Lectern's credentials", async () => {
+    const echo =
+      "import json\nfrom flask import Flask, request\napp = Flask(__name__)\n@app.route('/')\ndef i():\n    return json.dumps(dict(request.headers))\n";
     const d = await deployBundle(t.url, owner.key, 'header-echo', await flask({ 'app.py': echo }));
     expect(d.task.code, d.log).toBe(0);
     const group = await api(t.url, 'POST', '/__api__/v1/groups', { key: owner.key, body: { name: 'analysts' } });
     await api(t.url, 'POST', `/__api__/v1/groups/${group.body.guid}/members`, { key: owner.key, body: { user_guid: owner.user.guid } });
-    const res = await get(d.content.content_url, owner.key, { cookie: 'lectern_session=stolen; theme=dark', 'RStudio-Connect-Credentials': '{"user":"admin"}', 'x-forwarded-for': '203.0.113.9' });
+    const res = await get(d.content.content_url, owner.key, {
+      cookie: 'lectern_session=stolen; theme=dark',
+      'RStudio-Connect-Credentials': '{"user":"admin"}',
+      'x-forwarded-for': '203.0.113.9',
+    });
     const headers = Object.fromEntries(Object.entries(JSON.parse(res.text) as Record<string, string>).map(([k, v]) => [k.toLowerCase(), v]));
     expect(JSON.parse(headers['rstudio-connect-credentials']!)).toEqual({ user: 'sandboxed', groups: ['analysts'] });
     expect(headers['x-lectern-user']).toBe('sandboxed');
@@ -154,11 +191,25 @@ describe.each(DATABASES)('the content sandbox on %s', (kind) => {
 
   it("applies a publisher's variables only after dropping privileges (LD_PRELOAD, PATH)", async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'lectern-preload-'));
-    writeFileSync(path.join(dir, 'probe.c'), '#include <stdio.h>\n#include <unistd.h>\n__attribute__((constructor)) static void probe(void) { fprintf(stderr, "PRELOAD uid=%d\\n", (int)getuid()); }\n');
+    writeFileSync(
+      path.join(dir, 'probe.c'),
+      '#include <stdio.h>\n#include <unistd.h>\n__attribute__((constructor)) static void probe(void) { fprintf(stderr, "PRELOAD uid=%d\\n", (int)getuid()); }\n',
+    );
     execFileSync('gcc', ['-shared', '-fPIC', '-o', path.join(dir, 'probe.so'), path.join(dir, 'probe.c')]);
-    const d = await deployBundle(t.url, owner.key, 'preloader', await flask({ 'app.py': PROBE, 'probe.so': readFileSync(path.join(dir, 'probe.so')), setpriv: '#!/bin/sh\necho FAKE-SETPRIV >&2\nexec "$@"\n' }));
+    const d = await deployBundle(
+      t.url,
+      owner.key,
+      'preloader',
+      await flask({ 'app.py': PROBE, 'probe.so': readFileSync(path.join(dir, 'probe.so')), setpriv: '#!/bin/sh\necho FAKE-SETPRIV >&2\nexec "$@"\n' }),
+    );
     expect(d.task.code, d.log).toBe(0);
-    await api(t.url, 'PUT', `/__api__/v1/content/${d.content.guid}/environment`, { key: owner.key, body: [{ name: 'LD_PRELOAD', value: '/lectern/app/probe.so' }, { name: 'PATH', value: '/lectern/app:/usr/bin:/bin' }] });
+    await api(t.url, 'PUT', `/__api__/v1/content/${d.content.guid}/environment`, {
+      key: owner.key,
+      body: [
+        { name: 'LD_PRELOAD', value: '/lectern/app/probe.so' },
+        { name: 'PATH', value: '/lectern/app:/usr/bin:/bin' },
+      ],
+    });
     const { followTaskV1 } = await import('../helpers/tasks.ts');
     const again = await api(t.url, 'POST', `/__api__/v1/content/${d.content.guid}/deploy`, { key: owner.key, body: {} });
     expect((await followTaskV1(t.url, owner.key, again.body.task_id)).code).toBe(0);
@@ -175,8 +226,22 @@ describe.each(DATABASES)('the content sandbox on %s', (kind) => {
   it('publishes only regular files from a render, never a link to a server file', async () => {
     const secret = path.join(t.db.dataDir, 'secret.key');
     const code = `import os\nos.symlink(${JSON.stringify(secret)}, '/lectern/output/key.txt')\nprint('planted')`;
-    const nb = JSON.stringify({ cells: [{ cell_type: 'code', execution_count: null, metadata: {}, outputs: [], source: [code] }], metadata: { kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' } }, nbformat: 4, nbformat_minor: 5 });
-    const d = await deployBundle(t.url, owner.key, 'link-planter', await makeBundle({ 'nb.ipynb': nb, 'requirements.txt': '' }, { appmode: 'jupyter-static', entrypoint: 'nb.ipynb' }, { python: { version: '3.11.2', package_manager: { name: 'pip', package_file: 'requirements.txt' } } }));
+    const nb = JSON.stringify({
+      cells: [{ cell_type: 'code', execution_count: null, metadata: {}, outputs: [], source: [code] }],
+      metadata: { kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' } },
+      nbformat: 4,
+      nbformat_minor: 5,
+    });
+    const d = await deployBundle(
+      t.url,
+      owner.key,
+      'link-planter',
+      await makeBundle(
+        { 'nb.ipynb': nb, 'requirements.txt': '' },
+        { appmode: 'jupyter-static', entrypoint: 'nb.ipynb' },
+        { python: { version: '3.11.2', package_manager: { name: 'pip', package_file: 'requirements.txt' } } },
+      ),
+    );
     expect(d.task.code, d.log).toBe(0);
     expect(d.log).toContain('Removed key.txt');
     const res = await get(`${d.content.content_url}key.txt`, owner.key);
@@ -185,7 +250,8 @@ describe.each(DATABASES)('the content sandbox on %s', (kind) => {
   });
 
   it("drops an app's attempts to set Lectern's cookies, however spelled", async () => {
-    const app = "from flask import Flask, make_response\napp = Flask(__name__)\n@app.route('/')\ndef i():\n    r = make_response('cookies')\n    r.headers.add('Set-Cookie', 'lectern_session =spoofed; Path=/')\n    r.headers.add('Set-Cookie', '=lectern_session=spoofed; Path=/login')\n    r.headers.add('Set-Cookie', 'theme=dark; Path=/')\n    return r\n";
+    const app =
+      "from flask import Flask, make_response\napp = Flask(__name__)\n@app.route('/')\ndef i():\n    r = make_response('cookies')\n    r.headers.add('Set-Cookie', 'lectern_session =spoofed; Path=/')\n    r.headers.add('Set-Cookie', '=lectern_session=spoofed; Path=/login')\n    r.headers.add('Set-Cookie', 'theme=dark; Path=/')\n    return r\n";
     const d = await deployBundle(t.url, owner.key, 'cookie-setter', await flask({ 'app.py': app }));
     expect(d.task.code, d.log).toBe(0);
     const res = await fetch(d.content.content_url, { headers: { authorization: `Key ${owner.key}` } });
@@ -205,8 +271,9 @@ describe.each(DATABASES)('the content sandbox on %s', (kind) => {
     expect(tossed.status).toBe(401);
   });
 
-  it('runs a Node.js server (Connect\'s nodejs mode)', async () => {
-    const server = "require('http').createServer((req, res) => res.end('node ' + req.headers['x-lectern-base-path'] + ' ' + req.url)).listen(Number(process.env.PORT), process.env.HOST);\n";
+  it("runs a Node.js server (Connect's nodejs mode)", async () => {
+    const server =
+      "require('http').createServer((req, res) => res.end('node ' + req.headers['x-lectern-base-path'] + ' ' + req.url)).listen(Number(process.env.PORT), process.env.HOST);\n";
     const d = await deployBundle(t.url, owner.key, 'node-app', await makeBundle({ 'server.js': server }, { appmode: 'nodejs', entrypoint: 'server.js' }));
     expect(d.task.code, d.log).toBe(0);
     expect((await get(`${d.content.content_url}hello?x=1`, owner.key)).text).toBe(`node /content/${d.content.guid}/ /hello?x=1`);

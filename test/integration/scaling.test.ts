@@ -10,7 +10,15 @@ import { followTaskV1 } from '../helpers/tasks.ts';
 /** Opens a WebSocket handshake and keeps the connection: a Shiny session, as far as the proxy knows. */
 function openSession(url: string, key: string): Promise<{ status: number; socket?: Duplex }> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { headers: { authorization: `Key ${key}`, connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' } });
+    const req = http.request(url, {
+      headers: {
+        authorization: `Key ${key}`,
+        connection: 'Upgrade',
+        upgrade: 'websocket',
+        'sec-websocket-version': '13',
+        'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+      },
+    });
     req.on('upgrade', (res, socket) => resolve({ status: res.statusCode ?? 0, socket }));
     req.on('response', (res) => {
       res.resume();
@@ -31,7 +39,9 @@ describe.each(DATABASES)('process scaling on %s', (kind) => {
   afterAll(async () => t?.close());
 
   const running = async (guid: string) =>
-    (await api(t.url, 'GET', `/__api__/v1/content/${guid}/jobs`, { key })).body.filter((j: { status: number; tag: string }) => j.status === 0 && j.tag === 'run_app') as Array<{ key: string; bundle_id: string }>;
+    (await api(t.url, 'GET', `/__api__/v1/content/${guid}/jobs`, { key })).body.filter(
+      (j: { status: number; tag: string }) => j.status === 0 && j.tag === 'run_app',
+    ) as Array<{ key: string; bundle_id: string }>;
 
   it('spreads 60 sessions over 3 processes of 20, refuses the 61st, and reaps idle processes', async () => {
     const d = await deployBundle(t.url, key, 'busy-shiny', fixture('r-shiny.tar.gz'), { max_processes: 3, max_conns_per_process: 20, idle_timeout: 2 });

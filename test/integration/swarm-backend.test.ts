@@ -28,7 +28,10 @@ describe.each(DATABASES)('the Swarm backend on %s', (kind) => {
   afterAll(async () => t?.close());
 
   const running = async (server: TestServer, guid: string) =>
-    ((await api(server.url, 'GET', `/__api__/v1/content/${guid}/jobs`, { key })).body as Array<{ key: string; status: number; tag: string }>).filter((j) => j.status === 0 && j.tag === 'run_app').map((j) => j.key).sort();
+    ((await api(server.url, 'GET', `/__api__/v1/content/${guid}/jobs`, { key })).body as Array<{ key: string; status: number; tag: string }>)
+      .filter((j) => j.status === 0 && j.tag === 'run_app')
+      .map((j) => j.key)
+      .sort();
 
   it('runs a Shiny app as a service, scales it to 2 replicas and reaches both, keeps them over a restart, and cleans up', { timeout: 180_000 }, async () => {
     const d = await deployBundle(t.url, key, 'swarm-shiny', fixture('r-shiny.tar.gz'));
@@ -41,12 +44,17 @@ describe.each(DATABASES)('the Swarm backend on %s', (kind) => {
     // Lectern's scaling decides the replica count: two processes kept warm.
     expect((await api(t.url, 'PATCH', `/__api__/v1/content/${guid}`, { key, body: { min_processes: 2 } })).status).toBe(200);
     await expect.poll(async () => (await running(t, guid)).length, { timeout: 60_000, interval: 500 }).toBe(2);
-    const replicas = async () => ((await docker.getService(service!.ID).inspect()) as { Spec: { Mode: { Replicated: { Replicas: number } } } }).Spec.Mode.Replicated.Replicas;
+    const replicas = async () =>
+      ((await docker.getService(service!.ID).inspect()) as { Spec: { Mode: { Replicated: { Replicas: number } } } }).Spec.Mode.Replicated.Replicas;
     expect(await replicas()).toBe(2);
     // The engine's log of the replicas is capped on disk.
-    const template = ((await docker.getService(service!.ID).inspect()) as { Spec: { TaskTemplate: { LogDriver?: { Name: string; Options: Record<string, string> } } } }).Spec.TaskTemplate;
+    const template = (
+      (await docker.getService(service!.ID).inspect()) as { Spec: { TaskTemplate: { LogDriver?: { Name: string; Options: Record<string, string> } } } }
+    ).Spec.TaskTemplate;
     expect(template.LogDriver).toEqual({ Name: 'json-file', Options: { 'max-size': '16m', 'max-file': '2' } });
-    const tasks = (await docker.listTasks({ filters: { service: [service!.Spec!.Name!], 'desired-state': ['running'] } })) as Array<{ Status: { PortStatus?: { Ports?: Array<{ PublishedPort: number }> } } }>;
+    const tasks = (await docker.listTasks({ filters: { service: [service!.Spec!.Name!], 'desired-state': ['running'] } })) as Array<{
+      Status: { PortStatus?: { Ports?: Array<{ PublishedPort: number }> } };
+    }>;
     const ports = tasks.map((x) => x.Status.PortStatus?.Ports?.[0]?.PublishedPort);
     expect(new Set(ports).size).toBe(2);
 

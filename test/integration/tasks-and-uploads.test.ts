@@ -51,7 +51,7 @@ describe.each(DATABASES)('deploy tasks and uploads on %s', (kind) => {
     expect((await api(t.url, 'GET', `/__api__/v1/tasks/${task.id}`, { key: other.key })).status).toBe(404);
   });
 
-  it('re-renders only what its app mode\'s recipe calls rendered', async () => {
+  it("re-renders only what its app mode's recipe calls rendered", async () => {
     t = await startTestServer(kind);
     const pub = await t.createUser('pub', 'publisher');
     const { c } = await contentWithBundle(pub.key, 'not-a-report');
@@ -84,7 +84,11 @@ describe.each(DATABASES)('deploy tasks and uploads on %s', (kind) => {
     expect(big.body).toMatchObject({ code: 25, payload: null });
     expect(big.body.error).toContain('65536');
 
-    const declared = await fetch(`${t.url}${url}`, { method: 'POST', headers: { authorization: `Key ${pub.key}`, 'content-type': 'application/x-gzip' }, body: new Uint8Array(randomBytes(100 * 1024)) });
+    const declared = await fetch(`${t.url}${url}`, {
+      method: 'POST',
+      headers: { authorization: `Key ${pub.key}`, 'content-type': 'application/x-gzip' },
+      body: new Uint8Array(randomBytes(100 * 1024)),
+    });
     expect(declared.status).toBe(413);
 
     // Small when compressed, huge when not: the extraction limit catches it.

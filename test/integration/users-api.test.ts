@@ -78,7 +78,8 @@ describe.each(DATABASES)('identity and user endpoints on %s', (kind) => {
       list: () => api(t.url, 'GET', '/__api__/v1/users', { key }),
       'get-other': () => api(t.url, 'GET', `/__api__/v1/users/${target.user.guid}`, { key }),
       'get-self': () => api(t.url, 'GET', `/__api__/v1/users/${own}`, { key }),
-      create: () => api(t.url, 'POST', '/__api__/v1/users', { key, body: { username: `made-by-${role}-${n}`, user_role: 'viewer', password: 'long-enough-password' } }),
+      create: () =>
+        api(t.url, 'POST', '/__api__/v1/users', { key, body: { username: `made-by-${role}-${n}`, user_role: 'viewer', password: 'long-enough-password' } }),
       lock: () => api(t.url, 'POST', `/__api__/v1/users/${target.user.guid}/lock`, { key, body: { locked: true } }),
       'update-other': () => api(t.url, 'PUT', `/__api__/v1/users/${target.user.guid}`, { key, body: { first_name: 'Changed' } }),
       'update-self': () => api(t.url, 'PUT', `/__api__/v1/users/${own}`, { key, body: { first_name: 'Me' } }),
@@ -92,7 +93,10 @@ describe.each(DATABASES)('identity and user endpoints on %s', (kind) => {
   });
 
   it('creates users with a generated password when none is given, and refuses duplicates', async () => {
-    const made = await api(t.url, 'POST', '/__api__/v1/users', { key: keys.administrator, body: { username: 'Grace', email: 'grace@example.com', user_role: 'publisher' } });
+    const made = await api(t.url, 'POST', '/__api__/v1/users', {
+      key: keys.administrator,
+      body: { username: 'Grace', email: 'grace@example.com', user_role: 'publisher' },
+    });
     expect(made.status).toBe(201);
     expect(made.body).toMatchObject({ username: 'Grace', user_role: 'publisher', locked: false });
     expect(made.body.password).toMatch(/^\S{20}$/);

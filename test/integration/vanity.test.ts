@@ -51,8 +51,18 @@ describe.each(DATABASES)('vanity paths on %s', (kind) => {
   });
 
   it('route to the content on both origins, and tell an app its base path', async () => {
-    const echo = "import json\nfrom flask import Flask, request, url_for\napp = Flask(__name__)\n@app.route('/')\ndef i():\n    return json.dumps({'base': request.headers.get('X-Lectern-Base-Path'), 'self': url_for('i')})\n";
-    const d = await deployBundle(t.url, owner.key, 'base-echo', await makeBundle({ 'app.py': echo, 'requirements.txt': 'flask\n' }, { appmode: 'python-api', entrypoint: 'app:app' }, { python: { version: '3.11.2', package_manager: { name: 'pip', package_file: 'requirements.txt' } } }));
+    const echo =
+      "import json\nfrom flask import Flask, request, url_for\napp = Flask(__name__)\n@app.route('/')\ndef i():\n    return json.dumps({'base': request.headers.get('X-Lectern-Base-Path'), 'self': url_for('i')})\n";
+    const d = await deployBundle(
+      t.url,
+      owner.key,
+      'base-echo',
+      await makeBundle(
+        { 'app.py': echo, 'requirements.txt': 'flask\n' },
+        { appmode: 'python-api', entrypoint: 'app:app' },
+        { python: { version: '3.11.2', package_manager: { name: 'pip', package_file: 'requirements.txt' } } },
+      ),
+    );
     expect(d.task.code, d.log).toBe(0);
     await api(t.url, 'PUT', `/__api__/v1/content/${d.content.guid}/vanity`, { key: owner.key, body: { path: '/tools/echo/' } });
 

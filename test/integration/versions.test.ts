@@ -96,8 +96,28 @@ describe.each(DATABASES)('bundle versions on %s', (kind) => {
   it('keeps environment variables encrypted and answers with names only', async () => {
     const c = (await api(t.url, 'POST', '/__api__/v1/content', { key: owner.key, body: { name: 'envvars' } })).body;
     const path = `/__api__/v1/content/${c.guid}/environment`;
-    expect((await api(t.url, 'PUT', path, { key: owner.key, body: [{ name: 'DB_PASSWORD', value: 's3cr3t-value' }, { name: 'MODE', value: 'prod' }] })).body).toEqual(['DB_PASSWORD', 'MODE']);
-    expect((await api(t.url, 'PATCH', path, { key: owner.key, body: [{ name: 'MODE', value: null }, { name: 'EXTRA', value: 'x' }] })).body).toEqual(['DB_PASSWORD', 'EXTRA']);
+    expect(
+      (
+        await api(t.url, 'PUT', path, {
+          key: owner.key,
+          body: [
+            { name: 'DB_PASSWORD', value: 's3cr3t-value' },
+            { name: 'MODE', value: 'prod' },
+          ],
+        })
+      ).body,
+    ).toEqual(['DB_PASSWORD', 'MODE']);
+    expect(
+      (
+        await api(t.url, 'PATCH', path, {
+          key: owner.key,
+          body: [
+            { name: 'MODE', value: null },
+            { name: 'EXTRA', value: 'x' },
+          ],
+        })
+      ).body,
+    ).toEqual(['DB_PASSWORD', 'EXTRA']);
     const got = await api(t.url, 'GET', path, { key: owner.key });
     expect(got.body).toEqual(['DB_PASSWORD', 'EXTRA']);
     expect(JSON.stringify(got.body)).not.toContain('s3cr3t');

@@ -8,13 +8,42 @@ let nextId = 1;
 function user(role: UserRole, locked = false): User {
   const id = nextId++;
   const now = new Date(0);
-  return { id, guid: `u-${id}`, username: `u${id}`, email: '', firstName: '', lastName: '', role, locked, confirmed: true, mustChangePassword: false, createdTime: now, updatedTime: now, activeTime: null };
+  return {
+    id,
+    guid: `u-${id}`,
+    username: `u${id}`,
+    email: '',
+    firstName: '',
+    lastName: '',
+    role,
+    locked,
+    confirmed: true,
+    mustChangePassword: false,
+    createdTime: now,
+    updatedTime: now,
+    activeTime: null,
+  };
 }
 
 function item(owner: User, accessType: AccessType): Content {
   const id = nextId++;
   const now = new Date(0);
-  return { id, guid: `c-${id}`, name: `c${id}`, title: null, description: '', ownerId: owner.id, appMode: 'static', contentCategory: '', accessType, parameterized: false, bundleId: null, createdTime: now, updatedTime: now, lastDeployedTime: null } as Content;
+  return {
+    id,
+    guid: `c-${id}`,
+    name: `c${id}`,
+    title: null,
+    description: '',
+    ownerId: owner.id,
+    appMode: 'static',
+    contentCategory: '',
+    accessType,
+    parameterized: false,
+    bundleId: null,
+    createdTime: now,
+    updatedTime: now,
+    lastDeployedTime: null,
+  } as Content;
 }
 
 /** Grants as PermissionRepo.grantsFor answers: the user's own and their groups', merged. */
@@ -59,7 +88,13 @@ function setup() {
 }
 
 async function decisions(policy: AccessPolicy, u: User | undefined, c: Content) {
-  return { role: await policy.role(u, c), view: await policy.canView(u, c), manage: await policy.canManage(u, c), deploy: await policy.canDeploy(u, c), preview: await policy.canPreview(u, c) };
+  return {
+    role: await policy.role(u, c),
+    view: await policy.canView(u, c),
+    manage: await policy.canManage(u, c),
+    deploy: await policy.canDeploy(u, c),
+    preview: await policy.canPreview(u, c),
+  };
 }
 
 const OWNER = { role: 'owner', view: true, manage: true, deploy: true, preview: true };

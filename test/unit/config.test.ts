@@ -94,7 +94,9 @@ describe('configuration', () => {
   });
 
   it('passes proxy and certificate variables on to package installers, and nothing else', () => {
-    const c = loadConfig({ env: { HTTPS_PROXY: 'http://proxy.example:3128', SSL_CERT_FILE: '/etc/ssl/corp.pem', PIP_INDEX_URL: 'http://elsewhere/', SECRET: 'x' } });
+    const c = loadConfig({
+      env: { HTTPS_PROXY: 'http://proxy.example:3128', SSL_CERT_FILE: '/etc/ssl/corp.pem', PIP_INDEX_URL: 'http://elsewhere/', SECRET: 'x' },
+    });
     expect(c.networkEnv).toEqual({ HTTPS_PROXY: 'http://proxy.example:3128', SSL_CERT_FILE: '/etc/ssl/corp.pem' });
   });
 

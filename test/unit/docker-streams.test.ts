@@ -76,7 +76,7 @@ describe('container output', () => {
 });
 
 describe('image build progress', () => {
-  it('joins a step\'s output into lines across messages, without keeping the messages, and fails on the engine\'s error', async () => {
+  it("joins a step's output into lines across messages, without keeping the messages, and fails on the engine's error", async () => {
     const stream = new PassThrough();
     const lines: string[] = [];
     const done = follow(stream, (l) => lines.push(l));
@@ -90,7 +90,13 @@ describe('image build progress', () => {
     msg({ errorDetail: { message: 'the RUN step failed' }, error: 'the RUN step failed' });
     stream.end();
     await expect(done).rejects.toThrow('the RUN step failed');
-    expect(lines).toEqual(['Step 1/2 : FROM x', 'partial line', 'next', 'Pushing', '[lectern] A progress message from the engine was too long or malformed, and was skipped.']);
+    expect(lines).toEqual([
+      'Step 1/2 : FROM x',
+      'partial line',
+      'next',
+      'Pushing',
+      '[lectern] A progress message from the engine was too long or malformed, and was skipped.',
+    ]);
   });
 
   it('resolves when the stream ends without an error', async () => {

@@ -26,12 +26,17 @@ function tree(root: string, rel = ''): string[] {
 }
 
 async function refusal(p: Promise<unknown>): Promise<AppError> {
-  const err = await p.then(() => null, (e: unknown) => e);
+  const err = await p.then(
+    () => null,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(AppError);
   return err as AppError;
 }
 
-const fixtures = readdirSync(FIXTURES).filter((f) => f.endsWith('.tar.gz')).sort();
+const fixtures = readdirSync(FIXTURES)
+  .filter((f) => f.endsWith('.tar.gz'))
+  .sort();
 
 describe('extractBundle on real client bundles', () => {
   it('has the nine fixtures', () => {
@@ -53,7 +58,11 @@ describe('extractBundle on real client bundles', () => {
     }
     // Every manifest-listed file is there and nothing but the bundle's files is on disk.
     expect(result.files).toEqual(expect.arrayContaining(Object.keys(result.manifest.files)));
-    expect(tree(dest).filter((p) => !p.endsWith('/')).sort()).toEqual(result.files);
+    expect(
+      tree(dest)
+        .filter((p) => !p.endsWith('/'))
+        .sort(),
+    ).toEqual(result.files);
     expect(result.totalBytes).toBe(result.files.reduce((n, f) => n + lstatSync(path.join(dest, f)).size, 0));
     expect(readdirSync(work)).toEqual(['bundle']);
   });

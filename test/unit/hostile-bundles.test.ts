@@ -43,20 +43,52 @@ const cases: Case[] = [
   { name: 'control character in a name', bytes: () => gz([M, H, file('a\nb.txt', 'x')]), message: /control character/ },
   { name: 'file named "."', bytes: () => gz([M, H, file('.', 'x')]), message: /empty name/ },
   { name: 'empty path segment', bytes: () => gz([M, H, file('a//b.txt', 'x')]), message: /not a normalised path/ },
-  { name: 'path longer than 4096 bytes (pax)', bytes: () => gz([M, H, pax({ path: `${'d/'.repeat(2100)}f` }), file('placeholder', 'x')]), message: /longer than 4096 bytes/ },
-  { name: 'segment longer than 255 bytes (GNU long name)', bytes: () => gz([M, H, gnuLong('s'.repeat(300)), file('placeholder', 'x')]), message: /segment longer than 255 bytes/ },
+  {
+    name: 'path longer than 4096 bytes (pax)',
+    bytes: () => gz([M, H, pax({ path: `${'d/'.repeat(2100)}f` }), file('placeholder', 'x')]),
+    message: /longer than 4096 bytes/,
+  },
+  {
+    name: 'segment longer than 255 bytes (GNU long name)',
+    bytes: () => gz([M, H, gnuLong('s'.repeat(300)), file('placeholder', 'x')]),
+    message: /segment longer than 255 bytes/,
+  },
   // --- extended headers that rewrite names and types
   { name: 'GNU long name with traversal', bytes: () => gz([M, H, gnuLong(`../../${MARK}`), file('placeholder', 'x')]), message: /escapes/ },
   { name: 'pax path=../x', bytes: () => gz([M, H, pax({ path: `../${MARK}` }), file('placeholder', 'x')]), message: /escapes/ },
-  { name: 'linkpath on a regular file', bytes: () => gz([M, H, file('a.txt', 'x', { linkname: '/etc/passwd' })]), message: /not a valid tar\.gz bundle.*linkpath/ },
+  {
+    name: 'linkpath on a regular file',
+    bytes: () => gz([M, H, file('a.txt', 'x', { linkname: '/etc/passwd' })]),
+    message: /not a valid tar\.gz bundle.*linkpath/,
+  },
   // --- links
-  { name: 'symlink to /etc/passwd', bytes: () => gz([M, H, symlink('passwd', '/etc/passwd')]), message: /symbolic link to "\/etc\/passwd", outside the bundle/ },
+  {
+    name: 'symlink to /etc/passwd',
+    bytes: () => gz([M, H, symlink('passwd', '/etc/passwd')]),
+    message: /symbolic link to "\/etc\/passwd", outside the bundle/,
+  },
   { name: 'symlink to ../outside', bytes: () => gz([M, H, symlink('out', '../../outside.txt')]), message: /escapes the bundle directory/ },
-  { name: 'symlink in a subdir climbing out', bytes: () => gz([M, H, dir('sub/'), symlink('sub/l', '../../outside.txt')]), message: /"sub\/l" is a symbolic link to "\.\.\/\.\.\/outside\.txt", which escapes/ },
+  {
+    name: 'symlink in a subdir climbing out',
+    bytes: () => gz([M, H, dir('sub/'), symlink('sub/l', '../../outside.txt')]),
+    message: /"sub\/l" is a symbolic link to "\.\.\/\.\.\/outside\.txt", which escapes/,
+  },
   { name: 'absolute symlink into the jail', bytes: (j) => gz([M, H, symlink('out', `${j}/outside.txt`)]), message: /outside the bundle/ },
-  { name: 'symlink "link -> .." then link/pwned', bytes: () => gz([M, H, symlink('link', '..'), file(`link/${MARK}`, 'x')]), message: /"link" is a symbolic link to "\.\.", which escapes/ },
-  { name: 'symlink to a dir, then a file through it', bytes: () => gz([M, H, dir('sub/'), symlink('link', 'sub'), file(`link/${MARK}`, 'x')]), message: /inside "link", which is a link/ },
-  { name: 'symlink to a directory inside', bytes: () => gz([M, H, dir('sub/'), file('sub/a.txt', 'a'), symlink('link', 'sub')]), message: /link to the directory "sub"/ },
+  {
+    name: 'symlink "link -> .." then link/pwned',
+    bytes: () => gz([M, H, symlink('link', '..'), file(`link/${MARK}`, 'x')]),
+    message: /"link" is a symbolic link to "\.\.", which escapes/,
+  },
+  {
+    name: 'symlink to a dir, then a file through it',
+    bytes: () => gz([M, H, dir('sub/'), symlink('link', 'sub'), file(`link/${MARK}`, 'x')]),
+    message: /inside "link", which is a link/,
+  },
+  {
+    name: 'symlink to a directory inside',
+    bytes: () => gz([M, H, dir('sub/'), file('sub/a.txt', 'a'), symlink('link', 'sub')]),
+    message: /link to the directory "sub"/,
+  },
   { name: 'manifest.json as a symlink out', bytes: () => gz([symlink('manifest.json', '../../etc/passwd'), H]), message: /escapes/ },
   { name: 'symlink cycle', bytes: () => gz([M, H, symlink('a', 'b'), symlink('b', 'a')]), message: /link cycle/ },
   { name: 'dangling symlink', bytes: () => gz([M, H, symlink('a', 'nowhere.txt')]), message: /"nowhere\.txt", which is not in the bundle/ },
@@ -72,22 +104,68 @@ const cases: Case[] = [
   { name: 'unknown typeflag', bytes: () => gz([M, H, { name: 'odd', type: 'Z', body: 'x' }]), message: /"odd" has an unsupported entry type/ },
   { name: 'GNU dump dir', bytes: () => gz([M, H, { name: 'dump/', type: 'D' }]), message: /unsupported entry type/ },
   // --- namespace clashes
-  { name: 'duplicate manifest.json', bytes: () => gz([M, H, file('manifest.json', '{"metadata":{"appmode":"shiny"}}')]), message: /"manifest\.json" appears more than once/ },
+  {
+    name: 'duplicate manifest.json',
+    bytes: () => gz([M, H, file('manifest.json', '{"metadata":{"appmode":"shiny"}}')]),
+    message: /"manifest\.json" appears more than once/,
+  },
   { name: 'duplicate file entries', bytes: () => gz([M, H, file('./index.html', 'other')]), message: /appears more than once/ },
   { name: 'file then dir with the same name', bytes: () => gz([M, H, file('a', 'x'), dir('a/')]), message: /directory with the same name as an earlier file/ },
   { name: 'dir then file with the same name', bytes: () => gz([M, H, dir('a/'), file('a', 'x')]), message: /file with the same name as an earlier directory/ },
   { name: 'file then a file beneath it', bytes: () => gz([M, H, file('a', 'x'), file('a/b', 'y')]), message: /inside "a", which is a file/ },
   // --- limits
-  { name: 'more than maxFiles files', limits: { maxBytes: LIMITS.maxBytes, maxFiles: 3 }, bytes: () => gz([M, H, file('a', 'a'), file('b', 'b')]), status: 413, message: /limit of 3 files/ },
-  { name: 'more than maxBytes (gzip bomb)', limits: { maxBytes: 1 << 20, maxFiles: 10 }, bytes: () => gz([M, H, file('zeros.bin', Buffer.alloc(5 << 20))]), status: 413, message: /limit of 1048576 bytes/ },
-  { name: 'pax size larger than the limit', limits: { maxBytes: 1 << 20, maxFiles: 10 }, bytes: () => gz([M, H, pax({ size: String(1 << 30) }), file('a', 'x')], false), status: 413, message: /limit of 1048576 bytes/ },
-  { name: 'zeros after the end of the archive (bomb)', limits: { maxBytes: 1 << 20, maxFiles: 10 }, bytes: () => gzip(Buffer.concat([tar([M, H]), Buffer.alloc(40 << 20)])), status: 413, message: /once decompressed/ },
-  { name: 'too many directories', limits: { maxBytes: 1 << 20, maxFiles: 10 }, bytes: () => gz([M, H, ...Array.from({ length: 1100 }, (_, i) => dir(`d${i}/`))]), status: 413, message: /limit of 1000 directories/ },
+  {
+    name: 'more than maxFiles files',
+    limits: { maxBytes: LIMITS.maxBytes, maxFiles: 3 },
+    bytes: () => gz([M, H, file('a', 'a'), file('b', 'b')]),
+    status: 413,
+    message: /limit of 3 files/,
+  },
+  {
+    name: 'more than maxBytes (gzip bomb)',
+    limits: { maxBytes: 1 << 20, maxFiles: 10 },
+    bytes: () => gz([M, H, file('zeros.bin', Buffer.alloc(5 << 20))]),
+    status: 413,
+    message: /limit of 1048576 bytes/,
+  },
+  {
+    name: 'pax size larger than the limit',
+    limits: { maxBytes: 1 << 20, maxFiles: 10 },
+    bytes: () => gz([M, H, pax({ size: String(1 << 30) }), file('a', 'x')], false),
+    status: 413,
+    message: /limit of 1048576 bytes/,
+  },
+  {
+    name: 'zeros after the end of the archive (bomb)',
+    limits: { maxBytes: 1 << 20, maxFiles: 10 },
+    bytes: () => gzip(Buffer.concat([tar([M, H]), Buffer.alloc(40 << 20)])),
+    status: 413,
+    message: /once decompressed/,
+  },
+  {
+    name: 'too many directories',
+    limits: { maxBytes: 1 << 20, maxFiles: 10 },
+    bytes: () => gz([M, H, ...Array.from({ length: 1100 }, (_, i) => dir(`d${i}/`))]),
+    status: 413,
+    message: /limit of 1000 directories/,
+  },
   // --- broken archives
   { name: 'data longer than the header says', bytes: () => gz([M, H, file('a.txt', 'A'.repeat(3000), { size: 10 })]), message: /not a valid tar\.gz bundle/ },
-  { name: 'data shorter than the header says (truncated)', bytes: () => gz([M, H, file('a.txt', 'short', { size: 100_000 })], false), message: /not a valid tar\.gz bundle.*Truncated/ },
+  {
+    name: 'data shorter than the header says (truncated)',
+    bytes: () => gz([M, H, file('a.txt', 'short', { size: 100_000 })], false),
+    message: /not a valid tar\.gz bundle.*Truncated/,
+  },
   { name: 'truncated gzip stream', bytes: () => gz([M, H, file('r.bin', randomBytes(20_000))]).subarray(0, 8000), message: /not a valid tar\.gz bundle/ },
-  { name: 'corrupted header checksum', bytes: () => { const t = tar([M, H]); t[10] = 0x41; return gzip(t); }, message: /not a valid tar\.gz bundle.*checksum/ },
+  {
+    name: 'corrupted header checksum',
+    bytes: () => {
+      const t = tar([M, H]);
+      t[10] = 0x41;
+      return gzip(t);
+    },
+    message: /not a valid tar\.gz bundle.*checksum/,
+  },
   { name: 'random bytes', bytes: () => randomBytes(4096), message: /not a valid tar\.gz bundle/ },
   { name: 'gzip of non-tar garbage', bytes: () => gzip(Buffer.from('this is not a tar archive at all\n'.repeat(100))), message: /not a valid tar\.gz bundle/ },
   { name: 'gzip inside gzip', bytes: () => gzip(gz([M, H])), message: /compressed more than once/ },
@@ -95,11 +173,19 @@ const cases: Case[] = [
   { name: 'gzip of nothing', bytes: () => gzip(Buffer.alloc(0)), message: /not a valid tar\.gz bundle/ },
   // --- manifest
   { name: 'no manifest.json', bytes: () => gz([H]), message: /bundle has no manifest\.json at its root/ },
-  { name: 'manifest.json in a subdirectory only', bytes: () => gz([H, file('sub/manifest.json', manifestFor('static'))]), message: /no manifest\.json at its root/ },
+  {
+    name: 'manifest.json in a subdirectory only',
+    bytes: () => gz([H, file('sub/manifest.json', manifestFor('static'))]),
+    message: /no manifest\.json at its root/,
+  },
   { name: 'manifest.json is a directory', bytes: () => gz([H, dir('manifest.json/'), file('manifest.json/x', 'x')]), message: /no manifest\.json at its root/ },
   { name: 'manifest not JSON', bytes: () => gz([file('manifest.json', '{nope'), H]), message: /manifest\.json is not valid JSON/ },
   { name: 'manifest is a JSON array', bytes: () => gz([file('manifest.json', '[1,2]'), H]), message: /must contain a JSON object/ },
-  { name: 'manifest files is a string', bytes: () => gz([file('manifest.json', '{"metadata":{"appmode":"static"},"files":"index.html"}'), H]), message: /field "files"/ },
+  {
+    name: 'manifest files is a string',
+    bytes: () => gz([file('manifest.json', '{"metadata":{"appmode":"static"},"files":"index.html"}'), H]),
+    message: /field "files"/,
+  },
   { name: 'manifest without metadata', bytes: () => gz([file('manifest.json', '{"version":1,"files":{}}'), H]), message: /field "metadata"/ },
 ];
 

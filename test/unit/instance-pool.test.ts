@@ -7,7 +7,15 @@ import type { Instance } from '../../runtimes/backend.ts';
 import type { Scaling } from '../../src/domain/scaling.ts';
 
 const GUID = '00000000-0000-4000-8000-000000000001';
-const recipe: ServedRecipe = { mode: 'python-fastapi', kind: 'served', language: 'python', readinessPath: '/', pathMode: 'stripped', validate: () => null, command: () => ({ argv: [], env: {}, cwd: '/' }) };
+const recipe: ServedRecipe = {
+  mode: 'python-fastapi',
+  kind: 'served',
+  language: 'python',
+  readinessPath: '/',
+  pathMode: 'stripped',
+  validate: () => null,
+  command: () => ({ argv: [], env: {}, cwd: '/' }),
+};
 
 function request(bundleId = 1): ServeRequest {
   return {
@@ -45,7 +53,14 @@ class FakeRunner implements PoolRunner {
   }
   private start(req: ServeRequest): Served {
     this.starts++;
-    const instance: Instance = { key: `i${++this.n}`, contentGuid: req.contentGuid, bundleId: req.bundleId, target: `http://127.0.0.1:${9000 + this.n}`, pid: null, startedAt: new Date() };
+    const instance: Instance = {
+      key: `i${++this.n}`,
+      contentGuid: req.contentGuid,
+      bundleId: req.bundleId,
+      target: `http://127.0.0.1:${9000 + this.n}`,
+      pid: null,
+      startedAt: new Date(),
+    };
     this.instances.push(instance);
     return { instance, recipe };
   }

@@ -15,7 +15,11 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-const numbered = (entries: JobLogEntry[]) => entries.map((e) => /^line (\d+)$/.exec(e.data)).filter((m) => m !== null).map((m) => Number(m[1]));
+const numbered = (entries: JobLogEntry[]) =>
+  entries
+    .map((e) => /^line (\d+)$/.exec(e.data))
+    .filter((m) => m !== null)
+    .map((m) => Number(m[1]));
 
 describe('job logs', () => {
   it('rotate at their limit: two files at most, each within it, and the last lines kept', async () => {

@@ -34,7 +34,9 @@ const withField = (patch: Record<string, unknown>) => JSON.stringify({ ...base, 
 const withMeta = (patch: Record<string, unknown>) => JSON.stringify({ ...base, metadata: { appmode: 'static', ...patch } });
 
 describe('parseManifest', () => {
-  const fixtures = readdirSync(FIXTURES).filter((f) => f.endsWith('.tar.gz')).sort();
+  const fixtures = readdirSync(FIXTURES)
+    .filter((f) => f.endsWith('.tar.gz'))
+    .sort();
 
   it.each(fixtures)('parses the manifest of %s', async (name) => {
     const m = parseManifest(await manifestText(path.join(FIXTURES, name)));
@@ -127,7 +129,11 @@ describe('parseManifest', () => {
     ['package_file an object', withField({ python: { package_manager: { package_file: {} } } }), 'python.package_manager.package_file'],
     ['quarto.engines a string', withField({ quarto: { engines: 'knitr' } }), 'quarto.engines'],
     ['jupyter.hide_all_input a string', withField({ jupyter: { hide_all_input: 'true' } }), 'jupyter.hide_all_input'],
-    ['environment_management.python a string', withField({ environment: { environment_management: { python: 'no' } } }), 'environment.environment_management.python'],
+    [
+      'environment_management.python a string',
+      withField({ environment: { environment_management: { python: 'no' } } }),
+      'environment.environment_management.python',
+    ],
   ])('rejects %s with 400 naming the field', (_what, text, field) => {
     const err = rejection(text);
     expect(err.status).toBe(400);

@@ -10,7 +10,15 @@ import { recipe as pythonFastapi } from '../../runtimes/app-modes/python-fastapi
 import { recipe as pythonStreamlit } from '../../runtimes/app-modes/python-streamlit.ts';
 import type { RecipeContext } from '../../runtimes/app-modes/recipe.ts';
 import { pythonEnvironmentKey } from '../../runtimes/environments/python-env.ts';
-import { checkRequirements, diagnosePip, normalizeRequirements, requirementLines, requirementName, requirementsPolicyError, withoutRequirements } from '../../runtimes/environments/python-requirements.ts';
+import {
+  checkRequirements,
+  diagnosePip,
+  normalizeRequirements,
+  requirementLines,
+  requirementName,
+  requirementsPolicyError,
+  withoutRequirements,
+} from '../../runtimes/environments/python-requirements.ts';
 import type { Interpreter } from '../../runtimes/interpreters.ts';
 import { parseManifest, type Manifest } from '../../src/domain/manifest.ts';
 
@@ -37,7 +45,10 @@ describe('requirements', () => {
   });
 
   it('drops named lines for a recheck, keeping options', () => {
-    const { text, removed } = withoutRequirements('--extra-index-url https://x\nfastapi==0.110.0\nUvicorn==0.29.0 # asgi\nrequests\n', new Set(['fastapi', 'uvicorn']));
+    const { text, removed } = withoutRequirements(
+      '--extra-index-url https://x\nfastapi==0.110.0\nUvicorn==0.29.0 # asgi\nrequests\n',
+      new Set(['fastapi', 'uvicorn']),
+    );
     expect(removed).toBe(2);
     expect(text.split('\n').filter(Boolean)).toEqual(['--extra-index-url https://x', 'requests']);
   });
@@ -238,7 +249,8 @@ function context(manifest: Manifest, over: Partial<RecipeContext> = {}): RecipeC
   };
 }
 
-const manifest = (metadata: Manifest['metadata'], extra: Record<string, unknown> = {}) => parseManifest(JSON.stringify({ version: 1, metadata, files: {}, ...extra }));
+const manifest = (metadata: Manifest['metadata'], extra: Record<string, unknown> = {}) =>
+  parseManifest(JSON.stringify({ version: 1, metadata, files: {}, ...extra }));
 
 describe('Python entrypoints and commands', () => {
   it('parses entrypoints as rsconnect-python writes them and as people write them', () => {
@@ -265,11 +277,28 @@ describe('Python entrypoints and commands', () => {
     expect(api.argv[2]).toContain('from gunicorn.app.wsgiapp import run');
     expect(api.argv[2]).toContain(JSON.stringify(readFileSync(path.join(PYTHON_SUPPORT_DIR, 'lectern_wsgi.py'), 'utf8')));
     expect(api.argv[2]).not.toContain(PYTHON_SUPPORT_DIR);
-    expect(api.argv.slice(3)).toEqual(['--bind', '127.0.0.1:9000', '--workers', '1', '--threads', '4', '--timeout', '120', '--graceful-timeout', '10', 'lectern_wsgi:app']);
+    expect(api.argv.slice(3)).toEqual([
+      '--bind',
+      '127.0.0.1:9000',
+      '--workers',
+      '1',
+      '--threads',
+      '4',
+      '--timeout',
+      '120',
+      '--graceful-timeout',
+      '10',
+      'lectern_wsgi:app',
+    ]);
     expect(api.env).toEqual({ PYTHONUNBUFFERED: '1', LECTERN_WSGI_APP: 'main:server' });
     expect(api.cwd).toBe('/bundles/g/1');
     const dash = pythonDash.command(context(manifest({ appmode: 'python-dash', entrypoint: 'app' })));
-    expect(dash.env).toEqual({ PYTHONUNBUFFERED: '1', LECTERN_WSGI_APP: 'app:app.server', DASH_REQUESTS_PATHNAME_PREFIX: '/content/g/', DASH_ROUTES_PATHNAME_PREFIX: '/' });
+    expect(dash.env).toEqual({
+      PYTHONUNBUFFERED: '1',
+      LECTERN_WSGI_APP: 'app:app.server',
+      DASH_REQUESTS_PATHNAME_PREFIX: '/content/g/',
+      DASH_ROUTES_PATHNAME_PREFIX: '/',
+    });
     expect(pythonApi.command(context(manifest({ appmode: 'python-api' }), { host: '::1' })).argv).toContain('[::1]:9000');
   });
 

@@ -88,7 +88,10 @@ describe('planRLibrary: exact versions, as Connect', () => {
   });
 
   it('skips base packages and accepts any version of a recommended one that is installed', () => {
-    const plan = planRLibrary(rPackageRequirements(manifest({ stats: pkg('4.1.0'), grid: pkg('4.1.0'), Matrix: pkg('1.4-1', { Priority: 'recommended' }) })), state);
+    const plan = planRLibrary(
+      rPackageRequirements(manifest({ stats: pkg('4.1.0'), grid: pkg('4.1.0'), Matrix: pkg('1.4-1', { Priority: 'recommended' }) })),
+      state,
+    );
     expect(plan.skipped).toEqual(['grid', 'stats']);
     expect(plan.required.map((r) => r.name)).toEqual(['Matrix']);
     expect(planIsSatisfied(plan)).toBe(true);
@@ -139,7 +142,14 @@ describe('rEnvironmentKey', () => {
 
 describe('R launch code', () => {
   it('drops comment lines and fits in Rscript -e (about 10,000 characters)', () => {
-    for (const names of [['installed-packages'], ['install-packages'], ['run-shiny'], ['run-plumber'], ['work-copy', 'render-rmd'], ['work-copy', 'run-rmd-shiny']]) {
+    for (const names of [
+      ['installed-packages'],
+      ['install-packages'],
+      ['run-shiny'],
+      ['run-plumber'],
+      ['work-copy', 'render-rmd'],
+      ['work-copy', 'run-rmd-shiny'],
+    ]) {
       const code = rCode(...names);
       expect(code.length).toBeGreaterThan(50);
       expect(code.length).toBeLessThan(8000);
@@ -212,10 +222,24 @@ describe('R recipes: commands', () => {
   });
 
   it('quarto-static: quarto render of the document, or of the project, from a writable copy', () => {
-    const doc = quartoStatic.command(ctx({ appmode: 'quarto-static', primary_rmd: 'report.qmd' }, { environment: { key: '', dir: null, reused: true, executable: '/usr/bin/R', env: { QUARTO_PATH: '/opt/quarto/bin/quarto' } } }));
+    const doc = quartoStatic.command(
+      ctx(
+        { appmode: 'quarto-static', primary_rmd: 'report.qmd' },
+        { environment: { key: '', dir: null, reused: true, executable: '/usr/bin/R', env: { QUARTO_PATH: '/opt/quarto/bin/quarto' } } },
+      ),
+    );
     expect(doc.argv.slice(0, 2)).toEqual(['/bin/sh', '-c']);
     expect(doc.argv[2]).toContain('cp -R . "$work"');
-    expect(doc.argv.slice(3)).toEqual(['lectern-quarto', '/opt/quarto/bin/quarto', 'render', 'report.qmd', '--output-dir', '/data/renders/g/1', '--output', 'index.html']);
+    expect(doc.argv.slice(3)).toEqual([
+      'lectern-quarto',
+      '/opt/quarto/bin/quarto',
+      'render',
+      'report.qmd',
+      '--output-dir',
+      '/data/renders/g/1',
+      '--output',
+      'index.html',
+    ]);
     expect(doc.output).toBe('index.html');
     expect(doc.env.QUARTO_R).toBe('/usr/bin/Rscript');
 
@@ -236,22 +260,36 @@ describe('R recipes: commands', () => {
 });
 
 describe('reading an installed library as text', () => {
-  const DESC = 'Package: lecternpkg\nType: Package\nTitle: A Test\nVersion: 0.1.0\nDescription: One line\n  and another.\nLicense: MIT\nBuilt: R 4.2.2; ; 2024-01-01 00:00:00 UTC; unix\n';
+  const DESC =
+    'Package: lecternpkg\nType: Package\nTitle: A Test\nVersion: 0.1.0\nDescription: One line\n  and another.\nLicense: MIT\nBuilt: R 4.2.2; ; 2024-01-01 00:00:00 UTC; unix\n';
 
   it('parses DESCRIPTION fields with continuation lines', () => {
-    expect(parseDcf(DESC)).toMatchObject({ Package: 'lecternpkg', Version: '0.1.0', Description: 'One line\nand another.', Built: 'R 4.2.2; ; 2024-01-01 00:00:00 UTC; unix' });
+    expect(parseDcf(DESC)).toMatchObject({
+      Package: 'lecternpkg',
+      Version: '0.1.0',
+      Description: 'One line\nand another.',
+      Built: 'R 4.2.2; ; 2024-01-01 00:00:00 UTC; unix',
+    });
   });
 
   it('counts a directory as an installed package only when its DESCRIPTION names it, with a version, as built', () => {
     expect(installedFromDescription('lecternpkg', DESC, '/env')).toEqual({ name: 'lecternpkg', version: '0.1.0', priority: '', libPath: '/env' });
-    expect(installedFromDescription('lecternpkg', DESC.replace('Version: 0.1.0\n', 'Version: 0.1.0\nPriority: recommended\n'), '/env')?.priority).toBe('recommended');
+    expect(installedFromDescription('lecternpkg', DESC.replace('Version: 0.1.0\n', 'Version: 0.1.0\nPriority: recommended\n'), '/env')?.priority).toBe(
+      'recommended',
+    );
     expect(installedFromDescription('stats', DESC, '/env')).toBeNull();
     expect(installedFromDescription('lecternpkg', DESC.replace(/Built:.*\n/, ''), '/env')).toBeNull();
     expect(installedFromDescription('lecternpkg', DESC.replace('0.1.0', '0.1.0/../x'), '/env')).toBeNull();
   });
 
   it('refuses names and versions R would not accept before they reach the installer', () => {
-    const reqs = rPackageRequirements(manifest({ shiny: pkg('1.7.4'), Matrix: pkg('1.5-3'), '../x': pkg('1.0'), R6: pkg('2.5.1/../../y'), data_table: pkg('1.0') }));
-    expect(invalidRPackageSpecs(reqs)).toEqual(['"../x" is not an R package name', 'R6: "2.5.1/../../y" is not an R package version', '"data_table" is not an R package name']);
+    const reqs = rPackageRequirements(
+      manifest({ shiny: pkg('1.7.4'), Matrix: pkg('1.5-3'), '../x': pkg('1.0'), R6: pkg('2.5.1/../../y'), data_table: pkg('1.0') }),
+    );
+    expect(invalidRPackageSpecs(reqs)).toEqual([
+      '"../x" is not an R package name',
+      'R6: "2.5.1/../../y" is not an R package version',
+      '"data_table" is not an R package name',
+    ]);
   });
 });

@@ -85,7 +85,7 @@ const writesReport = (spec: RunSpec): RunResult => {
 const mode = (p: string) => statSync(p).mode & 0o777;
 
 describe('the render entry point', () => {
-  it('publishes what the render wrote, sealed as the server\'s, and says what it rendered', async () => {
+  it("publishes what the render wrote, sealed as the server's, and says what it rendered", async () => {
     const { backend, runs } = fakeBackend(writesReport);
     const runner = runnerOver(backend);
     const lines: string[] = [];
@@ -141,7 +141,7 @@ describe('the render entry point', () => {
     await expect(runner.rendering.render({ ...item(), appMode: 'python-fastapi' }, null, {})).rejects.toThrow('python-fastapi content is not rendered.');
   });
 
-  it('with a null variant, lands where the deploy\'s render lands, and the newest is served', async () => {
+  it("with a null variant, lands where the deploy's render lands, and the newest is served", async () => {
     const { backend } = fakeBackend(writesReport);
     const runner = runnerOver(backend);
     const lines: string[] = [];

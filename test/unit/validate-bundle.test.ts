@@ -13,8 +13,7 @@ const FIXTURES = '/work/shared/fixtures/bundles';
 const work = mkdtempSync(path.join(os.tmpdir(), 'lectern-validate-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-const manifest = (appmode: string, metadata: Record<string, unknown> = {}): Manifest =>
-  parseManifest(JSON.stringify({ metadata: { appmode, ...metadata } }));
+const manifest = (appmode: string, metadata: Record<string, unknown> = {}): Manifest => parseManifest(JSON.stringify({ metadata: { appmode, ...metadata } }));
 
 function refusal(fn: () => unknown): AppError {
   try {
@@ -49,7 +48,7 @@ describe('the app-mode registry', () => {
     for (const mode of deployableAppModes()) expect(checkFor(mode)?.mode, mode).toBe(mode);
   });
 
-  it('takes each runnable mode\'s kind from its recipe', () => {
+  it("takes each runnable mode's kind from its recipe", () => {
     const rendered = deployableAppModes().filter((m) => kindOf(m) === 'rendered');
     expect(rendered.sort()).toEqual(['jupyter-static', 'quarto-static', 'rmd-static']);
     expect(kindOf('static')).toBe('static');

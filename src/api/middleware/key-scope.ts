@@ -19,7 +19,7 @@ const VIEWER_READS = [
 ];
 
 const PROCESS_KEY_REFUSED =
-  "This API key belongs to a content process: it can only read its own content and look up users and groups. Use a key of your own for anything else.";
+  'This API key belongs to a content process: it can only read its own content and look up users and groups. Use a key of your own for anything else.';
 
 /**
  * Whether a content process's key may make this API request: a read (GET, HEAD) of its own

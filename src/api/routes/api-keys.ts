@@ -25,12 +25,16 @@ export function apiKeyRoutes(keys: ApiKeyService): Router {
 
   // A key never makes another: a leaked key (or a content process's) could otherwise outlive
   // its own revocation. Keys come from a browser session or the CLI.
-  r.post('/v1/user/api_keys', requireSession('API keys are created from a browser session (the home page) or with `lectern keys create`, never with another API key.'), async (req, res) => {
-    const b = parseInput(createBody, req.body);
-    const expiresAt = b.expires_at ? new Date(b.expires_at) : null;
-    const { key, secret } = await keys.create(actorOf(req), currentUser(req), b.name, { expiresAt });
-    res.status(201).json({ ...apiKeyJson(key), key: secret });
-  });
+  r.post(
+    '/v1/user/api_keys',
+    requireSession('API keys are created from a browser session (the home page) or with `lectern keys create`, never with another API key.'),
+    async (req, res) => {
+      const b = parseInput(createBody, req.body);
+      const expiresAt = b.expires_at ? new Date(b.expires_at) : null;
+      const { key, secret } = await keys.create(actorOf(req), currentUser(req), b.name, { expiresAt });
+      res.status(201).json({ ...apiKeyJson(key), key: secret });
+    },
+  );
 
   r.delete('/v1/user/api_keys/:id', async (req, res) => {
     await keys.delete(actorOf(req), currentUser(req), String(req.params.id));

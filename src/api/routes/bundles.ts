@@ -32,7 +32,9 @@ export function bundleRoutes(content: ContentService, bundles: BundleService, st
   r.get('/v1/content/:guid/bundles/:id/download', async (req, res) => {
     const { content: c, bundle: b } = await bundles.find(currentUser(req), String(req.params.guid), req.params.id);
     res.set({ 'Content-Type': 'application/gzip', 'Content-Length': String(b.size), 'Content-Disposition': `attachment; filename="bundle-${b.id}.tar.gz"` });
-    createReadStream(store.archivePath(c.guid, b.id)).on('error', (err) => res.destroy(err)).pipe(res);
+    createReadStream(store.archivePath(c.guid, b.id))
+      .on('error', (err) => res.destroy(err))
+      .pipe(res);
   });
 
   r.delete('/v1/content/:guid/bundles/:id', async (req, res) => {

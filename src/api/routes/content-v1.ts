@@ -8,7 +8,12 @@ import { currentUser, requireUser } from '../middleware/require-role.ts';
 import { contentV1 } from '../serializers/content-json.ts';
 import { parseInput } from '../validate.ts';
 
-const seconds = z.number().int().min(0).max(365 * 24 * 3600).nullable();
+const seconds = z
+  .number()
+  .int()
+  .min(0)
+  .max(365 * 24 * 3600)
+  .nullable();
 const count = z.number().int().min(0).max(10_000).nullable();
 
 // Connect's writable ContentItemV1 fields. Unknown fields are ignored, wrong types are a 400.
@@ -108,7 +113,13 @@ export function contentV1Routes(content: ContentService, env: VariableService, p
     r[method]('/v1/content/:guid/environment', async (req, res) => {
       const c = await content.manageable(currentUser(req), String(req.params.guid));
       const vars = parseInput(envBody, req.body);
-      res.json(await env.apply(c, vars.map((v) => ({ name: v.name, value: v.value })), method === 'put'));
+      res.json(
+        await env.apply(
+          c,
+          vars.map((v) => ({ name: v.name, value: v.value })),
+          method === 'put',
+        ),
+      );
     });
   }
   return r;

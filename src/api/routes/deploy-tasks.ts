@@ -16,7 +16,10 @@ const bundleRef = z.union([
   z.number().int().positive(),
   z.string().regex(/^\d+$/, 'must be a bundle id').transform(Number),
   z.null(),
-  z.array(z.never()).max(0).transform(() => null),
+  z
+    .array(z.never())
+    .max(0)
+    .transform(() => null),
 ]);
 
 const v1Body = z.object({ bundle_id: bundleRef.optional(), activate: z.boolean().optional() }).loose();
@@ -88,7 +91,9 @@ export function deployAndTaskRoutes(content: ContentService, deploys: DeployServ
 
   r.get('/tasks', requireUser, async (req, res) => {
     const list = await tasks.listForUser(currentUser(req).id);
-    res.json(list.map((t) => ({ id: t.id, user_id: t.userId, finished: t.finished, code: t.code, error: t.error, app_id: t.contentId, bundle_id: t.bundleId })));
+    res.json(
+      list.map((t) => ({ id: t.id, user_id: t.userId, finished: t.finished, code: t.code, error: t.error, app_id: t.contentId, bundle_id: t.bundleId })),
+    );
   });
   return r;
 }

@@ -49,7 +49,11 @@ export function permissionRoutes(content: ContentService, access: ContentPermiss
   r.put(`${path}/:id`, async (req, res) => {
     const c = await manageable(req);
     const b = parseInput(updateBody, req.body);
-    const p = await access.change(actorOf(req), currentUser(req), c, req.params.id, { principalGuid: b.principal_guid, principalType: b.principal_type, role: b.role });
+    const p = await access.change(actorOf(req), currentUser(req), c, req.params.id, {
+      principalGuid: b.principal_guid,
+      principalType: b.principal_type,
+      role: b.role,
+    });
     res.json(permissionV1(p, c));
   });
 

@@ -24,7 +24,15 @@ export function serverSettingsRoutes(info: ServerSettingsInfo): Router {
       about: `Lectern ${info.lecternVersion}, a Posit Connect compatible publishing server`,
       hostname: info.hostname,
       authentication: { handles_credentials: true, handles_login: true, name: 'password', notice: '' },
-      license: { 'allow-apis': true, 'anonymous-servers': true, 'current-user-execution': false, expiration: 0, 'r-support': true, 'python-support': true, 'quarto-support': true },
+      license: {
+        'allow-apis': true,
+        'anonymous-servers': true,
+        'current-user-execution': false,
+        expiration: 0,
+        'r-support': true,
+        'python-support': true,
+        'quarto-support': true,
+      },
       runtimes: ['R', 'Python', 'Quarto'],
       api_enabled: true,
     });

@@ -38,7 +38,13 @@ export function vanityRoutes(content: ContentService, vanities: VanityService): 
     const user = currentUser(req);
     const visible: Vanity[] = [];
     for (const v of await vanities.all()) {
-      if (await content.visible(user, v.contentGuid).then(() => true, () => false)) visible.push(v);
+      if (
+        await content.visible(user, v.contentGuid).then(
+          () => true,
+          () => false,
+        )
+      )
+        visible.push(v);
     }
     res.json(visible.map(vanityJson));
   });

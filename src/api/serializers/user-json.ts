@@ -1,9 +1,25 @@
 import type { ApiKey, User } from '../../domain/user.ts';
 import { iso } from './iso.ts';
 
-
 const PRIVILEGES: Record<User['role'], string[]> = {
-  administrator: ['add_users', 'add_vanities', 'change_app_permissions', 'change_apps', 'change_groups', 'change_usernames', 'create_groups', 'edit_run_as', 'lock_users', 'publish_apps', 'remove_apps', 'remove_groups', 'remove_users', 'remove_vanities', 'view_app_settings', 'view_apps'],
+  administrator: [
+    'add_users',
+    'add_vanities',
+    'change_app_permissions',
+    'change_apps',
+    'change_groups',
+    'change_usernames',
+    'create_groups',
+    'edit_run_as',
+    'lock_users',
+    'publish_apps',
+    'remove_apps',
+    'remove_groups',
+    'remove_users',
+    'remove_vanities',
+    'view_app_settings',
+    'view_apps',
+  ],
   publisher: ['add_vanities', 'change_app_permissions', 'change_apps', 'create_groups', 'publish_apps', 'remove_apps', 'remove_vanities', 'view_app_settings'],
   viewer: [],
 };

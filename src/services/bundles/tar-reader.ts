@@ -115,6 +115,9 @@ export async function readTarEntries(archivePath: string, maxTarBytes: number, o
       });
     });
 
-    source.pipe(inflate).pipe(meter).pipe(parser as unknown as NodeJS.WritableStream);
+    source
+      .pipe(inflate)
+      .pipe(meter)
+      .pipe(parser as unknown as NodeJS.WritableStream);
   });
 }

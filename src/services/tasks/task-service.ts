@@ -142,7 +142,12 @@ export class TaskService {
       try {
         // One line (a quiet deploy) is a plain insert; a burst, one statement for the batch.
         if (batch.length === 1) await this.repo.appendLine(taskId, seq, batch[0]!.line);
-        else await this.repo.appendLines(taskId, seq, batch.map((p) => p.line));
+        else
+          await this.repo.appendLines(
+            taskId,
+            seq,
+            batch.map((p) => p.line),
+          );
         w.seq = seq + batch.length; // only once stored, so a failed write leaves no gap
         for (const p of batch) p.done?.resolve();
       } catch (err) {

@@ -19,7 +19,14 @@ export const loginPage: Page = (r, d) => {
       if (!user) {
         const failure = info ?? { status: 401 as const, message: 'Enter a username and a password.' };
         if (failure.retryAfter) res.set('Retry-After', String(failure.retryAfter));
-        return renderPage(d, req, res, 'login', { title: 'Log in', next: target, error: failure.message, username: String(body.username ?? '') }, failure.status);
+        return renderPage(
+          d,
+          req,
+          res,
+          'login',
+          { title: 'Log in', next: target, error: failure.message, username: String(body.username ?? '') },
+          failure.status,
+        );
       }
       // passport regenerates the session here, so a pre-login session id cannot be fixed.
       req.logIn(user, (loginErr) => (loginErr ? next(loginErr) : res.redirect(303, user.mustChangePassword ? '/password' : target)));

@@ -142,8 +142,9 @@ export interface RuntimeBackend {
   /**
    * Server shutdown: what happens to running instances when the server stops. Local processes
    * are stopped (they cannot outlive the server); containers and services keep serving, only
-   * no longer followed, for the next start's recover() to adopt. Renders and starts under way
-   * are abandoned (local: stopped; a container's is removed by the next recover()).
+   * no longer followed, for the next start's recover() to adopt. Renders and starts still under
+   * way are not stopped here: the server lets its deploys finish before it shuts the backend
+   * down, and whatever is left is the next start's recover() to stop or remove.
    * Idempotent; afterwards the backend is not used again.
    *
    * Process keys: a stopped process's exit reaches onExit(), so the runner revokes its key

@@ -1,0 +1,19 @@
+import { IANAZone } from 'luxon';
+
+/**
+ * Whether `name` is an IANA time zone this server can compute schedules in (a schedule's
+ * `timezone`). Links such as `US/Eastern` and `Etc/UTC` count: clients send what their OS says
+ * (connectapi sends R's `Sys.timezone()`).
+ */
+export function isValidTimeZone(name: unknown): name is string {
+  return typeof name === 'string' && name !== '' && IANAZone.isValidZone(name);
+}
+
+/**
+ * The zone names `GET /v1/timezones` lists, sorted. Node's list holds canonical zones only, so
+ * `UTC` and `Etc/UTC` are added: clients default to them, and connectapi refuses to describe a
+ * schedule whose zone is not in this list (connect-api-next.md §3.7).
+ */
+export function timeZoneNames(): string[] {
+  return [...new Set([...Intl.supportedValuesOf('timeZone'), 'UTC', 'Etc/UTC'])].sort();
+}

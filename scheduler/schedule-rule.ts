@@ -11,7 +11,7 @@ type ScheduleType = (typeof SCHEDULE_TYPES)[number];
  * `dayweekofmonth.week`: 0–4 is the first to the fifth such weekday of the month, and 5 is the
  * last one. Connect documents the range 0–5 and no more; six values are five ordinals plus
  * "last", the choice every calendar offers, and 0-based like `Day`. A month without a fifth
- * such weekday is skipped (see next-run.ts), so 5 ("last") is the one that runs every month.
+ * such weekday is skipped (see rule-dates.ts), so 5 ("last") is the one that runs every month.
  */
 export type ScheduleRule =
   | Every<'minute' | 'hour' | 'day' | 'week' | 'year'>
@@ -36,7 +36,7 @@ const monthDay = z.number({ error: 'must be a number' }).int('must be a whole nu
 const week = z.number({ error: 'must be a number' }).int('must be a whole number').min(0, 'must be 0 to 5').max(5, 'must be 0 to 5');
 
 // Keys a type does not use are ignored, not rejected: connectapi sends back whatever the server
-// returned, and Connect (Go's JSON decoder) ignores unknown keys too.
+// returned, and nothing says Connect refuses extra keys, so refusing them could break a client.
 const every = <T extends 'minute' | 'hour' | 'day' | 'week' | 'year'>(type: T) => z.object({ N: count }).transform((b) => ({ type, n: b.N }));
 const bodies = {
   minute: every('minute'),

@@ -19,7 +19,7 @@ export interface RunnerOptions {
 /**
  * Content run through one backend: the serving side (instances for the proxy's pool) and the
  * rendering side, over the recipes and the per-bundle environments they share. This is what
- * the server holds (`Runtime.runner`) and what the backends hand their adopted instances to;
+ * the server holds (`Runtime.runner`) and what start-up hands the adopted instances to;
  * it only wires the parts and forwards to them, so callers keep one object.
  */
 export class ContentRunner {

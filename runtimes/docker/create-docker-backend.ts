@@ -10,7 +10,7 @@ import { listRuntimeImages } from './image-catalog.ts';
 import { serverIdentity } from './labels.ts';
 
 /** The engine answers, or Lectern says how to make it. */
-export async function connect(docker: Docker, backend: string): Promise<string> {
+async function connect(docker: Docker, backend: string): Promise<string> {
   try {
     const v = await docker.version();
     return v.Version;
@@ -28,7 +28,7 @@ export async function connect(docker: Docker, backend: string): Promise<string> 
 }
 
 /** What the runtime images offer, as `rsconnect details` and the start-up log show it. */
-export async function imageInterpreters(docker: Docker) {
+async function imageInterpreters(docker: Docker) {
   const warnings: string[] = [];
   const images = await listRuntimeImages(docker);
   if (!images.length) warnings.push('no runtime images: content cannot run until `lectern runtimes build` has made them');
@@ -41,18 +41,28 @@ export async function imageInterpreters(docker: Docker) {
 }
 
 /**
- * The Docker backend: content in containers of this server's engine (DOCKER_HOST, else the
- * local socket).
+ * What the Docker and Swarm backends both stand on: the engine (answering), this server's id,
+ * the isolated bridge content and renders run on, the job records, the container backend
+ * (content itself for Docker; renders and image builds for Swarm) and what the runtime images
+ * offer.
  */
-export async function createDockerBackend(config: Config): Promise<BackendSetup> {
+export async function openEngine(config: Config, backend: 'docker' | 'swarm') {
   const docker = new Docker();
-  const engine = await connect(docker, 'docker');
+  const engine = await connect(docker, backend);
   const server = await serverIdentity(config.dataDir);
   await ensureContentNetwork(docker);
   const jobStore = new JobStore(path.join(config.dataDir, 'jobs'));
   const rc = config.runtime;
-  const backend = new DockerBackend({ docker, server, jobs: jobStore, pythonIndexUrl: rc.pythonIndexUrl, rRepository: rc.rRepository });
-  const { interpreters, images, warnings } = await imageInterpreters(docker);
+  const containers = new DockerBackend({ docker, server, jobs: jobStore, pythonIndexUrl: rc.pythonIndexUrl, rRepository: rc.rRepository });
+  return { docker, engine, server, jobStore, containers, ...(await imageInterpreters(docker)) };
+}
+
+/**
+ * The Docker backend: content in containers of this server's engine (DOCKER_HOST, else the
+ * local socket).
+ */
+export async function createDockerBackend(config: Config): Promise<BackendSetup> {
+  const { docker, engine, server, jobStore, containers: backend, interpreters, images, warnings } = await openEngine(config, 'docker');
   return {
     backend,
     jobs: createJobDirectory(jobStore, backend),

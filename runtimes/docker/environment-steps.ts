@@ -17,6 +17,7 @@ import { rCode } from '../environments/r-scripts.ts';
 import type { Interpreter } from '../interpreters.ts';
 import type { RuntimeImage } from '../../src/domain/runtime-images.ts';
 import { runInImage } from './runtime-images.ts';
+import { PIP_INSTALL_QUIETLY } from '../environments/pip-install.ts';
 import { KeyedShare } from '../../src/domain/keyed-lock.ts';
 
 /** The part of a bundle image's Dockerfile that restores its environment, and the files it reads. */
@@ -67,23 +68,7 @@ export async function pythonSteps(req: StepsRequest, indexUrl: string): Promise<
     req.log(`The image's build installs the requirements with pip from ${indexUrl} (a cached layer while they are unchanged).`);
     run.push(
       `ENV PIP_CONFIG_FILE=/dev/null`,
-      runLine([
-        python,
-        '-m',
-        'pip',
-        'install',
-        '--no-input',
-        '--disable-pip-version-check',
-        '--no-color',
-        '--progress-bar',
-        'off',
-        '--no-warn-script-location',
-        '--no-cache-dir',
-        '--index-url',
-        indexUrl,
-        '-r',
-        `${SPEC}/requirements.txt`,
-      ]),
+      runLine([python, ...PIP_INSTALL_QUIETLY, '--no-cache-dir', '--index-url', indexUrl, '-r', `${SPEC}/requirements.txt`]),
     );
   }
   return {

@@ -21,6 +21,19 @@ const INDEX_SETTING = 'server setting runtime.pythonIndexUrl, LECTERN_PYTHON_IND
 const RECHECK_LIMIT = 10;
 const RECHECK_BUDGET_MS = 60_000;
 
+/** `pip install` for a build log: no prompts, colours, progress bars or self-update checks. */
+export const PIP_INSTALL_QUIETLY = [
+  '-m',
+  'pip',
+  'install',
+  '--no-input',
+  '--disable-pip-version-check',
+  '--no-color',
+  '--progress-bar',
+  'off',
+  '--no-warn-script-location',
+] as const;
+
 export function pipArgs(
   opts: PythonRestorerOptions,
   extra: readonly string[],
@@ -29,15 +42,7 @@ export function pipArgs(
   overrides: { timeout?: number; retries?: number; dryRun?: boolean } = {},
 ): string[] {
   return [
-    '-m',
-    'pip',
-    'install',
-    '--no-input',
-    '--disable-pip-version-check',
-    '--no-color',
-    '--progress-bar',
-    'off',
-    '--no-warn-script-location',
+    ...PIP_INSTALL_QUIETLY,
     '--timeout',
     String(overrides.timeout ?? opts.networkTimeoutSeconds ?? 30),
     '--retries',

@@ -1,13 +1,7 @@
-import path from 'node:path';
-import Docker from 'dockerode';
 import type { Config } from '../../src/config/schema.ts';
-import { connect, imageInterpreters } from '../docker/create-docker-backend.ts';
-import { ensureContentNetwork } from '../docker/content-network.ts';
-import { DockerBackend } from '../docker/docker-backend.ts';
+import { openEngine } from '../docker/create-docker-backend.ts';
 import { listRuntimeImages } from '../docker/image-catalog.ts';
-import { serverIdentity } from '../docker/labels.ts';
 import { createJobDirectory } from '../jobs/job-directory.ts';
-import { JobStore } from '../jobs/job-store.ts';
 import type { BackendSetup } from '../runtime.ts';
 import { SwarmBackend } from './swarm-backend.ts';
 
@@ -17,17 +11,11 @@ import { SwarmBackend } from './swarm-backend.ts';
  * renders run as containers there.
  */
 export async function createSwarmBackend(config: Config): Promise<BackendSetup> {
-  const docker = new Docker();
-  const engine = await connect(docker, 'swarm');
-  const server = await serverIdentity(config.dataDir);
   // Renders run as plain containers on the manager, on the isolated bridge.
-  await ensureContentNetwork(docker);
-  const jobStore = new JobStore(path.join(config.dataDir, 'jobs'));
+  const { docker, engine, server, jobStore, containers, interpreters, images, warnings } = await openEngine(config, 'swarm');
   const rc = config.runtime;
-  const containers = new DockerBackend({ docker, server, jobs: jobStore, pythonIndexUrl: rc.pythonIndexUrl, rRepository: rc.rRepository });
   const backend = new SwarmBackend({ docker, server, jobs: jobStore, containers, registry: rc.swarmRegistry ?? null });
   await backend.init();
-  const { interpreters, images, warnings } = await imageInterpreters(docker);
   return {
     backend,
     jobs: createJobDirectory(jobStore, backend),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_ATTACHMENTS, MAX_BODY_LENGTH, MAX_EMAILS, MAX_IMAGE_BYTES, MAX_RECIPIENTS, MAX_SUBJECT_LENGTH } from '../../scheduler/email-metadata-fields.ts';
-import { parseEmailMetadata, type ReportEmail } from '../../scheduler/email-metadata.ts';
+import { MAX_ATTACHMENTS, MAX_BODY_LENGTH, MAX_EMAILS, MAX_IMAGE_BYTES, MAX_RECIPIENTS, MAX_SUBJECT_LENGTH } from '../../src/domain/report-email/email-metadata-fields.ts';
+import { parseEmailMetadata, type ReportEmail } from '../../src/domain/report-email/email-metadata.ts';
 
 // The first bytes of a PNG stand in for an image.
 const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]);

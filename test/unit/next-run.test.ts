@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { nextRun } from '../../scheduler/next-run.ts';
-import { parseScheduleRule } from '../../scheduler/schedule-rule.ts';
+import { nextRun } from '../../src/domain/schedules/next-run.ts';
+import { parseScheduleRule } from '../../src/domain/schedules/schedule-rule.ts';
 
 const NY = 'America/New_York'; // EST −05:00, EDT −04:00; 2026: forward 8 Mar 02:00, back 1 Nov 02:00
 const BERLIN = 'Europe/Berlin'; // CET +01:00, CEST +02:00; 2026: forward 29 Mar 02:00, back 25 Oct 03:00

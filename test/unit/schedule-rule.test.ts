@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseScheduleRule, SCHEDULE_TYPES, type ScheduleRule } from '../../scheduler/schedule-rule.ts';
-import { isValidTimeZone, timeZoneNames } from '../../scheduler/time-zones.ts';
+import { parseScheduleRule, SCHEDULE_TYPES, type ScheduleRule } from '../../src/domain/schedules/schedule-rule.ts';
+import { isValidTimeZone, timeZoneNames } from '../../src/domain/schedules/time-zones.ts';
 
 describe('parseScheduleRule', () => {
   it.each<[string, string, ScheduleRule]>([

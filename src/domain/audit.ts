@@ -17,6 +17,15 @@ const AUDIT_ACTIONS = [
   'group.delete',
   'group.member.add',
   'group.member.remove',
+  'variant.update',
+  'variant.subscribe',
+  'variant.unsubscribe',
+  'schedule.create',
+  'schedule.update',
+  'schedule.delete',
+  'report.render',
+  'email.settings',
+  'email.send',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

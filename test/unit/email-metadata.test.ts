@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_ATTACHMENTS, MAX_BODY_LENGTH, MAX_EMAILS, MAX_IMAGE_BYTES, MAX_RECIPIENTS, MAX_SUBJECT_LENGTH } from '../../src/domain/report-email/email-metadata-fields.ts';
+import {
+  MAX_ATTACHMENTS,
+  MAX_BODY_LENGTH,
+  MAX_EMAILS,
+  MAX_IMAGE_BYTES,
+  MAX_RECIPIENTS,
+  MAX_SUBJECT_LENGTH,
+} from '../../src/domain/report-email/email-metadata-fields.ts';
 import { parseEmailMetadata, type ReportEmail } from '../../src/domain/report-email/email-metadata.ts';
 
 // The first bytes of a PNG stand in for an image.
@@ -68,6 +75,24 @@ describe('parseEmailMetadata: accepted forms', () => {
     const r = ok({ rsc_output_files: 'report.xlsx', rsc_email_attachments: {} });
     expect(r.outputFiles).toEqual(['report.xlsx']);
     expect(r.emails[0]?.attachments).toEqual([]);
+  });
+
+  // jsonlite's auto_unbox makes R's one-element vectors scalars: every list field takes a bare string as a list of one.
+  it.each<[string, unknown, (r: ReturnType<typeof ok>) => unknown, unknown]>([
+    ['v1 attachments', { rsc_email_attachments: 'data.csv' }, (r) => r.emails[0]?.attachments, ['data.csv']],
+    ['v1 output files', { rsc_output_files: 'out/data.csv' }, (r) => r.outputFiles, ['out/data.csv']],
+    ['v2 attachments', { rsc_email_version: 2, emails: [{ attachments: 'a.xlsx' }] }, (r) => r.emails[0]?.attachments, ['a.xlsx']],
+    ['v2 recipients', { rsc_email_version: 2, emails: [{ recipients: 'ops@example.com' }] }, (r) => r.emails[0]?.recipients, ['ops@example.com']],
+    ['v2 output files', { rsc_email_version: 2, emails: [{}], rsc_output_files: 'x.csv' }, (r) => r.outputFiles, ['x.csv']],
+    ['v2 recipients as an empty R list', { rsc_email_version: 2, emails: [{ recipients: {} }] }, (r) => r.emails[0]?.recipients, []],
+  ])('a single string as a one-element list: %s', (_, json, field, expected) => {
+    expect(field(ok(json))).toEqual(expected);
+  });
+
+  it('a single string is still checked as a path or an address', () => {
+    expect(problem({ rsc_email_attachments: '/etc/passwd' })).toContain('rsc_email_attachments[0] must be a relative path');
+    expect(problem({ rsc_output_files: '../x' })).toContain('rsc_output_files[0] must be a relative path');
+    expect(problem({ rsc_email_version: 2, emails: [{ recipients: 'not an address' }] })).toContain('emails[0].recipients[0] must be an email address');
   });
 
   it('Quarto v1 .output_metadata.json', () => {

@@ -1,5 +1,5 @@
 import { validateQuarto } from './quarto-static.ts';
-import { inWritableCopy, primaryDocument, quartoBinary } from './r-launch.ts';
+import { primaryDocument, quartoBinary, serveFromWritableCopy } from './r-launch.ts';
 import type { ServedRecipe } from './recipe.ts';
 
 /** A Quarto document with `server: shiny`: `quarto serve`, from a writable copy of the bundle. */
@@ -12,9 +12,14 @@ export const recipe: ServedRecipe = {
   pathMode: 'stripped',
   validate: validateQuarto,
   command: (ctx) =>
-    inWritableCopy(
-      ctx,
-      [quartoBinary(ctx), 'serve', primaryDocument(ctx, 'quarto-shiny'), '--no-browser', '--host', ctx.host, '--port', String(ctx.port)],
-      true,
-    ),
+    serveFromWritableCopy(ctx, [
+      quartoBinary(ctx),
+      'serve',
+      primaryDocument(ctx, 'quarto-shiny'),
+      '--no-browser',
+      '--host',
+      ctx.host,
+      '--port',
+      String(ctx.port),
+    ]),
 };

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { inWritableCopy, isQuartoProject, primaryDocument, quartoBinary } from './r-launch.ts';
+import { isQuartoProject, primaryDocument, quartoBinary, renderInWritableCopy } from './r-launch.ts';
 import type { BundleFiles } from './bundle-files.ts';
 import type { RenderedRecipe } from './recipe.ts';
 
@@ -20,18 +20,20 @@ export function validateQuarto(bundle: BundleFiles): string {
 /**
  * A Quarto document or project, rendered: `quarto render <doc> --output-dir <out> --output
  * index.html`, or `quarto render . --output-dir <out>` for a project (whose landing page is its
- * index.html), from a writable copy of the bundle.
+ * index.html), from a writable copy of the bundle. `format: email` leaves its
+ * `.output_metadata.json` in the output (moved there from beside a lone document).
  */
 export const recipe: RenderedRecipe = {
   mode: 'quarto-static',
   kind: 'rendered',
   language: 'r',
   needsQuarto: true,
+  outputMetadata: true,
   validate: validateQuarto,
   command: (ctx) => {
     const primary = primaryDocument(ctx, 'quarto-static');
     const out = path.resolve(ctx.outputDir);
     const args = isQuartoProject(ctx, primary) ? ['render', '.', '--output-dir', out] : ['render', primary, '--output-dir', out, '--output', OUTPUT];
-    return { ...inWritableCopy(ctx, [quartoBinary(ctx), ...args], false), output: OUTPUT };
+    return { ...renderInWritableCopy(ctx, [quartoBinary(ctx), ...args], primary, out), output: OUTPUT };
   },
 };

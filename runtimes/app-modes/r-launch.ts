@@ -38,15 +38,38 @@ export function isQuartoProject(ctx: RecipeContext, primary: string): boolean {
 }
 
 // Quarto writes next to its input (`.quarto/`, `<doc>_files/`, freeze data), and the bundle
-// may be read-only: copy it to a private temporary directory first. `$@` is the command.
+// may be read-only: copy it to a private temporary directory first. `$@` is the command; a
+// render removes the copy when it ends.
 const COPY = 'set -e; work=$(mktemp -d "${TMPDIR:-/tmp}/lectern-work-XXXXXX"); cp -R . "$work"; chmod -R u+w "$work"; cd "$work"; ';
-const RUN_THEN_CLEAN = `${COPY}set +e; "$@"; status=$?; cd /; rm -rf "$work"; exit $status`;
 const EXEC = `${COPY}exec "$@"`;
 
-/** Runs `command` from a writable copy of the bundle (`/bin/sh -c`); `serve` replaces the shell. */
-export function inWritableCopy(ctx: RecipeContext, command: string[], serve: boolean): CommandSpec {
+// Quarto's `format: email` writes `.output_metadata.json` into the project's output directory,
+// which is ours, or, for a lone document, next to the document: in the copy, about to go. That
+// one is moved into the output (`$1`: the document's directory in the copy, `$2`: the output).
+const KEEP_METADATA =
+  'doc=$1; out=$2; shift 2; ' +
+  `${COPY}set +e; "$@"; status=$?; ` +
+  'if [ $status -eq 0 ] && [ -f "$doc/.output_metadata.json" ] && [ ! -e "$out/.output_metadata.json" ]; then mv -f "$doc/.output_metadata.json" "$out/"; fi; ' +
+  'cd /; rm -rf "$work"; exit $status';
+
+function quartoEnv(ctx: RecipeContext): Record<string, string> {
   const env: Record<string, string> = { ...rEnv(ctx) };
   // Quarto's knitr engine runs the environment's R (QUARTO_R may name Rscript itself).
   if (ctx.environment.executable) env.QUARTO_R = rscriptFor(ctx.environment.executable);
-  return { argv: ['/bin/sh', '-c', serve ? EXEC : RUN_THEN_CLEAN, 'lectern-quarto', ...command], env, cwd: ctx.bundleDir };
+  return env;
+}
+
+/** Serves `command` from a writable copy of the bundle (`/bin/sh -c`, replaced by the command). */
+export function serveFromWritableCopy(ctx: RecipeContext, command: string[]): CommandSpec {
+  return { argv: ['/bin/sh', '-c', EXEC, 'lectern-quarto', ...command], env: quartoEnv(ctx), cwd: ctx.bundleDir };
+}
+
+/**
+ * Renders `command` from a writable copy of the bundle, then moves the `.output_metadata.json`
+ * Quarto left beside `document` (relative to the bundle) into `outputDir`, unless the output
+ * has one already.
+ */
+export function renderInWritableCopy(ctx: RecipeContext, command: string[], document: string, outputDir: string): CommandSpec {
+  const docDir = path.posix.dirname(document);
+  return { argv: ['/bin/sh', '-c', KEEP_METADATA, 'lectern-quarto', docDir, outputDir, ...command], env: quartoEnv(ctx), cwd: ctx.bundleDir };
 }

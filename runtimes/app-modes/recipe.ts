@@ -18,7 +18,8 @@ export interface RecipeContext {
   basePath: string;
   /** Rendered modes write their output here (an empty directory). */
   outputDir: string;
-  params?: Record<string, unknown>; // render parameters (the scheduler's); none at deploy, unread by recipes yet
+  /** A variant's render parameters (rmd-static reads them); none at deploy: the document's defaults. */
+  params?: Record<string, unknown>;
 }
 
 export interface CommandSpec {
@@ -59,6 +60,11 @@ export interface ServedRecipe extends RecipeBase {
 
 export interface RenderedRecipe extends RecipeBase {
   kind: 'rendered';
+  /**
+   * The render may leave `.output_metadata.json` in its output (R Markdown's wrapper, Quarto's
+   * `format: email`): the runner reads it as the render's metadata. Others' is only removed.
+   */
+  outputMetadata?: boolean;
   /** The command renders into ctx.outputDir; `output` names the document to serve as the index. */
   command(ctx: RecipeContext): CommandSpec & { output: string };
 }

@@ -14,19 +14,34 @@ export function validateRmd(bundle: BundleFiles): string {
   return found;
 }
 
+/** A variable's value must fit in one execve string (Linux: 128 KiB); real parameters are a few hundred bytes. */
+const MAX_PARAMS_JSON = 64 * 1024;
+
+/** The variables that hand a variant's parameters to render-rmd.R (none: the document's defaults). */
+function paramsEnv(params: Record<string, unknown> | undefined): Record<string, string> {
+  if (!params) return {};
+  const json = JSON.stringify(params);
+  if (Buffer.byteLength(json) > MAX_PARAMS_JSON)
+    throw new Error(`The report's parameters take more than ${MAX_PARAMS_JSON / 1024} KiB as JSON; they cannot be passed to R.`);
+  return { LECTERN_RENDER_PARAMS: json };
+}
+
 /**
  * R Markdown rendered once: `rmarkdown::render` into the output directory as `index.html`, with
- * the report's default parameters. The bundle may be read-only, so R renders from a writable
- * copy of it in its temporary directory (knitr writes figures, caches and chunk output next to
- * the document); files over 16 MB are linked rather than copied.
+ * the variant's parameters if it has any, else the report's defaults. The bundle may be
+ * read-only, so R renders from a writable copy of it in its temporary directory (knitr writes
+ * figures, caches and chunk output next to the document); files over 16 MB are linked rather
+ * than copied. The document's `rmd_output_metadata` is written to `.output_metadata.json`.
  */
 export const recipe: RenderedRecipe = {
   mode: 'rmd-static',
   kind: 'rendered',
   language: 'r',
+  outputMetadata: true,
   validate: validateRmd,
-  command: (ctx) => ({
-    ...rscriptCommand(ctx, ['work-copy', 'render-rmd'], [primaryDocument(ctx, 'rmd-static'), path.resolve(ctx.outputDir), OUTPUT]),
-    output: OUTPUT,
-  }),
+  command: (ctx) => {
+    const cmd = rscriptCommand(ctx, ['work-copy', 'render-rmd'], [primaryDocument(ctx, 'rmd-static'), path.resolve(ctx.outputDir), OUTPUT]);
+    // LECTERN_ is reserved: a content variable cannot shadow it.
+    return { ...cmd, env: { ...cmd.env, ...paramsEnv(ctx.params) }, output: OUTPUT };
+  },
 };

@@ -213,7 +213,17 @@ describe('R recipes: commands', () => {
     expect(spec.output).toBe('index.html');
     expect(spec.argv[2]).toContain('rmarkdown::render');
     expect(spec.argv.slice(3)).toEqual(['report.Rmd', '/data/renders/g/1', 'index.html']);
-    expect(rmdStatic).toMatchObject({ kind: 'rendered', language: 'r' });
+    expect(rmdStatic).toMatchObject({ kind: 'rendered', language: 'r', outputMetadata: true });
+    // No parameters: none passed, so the document's defaults hold.
+    expect(spec.env.LECTERN_RENDER_PARAMS).toBeUndefined();
+  });
+
+  it("rmd-static: a variant's parameters reach R as JSON in the environment, not on the command line", () => {
+    const spec = rmdStatic.command(ctx({ appmode: 'rmd-static', primary_rmd: 'report.Rmd' }, { params: { region: 'south', n: 3 } }));
+    expect(spec.env.LECTERN_RENDER_PARAMS).toBe('{"region":"south","n":3}');
+    expect(spec.argv.join(' ')).not.toContain('south');
+    const huge = { text: 'x'.repeat(64 * 1024) };
+    expect(() => rmdStatic.command(ctx({ appmode: 'rmd-static', primary_rmd: 'report.Rmd' }, { params: huge }))).toThrow(/more than 64 KiB/);
   });
 
   it('rmd-static: falls back to metadata.primary_rmd and fails clearly without a document', () => {
@@ -230,8 +240,12 @@ describe('R recipes: commands', () => {
     );
     expect(doc.argv.slice(0, 2)).toEqual(['/bin/sh', '-c']);
     expect(doc.argv[2]).toContain('cp -R . "$work"');
+    // Then the document's directory and the output, where a lone document's email metadata goes.
+    expect(doc.argv[2]).toContain('mv -f "$doc/.output_metadata.json" "$out/"');
     expect(doc.argv.slice(3)).toEqual([
       'lectern-quarto',
+      '.',
+      '/data/renders/g/1',
       '/opt/quarto/bin/quarto',
       'render',
       'report.qmd',
@@ -244,10 +258,12 @@ describe('R recipes: commands', () => {
     expect(doc.env.QUARTO_R).toBe('/usr/bin/Rscript');
 
     const project = quartoStatic.command(ctx({ appmode: 'quarto-static' }, { primaryFile: '_quarto.yml' }));
-    expect(project.argv.slice(4)).toEqual(['quarto', 'render', '.', '--output-dir', '/data/renders/g/1']);
+    expect(project.argv.slice(6)).toEqual(['quarto', 'render', '.', '--output-dir', '/data/renders/g/1']);
     const site = quartoStatic.command(ctx({ appmode: 'quarto-static', primary_rmd: 'index.qmd', content_category: 'site' }));
-    expect(site.argv.slice(5, 7)).toEqual(['render', '.']);
-    expect(quartoStatic).toMatchObject({ kind: 'rendered', language: 'r', needsQuarto: true });
+    expect(site.argv.slice(7, 9)).toEqual(['render', '.']);
+    const nested = quartoStatic.command(ctx({ appmode: 'quarto-static', primary_rmd: 'reports/weekly.qmd' }));
+    expect(nested.argv.slice(4, 6)).toEqual(['reports', '/data/renders/g/1']);
+    expect(quartoStatic).toMatchObject({ kind: 'rendered', language: 'r', needsQuarto: true, outputMetadata: true });
   });
 
   it('quarto-shiny: quarto serve on host and port without a browser, replacing the shell', () => {

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { lstatSync } from 'node:fs';
 import { chmod, chown, mkdir, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { ProcessVariables } from '../../src/domain/deploy.ts';
@@ -6,8 +6,10 @@ import type { RenderedRecipe } from '../app-modes/recipe.ts';
 import type { PreparedEnvironments } from '../prepared-environments.ts';
 import { limitsOf, type BundleRun, type RecipeBook } from '../recipe-book.ts';
 import type { RuntimeBackend } from '../backend.ts';
+import { takeOutputMetadata } from './output-metadata.ts';
 import { keepRegularFiles, sealOutput } from './render-output.ts';
-import { newestRender, rendersOf, type RenderVariant } from './render-paths.ts';
+import { checkReportEnv } from './report-env.ts';
+import { newestRender, newRenderKey, renderDirOf, rendersOf, type RenderVariant } from './render-paths.ts';
 
 export type { RenderVariant };
 
@@ -25,7 +27,11 @@ export type RenderItem = BundleRun;
 export interface Rendered {
   jobKey: string;
   outputDir: string;
+  /** `outputDir` relative to the renders directory (what a rendering keeps). */
+  outputPath: string;
   outputFile: string;
+  /** The document's `.output_metadata.json` (R Markdown, Quarto), parsed; null without one, and for other modes. */
+  metadata: unknown;
 }
 
 /**
@@ -50,14 +56,22 @@ export class Renderer {
 
   /**
    * Renders `item` now. `variant` null lands where the deploy's renders land; `params` reach
-   * the recipe's context. Throws with a reason the publisher can read (a timeout, an exit
-   * code, a missing output); the output lines go to `log`.
+   * the recipe's context; `reportEnv` (RSC_REPORT_* and the like, checkReportEnv) is added to
+   * the process's variables. Throws with a reason the publisher can read (a timeout, an exit
+   * code, a missing output, a variable a report may not set); the output lines go to `log`.
    */
-  async render(item: RenderItem, variant: RenderVariant, params: Record<string, unknown>, log: (line: string) => void = () => undefined): Promise<Rendered> {
+  async render(
+    item: RenderItem,
+    variant: RenderVariant,
+    params: Record<string, unknown>,
+    log: (line: string) => void = () => undefined,
+    reportEnv: Readonly<Record<string, string>> = {},
+  ): Promise<Rendered> {
     const r = this.renderedRecipe(item.appMode);
+    const extraEnv = checkReportEnv(reportEnv);
     const renders = rendersOf(this.o.rendersDir, item.contentGuid, item.bundleId, variant);
     const prepared = await this.environments.prepare(item, r, log);
-    const key = `render-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+    const key = newRenderKey();
     const out = path.join(renders, `${key}.partial`);
     // Private from the start (renders/, the item's and the bundle's directories too); only the
     // content account may write the output while the render runs (it sees it bind-mounted).
@@ -75,7 +89,8 @@ export class Renderer {
         bundleId: item.bundleId,
         command: { argv: cmd.argv, env: cmd.env, cwd: cmd.cwd },
         mounts: { bundleDir: item.bundleDir, envDir: prepared.environment.dir, outputDir: out },
-        env,
+        // The report's after the process's: its names cannot be CONNECT_* (checkReportEnv).
+        env: { ...env, ...extraEnv },
         limits: limitsOf(item.settings),
         timeoutMs: this.o.renderTimeoutSeconds * 1000,
         log,
@@ -87,16 +102,34 @@ export class Renderer {
       await keepRegularFiles(out, log);
       await sealOutput(out);
       if (owner) await chown(out, 0, 0);
+      const metadata = await takeOutputMetadata(out, r.outputMetadata === true, log);
       const published = path.join(renders, key);
       await rename(out, published);
       log(`Rendered ${cmd.output}.`);
-      return { jobKey: key, outputDir: published, outputFile: cmd.output };
+      return { jobKey: key, outputDir: published, outputPath: path.relative(this.o.rendersDir, published), outputFile: cmd.output, metadata };
     } catch (err) {
       await rm(out, { recursive: true, force: true });
       throw err;
     } finally {
       await release();
     }
+  }
+
+  /**
+   * The directory of a finished render, from its `outputPath` (see Rendered); null unless it is
+   * one of the renders directory's layout (never absolute, `..` or `.partial`) and exists as a
+   * directory.
+   */
+  publishedDir(outputPath: string): string | null {
+    const dir = renderDirOf(this.o.rendersDir, outputPath);
+    return dir !== null && lstatSync(dir, { throwIfNoEntry: false })?.isDirectory() ? dir : null;
+  }
+
+  /** Removes a finished render (a pruned rendering's); done already is fine. Throws for a path that is not a render's. */
+  async discard(outputPath: string): Promise<void> {
+    const dir = renderDirOf(this.o.rendersDir, outputPath);
+    if (dir === null) throw new Error(`${JSON.stringify(outputPath)} is not a render's output directory.`);
+    await rm(dir, { recursive: true, force: true });
   }
 
   /** The newest render of a bundle (of the default variant unless one is named), or null if it has none. */

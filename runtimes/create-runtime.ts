@@ -2,6 +2,7 @@ import type { Config } from '../src/config/schema.ts';
 import type { ProcessVariables } from '../src/domain/deploy.ts';
 import { createDockerBackend } from './docker/create-docker-backend.ts';
 import { createLocalBackend } from './local/create-local-backend.ts';
+import { createReportRenderer } from './rendering/report-renderer.ts';
 import { createRunner, type BackendFactory, type BackendName, type Runtime } from './runtime.ts';
 import { createSwarmBackend } from './swarm/create-swarm-backend.ts';
 
@@ -26,6 +27,7 @@ export async function createRuntime(config: Config, processEnv: ProcessVariables
     name,
     backend: setup.backend,
     runner,
+    reports: createReportRenderer(runner),
     jobs: setup.jobs,
     interpreters: setup.interpreters,
     runtimeImages: () => setup.runtimeImages(),

@@ -3,6 +3,7 @@ import type { Config } from '../src/config/schema.ts';
 import type { ProcessVariables } from '../src/domain/deploy.ts';
 import type { RuntimeImage } from '../src/domain/runtime-images.ts';
 import type { JobDirectory } from '../src/domain/jobs.ts';
+import type { ReportRenderer } from '../src/domain/reports.ts';
 import type { RuntimeBackend } from './backend.ts';
 import { ContentRunner, type RunnerOptions } from './content-runner.ts';
 import type { Interpreter } from './interpreters.ts';
@@ -40,6 +41,8 @@ export interface Runtime {
   /** For start-up recovery (recover) only: everything else goes through the runner. */
   backend: RuntimeBackend;
   runner: ContentRunner;
+  /** Report renders (scheduled, on demand, of a variant) over the runner's rendering side. */
+  reports: ReportRenderer;
   jobs: JobDirectory;
   interpreters: BackendSetup['interpreters'];
   runtimeImages(): Promise<RuntimeImage[]>;

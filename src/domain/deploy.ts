@@ -23,6 +23,11 @@ export interface BuildRequest {
   /** The extracted bundle, read-only to the build. */
   bundleDir: string;
   manifest: Manifest;
+  /**
+   * For rendered modes: RSC_REPORT_*, SPARK_CONNECT_USER_AGENT, RSTUDIO_PRODUCT or
+   * POSIT_PRODUCT, added to the render's variables (any other name fails the build).
+   */
+  reportEnv?: Record<string, string>;
   /** A line for the deploy log the publisher sees. */
   log(line: string): void;
 }
@@ -61,13 +66,24 @@ export interface ProcessVariables {
   forContent(contentGuid: string, jobKey: string): Promise<{ env: Record<string, string>; release(): Promise<void> }>;
 }
 
+/** A finished render, as a rendering keeps it (src/domain/reports.ts): a deploy's, or a report's. */
+export interface ReportRendered {
+  jobKey: string;
+  /** Relative to the renders directory (what a Rendering keeps). */
+  outputPath: string;
+  outputFile: string;
+  /** The document's output metadata (R Markdown's rmd_output_metadata, Quarto's .output_metadata.json), or null. */
+  metadata: unknown;
+}
+
 /**
  * Turns an uploaded bundle into something that can be served: restores its environment and,
  * for rendered modes, renders it. Implemented by the runtimes layer. Throws to fail the deploy;
- * the error's message is what the publisher reads.
+ * the error's message is what the publisher reads. Resolves to the render (the default
+ * variant's place) for rendered modes, null for the others.
  */
 export interface BundleBuilder {
-  build(req: BuildRequest): Promise<void>;
+  build(req: BuildRequest): Promise<ReportRendered | null>;
 }
 
 /** Told when what viewers get changes, so running instances can be replaced (the proxy). */

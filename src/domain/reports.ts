@@ -1,7 +1,10 @@
-import type { BuildRequest } from './deploy.ts';
+import type { BuildRequest, ReportRendered } from './deploy.ts';
 
-/** A bundle to render: the build request without the deploy's draft flag and log. */
-export type RenderItem = Omit<BuildRequest, 'draft' | 'log'>;
+// Defined beside BundleBuilder, whose result it is too (a deploy's render), and kept here by name.
+export type { ReportRendered };
+
+/** A bundle to render: the build request without the deploy's draft flag, log and report variables (a request's own `env`). */
+export type RenderItem = Omit<BuildRequest, 'draft' | 'log' | 'reportEnv'>;
 
 /** Rendered content's variants, renders and schedules (connect-api-next.md §3–§5). */
 
@@ -80,15 +83,6 @@ export interface ReportRenderRequest {
   /** RSC_REPORT_* and SPARK_CONNECT_USER_AGENT, on top of the process's usual variables. */
   env: Record<string, string>;
   log(line: string): void;
-}
-
-export interface ReportRendered {
-  jobKey: string;
-  /** Relative to the renders directory (what a Rendering keeps). */
-  outputPath: string;
-  outputFile: string;
-  /** The document's output metadata (R Markdown's rmd_output_metadata, Quarto's .output_metadata.json), or null. */
-  metadata: unknown;
 }
 
 /**

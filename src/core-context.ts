@@ -16,6 +16,10 @@ import { PermissionRepo } from './repositories/permission-repo.ts';
 import { SessionRepo } from './repositories/session-repo.ts';
 import { TaskRepo } from './repositories/task-repo.ts';
 import { UserRepo } from './repositories/user-repo.ts';
+import { RenderingRepo } from './repositories/rendering-repo.ts';
+import { ScheduleRepo } from './repositories/schedule-repo.ts';
+import { SubscriberRepo } from './repositories/subscriber-repo.ts';
+import { VariantRepo } from './repositories/variant-repo.ts';
 import { VanityRepo } from './repositories/vanity-repo.ts';
 import { ApiKeyService } from './services/api-key-service.ts';
 import { AuditLog } from './services/audit-log.ts';
@@ -45,6 +49,10 @@ export interface CoreContext {
     permissions: PermissionRepo;
     groups: GroupRepo;
     vanities: VanityRepo;
+    variants: VariantRepo;
+    renderings: RenderingRepo;
+    schedules: ScheduleRepo;
+    subscribers: SubscriberRepo;
   };
   audit: AuditLog;
   users: UserService;
@@ -79,6 +87,10 @@ export async function openCore(config: Config, logger: Logger): Promise<CoreCont
     permissions: new PermissionRepo(db.knex),
     groups: new GroupRepo(db.knex),
     vanities: new VanityRepo(db.knex),
+    variants: new VariantRepo(db.knex),
+    renderings: new RenderingRepo(db.knex),
+    schedules: new ScheduleRepo(db.knex),
+    subscribers: new SubscriberRepo(db.knex),
   };
   const audit = new AuditLog(repos.audit);
   const users = new UserService(repos.users, repos.sessions, audit, config.auth.minPasswordLength);

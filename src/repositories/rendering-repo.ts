@@ -1,0 +1,181 @@
+import type { Knex } from 'knex';
+import { toBool, toDate, toDateOrNull, toJson } from '../db/values.ts';
+import type { Rendering, RenderStatus, RenderTrigger } from '../domain/reports.ts';
+
+type Row = Record<string, unknown>;
+
+const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+
+function toRendering(r: Row): Rendering {
+  return {
+    id: Number(r.id),
+    contentId: Number(r.content_id),
+    variantId: Number(r.variant_id),
+    bundleId: Number(r.bundle_id),
+    trigger: String(r.trigger) as RenderTrigger,
+    scheduleId: num(r.schedule_id),
+    dueTime: toDateOrNull(r.due_time),
+    status: String(r.status) as RenderStatus,
+    attempt: Number(r.attempt),
+    activate: toBool(r.activate),
+    email: toBool(r.email),
+    serverId: str(r.server_id),
+    leaseUntil: toDateOrNull(r.lease_until),
+    taskId: str(r.task_id),
+    jobKey: str(r.job_key),
+    outputPath: str(r.output_path),
+    outputFile: str(r.output_file),
+    metadata: toJson<unknown>(r.metadata_json, null),
+    error: str(r.error),
+    requestedBy: num(r.requested_by),
+    createdTime: toDate(r.created_time),
+    startedTime: toDateOrNull(r.started_time),
+    renderTime: toDateOrNull(r.render_time),
+    renderDurationNs: num(r.render_duration),
+  };
+}
+
+export interface NewRendering {
+  contentId: number;
+  variantId: number;
+  bundleId: number;
+  trigger: RenderTrigger;
+  scheduleId?: number | null;
+  dueTime?: Date | null;
+  status: 'queued' | 'running';
+  attempt?: number;
+  activate: boolean;
+  email: boolean;
+  serverId: string;
+  leaseUntil: Date;
+  taskId?: string | null;
+  requestedBy?: number | null;
+}
+
+export function renderingRow(n: NewRendering, now: Date): Row {
+  return {
+    content_id: n.contentId,
+    variant_id: n.variantId,
+    bundle_id: n.bundleId,
+    trigger: n.trigger,
+    schedule_id: n.scheduleId ?? null,
+    due_time: n.dueTime ?? null,
+    status: n.status,
+    attempt: n.attempt ?? 1,
+    activate: n.activate,
+    email: n.email,
+    server_id: n.serverId,
+    lease_until: n.leaseUntil,
+    task_id: n.taskId ?? null,
+    requested_by: n.requestedBy ?? null,
+    created_time: now,
+    started_time: n.status === 'running' ? now : null,
+  };
+}
+
+export interface RenderOutcome {
+  jobKey: string | null;
+  outputPath?: string | null;
+  outputFile?: string | null;
+  metadataJson?: string | null;
+  error?: string | null;
+  renderTime: Date;
+  durationNs: number;
+}
+
+const UNFINISHED = ['queued', 'running'];
+
+export class RenderingRepo {
+  constructor(private readonly knex: Knex) {}
+
+  async create(n: NewRendering): Promise<Rendering> {
+    const [row] = (await this.knex('renderings').insert(renderingRow(n, new Date())).returning('*')) as Row[];
+    return toRendering(row!);
+  }
+
+  async byId(id: number): Promise<Rendering | undefined> {
+    const row = (await this.knex('renderings').where({ id }).first()) as Row | undefined;
+    return row && toRendering(row);
+  }
+
+  /** Newest first. */
+  async forVariant(variantId: number, limit = 1000): Promise<Rendering[]> {
+    return ((await this.knex('renderings').where({ variant_id: variantId }).orderBy('id', 'desc').limit(limit)) as Row[]).map(toRendering);
+  }
+
+  /** Scheduled renders of the given schedules (all their slots), for counting. */
+  async forSchedules(scheduleIds: readonly number[]): Promise<Rendering[]> {
+    if (!scheduleIds.length) return [];
+    return ((await this.knex('renderings').whereIn('schedule_id', scheduleIds).orderBy('id')) as Row[]).map(toRendering);
+  }
+
+  /** Marks a queued render started; false if it is no longer this server's to run. */
+  async start(id: number, serverId: string, now: Date): Promise<boolean> {
+    return (await this.knex('renderings').where({ id, server_id: serverId, status: 'queued' }).update({ status: 'running', started_time: now })) === 1;
+  }
+
+  async setTask(id: number, taskId: string): Promise<void> {
+    await this.knex('renderings').where({ id }).update({ task_id: taskId });
+  }
+
+  /** This server still vouches for its unfinished renders until `until`. */
+  async renew(serverId: string, until: Date): Promise<void> {
+    await this.knex('renderings').where({ server_id: serverId }).whereIn('status', UNFINISHED).update({ lease_until: until });
+  }
+
+  /** Ends a render this server runs; false if another server already declared it dead. */
+  async finish(id: number, serverId: string, status: 'succeeded' | 'failed', o: RenderOutcome): Promise<boolean> {
+    const n = await this.knex('renderings')
+      .where({ id, server_id: serverId })
+      .whereIn('status', UNFINISHED)
+      .update({
+        status,
+        job_key: o.jobKey,
+        output_path: o.outputPath ?? null,
+        output_file: o.outputFile ?? null,
+        metadata_json: o.metadataJson ?? null,
+        error: o.error ?? null,
+        render_time: o.renderTime,
+        render_duration: o.durationNs,
+        lease_until: null,
+      });
+    return n === 1;
+  }
+
+  /** Unfinished renders whose server stopped vouching for them before `now`. */
+  async lapsed(now: Date, limit = 100): Promise<Rendering[]> {
+    return ((await this.knex('renderings').whereIn('status', UNFINISHED).andWhere('lease_until', '<', now).orderBy('id').limit(limit)) as Row[]).map(
+      toRendering,
+    );
+  }
+
+  /** Declares a lapsed render failed; true only for the one caller that did (so one retry is made). */
+  async failLapsed(id: number, now: Date, error: string): Promise<boolean> {
+    const n = await this.knex('renderings')
+      .where({ id })
+      .whereIn('status', UNFINISHED)
+      .andWhere('lease_until', '<', now)
+      .update({ status: 'failed', error, render_time: now, lease_until: null });
+    return n === 1;
+  }
+
+  /** Finished renders of a variant beyond the newest `keep`, never the active one: deleted, their output paths returned. */
+  async prune(variantId: number, keep: number, activeId: number | null): Promise<string[]> {
+    const rows = (await this.knex('renderings')
+      .where({ variant_id: variantId })
+      .whereNotIn('status', UNFINISHED)
+      .orderBy('id', 'desc')
+      .offset(keep)
+      .select('id', 'output_path')) as { id: number; output_path: string | null }[];
+    const doomed = rows.filter((r) => Number(r.id) !== activeId);
+    if (!doomed.length) return [];
+    await this.knex('renderings')
+      .whereIn(
+        'id',
+        doomed.map((r) => r.id),
+      )
+      .delete();
+    return doomed.flatMap((r) => (r.output_path ? [r.output_path] : []));
+  }
+}

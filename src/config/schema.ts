@@ -164,6 +164,20 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    // Rendered reports: render history, and the loop that runs schedules and sends mail.
+    reports: z
+      .object({
+        // Finished renders kept per variant; older ones are deleted (the current one never is).
+        keepRenderings: intFrom(z.number().int().min(1).max(10_000)).default(20),
+        // Renders this server runs at once; more wait their turn.
+        maxConcurrentRenders: intFrom(z.number().int().min(1).max(256)).default(2),
+        // Seconds between the scheduler's looks at the database for due work.
+        tickSeconds: intFrom(z.number().int().min(1).max(300)).default(2),
+        // A render whose server has not vouched for it this long is declared dead and retried once.
+        leaseSeconds: intFrom(z.number().int().min(10).max(3600)).default(60),
+      })
+      .strict()
+      .prefault({}),
     // Connect's scheduler settings: the server defaults for content that leaves a field null,
     // and the ceilings on what publishers may ask for.
     scaling: z
@@ -253,6 +267,10 @@ export const ENV_VARS: Record<string, readonly string[]> = {
   LECTERN_IDLE_TIMEOUT_SECONDS: ['scaling', 'idleTimeoutSeconds'],
   LECTERN_MAX_PROCESSES_LIMIT: ['scaling', 'maxProcessesLimit'],
   LECTERN_MIN_PROCESSES_LIMIT: ['scaling', 'minProcessesLimit'],
+  LECTERN_KEEP_RENDERINGS: ['reports', 'keepRenderings'],
+  LECTERN_MAX_CONCURRENT_RENDERS: ['reports', 'maxConcurrentRenders'],
+  LECTERN_SCHEDULER_TICK_SECONDS: ['reports', 'tickSeconds'],
+  LECTERN_RENDER_LEASE_SECONDS: ['reports', 'leaseSeconds'],
   LECTERN_WEBSOCKET_PING_SECONDS: ['proxy', 'websocketPingSeconds'],
   LECTERN_STARTING_PAGE_AFTER_MS: ['proxy', 'startingPageAfterMs'],
 };

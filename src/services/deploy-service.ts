@@ -8,6 +8,7 @@ import type { User } from '../domain/user.ts';
 import type { BundleRepo } from '../repositories/bundle-repo.ts';
 import type { ContentRepo } from '../repositories/content-repo.ts';
 import type { BundleStore } from './bundles/bundle-store.ts';
+import type { RenderService } from './reports/render-service.ts';
 import type { TaskService } from './tasks/task-service.ts';
 
 /**
@@ -26,6 +27,7 @@ export class DeployService {
     private readonly builder: BundleBuilder,
     private readonly events: ContentEvents,
     private readonly logger: Logger,
+    private readonly renders: RenderService,
   ) {}
 
   /** `bundleId` null: the active bundle again (a restart or rebuild). */
@@ -55,7 +57,8 @@ export class DeployService {
       log(`Deploying bundle ${bundle.id} of "${c.name}" (${bundle.appMode}).`);
       if (!activate) log(`Building a draft: viewers keep ${c.bundleId === null ? 'seeing nothing yet' : `bundle ${c.bundleId}`}.`);
       const manifest = await this.store.manifest(bundle);
-      await this.builder.build({
+      const renderStart = new Date();
+      const rendered = await this.builder.build({
         contentGuid: c.guid,
         bundleId: bundle.id,
         appMode: bundle.appMode,
@@ -64,12 +67,16 @@ export class DeployService {
         settings: runSettingsOf(c),
         bundleDir: this.store.bundleDir(c.guid, bundle.id),
         manifest,
+        // A rendered report sees RSC_REPORT_* as it does on a schedule (blastula needs them).
+        reportEnv: this.renders.envFor(c, null, null),
         log,
       });
       await this.bundles.markBuilt(bundle.id);
       if (!(await this.bundles.byId(c.id, bundle.id))) throw new Error(`Bundle ${bundle.id} was deleted during the deploy.`);
       if (activate) {
         const rollback = c.bundleId !== null && bundle.id < c.bundleId;
+        // The deploy's render is the default variant's first rendering (render history).
+        if (rendered) await this.renders.recordDeploy(c, bundle, rendered, renderStart, null);
         await this.content.update(c.id, {
           bundleId: bundle.id,
           appMode: bundle.appMode,

@@ -1,13 +1,5 @@
 import { Router } from 'express';
-
-/**
- * The Connect version Lectern reports. Clients switch behaviour on it (connect-api.md §5.3):
- * from 2025.06.0 rsconnect-python builds a draft (`activate: false`), checks it at
- * `/content/{guid}/_bundle{id}/`, then activates it, which Lectern supports. Above 2025.11.0
- * it would send git metadata as multipart, which Lectern also accepts, but staying at or below
- * it keeps the plain upload the default for every client version.
- */
-const ADVERTISED_CONNECT_VERSION = '2025.09.0';
+import { ADVERTISED_CONNECT_VERSION } from '../../domain/connect-version.ts';
 
 export interface ServerSettingsInfo {
   hostname: string;

@@ -17,3 +17,11 @@ export function isValidTimeZone(name: unknown): name is string {
 export function timeZoneNames(): string[] {
   return [...new Set([...Intl.supportedValuesOf('timeZone'), 'UTC', 'Etc/UTC'])].sort();
 }
+
+/** A zone's UTC offset at `at`, as `±HH:MM` (what `GET /v1/timezones` shows beside each name). */
+export function zoneOffset(name: string, at: Date): string {
+  const minutes = IANAZone.create(name).offset(at.getTime());
+  const sign = minutes < 0 ? '-' : '+';
+  const abs = Math.abs(minutes);
+  return `${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
+}

@@ -1,0 +1,277 @@
+import type { Bundle, Content, Task } from '../../domain/content.ts';
+import { ADVERTISED_CONNECT_VERSION } from '../../domain/connect-version.ts';
+import { runSettingsOf } from '../../domain/deploy.ts';
+import { AppError } from '../../domain/errors.ts';
+import type { ReportRendered, ReportRenderer, Rendering, Variant } from '../../domain/reports.ts';
+import type { User } from '../../domain/user.ts';
+import type { Logger } from '../../logging/logger.ts';
+import type { BundleRepo } from '../../repositories/bundle-repo.ts';
+import type { ContentRepo } from '../../repositories/content-repo.ts';
+import type { RenderingRepo } from '../../repositories/rendering-repo.ts';
+import type { VariantRepo } from '../../repositories/variant-repo.ts';
+import type { BundleStore } from '../bundles/bundle-store.ts';
+import type { TaskService } from '../tasks/task-service.ts';
+import { reportEnv } from './report-env.ts';
+import { RenderSlots } from './render-slots.ts';
+import { LogTail } from './log-tail.ts';
+import type { VariantOf, VariantService } from './variant-service.ts';
+
+export interface RenderServiceOptions {
+  /** This process, as it signs the renders it runs (unique per start). */
+  serverId: string;
+  /** Finished renders kept per variant (the active one is always kept). */
+  keepRenderings: number;
+  /** How long a render stays this server's without a renewal; a lapsed one is declared dead. */
+  leaseSeconds: number;
+  maxConcurrent: number;
+  /** The public base URL, for the links a report puts in its email. */
+  baseUrl(): string;
+}
+
+/** A render that ended, for whoever acts on it (email). */
+export interface RenderFinished {
+  rendering: Rendering;
+  content: Content;
+  variant: Variant;
+  /** The last lines of its output, for a failure notice. */
+  logTail: string[];
+}
+
+export interface RenderRepos {
+  renderings: RenderingRepo;
+  variants: VariantRepo;
+  content: ContentRepo;
+  bundles: BundleRepo;
+}
+
+const DIED = 'The server running this render stopped before it finished.';
+
+/**
+ * Runs report renders and keeps their history: on demand (a task the client polls), claimed
+ * by the scheduler, and the deploy's own. A success becomes its variant's current rendering
+ * (if asked) and old ones beyond the kept number are pruned; every end is told to listeners.
+ */
+export class RenderService {
+  private readonly slots: RenderSlots;
+  private readonly listeners: ((f: RenderFinished) => Promise<void>)[] = [];
+
+  constructor(
+    private readonly repos: RenderRepos,
+    private readonly variants: VariantService,
+    private readonly store: BundleStore,
+    private readonly renderer: ReportRenderer,
+    private readonly tasks: TaskService,
+    private readonly o: RenderServiceOptions,
+    private readonly clock: () => Date,
+    private readonly logger: Logger,
+  ) {
+    this.slots = new RenderSlots(o.maxConcurrent);
+  }
+
+  get serverId(): string {
+    return this.o.serverId;
+  }
+
+  onFinished(listener: (f: RenderFinished) => Promise<void>): void {
+    this.listeners.push(listener);
+  }
+
+  /** Until when a render this server takes now is its own without a renewal. */
+  leaseFrom(now: Date): Date {
+    return new Date(now.getTime() + this.o.leaseSeconds * 1000);
+  }
+
+  /** Render on demand: the variant again from the active bundle, as a task. Never emails. */
+  async requestRender(user: User, { content, variant }: VariantOf): Promise<Task> {
+    if (content.bundleId === null) throw AppError.badRequest('This content has not been deployed yet.', 59);
+    const task = await this.tasks.create({ contentId: content.id, bundleId: content.bundleId, userId: user.id, kind: 'render', activate: true });
+    const r = await this.repos.renderings.create({
+      contentId: content.id,
+      variantId: variant.id,
+      bundleId: content.bundleId,
+      trigger: 'manual',
+      status: 'queued',
+      activate: true,
+      email: false,
+      serverId: this.o.serverId,
+      leaseUntil: this.leaseFrom(this.clock()),
+      taskId: task.id,
+      requestedBy: user.id,
+    });
+    void this.tasks.log(task.id, `Queued render ${r.id} of variant "${variant.name}".`);
+    this.dispatch(r);
+    return task;
+  }
+
+  rendering(id: number | null): Promise<Rendering | undefined> {
+    return id === null ? Promise.resolve(undefined) : this.repos.renderings.byId(id);
+  }
+
+  /** A variant's renders, newest first. */
+  history(variantId: number): Promise<Rendering[]> {
+    return this.repos.renderings.forVariant(variantId);
+  }
+
+  /** Runs a rendering this server holds (queued by a claim or a request), when a slot frees. */
+  dispatch(r: Rendering): void {
+    void this.slots.run(() => this.execute(r)).catch((err: unknown) => this.logger.error({ err, rendering: r.id }, 'render failed unexpectedly'));
+  }
+
+  /** Resolves when every render started here has ended (shutdown, tests). */
+  idle(): Promise<void> {
+    return this.slots.idle();
+  }
+
+  /** This server still runs its renders: pushes their leases on. */
+  renew(now: Date): Promise<void> {
+    return this.repos.renderings.renew(this.o.serverId, this.leaseFrom(now));
+  }
+
+  /**
+   * Renders whose server died (their lease lapsed) are failed, and a scheduled one is queued
+   * again here, once: attempt 2 is not retried.
+   */
+  async sweepLapsed(now: Date): Promise<Rendering[]> {
+    const retried: Rendering[] = [];
+    for (const r of await this.repos.renderings.lapsed(now)) {
+      if (!(await this.repos.renderings.failLapsed(r.id, now, DIED))) continue;
+      if (r.taskId) await this.tasks.finish(r.taskId, 1, DIED).catch(() => undefined);
+      await this.tell({ ...r, status: 'failed', error: DIED, renderTime: now }, []);
+      if (r.trigger !== 'schedule' || r.attempt > 1) continue;
+      const again = await this.repos.renderings.create({
+        contentId: r.contentId,
+        variantId: r.variantId,
+        bundleId: r.bundleId,
+        trigger: 'schedule',
+        scheduleId: r.scheduleId,
+        status: 'queued',
+        attempt: r.attempt + 1,
+        activate: r.activate,
+        email: r.email,
+        serverId: this.o.serverId,
+        leaseUntil: this.leaseFrom(now),
+      });
+      this.logger.warn({ rendering: r.id, retry: again.id }, 'a render lost its server; retrying it once');
+      retried.push(again);
+      this.dispatch(again);
+    }
+    return retried;
+  }
+
+  /** The deploy rendered the default variant: that is a rendering too, and now the current one. */
+  async recordDeploy(c: Content, bundle: Bundle, rendered: ReportRendered, startedAt: Date, user: User | null): Promise<void> {
+    const variant = await this.variants.ensureDefault(c);
+    const now = this.clock();
+    const r = await this.repos.renderings.create({
+      contentId: c.id,
+      variantId: variant.id,
+      bundleId: bundle.id,
+      trigger: 'deploy',
+      status: 'running',
+      activate: true,
+      email: false,
+      serverId: this.o.serverId,
+      leaseUntil: this.leaseFrom(now),
+      requestedBy: user?.id ?? null,
+    });
+    await this.repos.renderings.finish(r.id, this.o.serverId, 'succeeded', {
+      ...this.outcome(rendered),
+      renderTime: now,
+      durationNs: Math.max(0, now.getTime() - startedAt.getTime()) * 1e6,
+    });
+    await this.repos.variants.activate(variant.id, r.id);
+    await this.prune(variant.id);
+  }
+
+  /** The environment a render of this variant gets (also the deploy's, without a rendering). */
+  envFor(c: Content, v: Variant | null, renderingId: number | null): Record<string, string> {
+    return reportEnv(this.o.baseUrl(), c, v, renderingId, ADVERTISED_CONNECT_VERSION);
+  }
+
+  private outcome(rendered: ReportRendered) {
+    return {
+      jobKey: rendered.jobKey,
+      outputPath: rendered.outputPath,
+      outputFile: rendered.outputFile,
+      metadataJson: rendered.metadata === null || rendered.metadata === undefined ? null : JSON.stringify(rendered.metadata),
+    };
+  }
+
+  private async execute(r: Rendering): Promise<void> {
+    const tail = new LogTail(50);
+    const log = (line: string) => {
+      tail.push(line);
+      if (r.taskId) void this.tasks.log(r.taskId, line).catch(() => undefined);
+    };
+    if (!(await this.repos.renderings.start(r.id, this.o.serverId, this.clock()))) return;
+    const started = this.clock();
+    const durationNs = () => Math.max(0, this.clock().getTime() - started.getTime()) * 1e6;
+    let c: Content | undefined;
+    let variant: Variant | undefined;
+    try {
+      c = await this.repos.content.byId(r.contentId);
+      variant = await this.repos.variants.byId(r.variantId);
+      const bundle = c && (await this.repos.bundles.byId(c.id, r.bundleId));
+      if (!c || !variant) throw new Error('The content or its variant was deleted before the render started.');
+      if (!bundle?.built) throw new Error(`Bundle ${r.bundleId} is no longer available to render.`);
+      log(`Rendering variant "${variant.name}" of "${c.title || c.name}" from bundle ${bundle.id} (${r.trigger}).`);
+      const rendered = await this.renderer.render({
+        item: {
+          contentGuid: c.guid,
+          bundleId: bundle.id,
+          appMode: bundle.appMode,
+          primaryFile: bundle.primaryFile,
+          settings: runSettingsOf(c),
+          bundleDir: this.store.bundleDir(c.guid, bundle.id),
+          manifest: await this.store.manifest(bundle),
+        },
+        variantKey: variant.isDefault ? null : variant.key,
+        params: variant.params ?? {},
+        env: this.envFor(c, variant, r.id),
+        log,
+      });
+      const kept = await this.repos.renderings.finish(r.id, this.o.serverId, 'succeeded', {
+        ...this.outcome(rendered),
+        renderTime: this.clock(),
+        durationNs: durationNs(),
+      });
+      if (!kept) {
+        // Another server declared this render dead meanwhile and retried it: its result stands.
+        await this.renderer.discard(rendered.outputPath);
+        return;
+      }
+      if (r.activate) await this.repos.variants.activate(variant.id, r.id);
+      await this.prune(variant.id);
+      log(`Render ${r.id} finished${r.activate ? ' and is now current' : ''}.`);
+      if (r.taskId) await this.tasks.finish(r.taskId, 0);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      log(`Error: ${message}`);
+      // Connect's wording, which clients show: "Unable to render: ...".
+      const error = `Unable to render: ${message}`;
+      await this.repos.renderings.finish(r.id, this.o.serverId, 'failed', { jobKey: null, error, renderTime: this.clock(), durationNs: durationNs() });
+      if (r.taskId) await this.tasks.finish(r.taskId, 1, error);
+    }
+    const ended = await this.repos.renderings.byId(r.id);
+    if (ended && c && variant) await this.tell(ended, tail.lines(), c, variant);
+  }
+
+  private async tell(rendering: Rendering, logTail: string[], c?: Content, v?: Variant): Promise<void> {
+    const content = c ?? (await this.repos.content.byId(rendering.contentId));
+    const variant = v ?? (await this.repos.variants.byId(rendering.variantId));
+    if (!content || !variant) return;
+    for (const l of this.listeners) {
+      await l({ rendering, content, variant, logTail }).catch((err: unknown) =>
+        this.logger.error({ err, rendering: rendering.id }, 'a render listener failed'),
+      );
+    }
+  }
+
+  private async prune(variantId: number): Promise<void> {
+    const v = await this.repos.variants.byId(variantId);
+    if (!v) return;
+    for (const p of await this.repos.renderings.prune(variantId, this.o.keepRenderings, v.renderingId)) {
+      await this.renderer.discard(p).catch((err: unknown) => this.logger.warn({ err, path: p }, 'could not remove a pruned render'));
+    }
+  }
+}

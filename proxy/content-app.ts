@@ -7,6 +7,7 @@ import type { ApiKeyService } from '../src/services/api-key-service.ts';
 import type { ContentFiles } from '../src/services/content-files.ts';
 import type { VanityService } from '../src/services/vanity-service.ts';
 import type { ContentRunner } from '../runtimes/content-runner.ts';
+import type { ReportRenderer } from '../src/domain/reports.ts';
 import { contentRouter } from './content-router.ts';
 import { vanityRewrite } from './vanity.ts';
 
@@ -17,6 +18,8 @@ export interface ContentAppDeps {
   files: ContentFiles;
   keys: ApiKeyService;
   runner: ContentRunner;
+  /** Where a report's recorded renders are on disk. */
+  reports: ReportRenderer;
   vanities: VanityService;
   origin: Origins;
   logger: Logger;
@@ -47,7 +50,7 @@ export function buildContentApp(d: ContentAppDeps) {
   });
   app.use(d.session);
   app.use(vanityRewrite(d.vanities));
-  app.use(contentRouter(d.files, d.keys, d.runner, origin));
+  app.use(contentRouter(d.files, d.keys, d.runner, d.reports, origin));
   app.use(notFoundHandler);
   app.use(errorHandler(logger));
   return app;

@@ -5,9 +5,12 @@ import { keyFromHeaders, type ApiKeyService } from '../src/services/api-key-serv
 import type { ContentFiles, ServableBundle } from '../src/services/content-files.ts';
 import type { Origins } from '../src/http/origins.ts';
 import type { ContentRunner } from '../runtimes/content-runner.ts';
+import type { ReportRenderer } from '../src/domain/reports.ts';
 import { handoffOf } from './gateway.ts';
 
 const DRAFT = /^_bundle(\d+)$/;
+const VARIANT = /^v([A-Za-z0-9]{8})$/;
+const REVISION = /^_rev(\d{1,15})$/;
 
 /** Browsers are sent to log in (on Lectern's origin) and back; API callers get a 401 in Connect's shape. */
 function loginOrUnauthorized(req: Request, res: Response, origin: Origins) {
@@ -35,7 +38,7 @@ function serveStatic(target: ServableBundle, rel: string, res: Response, next: N
  * and error pages. Requests for running apps are relayed by the gateway (gateway.ts) before
  * they reach Express; what it learnt about the others comes with them (`handoffOf`).
  */
-export function contentRouter(files: ContentFiles, keys: ApiKeyService, runner: ContentRunner, origin: Origins): Router {
+export function contentRouter(files: ContentFiles, keys: ApiKeyService, runner: ContentRunner, reports: ReportRenderer, origin: Origins): Router {
   // Strict: `/content/{guid}` and `/content/{guid}/` are different addresses (one redirects).
   const r = Router({ strict: true });
 
@@ -54,10 +57,11 @@ export function contentRouter(files: ContentFiles, keys: ApiKeyService, runner: 
     }
     const rest = draft ? segments.slice(1) : segments;
     let result = handoff?.resolution;
+    let user = handoff?.user;
     if (!result) {
       // An API key identifies the caller here too (rsconnect-python checks the deploy with one).
       const key = keyFromHeaders(req.headers);
-      const user = key ? (await keys.authenticate(key)).user : req.user;
+      user = key ? (await keys.authenticate(key)).user : req.user;
       result = await files.resolve(user, String(req.params.guid), draft ? Number(draft[1]) : null);
     }
     if (!result.ok) {
@@ -78,13 +82,21 @@ export function contentRouter(files: ContentFiles, keys: ApiKeyService, runner: 
     if (recipe.kind === 'served') throw new AppError(503, 1, 'This content is not available right now. Try again later.');
     if (req.method !== 'GET' && req.method !== 'HEAD') throw new AppError(405, 2, 'This content accepts GET and HEAD only.');
     let target = result.target;
+    let shown = rest;
     if (recipe.kind === 'rendered') {
-      const dir = await runner.renderDir(content.guid, bundle.id);
+      // `/v{key}/` and `/_rev{id}/` pick a variant and a past render (connect-api-next.md §3.5).
+      const variant = !draft && shown[0] !== undefined ? VARIANT.exec(shown[0]) : null;
+      if (variant) shown = shown.slice(1);
+      const rev = !draft && shown[0] !== undefined ? REVISION.exec(shown[0]) : null;
+      if (rev) shown = shown.slice(1);
+      if ((variant || rev) && shown.length === 0 && !req.path.endsWith('/')) return res.redirect(301, `${req.baseUrl}${req.path}/`);
+      const choice = draft ? 'newest' : await files.renderingOf(user, content, variant ? variant[1]! : null, rev ? Number(rev[1]) : null);
+      const dir = choice === 'newest' ? await runner.renderDir(content.guid, bundle.id) : reports.outputDir(choice.outputPath);
       if (!dir) throw AppError.notFound('This report has not been rendered yet.');
-      target = { ...target, dir, bundle: { ...bundle, primaryFile: 'index.html' } };
+      target = { ...target, dir, bundle: { ...bundle, primaryFile: choice === 'newest' ? 'index.html' : choice.outputFile } };
     }
-    const trailing = req.path.endsWith('/') && rest.length > 0 ? '/' : '';
-    serveStatic(target, path.posix.join(...rest.map(String), '.').replace(/^\.$/, '') + trailing, res, next);
+    const trailing = req.path.endsWith('/') && shown.length > 0 ? '/' : '';
+    serveStatic(target, path.posix.join(...shown.map(String), '.').replace(/^\.$/, '') + trailing, res, next);
   });
   return r;
 }

@@ -9,6 +9,8 @@ import { deployAndTaskRoutes } from './routes/deploy-tasks.ts';
 import { groupRoutes } from './routes/groups.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { vanityRoutes } from './routes/vanity.ts';
+import { variantRoutes } from './routes/variants.ts';
+import { scheduleRoutes } from './routes/schedules.ts';
 import { permissionRoutes } from './routes/permissions.ts';
 import { runtimeSettingsRoutes } from './routes/runtime-settings.ts';
 import type { UserService } from '../services/user-service.ts';
@@ -24,7 +26,20 @@ export interface ApiDeps {
   info: ServerSettingsInfo;
   ctx: Pick<
     AppContext,
-    'content' | 'permissions' | 'bundles' | 'groups' | 'variables' | 'store' | 'deploys' | 'tasks' | 'repos' | 'runtime' | 'vanities' | 'events' | 'appModes'
+    | 'content'
+    | 'permissions'
+    | 'bundles'
+    | 'groups'
+    | 'variables'
+    | 'store'
+    | 'deploys'
+    | 'tasks'
+    | 'repos'
+    | 'runtime'
+    | 'vanities'
+    | 'events'
+    | 'appModes'
+    | 'reports'
   >;
   publicUrl: string | undefined;
   /** Checks the CSRF token; applied only to session-authenticated changes. */
@@ -44,7 +59,9 @@ export function apiRouter(deps: ApiDeps): Router {
     next();
   });
   // Clients send `application/json` (R, no charset) or with `; charset=utf-8` (Python).
-  r.use(express.json({ limit: '1mb', type: ['application/json', 'application/*+json'] }));
+  // Not strict: connectapi posts one subscriber guid as a bare JSON string (connect-api-next.md §4.3);
+  // every route checks its body's shape anyway.
+  r.use(express.json({ limit: '1mb', strict: false, type: ['application/json', 'application/*+json'] }));
   r.use(serverSettingsRoutes(deps.info));
   r.use(userRoutes(deps.users));
   r.use(apiKeyRoutes(deps.keys));
@@ -53,9 +70,11 @@ export function apiRouter(deps: ApiDeps): Router {
   r.use(permissionRoutes(ctx.content, ctx.permissions));
   r.use(groupRoutes(ctx.groups));
   r.use(bundleRoutes(ctx.content, ctx.bundles, ctx.store));
-  r.use(deployAndTaskRoutes(ctx.content, ctx.deploys, ctx.tasks, ctx.appModes));
+  r.use(deployAndTaskRoutes(ctx.content, ctx.deploys, ctx.tasks));
   r.use(applicationsV0Routes(ctx.content, ctx.store, deps.publicUrl));
   r.use(jobRoutes(ctx.content, ctx.runtime.jobs));
+  r.use(variantRoutes(ctx.reports));
+  r.use(scheduleRoutes(ctx.reports));
   r.use(vanityRoutes(ctx.content, ctx.vanities));
   r.use(runtimeSettingsRoutes(ctx.runtime.interpreters));
   r.use(runtimeImageRoutes(() => ctx.runtime.runtimeImages()));

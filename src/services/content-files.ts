@@ -4,6 +4,8 @@ import { asId, isGuid } from '../domain/ids.ts';
 import type { User } from '../domain/user.ts';
 import type { BundleRepo } from '../repositories/bundle-repo.ts';
 import type { ContentRepo } from '../repositories/content-repo.ts';
+import type { RenderingRepo } from '../repositories/rendering-repo.ts';
+import type { VariantRepo } from '../repositories/variant-repo.ts';
 import type { BundleStore } from './bundles/bundle-store.ts';
 import type { AccessPolicy } from './access-policy.ts';
 import { ShortCache } from './short-cache.ts';
@@ -13,6 +15,8 @@ export interface ServableBundle {
   bundle: Bundle;
   dir: string;
 }
+
+export type RenderChoice = { outputPath: string; outputFile: string; variant: number } | 'newest';
 
 export type Resolution =
   | { ok: true; target: ServableBundle }
@@ -30,6 +34,7 @@ export class ContentFiles {
     private readonly bundles: BundleRepo,
     private readonly store: BundleStore,
     private readonly policy: AccessPolicy,
+    private readonly reports: { variants: VariantRepo; renderings: RenderingRepo },
     generation?: () => number,
   ) {
     this.cache = generation ? new ShortCache(generation) : undefined;
@@ -56,6 +61,30 @@ export class ContentFiles {
     const bundle = id === null || !asId(id) ? undefined : await this.bundles.byId(c.id, id);
     if (!bundle || !bundle.built) throw AppError.notFound(draftId === null ? 'This content has not been deployed yet.' : 'This draft has not been built.');
     return { ok: true, target: { content: c, bundle, dir: this.store.bundleDir(c.guid, bundle.id) } };
+  }
+
+  /**
+   * Which render of a report a request gets: `/v{key}/` names a saved variant, `/_rev{id}/` a
+   * past render (of that variant, else of any of the item's). Without either, the default
+   * variant's current render. `newest` means: none recorded for the active bundle yet (content
+   * deployed before render history existed), so the bundle's newest render directory.
+   */
+  async renderingOf(user: User | undefined, c: Content, variantKey: string | null, revId: number | null): Promise<RenderChoice> {
+    const variant = variantKey === null ? await this.reports.variants.defaultOf(c.id) : await this.reports.variants.byKey(c.id, variantKey);
+    const hidden = variant && variant.visibility === 'private' && variant.ownerId !== user?.id && !(await this.policy.canManage(user, c));
+    if ((variantKey !== null && !variant) || hidden) throw AppError.notFound('The requested variant does not exist.');
+    if (revId !== null) {
+      const r = await this.reports.renderings.byId(revId);
+      const mine = r && r.contentId === c.id && (variantKey === null || r.variantId === variant!.id);
+      if (!mine || r.status !== 'succeeded' || !r.outputPath) throw AppError.notFound('The requested rendering does not exist.');
+      return { outputPath: r.outputPath, outputFile: r.outputFile ?? 'index.html', variant: r.variantId };
+    }
+    const current = variant?.renderingId ? await this.reports.renderings.byId(variant.renderingId) : undefined;
+    if (current?.outputPath && (variantKey !== null || current.bundleId === c.bundleId)) {
+      return { outputPath: current.outputPath, outputFile: current.outputFile ?? 'index.html', variant: current.variantId };
+    }
+    if (variantKey !== null) throw AppError.notFound('This variant has not been rendered yet.');
+    return 'newest';
   }
 
   /** The active, built bundles of content that keeps processes running. For the server itself: no access check. */

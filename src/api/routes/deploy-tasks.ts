@@ -1,6 +1,5 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
-import type { AppModeKinds } from '../../domain/app-modes.ts';
 import type { Task } from '../../domain/content.ts';
 import { AppError } from '../../domain/errors.ts';
 import { asId } from '../../domain/ids.ts';
@@ -36,7 +35,7 @@ function bodyOf(req: Request): unknown {
   return b;
 }
 
-export function deployAndTaskRoutes(content: ContentService, deploys: DeployService, tasks: TaskService, modes: AppModeKinds): Router {
+export function deployAndTaskRoutes(content: ContentService, deploys: DeployService, tasks: TaskService): Router {
   const r = Router();
 
   r.post('/v1/content/:guid/deploy', requireUser, async (req, res) => {
@@ -44,17 +43,6 @@ export function deployAndTaskRoutes(content: ContentService, deploys: DeployServ
     const c = await content.deployable(user, String(req.params.guid));
     const b = parseInput(v1Body, bodyOf(req));
     const task = await deploys.deploy(user, c, b.bundle_id ?? null, b.activate ?? true);
-    res.status(202).json({ task_id: task.id });
-  });
-
-  // Re-render on demand (Connect's POST .../render): the active bundle, rendered again.
-  r.post('/v1/content/:guid/render', requireUser, async (req, res) => {
-    const user = currentUser(req);
-    const c = await content.deployable(user, String(req.params.guid));
-    if (modes.kindOf(c.appMode) !== 'rendered') {
-      throw AppError.badRequest(`Only rendered content (R Markdown, Jupyter, Quarto) can be rendered; this is ${c.appMode}.`);
-    }
-    const task = await deploys.deploy(user, c, null, true);
     res.status(202).json({ task_id: task.id });
   });
 

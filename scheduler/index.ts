@@ -1,23 +1,107 @@
 import type { Logger } from '../src/logging/logger.ts';
+import type { RenderService } from '../src/services/reports/render-service.ts';
+import type { ScheduleService } from '../src/services/reports/schedule-service.ts';
+
+/** Whatever else runs on the scheduler's clock (the mail outbox): called each tick, never twice at once. */
+export interface TimedWork {
+  name: string;
+  run(now: Date): Promise<void>;
+}
+
+export interface SchedulerOptions {
+  /** Seconds between looks at the database for due work. */
+  tickSeconds: number;
+  /** Schedules claimed per transaction (a tick claims until none are due). */
+  batch: number;
+}
+
+export interface TickResult {
+  claimed: number;
+  retried: number;
+}
 
 /**
- * Timed work: schedules, renders on a schedule, email of rendered output. Only the server
- * starts and stops it (src/server.ts), never the CLI, so a command run next to a live server
- * cannot run a schedule twice. Empty for now: it logs that it started.
+ * Timed work: renders on a schedule, the retry of renders whose server died, and the mail
+ * outbox. Due times, claims and history live in the database (ScheduleRepo.claimDue), so this
+ * loop only looks every `tickSeconds`: a restart loses nothing, a missed slot runs once, and
+ * servers sharing a PostgreSQL database claim each due run once between them.
+ *
+ * The clock is a dependency, so tests drive it and call `tick()` instead of sleeping. node-cron
+ * is not used: the schedules are rows with a next run, not cron expressions in memory, so all
+ * the loop needs is a timer that never overlaps itself.
+ *
+ * Only the server starts and stops it (src/server.ts), never the CLI.
  */
 export class Scheduler {
+  private timer: NodeJS.Timeout | undefined;
+  private ticking: Promise<unknown> | undefined;
+  private readonly busy = new Map<string, Promise<void>>();
   private running = false;
 
-  constructor(private readonly logger: Logger) {}
+  constructor(
+    private readonly schedules: ScheduleService,
+    private readonly renders: RenderService,
+    private readonly work: TimedWork[],
+    private readonly o: SchedulerOptions,
+    private readonly clock: () => Date,
+    private readonly logger: Logger,
+  ) {}
 
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.logger.info('scheduler started (no schedules yet)');
+    this.logger.info({ server: this.renders.serverId, tickSeconds: this.o.tickSeconds }, 'scheduler started');
+    this.plan(0);
   }
 
-  /** Stops taking new work; resolves when running work has finished (none yet). */
+  /** Stops taking new work; resolves when the tick under way has ended (renders keep running to their end). */
   async stop(): Promise<void> {
     this.running = false;
+    clearTimeout(this.timer);
+    await this.ticking;
+    await Promise.all(this.busy.values());
+  }
+
+  private plan(delayMs: number): void {
+    this.timer = setTimeout(() => {
+      this.ticking = this.tick()
+        .catch((err: unknown) => this.logger.error({ err }, 'scheduler tick failed'))
+        .finally(() => {
+          this.ticking = undefined;
+          if (this.running) this.plan(this.o.tickSeconds * 1000);
+        });
+    }, delayMs);
+    this.timer.unref();
+  }
+
+  /** One look at the clock: keep this server's renders alive, retry dead ones, start due ones. */
+  async tick(): Promise<TickResult> {
+    const now = this.clock();
+    await this.renders.renew(now);
+    const retried = await this.renders.sweepLapsed(now);
+    let claimed = 0;
+    for (;;) {
+      const batch = await this.schedules.claimDue(now, this.o.batch, this.renders.serverId, this.renders.leaseFrom(now));
+      for (const r of batch) this.renders.dispatch(r);
+      claimed += batch.length;
+      if (batch.length < this.o.batch) break;
+    }
+    for (const w of this.work) this.runWork(w, now);
+    return { claimed, retried: retried.length };
+  }
+
+  // Other work (SMTP can take its time) runs beside the ticks, one run of each at a time.
+  private runWork(w: TimedWork, now: Date): void {
+    if (this.busy.has(w.name)) return;
+    const p = w
+      .run(now)
+      .catch((err: unknown) => this.logger.error({ err, work: w.name }, 'scheduled work failed'))
+      .finally(() => this.busy.delete(w.name));
+    this.busy.set(w.name, p);
+  }
+
+  /** Resolves when the other work started by ticks so far has ended (tests). */
+  async settled(): Promise<void> {
+    await Promise.all(this.busy.values());
   }
 }

@@ -21,6 +21,12 @@ import { createBundleBuilder } from '../runtimes/bundle-builder.ts';
 import { createBundleValidator } from '../runtimes/bundle-validator.ts';
 import { createRuntime, type Runtime } from '../runtimes/create-runtime.ts';
 import { ProcessVariableService } from './services/process-variable-service.ts';
+import type { ReportServices } from './services/reports/index.ts';
+import { RenderService } from './services/reports/render-service.ts';
+import { ScheduleService } from './services/reports/schedule-service.ts';
+import { SubscriptionService } from './services/reports/subscription-service.ts';
+import { VariantService } from './services/reports/variant-service.ts';
+import { serverIdentity } from './services/reports/server-identity.ts';
 
 /** The server's objects: the core (core-context.ts) and everything its start-up brings up. */
 export interface AppContext extends CoreContext {
@@ -42,6 +48,10 @@ export interface AppContext extends CoreContext {
   runtime: Runtime;
   /** Which app modes are rendered, served or static, as their recipes say. */
   appModes: AppModeKinds;
+  /** Rendered reports: variants, renders and their history, schedules, subscribers. */
+  reports: ReportServices;
+  /** What the scheduler and render history read the time from (tests drive it). */
+  clock: () => Date;
   /** Adds a listener for activations and deletions (the proxy's pool). */
   subscribe(listener: ContentEvents): void;
   /** Tells the runtime and every subscriber about a change (routes that delete call it). */
@@ -57,7 +67,13 @@ export interface AppContext extends CoreContext {
  * runtime with its orphans stopped or adopted, stale process keys revoked). `events` is how
  * services tell the proxy about activations. Only the server calls this, never the CLI.
  */
-export async function createAppContext(config: Config, logger: Logger, events: ContentEvents = NO_CONTENT_EVENTS): Promise<AppContext> {
+export interface AppOptions {
+  /** The time, for schedules and render history; tests pass one they drive. */
+  clock?: () => Date;
+}
+
+export async function createAppContext(config: Config, logger: Logger, events: ContentEvents = NO_CONTENT_EVENTS, opts: AppOptions = {}): Promise<AppContext> {
+  const clock = opts.clock ?? (() => new Date());
   const core = await openCore(config, logger);
   const { db, secretKey, repos, audit, users, keys } = core;
   const generation = core.writeGeneration;
@@ -108,7 +124,30 @@ export async function createAppContext(config: Config, logger: Logger, events: C
   };
   const access = new AccessPolicy(repos.permissions);
   const content = new ContentService(repos.content, repos.users, store, allEvents, access, config.scaling);
-  const deploys = new DeployService(repos.content, repos.bundles, store, tasks, createBundleBuilder(runtime.runner), allEvents, logger);
+  const variants = new VariantService(repos.variants, content, access, appModes, audit);
+  const renders = new RenderService(
+    { renderings: repos.renderings, variants: repos.variants, content: repos.content, bundles: repos.bundles },
+    variants,
+    store,
+    runtime.reports,
+    tasks,
+    {
+      serverId: serverIdentity(),
+      keepRenderings: config.reports.keepRenderings,
+      leaseSeconds: config.reports.leaseSeconds,
+      maxConcurrent: config.reports.maxConcurrentRenders,
+      baseUrl: () => serverUrl,
+    },
+    clock,
+    logger.child({ component: 'renders' }),
+  );
+  const reports: ReportServices = {
+    variants,
+    renders,
+    schedules: new ScheduleService(repos.schedules, variants, audit, clock),
+    subscriptions: new SubscriptionService(repos.subscribers, repos.users, variants, access, audit),
+  };
+  const deploys = new DeployService(repos.content, repos.bundles, store, tasks, createBundleBuilder(runtime.runner), allEvents, logger, renders);
   return {
     config,
     logger,
@@ -126,12 +165,14 @@ export async function createAppContext(config: Config, logger: Logger, events: C
     bundles: new BundleService(content, repos.bundles, store, tasks, allEvents),
     groups: new GroupService(repos.groups, repos.users, audit).cacheWith(generation),
     vanities: new VanityService(repos.vanities),
-    contentFiles: new ContentFiles(repos.content, repos.bundles, store, access, generation),
+    contentFiles: new ContentFiles(repos.content, repos.bundles, store, access, { variants: repos.variants, renderings: repos.renderings }, generation),
     deploys,
     tasks,
     variables,
     runtime,
     appModes,
+    reports,
+    clock,
     subscribe: (l) => void listeners.push(l),
     events: allEvents,
     setServerUrl: (url) => {

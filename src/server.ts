@@ -40,6 +40,8 @@ export interface LecternServer {
   contentHttp: http.Server;
   readonly contentPort: number;
   ctx: AppContext;
+  /** Schedules, render retries and the mail outbox; started once listening (tests call its tick()). */
+  scheduler: Scheduler;
   /** Starts listening on both origins; resolves with Lectern's own port. */
   listen(port?: number, address?: string): Promise<number>;
   /** Stops taking connections, lets in-flight requests finish (up to the grace period), closes the database. */
@@ -118,7 +120,7 @@ export function buildServer(ctx: AppContext): LecternServer {
   // past the machinery of Lectern's pages (helmet, sessions): the key decides who they are.
   const keyContent = express.Router();
   keyContent.use(vanityRewrite(ctx.vanities));
-  keyContent.use(contentRouter(ctx.contentFiles, ctx.keys, ctx.runtime.runner, origin));
+  keyContent.use(contentRouter(ctx.contentFiles, ctx.keys, ctx.runtime.runner, ctx.runtime.reports, origin));
   // (The gateway may have taken the key off a request it hands on with an error for the app.)
   app.use((req, res, next) => ((keyFromHeaders(req.headers) || handoffOf(req)) && !req.path.startsWith(API_PREFIX) ? keyContent(req, res, next) : next()));
   // Over plain http (a first start, a laptop) HSTS and upgrade-insecure-requests would make
@@ -194,6 +196,7 @@ export function buildServer(ctx: AppContext): LecternServer {
     files: ctx.contentFiles,
     keys: ctx.keys,
     runner: ctx.runtime.runner,
+    reports: ctx.runtime.reports,
     vanities: ctx.vanities,
     origin,
     logger,
@@ -226,7 +229,14 @@ export function buildServer(ctx: AppContext): LecternServer {
   // On Lectern's own origin, WebSockets to content carry an API key (no browser sends one).
   server.on('upgrade', (req, socket, head) => (keyFromHeaders(req.headers) ? upgrade(req, socket, head) : socket.destroy()));
   // Timed work runs only in the server, never in the CLI: started once listening.
-  const scheduler = new Scheduler(logger.child({ component: 'scheduler' }));
+  const scheduler = new Scheduler(
+    ctx.reports.schedules,
+    ctx.reports.renders,
+    [],
+    { tickSeconds: config.reports.tickSeconds, batch: 50 },
+    ctx.clock,
+    logger.child({ component: 'scheduler' }),
+  );
   let closing: Promise<void> | undefined;
 
   return {
@@ -234,6 +244,7 @@ export function buildServer(ctx: AppContext): LecternServer {
     http: server,
     contentHttp: contentServer,
     ctx,
+    scheduler,
     get contentPort() {
       return boundContent;
     },

@@ -29,6 +29,8 @@ export interface StartOptions {
   config?: ConfigInput;
   /** Reuse a database (and data directory) from an earlier server. */
   db?: TestDatabase;
+  /** The time the scheduler and render history read (a test clock it drives). */
+  clock?: () => Date;
 }
 
 /** The first run creates the administrator; a restarted server gets a fresh key for it. */
@@ -57,7 +59,7 @@ export async function startTestServer(kind: DatabaseKind, opts: StartOptions = {
       cb();
     },
   });
-  const ctx = await createAppContext(config, createLogger(config.logging.level, sink));
+  const ctx = await createAppContext(config, createLogger(config.logging.level, sink), undefined, { clock: opts.clock });
   const server = buildServer(ctx);
   const port = await server.listen();
   const url = `http://127.0.0.1:${port}`;

@@ -17,9 +17,15 @@ import { SessionRepo } from './repositories/session-repo.ts';
 import { TaskRepo } from './repositories/task-repo.ts';
 import { UserRepo } from './repositories/user-repo.ts';
 import { VanityRepo } from './repositories/vanity-repo.ts';
+import { EmailRepo } from './repositories/email-repo.ts';
+import { MailSettingsRepo } from './repositories/mail-settings-repo.ts';
 import { ApiKeyService } from './services/api-key-service.ts';
 import { AuditLog } from './services/audit-log.ts';
 import { UserService } from './services/user-service.ts';
+import { MailOutbox } from './services/mail/mail-outbox.ts';
+import { Mailer } from './services/mail/mailer.ts';
+import { MailSettingsService } from './services/mail/mail-settings-service.ts';
+import { SecretBox } from './services/secret-box.ts';
 
 /**
  * The objects without the server's start-up: the database (migrated), the repositories, and
@@ -45,8 +51,12 @@ export interface CoreContext {
     permissions: PermissionRepo;
     groups: GroupRepo;
     vanities: VanityRepo;
+    mailSettings: MailSettingsRepo;
+    emails: EmailRepo;
   };
   audit: AuditLog;
+  /** Outgoing email: the SMTP settings, the sender, and the outbox every server drains. */
+  mail: { settings: MailSettingsService; mailer: Mailer; outbox: MailOutbox };
   users: UserService;
   keys: ApiKeyService;
   /** Counts this process's database writes: caches of derived answers are void once it moves. */
@@ -79,11 +89,16 @@ export async function openCore(config: Config, logger: Logger): Promise<CoreCont
     permissions: new PermissionRepo(db.knex),
     groups: new GroupRepo(db.knex),
     vanities: new VanityRepo(db.knex),
+    mailSettings: new MailSettingsRepo(db.knex),
+    emails: new EmailRepo(db.knex),
   };
   const audit = new AuditLog(repos.audit);
   const users = new UserService(repos.users, repos.sessions, audit, config.auth.minPasswordLength);
   // Answers the proxy needs on every request are cached until this process writes anything.
   const generation = trackWrites(db.knex);
   const keys = new ApiKeyService(repos.keys, repos.users, audit, generation);
-  return { config, logger, db, secretKey, repos, audit, users, keys, writeGeneration: generation, close: () => db.knex.destroy() };
+  const mailSettings = new MailSettingsService(repos.mailSettings, new SecretBox(secretKey, 'mail-settings'), audit);
+  const mailer = new Mailer(mailSettings);
+  const mail = { settings: mailSettings, mailer, outbox: new MailOutbox(repos.emails, mailSettings, mailer, audit, logger) };
+  return { config, logger, db, secretKey, repos, audit, mail, users, keys, writeGeneration: generation, close: () => db.knex.destroy() };
 }

@@ -33,7 +33,10 @@ const BACKOFF_MS = [MINUTE, 5 * MINUTE, 15 * MINUTE, 60 * MINUTE, 240 * MINUTE];
 const MAX_ATTEMPTS = BACKOFF_MS.length + 1;
 /** How long a claim keeps other servers off a send: far longer than one SMTP conversation's timeouts. */
 const CLAIM_MS = 2 * MINUTE;
-/** A batch stops taking new sends after this, so a claim is never made on a stale clock. */
+/**
+ * A batch stops taking new sends after this much real time: its claims all end CLAIM_MS after
+ * the `now` it was given, so each keeps at least a minute for its own SMTP conversation.
+ */
 const BATCH_BUDGET_MS = MINUTE;
 const MAX_ERROR = 2000;
 const MAX_LIST = 500;
@@ -98,15 +101,13 @@ export class MailOutbox {
   async deliverDue(now: Date, serverId: string, limit = 50): Promise<DeliveryReport> {
     const report: DeliveryReport = { sent: 0, retried: 0, failed: 0 };
     const started = performance.now();
-    // `now` moved on by the time this batch has taken, so a claim's end is never in the past.
-    const clock = () => new Date(now.getTime() + Math.round(performance.now() - started));
+    const claimUntil = new Date(now.getTime() + CLAIM_MS);
     for (const id of await this.repo.due(now, limit)) {
       if (performance.now() - started > BATCH_BUDGET_MS) break;
-      const at = clock();
-      if (!(await this.repo.claim(id, serverId, at, new Date(at.getTime() + CLAIM_MS)))) continue;
+      if (!(await this.repo.claim(id, serverId, now, claimUntil))) continue;
       const send = await this.repo.claimed(id);
       if (!send) continue;
-      const { outcome, unavailable } = await this.attempt(send, at);
+      const { outcome, unavailable } = await this.attempt(send, now);
       await this.repo.finish(id, serverId, outcome);
       await this.record(id, send.messageId, send.kind, send.recipient, outcome.status, outcome.attempts, outcome.lastError);
       report[outcome.status === 'sent' ? 'sent' : outcome.status === 'failed' ? 'failed' : 'retried'] += 1;

@@ -111,6 +111,11 @@ export class MailSettingsService {
     const s = await this.repo.get();
     if (!s) return null;
     const { passwordEncrypted, ...rest } = s;
-    return { ...rest, password: passwordEncrypted === null ? null : this.box.open(passwordEncrypted, PASSWORD_CONTEXT) };
+    if (passwordEncrypted === null) return { ...rest, password: null };
+    try {
+      return { ...rest, password: this.box.open(passwordEncrypted, PASSWORD_CONTEXT) };
+    } catch {
+      throw new Error('The stored SMTP password cannot be decrypted (was the secret key changed?); configure email again.');
+    }
   }
 }

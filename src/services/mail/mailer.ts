@@ -94,7 +94,10 @@ export class Mailer {
 
   async send(message: OutgoingMessage, to: string): Promise<MailSent> {
     if (!isEmailAddress(to)) throw new MailSendError(`${JSON.stringify(to.slice(0, 80))} is not an email address.`, true, false);
-    const server = await this.settings.server();
+    const server = await this.settings.server().catch((err: unknown) => {
+      // Settings that cannot be read now fail every message alike: they wait, and the batch stops.
+      throw new MailSendError(err instanceof Error ? err.message : String(err), false, true);
+    });
     if (!server) throw new MailSendError(MAIL_NOT_CONFIGURED, true, false);
     await attachmentsPresent(message);
     const transport = nodemailer.createTransport(transportOptions(server));

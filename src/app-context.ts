@@ -155,6 +155,7 @@ export async function createAppContext(config: Config, logger: Logger, events: C
     secretKey,
     repos,
     audit,
+    mail: core.mail,
     users,
     keys,
     throttle,

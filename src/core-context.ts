@@ -21,9 +21,15 @@ import { ScheduleRepo } from './repositories/schedule-repo.ts';
 import { SubscriberRepo } from './repositories/subscriber-repo.ts';
 import { VariantRepo } from './repositories/variant-repo.ts';
 import { VanityRepo } from './repositories/vanity-repo.ts';
+import { EmailRepo } from './repositories/email-repo.ts';
+import { MailSettingsRepo } from './repositories/mail-settings-repo.ts';
 import { ApiKeyService } from './services/api-key-service.ts';
 import { AuditLog } from './services/audit-log.ts';
 import { UserService } from './services/user-service.ts';
+import { MailOutbox } from './services/mail/mail-outbox.ts';
+import { Mailer } from './services/mail/mailer.ts';
+import { MailSettingsService } from './services/mail/mail-settings-service.ts';
+import { SecretBox } from './services/secret-box.ts';
 
 /**
  * The objects without the server's start-up: the database (migrated), the repositories, and
@@ -53,8 +59,12 @@ export interface CoreContext {
     renderings: RenderingRepo;
     schedules: ScheduleRepo;
     subscribers: SubscriberRepo;
+    mailSettings: MailSettingsRepo;
+    emails: EmailRepo;
   };
   audit: AuditLog;
+  /** Outgoing email: the SMTP settings, the sender, and the outbox every server drains. */
+  mail: { settings: MailSettingsService; mailer: Mailer; outbox: MailOutbox };
   users: UserService;
   keys: ApiKeyService;
   /** Counts this process's database writes: caches of derived answers are void once it moves. */
@@ -91,11 +101,16 @@ export async function openCore(config: Config, logger: Logger): Promise<CoreCont
     renderings: new RenderingRepo(db.knex),
     schedules: new ScheduleRepo(db.knex),
     subscribers: new SubscriberRepo(db.knex),
+    mailSettings: new MailSettingsRepo(db.knex),
+    emails: new EmailRepo(db.knex),
   };
   const audit = new AuditLog(repos.audit);
   const users = new UserService(repos.users, repos.sessions, audit, config.auth.minPasswordLength);
   // Answers the proxy needs on every request are cached until this process writes anything.
   const generation = trackWrites(db.knex);
   const keys = new ApiKeyService(repos.keys, repos.users, audit, generation);
-  return { config, logger, db, secretKey, repos, audit, users, keys, writeGeneration: generation, close: () => db.knex.destroy() };
+  const mailSettings = new MailSettingsService(repos.mailSettings, new SecretBox(secretKey, 'mail-settings'), audit);
+  const mailer = new Mailer(mailSettings);
+  const mail = { settings: mailSettings, mailer, outbox: new MailOutbox(repos.emails, mailSettings, mailer, audit, logger) };
+  return { config, logger, db, secretKey, repos, audit, mail, users, keys, writeGeneration: generation, close: () => db.knex.destroy() };
 }

@@ -27,6 +27,8 @@ import { ScheduleService } from './services/reports/schedule-service.ts';
 import { SubscriptionService } from './services/reports/subscription-service.ts';
 import { VariantService } from './services/reports/variant-service.ts';
 import { serverIdentity } from './services/reports/server-identity.ts';
+import { ReportMailer } from './services/reports/report-mailer.ts';
+import { ReportRecipients } from './services/reports/report-recipients.ts';
 
 /** The server's objects: the core (core-context.ts) and everything its start-up brings up. */
 export interface AppContext extends CoreContext {
@@ -141,9 +143,21 @@ export async function createAppContext(config: Config, logger: Logger, events: C
     clock,
     logger.child({ component: 'renders' }),
   );
+  const mailer = new ReportMailer(
+    new ReportRecipients(repos.permissions, repos.groups, repos.users, repos.subscribers, access),
+    core.mail.outbox,
+    core.mail.settings,
+    repos.renderings,
+    runtime.reports,
+    () => serverUrl,
+    clock,
+    logger.child({ component: 'report-mail' }),
+  );
+  renders.onFinished((f) => mailer.rendered(f));
   const reports: ReportServices = {
     variants,
     renders,
+    mailer,
     schedules: new ScheduleService(repos.schedules, variants, audit, clock),
     subscriptions: new SubscriptionService(repos.subscribers, repos.users, variants, access, audit),
   };

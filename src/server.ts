@@ -232,7 +232,8 @@ export function buildServer(ctx: AppContext): LecternServer {
   const scheduler = new Scheduler(
     ctx.reports.schedules,
     ctx.reports.renders,
-    [],
+    // The outbox: every server drains it, each send claimed by one.
+    [{ name: 'mail', run: async (now) => void (await ctx.mail.outbox.deliverDue(now, ctx.reports.renders.serverId)) }],
     { tickSeconds: config.reports.tickSeconds, batch: 50 },
     ctx.clock,
     logger.child({ component: 'scheduler' }),

@@ -2,8 +2,6 @@ import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { simpleParser, type ParsedMail } from 'mailparser';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../../src/config/index.ts';
 import { openCore, type CoreContext } from '../../src/core-context.ts';
@@ -16,67 +14,11 @@ import { composeReportMessages } from '../../src/services/mail/report-message.ts
 import { createTestDatabase, DATABASES, type TestDatabase } from '../helpers/databases.ts';
 import { runCli } from '../helpers/process.ts';
 import { freePort } from '../helpers/run-command.ts';
+import { startSmtp, SMTP_PASSWORD as PASSWORD, SMTP_USER as USER, type TestSmtp } from '../helpers/smtp.ts';
 
-const USER = 'mailer';
-const PASSWORD = 'Pa55-word-that-must-stay-secret';
 const FROM = 'reports@example.com';
 const MINUTE = 60_000;
 const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 1, 2, 3, 4]);
-
-interface Received {
-  envelopeFrom: string;
-  envelopeTo: string[];
-  mail: ParsedMail;
-}
-
-interface TestSmtp {
-  received: Received[];
-  close(): Promise<void>;
-}
-
-/**
- * A real SMTP server on loopback: authentication required (USER and PASSWORD only), recipients
- * starting with "reject" refused with 550, each message parsed as a mail client would.
- */
-async function startSmtp(port: number, opts: { secure?: boolean; starttls?: boolean; delayMs?: number } = {}): Promise<TestSmtp> {
-  const received: Received[] = [];
-  const server = new SMTPServer({
-    secure: opts.secure ?? false,
-    authOptional: false,
-    // Plain-text AUTH on a connection without TLS (security "none"); the check itself is real.
-    allowInsecureAuth: true,
-    disabledCommands: opts.starttls ? [] : ['STARTTLS'],
-    logger: false,
-    onAuth(auth, _session, cb) {
-      if (auth.username === USER && auth.password === PASSWORD) cb(null, { user: auth.username });
-      else cb(Object.assign(new Error('Invalid username or password'), { responseCode: 535 }));
-    },
-    onRcptTo(address, _session, cb) {
-      if (address.address.startsWith('reject')) cb(Object.assign(new Error('No such user here'), { responseCode: 550 }));
-      else cb();
-    },
-    onData(stream, session, cb) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        // skipImageLinks: keep cid: links as sent (by default they become data: URLs).
-        void simpleParser(Buffer.concat(chunks), { skipImageLinks: true }).then((mail) => {
-          received.push({
-            envelopeFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-            envelopeTo: session.envelope.rcptTo.map((r) => r.address),
-            mail,
-          });
-          setTimeout(() => cb(), opts.delayMs ?? 0);
-        }, cb);
-      });
-    },
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
-  return { received, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
-}
 
 const message = (subject: string): OutgoingMessage => ({ subject, text: `${subject}\n`, attachments: [], images: [] });
 

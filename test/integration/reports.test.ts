@@ -122,8 +122,8 @@ describe.each(DATABASES)('rendered reports: variants, history, schedules (%s)', 
       activate: true,
       email: false,
     });
-    // Every second day from 1 January at 09:00 New York (EST, 14:00 UTC): 3 March is the next.
-    expect(created.body.next_run).toBe('2026-03-03T14:00:00Z');
+    // 09:00 UTC is 04:00 in New York: every second day from 1 January at 04:00 local; 2 March's has passed.
+    expect(created.body.next_run).toBe('2026-03-04T09:00:00Z');
     const listed = await api(t.url, 'GET', `/__api__/variants/${variant.id}/schedules`, { key: pub.key });
     expect(listed.body).toEqual([created.body]);
     const again = await api(t.url, 'POST', '/__api__/schedules', { key: pub.key, body: { ...base, type: 'day', schedule: '{"N": 1}' } });
@@ -156,7 +156,7 @@ describe.each(DATABASES)('rendered reports: variants, history, schedules (%s)', 
       [{ type: 'minute', schedule: 'not json' }, 245, /not valid JSON/],
       [{ type: 'day', schedule: '{"N": 1}', timezone: 'Mars/Olympus' }, 245, /timezone/],
       [{ type: 'day', schedule: '{"N": 1}', start_time: 'yesterday' }, 37, /start_time/],
-      [{ type: 'day', schedule: 5 }, 3, /schedule/],
+      [{ type: 'day', schedule: 5 }, 25, /schedule/],
     ];
     for (const [body, code, message] of cases) {
       const res = await api(t.url, 'POST', '/__api__/schedules', { key: pub.key, body: { ...base, ...body } });

@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { timeZoneNames, zoneOffset } from '../../domain/schedules/time-zones.ts';
+import { zoneOffset } from '../../domain/schedules/time-zones.ts';
+import { knownTimeZones } from '../../services/reports/time-zone-list.ts';
 import { actorOf } from '../../http/actor.ts';
 import type { ReportServices } from '../../services/reports/index.ts';
 import type { ScheduleInput } from '../../services/reports/schedule-service.ts';
@@ -96,7 +97,7 @@ export function scheduleRoutes(reports: ReportServices): Router {
 
   const zones = (_req: unknown, res: { json(v: unknown): void }) => {
     const now = new Date();
-    res.json(timeZoneNames().map((timezone) => ({ timezone, offset: zoneOffset(timezone, now) })));
+    res.json(knownTimeZones().map((timezone) => ({ timezone, offset: zoneOffset(timezone, now) })));
   };
   r.get('/v1/timezones', zones);
   r.get('/timezones', zones);

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { actorOf } from '../../http/actor.ts';
@@ -25,6 +26,11 @@ const createBody = z.object({
   name: z.string().trim().min(1).max(255),
   parameters: z.record(z.string(), z.unknown()).refine((p) => JSON.stringify(p).length <= 64 * 1024, 'must be at most 64 KB of JSON'),
   visibility: z.enum(['public', 'private']).default('private'),
+});
+
+const senderQuery = z.object({
+  email: z.enum(['me', 'collaborators', 'collaborators_viewers']).optional(),
+  rendering_id: z.coerce.number().int().positive().optional(),
 });
 
 const renderBody = z.object({ variant_key: z.string().max(16).nullable().optional() }).loose();
@@ -107,6 +113,19 @@ export function variantRoutes(reports: ReportServices): Router {
   r.get('/variants/:id/renderings', async (req, res) => {
     const { variant } = await variants.visible(currentUser(req), req.params.id);
     res.json((await renders.history(variant.id)).map((x) => renderingJson(x, variant.renderingId)));
+  });
+
+  // On-demand email of a rendering (§4.4): queued to the outbox; the answer is a finished task.
+  r.post('/variants/:id/sender', async (req, res) => {
+    const q = parseInput(senderQuery, req.query, 'query');
+    // Older connectapi sent `{"email": to}` as the body instead.
+    const body = typeof req.body === 'object' && req.body !== null ? (req.body as { email?: unknown }) : {};
+    const who = q.email ?? parseInput(senderQuery.shape.email, body.email ?? 'me', 'body');
+    const user = currentUser(req);
+    const of = await variants.visible(user, req.params.id);
+    const reached = await reports.mailer.send(user, of, who ?? 'me', q.rendering_id ?? null, await variants.mayChange(user, of));
+    const output = [`Email queued for ${reached} recipient${reached === 1 ? '' : 's'}.`];
+    res.json({ id: randomBytes(8).toString('hex'), output, finished: true, code: 0, error: '', last: output.length, result: null });
   });
 
   r.get('/variants/:id/subscribers', async (req, res) => {

@@ -10,12 +10,14 @@ export function isValidTimeZone(name: unknown): name is string {
 }
 
 /**
- * The zone names `GET /v1/timezones` lists, sorted. Node's list holds canonical zones only, so
- * `UTC` and `Etc/UTC` are added: clients default to them, and connectapi refuses to describe a
+ * The zone names `GET /v1/timezones` lists, sorted: Intl's list, the `extra` names (the system's
+ * tz database, with its links) that this server can compute in, and `UTC` and `Etc/UTC`.
+ * Node's list holds ICU's canonical names, some of them old (`Asia/Calcutta`, not
+ * `Asia/Kolkata`), and clients send what their OS says; connectapi refuses to describe a
  * schedule whose zone is not in this list (connect-api-next.md §3.7).
  */
-export function timeZoneNames(): string[] {
-  return [...new Set([...Intl.supportedValuesOf('timeZone'), 'UTC', 'Etc/UTC'])].sort();
+export function timeZoneNames(extra: readonly string[] = []): string[] {
+  return [...new Set([...Intl.supportedValuesOf('timeZone'), ...extra.filter(isValidTimeZone), 'UTC', 'Etc/UTC'])].sort();
 }
 
 /** A zone's UTC offset at `at`, as `±HH:MM` (what `GET /v1/timezones` shows beside each name). */

@@ -1,4 +1,5 @@
 import type { RenderService } from './render-service.ts';
+import type { ReportMailer } from './report-mailer.ts';
 import type { ScheduleService } from './schedule-service.ts';
 import type { SubscriptionService } from './subscription-service.ts';
 import type { VariantService } from './variant-service.ts';
@@ -9,4 +10,5 @@ export interface ReportServices {
   renders: RenderService;
   schedules: ScheduleService;
   subscriptions: SubscriptionService;
+  mailer: ReportMailer;
 }

@@ -29,13 +29,13 @@ export interface ScheduleInput {
 }
 
 /** The rule a stored schedule holds (it was checked when saved). */
-export function ruleOf(s: Schedule): ScheduleRule | null {
+function ruleOf(s: Schedule): ScheduleRule | null {
   const parsed = parseScheduleRule(s.type, s.schedule);
   return parsed.ok ? parsed.rule : null;
 }
 
 /** When a schedule runs next after `after`: a missed slot is not made up, the next one is. */
-export function followingRun(s: Schedule, after: Date): Date | null {
+function followingRun(s: Schedule, after: Date): Date | null {
   const rule = ruleOf(s);
   return rule ? nextRun(rule, s.startTime, s.timezone, after) : null;
 }

@@ -1,0 +1,197 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { fixture, makeBundle } from '../helpers/bundles.ts';
+import { DATABASES } from '../helpers/databases.ts';
+import { deployBundle } from '../helpers/deploy.ts';
+import { freePort } from '../helpers/run-command.ts';
+import { api, startTestServer, type TestServer } from '../helpers/server.ts';
+import { startSmtp, SMTP_PASSWORD, SMTP_USER, type Received, type TestSmtp } from '../helpers/smtp.ts';
+import { TestClock } from '../helpers/test-clock.ts';
+
+const MINUTE = 60_000;
+const PNG_B64 = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
+
+// What blastula's attach_connect_email() writes, set the same way: rmarkdown::output_metadata.
+const blastulaStyle = (extra = '') => `---
+title: "Weekly numbers"
+output: html_document
+---
+
+\`\`\`{r, include=FALSE}
+if (Sys.getenv("FAIL") == "1") stop("boom from the schedule")
+write.csv(data.frame(x = 1:3), "numbers.csv", row.names = FALSE)
+rmarkdown::output_metadata$set(
+  rsc_email_subject = paste("Numbers for", Sys.getenv("RSC_REPORT_NAME")),
+  rsc_email_body_html = "<p>This week: <img src='cid:chart.png'></p>",
+  rsc_email_body_text = "This week's numbers.",
+  rsc_email_images = list(chart.png = "${PNG_B64}"),
+  rsc_email_attachments = list("numbers.csv")${extra}
+)
+\`\`\`
+
+Total: \`r 1 + 2 + 3\`.
+`;
+
+const to = (r: Received) => r.envelopeTo.join(',');
+
+describe.each(DATABASES)('scheduled reports by email (%s)', (kind) => {
+  let t: TestServer | undefined;
+  let smtp: TestSmtp | undefined;
+  afterEach(async () => {
+    await t?.close();
+    await smtp?.close();
+    t = smtp = undefined;
+  });
+
+  async function setUp() {
+    const clock = new TestClock(new Date(Math.floor(Date.now() / MINUTE) * MINUTE));
+    const port = await freePort();
+    smtp = await startSmtp(port);
+    t = await startTestServer(kind, { config: { reports: { tickSeconds: 300 } }, clock: clock.now });
+    await t.server.ctx.mail.settings.set(
+      { userId: null, via: 'system' },
+      { host: '127.0.0.1', port, security: 'none', username: SMTP_USER, password: SMTP_PASSWORD, fromAddress: 'reports@example.com' },
+      new Date(),
+    );
+    const pub = await t.createUser('pub', 'publisher');
+    return { t, smtp, clock, pub };
+  }
+
+  async function deployed(t: TestServer, key: string, bundle: Buffer, title: string) {
+    const d = await deployBundle(t.url, key, title.toLowerCase().replace(/\W+/g, '-'), bundle, { title });
+    expect(d.task.code, d.log).toBe(0);
+    const variant = (await api(t.url, 'GET', `/__api__/applications/${d.content.guid}/variants`, { key })).body[0];
+    return { guid: d.content.guid, variant };
+  }
+
+  async function grant(t: TestServer, key: string, guid: string, userGuid: string, role: 'owner' | 'viewer') {
+    const res = await api(t.url, 'POST', `/__api__/v1/content/${guid}/permissions`, { key, body: { principal_guid: userGuid, principal_type: 'user', role } });
+    expect(res.status).toBe(201);
+    return res.body.id as string;
+  }
+
+  /** A schedule every minute from now with email on; the clock moves one minute and the server ticks. */
+  async function runOnce(t: TestServer, clock: TestClock, key: string, variant: { id: number; app_id: number }) {
+    const s = await api(t.url, 'POST', '/__api__/schedules', {
+      key,
+      body: { app_id: variant.app_id, variant_id: variant.id, type: 'minute', schedule: '{"N": 1}', start_time: clock.now().toISOString(), email: true },
+    });
+    expect(s.status, JSON.stringify(s.body)).toBe(200);
+    clock.advance(MINUTE);
+    expect((await t.server.scheduler.tick()).claimed).toBe(1);
+    await t.server.ctx.reports.renders.idle();
+    await t.server.scheduler.tick();
+    await t.server.scheduler.settled();
+  }
+
+  it('mails an R Markdown report with its custom subject, inline image and attachment to the people who may see it, once each', async () => {
+    const { t, smtp, clock, pub } = await setUp();
+    const { guid, variant } = await deployed(
+      t,
+      pub.key,
+      await makeBundle({ 'numbers.Rmd': blastulaStyle() }, { appmode: 'rmd-static', primary_rmd: 'numbers.Rmd' }),
+      'Weekly numbers',
+    );
+    const collab = await t.createUser('collab', 'publisher');
+    const reader = await t.createUser('reader', 'viewer');
+    const optedOut = await t.createUser('optedout', 'viewer');
+    const revoked = await t.createUser('revoked', 'viewer');
+    await grant(t, pub.key, guid, collab.user.guid, 'owner');
+    await grant(t, pub.key, guid, reader.user.guid, 'viewer');
+    await grant(t, pub.key, guid, optedOut.user.guid, 'viewer');
+    const revokedGrant = await grant(t, pub.key, guid, revoked.user.guid, 'viewer');
+    // A viewer subscribes, then loses access; another unsubscribes themselves.
+    expect(
+      (await api(t.url, 'POST', `/__api__/variants/${variant.id}/subscribers`, { key: revoked.key, body: JSON.stringify(revoked.user.guid) })).status,
+    ).toBe(200);
+    expect((await api(t.url, 'DELETE', `/__api__/v1/content/${guid}/permissions/${revokedGrant}`, { key: pub.key })).status).toBe(200);
+    expect((await api(t.url, 'DELETE', `/__api__/variants/${variant.id}/subscribers/${optedOut.user.guid}`, { key: optedOut.key })).status).toBe(204);
+    // Someone without access cannot subscribe at all.
+    const stranger = await t.createUser('stranger', 'viewer');
+    expect((await api(t.url, 'POST', `/__api__/variants/${variant.id}/subscribers`, { key: stranger.key, body: [stranger.user.guid] })).status).toBe(404);
+    expect(
+      (await api(t.url, 'POST', `/__api__/variants/${variant.id}`, { key: pub.key, body: { email_collaborators: true, email_viewers: true } })).status,
+    ).toBe(200);
+
+    await runOnce(t, clock, pub.key, variant);
+
+    expect(smtp.received.map(to).sort()).toEqual(['collab@example.com', 'pub@example.com', 'reader@example.com']);
+    for (const { mail } of smtp.received) {
+      expect(mail.subject).toBe('Numbers for Weekly numbers');
+      expect(mail.from?.value[0]?.address).toBe('reports@example.com');
+      expect(mail.html).toContain("src='cid:chart.png'");
+      expect(mail.text).toContain("This week's numbers.");
+      const image = mail.attachments.find((a) => a.contentId === '<chart.png>');
+      expect(image?.content.toString('base64')).toBe(PNG_B64);
+      const csv = mail.attachments.find((a) => a.filename === 'numbers.csv');
+      expect(csv?.content.toString()).toContain('"x"');
+    }
+    const sends = await t.server.ctx.mail.outbox.sends({ contentId: variant.app_id, limit: 50 });
+    expect(sends.map((s) => [s.recipient, s.status, s.kind]).sort()).toEqual([
+      ['collab@example.com', 'sent', 'scheduled'],
+      ['pub@example.com', 'sent', 'scheduled'],
+      ['reader@example.com', 'sent', 'scheduled'],
+    ]);
+  });
+
+  it('sends nothing on a schedule when the document suppresses it, but still mails it on demand', async () => {
+    const { t, smtp, clock, pub } = await setUp();
+    const rmd = blastulaStyle(',\n  rsc_email_suppress_scheduled = TRUE');
+    const { variant } = await deployed(
+      t,
+      pub.key,
+      await makeBundle({ 'numbers.Rmd': rmd }, { appmode: 'rmd-static', primary_rmd: 'numbers.Rmd' }),
+      'Quiet numbers',
+    );
+    await api(t.url, 'POST', `/__api__/variants/${variant.id}`, { key: pub.key, body: { email_collaborators: true } });
+    await runOnce(t, clock, pub.key, variant);
+    expect(smtp.received).toEqual([]);
+    const current = (await api(t.url, 'GET', `/__api__/variants/${variant.id}`, { key: pub.key })).body.rendering_id;
+    const sent = await api(t.url, 'POST', `/__api__/variants/${variant.id}/sender?email=me&rendering_id=${current}`, { key: pub.key, body: {} });
+    expect(sent.status, JSON.stringify(sent.body)).toBe(200);
+    expect(sent.body).toMatchObject({ finished: true, code: 0 });
+    await t.server.scheduler.tick();
+    await t.server.scheduler.settled();
+    expect(smtp.received.map(to)).toEqual(['pub@example.com']);
+    expect(smtp.received[0]!.mail.subject).toBe('Numbers for Quiet numbers');
+    // A rendering of another variant, or none, is refused in Connect's terms.
+    expect((await api(t.url, 'POST', `/__api__/variants/${variant.id}/sender?email=me&rendering_id=999999`, { key: pub.key })).body.code).toBe(116);
+  });
+
+  it('mails a Jupyter notebook with the default message: its title, a link, the report attached', async () => {
+    const { t, smtp, clock, pub } = await setUp();
+    const { guid, variant } = await deployed(t, pub.key, fixture('py-jupyter-static.tar.gz'), 'Notebook digest');
+    await api(t.url, 'POST', `/__api__/variants/${variant.id}`, { key: pub.key, body: { email_collaborators: true } });
+    await runOnce(t, clock, pub.key, variant);
+    expect(smtp.received.map(to)).toEqual(['pub@example.com']);
+    const { mail } = smtp.received[0]!;
+    expect(mail.subject).toBe('Notebook digest');
+    expect(mail.text).toContain(`/content/${guid}/`);
+    const report = mail.attachments.find((a) => /\.html$/.test(a.filename ?? ''));
+    // nbconvert highlights code into spans: compare the text a reader sees.
+    expect(report?.content.toString().replace(/<[^>]+>/g, '')).toContain('print(1+1)');
+  });
+
+  it('mails the owner and collaborators when a scheduled render fails, with the end of its log', async () => {
+    const { t, smtp, clock, pub } = await setUp();
+    const { guid, variant } = await deployed(
+      t,
+      pub.key,
+      await makeBundle({ 'numbers.Rmd': blastulaStyle() }, { appmode: 'rmd-static', primary_rmd: 'numbers.Rmd' }),
+      'Fragile numbers',
+    );
+    const collab = await t.createUser('collab', 'publisher');
+    const reader = await t.createUser('reader', 'viewer');
+    await grant(t, pub.key, guid, collab.user.guid, 'owner');
+    await grant(t, pub.key, guid, reader.user.guid, 'viewer');
+    await api(t.url, 'PATCH', `/__api__/v1/content/${guid}/environment`, { key: pub.key, body: [{ name: 'FAIL', value: '1' }] });
+    await runOnce(t, clock, pub.key, variant);
+    expect(smtp.received.map(to).sort()).toEqual(['collab@example.com', 'pub@example.com']);
+    for (const { mail } of smtp.received) {
+      expect(mail.subject).toMatch(/Fragile numbers/);
+      expect(mail.text).toContain('boom from the schedule');
+      expect(mail.text).toContain(`/__api__/v1/content/${guid}/jobs`);
+    }
+    const history = (await api(t.url, 'GET', `/__api__/variants/${variant.id}/renderings`, { key: pub.key })).body;
+    expect(history[0]).toMatchObject({ trigger: 'schedule', status: 'failed', active: false });
+  });
+});

@@ -2,6 +2,9 @@ import type { Logger } from '../src/logging/logger.ts';
 import type { RenderService } from '../src/services/reports/render-service.ts';
 import type { ScheduleService } from '../src/services/reports/schedule-service.ts';
 
+/** What the loop needs of the render side (RenderService): its identity, leases, the dead-render sweep, and a start. */
+export type SchedulerRenders = Pick<RenderService, 'serverId' | 'leaseFrom' | 'renew' | 'sweepLapsed' | 'dispatch'>;
+
 /** Whatever else runs on the scheduler's clock (the mail outbox): called each tick, never twice at once. */
 export interface TimedWork {
   name: string;
@@ -40,7 +43,7 @@ export class Scheduler {
 
   constructor(
     private readonly schedules: ScheduleService,
-    private readonly renders: RenderService,
+    private readonly renders: SchedulerRenders,
     private readonly work: TimedWork[],
     private readonly o: SchedulerOptions,
     private readonly clock: () => Date,
@@ -62,13 +65,15 @@ export class Scheduler {
     await Promise.all(this.busy.values());
   }
 
+  // Ticks keep their cadence (every tickSeconds from the last one's start), and never overlap.
   private plan(delayMs: number): void {
     this.timer = setTimeout(() => {
+      const started = Date.now();
       this.ticking = this.tick()
         .catch((err: unknown) => this.logger.error({ err }, 'scheduler tick failed'))
         .finally(() => {
           this.ticking = undefined;
-          if (this.running) this.plan(this.o.tickSeconds * 1000);
+          if (this.running) this.plan(Math.max(0, this.o.tickSeconds * 1000 - (Date.now() - started)));
         });
     }, delayMs);
     this.timer.unref();

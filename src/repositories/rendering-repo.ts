@@ -7,7 +7,7 @@ type Row = Record<string, unknown>;
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 
-function toRendering(r: Row): Rendering {
+export function toRendering(r: Row): Rendering {
   return {
     id: Number(r.id),
     contentId: Number(r.content_id),

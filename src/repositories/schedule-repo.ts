@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { toBool, toDate, toDateOrNull } from '../db/values.ts';
 import type { Rendering, Schedule } from '../domain/reports.ts';
-import { renderingRow, RenderingRepo } from './rendering-repo.ts';
+import { renderingRow, toRendering } from './rendering-repo.ts';
 
 type Row = Record<string, unknown>;
 
@@ -88,21 +88,27 @@ export class ScheduleRepo {
       if (trx.client.dialect === 'postgresql') q.forUpdate().skipLocked();
       const due = ((await q) as Row[]).map(toSchedule);
       const claimed: Rendering[] = [];
-      const renderings = new RenderingRepo(trx);
+      // One look per item at its active bundle, however many of its variants are due.
+      const bundles = new Map<number, number | null>();
+      const bundleOf = async (contentId: number) => {
+        if (!bundles.has(contentId)) {
+          const c = (await trx('content').where({ id: contentId }).first('bundle_id')) as { bundle_id: number | null } | undefined;
+          bundles.set(contentId, c?.bundle_id === null || c?.bundle_id === undefined ? null : Number(c.bundle_id));
+        }
+        return bundles.get(contentId)!;
+      };
       for (const s of due) {
-        await trx('schedules')
-          .where({ id: s.id })
-          .update({ next_run: o.following(s) });
-        const content = (await trx('content').where({ id: s.contentId }).first('bundle_id')) as { bundle_id: number | null } | undefined;
+        await trx('schedules').where({ id: s.id }).update({ next_run: o.following(s) });
+        const bundleId = await bundleOf(s.contentId);
         // Nothing deployed yet: the slot passes, as it would for a server that was down.
-        if (!content || content.bundle_id === null) continue;
+        if (bundleId === null) continue;
         const rows = (await trx('renderings')
           .insert(
             renderingRow(
               {
                 contentId: s.contentId,
                 variantId: s.variantId,
-                bundleId: Number(content.bundle_id),
+                bundleId,
                 trigger: 'schedule',
                 scheduleId: s.id,
                 dueTime: s.nextRun,
@@ -117,10 +123,8 @@ export class ScheduleRepo {
           )
           .onConflict(['schedule_id', 'due_time'])
           .ignore()
-          .returning('id')) as ({ id: number } | number)[];
-        const id = rows[0] === undefined ? undefined : typeof rows[0] === 'number' ? rows[0] : rows[0].id;
-        const r = id === undefined ? undefined : await renderings.byId(Number(id));
-        if (r) claimed.push(r);
+          .returning('*')) as Row[];
+        if (rows[0]) claimed.push(toRendering(rows[0]));
       }
       return claimed;
     });

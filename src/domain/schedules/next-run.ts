@@ -13,16 +13,17 @@ const STEP_MS = { minute: 60_000, hour: 3_600_000 } as const;
  * `timeZone` on the days the rule picks (rule-dates.ts), with wall-clock.ts's DST rules.
  *
  * Null only for a dayweekofmonth rule on a fifth weekday that none of its months has.
- * Throws on an unknown time zone (schedule input is checked before it gets here).
+ * Throws on an unknown time zone for the rules that use it (schedule input is checked before it gets here).
  */
 export function nextRun(rule: ScheduleRule, startTime: Date, timeZone: string, after: Date): Date | null {
   const start = startTime.getTime();
   const afterMs = after.getTime();
-  const anchor = toWallClock(start, timeZone);
   if (rule.type === 'minute' || rule.type === 'hour') {
     const step = rule.n * STEP_MS[rule.type];
     return new Date(afterMs < start ? start : start + (Math.floor((afterMs - start) / step) + 1) * step);
   }
+  // Only the longer rules need the wall clock (its zone arithmetic is most of this function's cost).
+  const anchor = toWallClock(start, timeZone);
   // A day before `after`'s date is early enough: the loop below then runs a few times at most.
   let from = Math.max(anchor.day, toWallClock(afterMs, timeZone).day - 1);
   for (;;) {

@@ -37,11 +37,19 @@ async function main() {
   const actor = { userId: owner.id, via: 'system' as const };
 
   // One deployed notebook; its default variant and COUNT - 1 saved ones, each with a schedule.
-  const created = await fetch(`${bench.base}/__api__/v1/content`, { method: 'POST', headers: { ...bench.auth, 'content-type': 'application/json' }, body: '{"name":"digest"}' });
+  const created = await fetch(`${bench.base}/__api__/v1/content`, {
+    method: 'POST',
+    headers: { ...bench.auth, 'content-type': 'application/json' },
+    body: '{"name":"digest"}',
+  });
   const { guid } = (await created.json()) as { guid: string };
   const up = await fetch(`${bench.base}/__api__/v1/content/${guid}/bundles`, { method: 'POST', headers: bench.auth, body: notebook });
   const { id: bundleId } = (await up.json()) as { id: string };
-  const dep = await fetch(`${bench.base}/__api__/v1/content/${guid}/deploy`, { method: 'POST', headers: { ...bench.auth, 'content-type': 'application/json' }, body: JSON.stringify({ bundle_id: bundleId }) });
+  const dep = await fetch(`${bench.base}/__api__/v1/content/${guid}/deploy`, {
+    method: 'POST',
+    headers: { ...bench.auth, 'content-type': 'application/json' },
+    body: JSON.stringify({ bundle_id: bundleId }),
+  });
   const { task_id } = (await dep.json()) as { task_id: string };
   while (!(await ctx.tasks.get(task_id)).finished) await new Promise((r) => setTimeout(r, 200));
   const variants = [(await ctx.reports.variants.list(owner, guid))[0]!];
@@ -50,10 +58,10 @@ async function main() {
   for (const { content, variant } of variants) {
     made.push(
       await ctx.reports.schedules.create(actor, owner, {
-      appId: content.id,
-      variantId: variant.id,
-      type: 'minute',
-      schedule: '{"N": 1}',
+        appId: content.id,
+        variantId: variant.id,
+        type: 'minute',
+        schedule: '{"N": 1}',
         startTime: new Date(Date.now() + 3600_000).toISOString(),
         timezone: 'UTC',
         activate: true,

@@ -98,7 +98,9 @@ export class ScheduleRepo {
         return bundles.get(contentId)!;
       };
       for (const s of due) {
-        await trx('schedules').where({ id: s.id }).update({ next_run: o.following(s) });
+        await trx('schedules')
+          .where({ id: s.id })
+          .update({ next_run: o.following(s) });
         const bundleId = await bundleOf(s.contentId);
         // Nothing deployed yet: the slot passes, as it would for a server that was down.
         if (bundleId === null) continue;

@@ -27,9 +27,9 @@ function recording(t: TestServer, got: Map<number, string[]>, clock: TestClock):
     sweepLapsed: (now) => renders.sweepLapsed(now),
     dispatch(r: Rendering) {
       got.set(r.id, [...(got.get(r.id) ?? []), renders.serverId]);
-      void renderings.start(r.id, renders.serverId, clock.now()).then(() =>
-        renderings.finish(r.id, renders.serverId, 'succeeded', { jobKey: null, renderTime: clock.now(), durationNs: 0 }),
-      );
+      void renderings
+        .start(r.id, renders.serverId, clock.now())
+        .then(() => renderings.finish(r.id, renders.serverId, 'succeeded', { jobKey: null, renderTime: clock.now(), durationNs: 0 }));
     },
   };
 }
@@ -55,7 +55,10 @@ describe('two servers on one PostgreSQL database', () => {
 
     const variants = [(await api(a.url, 'GET', `/__api__/applications/${d.content.guid}/variants`, { key: pub.key })).body[0]];
     for (let i = 1; i < SCHEDULES; i++) {
-      const v = await api(a.url, 'POST', `/__api__/applications/${d.content.guid}/variants`, { key: pub.key, body: { name: `v${i}`, parameters: {}, visibility: 'public' } });
+      const v = await api(a.url, 'POST', `/__api__/applications/${d.content.guid}/variants`, {
+        key: pub.key,
+        body: { name: `v${i}`, parameters: {}, visibility: 'public' },
+      });
       variants.push(v.body);
     }
     const start = clock.now();
@@ -72,7 +75,9 @@ describe('two servers on one PostgreSQL database', () => {
     const got = new Map<number, string[]>();
     const logger = createLogger('silent');
     // Small batches, so the two servers' claims interleave within each minute.
-    const schedulers = [a, b].map((t) => new Scheduler(t.server.ctx.reports.schedules, recording(t, got, clock), [], { tickSeconds: 300, batch: 7 }, clock.now, logger));
+    const schedulers = [a, b].map(
+      (t) => new Scheduler(t.server.ctx.reports.schedules, recording(t, got, clock), [], { tickSeconds: 300, batch: 7 }, clock.now, logger),
+    );
     for (let s = 0; s < 180; s++) {
       clock.advance(SECOND);
       await Promise.all(schedulers.map((x) => x.tick()));

@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../runtimes/local/ports.ts';
-import { fixture } from '../helpers/bundles.ts';
+import { fixture, makeBundle } from '../helpers/bundles.ts';
 import { DATABASES } from '../helpers/databases.ts';
 import { deployBundle, get } from '../helpers/deploy.ts';
 import { singleNodeSwarm } from '../helpers/docker.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { api, startTestServer, type TestServer } from '../helpers/server.ts';
+import { followTaskV1 } from '../helpers/tasks.ts';
 import { shinyRoundTrip } from '../helpers/shiny.ts';
 
 // The same apps, deployed the same way and reached through the same proxy, on each backend:
@@ -65,5 +66,22 @@ describe.each(CASES)('apps on the %s backend (%s)', (backend, kind) => {
     expect(res.text).toContain('Quarterly report');
     // summary(cars) ran: its table is in the document.
     expect(res.text).toMatch(/Min\.\s*:\s*4\.0/);
+  });
+
+  it("renders a report's saved variant with its own parameters and the report's variables", async () => {
+    const rmd = '---\ntitle: Regions\nparams:\n  region: north\n---\n\nRegion `r params$region` of `r Sys.getenv("RSC_REPORT_NAME")`.\n';
+    const bundle = await makeBundle({ 'regions.Rmd': rmd }, { appmode: 'rmd-static', primary_rmd: 'regions.Rmd', has_parameters: true });
+    const d = await deployBundle(t.url, key, 'regions', bundle, { title: 'Sales by region' });
+    expect(d.task.code, d.log).toBe(0);
+    const made = await api(t.url, 'POST', `/__api__/applications/${d.content.guid}/variants`, {
+      key,
+      body: { name: 'south', parameters: { region: 'south' }, visibility: 'public' },
+    });
+    expect(made.status, JSON.stringify(made.body)).toBe(200);
+    const task = await api(t.url, 'POST', `/__api__/variants/${made.body.id}/render`, { key });
+    const done = await followTaskV1(t.url, key, task.body.id);
+    expect(done.code, done.output.join('\n')).toBe(0);
+    expect((await get(`${d.content.content_url}v${made.body.key}/`, key)).text).toContain('Region south of Sales by region.');
+    expect((await get(d.content.content_url, key)).text).toContain('Region north of Sales by region.');
   });
 });

@@ -133,6 +133,7 @@ export async function createAppContext(config: Config, logger: Logger, events: C
     store,
     runtime.reports,
     tasks,
+    audit,
     {
       serverId: serverIdentity(),
       keepRenderings: config.reports.keepRenderings,

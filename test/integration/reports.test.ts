@@ -102,6 +102,12 @@ describe.each(DATABASES)('rendered reports: variants, history, schedules (%s)', 
     expect((await api(t.url, 'GET', `/__api__/variants/${variant.id}`, { key: stranger.key })).status).toBe(404);
     const body = { app_id: variant.app_id, variant_id: variant.id, type: 'day', schedule: '{"N": 1}' };
     expect((await api(t.url, 'POST', '/__api__/schedules', { key: viewer.key, body })).status).toBe(403);
+    // A saved variant is another render of publisher code: viewers cannot make one, even private.
+    const own = await api(t.url, 'POST', `/__api__/applications/${d.content.guid}/variants`, {
+      key: viewer.key,
+      body: { name: 'mine', parameters: {}, visibility: 'private' },
+    });
+    expect(own.status).toBe(403);
   });
 
   it('keeps a schedule per variant with Connect’s fields, checks it, and replaces it in full', async () => {
@@ -141,6 +147,8 @@ describe.each(DATABASES)('rendered reports: variants, history, schedules (%s)', 
     });
     expect(upcoming.body.schedules).toEqual([expect.objectContaining({ id: created.body.id, variant_key: variant.key })]);
     expect((await api(t.url, 'DELETE', `/__api__/schedules/${created.body.id}`, { key: pub.key })).status).toBe(204);
+    const audited = (await t.server.ctx.audit.recent(50)).filter((e) => e.targetType === 'schedule').map((e) => e.action);
+    expect(audited.sort()).toEqual(['schedule.create', 'schedule.delete', 'schedule.update']);
     expect((await api(t.url, 'GET', `/__api__/variants/${variant.id}/schedules`, { key: pub.key })).body).toEqual([]);
     const gone = await api(t.url, 'DELETE', `/__api__/schedules/${created.body.id}`, { key: pub.key });
     expect(gone.status).toBe(404);

@@ -98,7 +98,7 @@ export function variantRoutes(reports: ReportServices): Router {
   // Body: none, `{}`, or older connectapi's `{"email":"none","activate":true}`; on-demand renders never email.
   r.post('/variants/:id/render', async (req: Request, res) => {
     const user = currentUser(req);
-    const task = await renders.requestRender(user, await variants.manageable(user, req.params.id));
+    const task = await renders.requestRender(actorOf(req), user, await variants.manageable(user, req.params.id));
     res.json(renderTaskJson(task));
   });
 
@@ -106,7 +106,7 @@ export function variantRoutes(reports: ReportServices): Router {
   r.post('/v1/content/:guid/render', requireUser, async (req, res) => {
     const b = parseInput(renderBody, req.body ?? {});
     const user = currentUser(req);
-    const task = await renders.requestRender(user, await variants.toRender(user, String(req.params.guid), b.variant_key ?? null));
+    const task = await renders.requestRender(actorOf(req), user, await variants.toRender(user, String(req.params.guid), b.variant_key ?? null));
     res.status(202).json({ task_id: task.id });
   });
 

@@ -3,13 +3,14 @@ import { ADVERTISED_CONNECT_VERSION } from '../../domain/connect-version.ts';
 import { runSettingsOf } from '../../domain/deploy.ts';
 import { AppError } from '../../domain/errors.ts';
 import type { ReportRendered, ReportRenderer, Rendering, Variant } from '../../domain/reports.ts';
-import type { User } from '../../domain/user.ts';
+import type { Actor, User } from '../../domain/user.ts';
 import type { Logger } from '../../logging/logger.ts';
 import type { BundleRepo } from '../../repositories/bundle-repo.ts';
 import type { ContentRepo } from '../../repositories/content-repo.ts';
 import type { RenderingRepo } from '../../repositories/rendering-repo.ts';
 import type { VariantRepo } from '../../repositories/variant-repo.ts';
 import type { BundleStore } from '../bundles/bundle-store.ts';
+import type { AuditLog } from '../audit-log.ts';
 import type { TaskService } from '../tasks/task-service.ts';
 import { reportEnv } from './report-env.ts';
 import { RenderSlots } from './render-slots.ts';
@@ -61,6 +62,7 @@ export class RenderService {
     private readonly store: BundleStore,
     private readonly renderer: ReportRenderer,
     private readonly tasks: TaskService,
+    private readonly audit: AuditLog,
     private readonly o: RenderServiceOptions,
     private readonly clock: () => Date,
     private readonly logger: Logger,
@@ -82,7 +84,7 @@ export class RenderService {
   }
 
   /** Render on demand: the variant again from the active bundle, as a task. Never emails. */
-  async requestRender(user: User, { content, variant }: VariantOf): Promise<Task> {
+  async requestRender(actor: Actor, user: User, { content, variant }: VariantOf): Promise<Task> {
     if (content.bundleId === null) throw AppError.badRequest('This content has not been deployed yet.', 59);
     const task = await this.tasks.create({ contentId: content.id, bundleId: content.bundleId, userId: user.id, kind: 'render', activate: true });
     const r = await this.repos.renderings.create({
@@ -98,6 +100,7 @@ export class RenderService {
       taskId: task.id,
       requestedBy: user.id,
     });
+    await this.audit.record(actor, 'report.render', { type: 'variant', id: String(variant.id) }, { content: content.guid, rendering: r.id, task: task.id });
     void this.tasks.log(task.id, `Queued render ${r.id} of variant "${variant.name}".`);
     this.dispatch(r);
     return task;

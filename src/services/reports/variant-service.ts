@@ -93,7 +93,8 @@ export class VariantService {
   }
 
   async mayChange(user: User, { content, variant }: VariantOf): Promise<boolean> {
-    return (await this.access.canManage(user, content)) || (!variant.isDefault && variant.ownerId === user.id);
+    void variant;
+    return this.access.canManage(user, content);
   }
 
   /** The variant of an item to render for the user (`key` null: the default), if they may. */
@@ -123,9 +124,8 @@ export class VariantService {
   ): Promise<VariantOf> {
     const c = await this.content.visible(user, guid);
     if (!this.isRendered(c)) throw AppError.badRequest(`Only rendered content has variants; this is ${c.appMode}.`, 72);
-    // Viewers may save a private variant of their own; public ones are for the item's managers.
-    if (input.visibility === 'public' && !(await this.access.canManage(user, c)))
-      throw AppError.forbidden('Only the people who manage this content can save a public variant.');
+    // Each variant is more renders of publisher code (on demand, on schedules): for the managers only.
+    if (!(await this.access.canManage(user, c))) throw AppError.forbidden('Only the people who manage this content can save a variant of it.');
     await this.ensureDefault(c);
     const v = await this.variants.create({
       contentId: c.id,

@@ -1,4 +1,5 @@
 import type { Bundle, Content } from '../domain/content.ts';
+import type { Variant } from '../domain/reports.ts';
 import { AppError } from '../domain/errors.ts';
 import { asId, isGuid } from '../domain/ids.ts';
 import type { User } from '../domain/user.ts';
@@ -71,12 +72,16 @@ export class ContentFiles {
    */
   async renderingOf(user: User | undefined, c: Content, variantKey: string | null, revId: number | null): Promise<RenderChoice> {
     const variant = variantKey === null ? await this.reports.variants.defaultOf(c.id) : await this.reports.variants.byKey(c.id, variantKey);
-    const hidden = variant && variant.visibility === 'private' && variant.ownerId !== user?.id && !(await this.policy.canManage(user, c));
-    if ((variantKey !== null && !variant) || hidden) throw AppError.notFound('The requested variant does not exist.');
+    if ((variantKey !== null && !variant) || (variant && (await this.hidden(user, c, variant))))
+      throw AppError.notFound('The requested variant does not exist.');
     if (revId !== null) {
       const r = await this.reports.renderings.byId(revId);
       const mine = r && r.contentId === c.id && (variantKey === null || r.variantId === variant!.id);
-      if (!mine || r.status !== 'succeeded' || !r.outputPath) throw AppError.notFound('The requested rendering does not exist.');
+      // A past render is as private as the variant it is of, whichever address names it.
+      const of = mine ? (r.variantId === variant?.id ? variant : await this.reports.variants.byId(r.variantId)) : undefined;
+      if (!mine || !of || (await this.hidden(user, c, of)) || r.status !== 'succeeded' || !r.outputPath) {
+        throw AppError.notFound('The requested rendering does not exist.');
+      }
       return { outputPath: r.outputPath, outputFile: r.outputFile ?? 'index.html', variant: r.variantId };
     }
     const current = variant?.renderingId ? await this.reports.renderings.byId(variant.renderingId) : undefined;
@@ -85,6 +90,11 @@ export class ContentFiles {
     }
     if (variantKey !== null) throw AppError.notFound('This variant has not been rendered yet.');
     return 'newest';
+  }
+
+  // A private variant is its owner's and the item managers'.
+  private async hidden(user: User | undefined, c: Content, v: Variant): Promise<boolean> {
+    return v.visibility === 'private' && v.ownerId !== user?.id && !(await this.policy.canManage(user, c));
   }
 
   /** The active, built bundles of content that keeps processes running. For the server itself: no access check. */

@@ -271,5 +271,21 @@ describe.each(DATABASES)('rendered reports: variants, history, schedules (%s)', 
     expect((await get(d.content.content_url, pub.key)).text).toContain('Region: north;');
     const listed = (await api(t.url, 'GET', `/__api__/applications/${d.content.guid}/variants`, { key: pub.key })).body;
     expect(listed.map((v: { name: string }) => v.name)).toEqual(['default', 'south', 'east']);
+    // A private variant's renders stay private, even at the /_rev{id}/ address without its key.
+    const hidden = await api(t.url, 'POST', `/__api__/applications/${d.content.guid}/variants`, {
+      key: pub.key,
+      body: { name: 'west', parameters: { region: 'west' }, visibility: 'private' },
+    });
+    const task = await api(t.url, 'POST', `/__api__/variants/${hidden.body.id}/render`, { key: pub.key });
+    expect((await followTaskV1(t.url, pub.key, task.body.id)).code).toBe(0);
+    const rev = (await api(t.url, 'GET', `/__api__/variants/${hidden.body.id}`, { key: pub.key })).body.rendering_id;
+    const viewer = await t.createUser('viewer', 'viewer');
+    await api(t.url, 'POST', `/__api__/v1/content/${d.content.guid}/permissions`, {
+      key: pub.key,
+      body: { principal_guid: viewer.user.guid, principal_type: 'user', role: 'viewer' },
+    });
+    expect((await get(`${d.content.content_url}_rev${rev}/`, pub.key)).text).toContain('Region: west;');
+    expect((await get(`${d.content.content_url}_rev${rev}/`, viewer.key)).status).toBe(404);
+    expect((await get(d.content.content_url, viewer.key)).text).toContain('Region: north;');
   });
 });

@@ -86,6 +86,10 @@ export interface RenderOutcome {
 
 const UNFINISHED = ['queued', 'running'];
 
+const SERVED_COLUMNS = ['id', 'content_id', 'variant_id', 'bundle_id', 'trigger', 'schedule_id', 'due_time', 'status', 'attempt', 'activate', 'email']
+  .concat(['server_id', 'lease_until', 'task_id', 'job_key', 'output_path', 'output_file', 'error', 'requested_by'])
+  .concat(['created_time', 'started_time', 'render_time', 'render_duration']);
+
 export class RenderingRepo {
   constructor(private readonly knex: Knex) {}
 
@@ -96,6 +100,12 @@ export class RenderingRepo {
 
   async byId(id: number): Promise<Rendering | undefined> {
     const row = (await this.knex('renderings').where({ id }).first()) as Row | undefined;
+    return row && toRendering(row);
+  }
+
+  /** A rendering as a page view needs it: without the document's email metadata (up to 8 MiB). */
+  async served(id: number): Promise<Rendering | undefined> {
+    const row = (await this.knex('renderings').where({ id }).first(SERVED_COLUMNS)) as Row | undefined;
     return row && toRendering(row);
   }
 
@@ -115,20 +125,18 @@ export class RenderingRepo {
     return (await this.knex('renderings').where({ id, server_id: serverId, status: 'queued' }).update({ status: 'running', started_time: now })) === 1;
   }
 
-  async setTask(id: number, taskId: string): Promise<void> {
-    await this.knex('renderings').where({ id }).update({ task_id: taskId });
-  }
-
   /** This server still vouches for its unfinished renders until `until`. */
   async renew(serverId: string, until: Date): Promise<void> {
     await this.knex('renderings').where({ server_id: serverId }).whereIn('status', UNFINISHED).update({ lease_until: until });
   }
 
-  /** Ends a render this server runs; false if another server already declared it dead. */
+  /**
+   * Ends a render this server runs; false if it is no longer this server's (another server
+   * declared it dead, or a shutdown handed it back).
+   */
   async finish(id: number, serverId: string, status: 'succeeded' | 'failed', o: RenderOutcome): Promise<boolean> {
     const n = await this.knex('renderings')
-      .where({ id, server_id: serverId })
-      .whereIn('status', UNFINISHED)
+      .where({ id, server_id: serverId, status: 'running' })
       .update({
         status,
         job_key: o.jobKey,
@@ -143,39 +151,99 @@ export class RenderingRepo {
     return n === 1;
   }
 
-  /** Unfinished renders whose server stopped vouching for them before `now`. */
+  /** Running renders whose server stopped vouching for them before `now`: their server died. */
   async lapsed(now: Date, limit = 100): Promise<Rendering[]> {
-    return ((await this.knex('renderings').whereIn('status', UNFINISHED).andWhere('lease_until', '<', now).orderBy('id').limit(limit)) as Row[]).map(
+    return ((await this.knex('renderings').where({ status: 'running' }).andWhere('lease_until', '<', now).orderBy('id').limit(limit)) as Row[]).map(
       toRendering,
     );
   }
 
-  /** Declares a lapsed render failed; true only for the one caller that did (so one retry is made). */
-  async failLapsed(id: number, now: Date, error: string): Promise<boolean> {
-    const n = await this.knex('renderings')
-      .where({ id })
-      .whereIn('status', UNFINISHED)
-      .andWhere('lease_until', '<', now)
-      .update({ status: 'failed', error, render_time: now, lease_until: null });
-    return n === 1;
+  /**
+   * Declares a lapsed render failed and queues its retry (if any) in one transaction: only the
+   * one caller that failed it gets the retry, and a crash between the two loses neither.
+   * Answers false if another server got there first, else the retry (or null without one).
+   */
+  async failLapsed(id: number, now: Date, error: string, retry: NewRendering | null): Promise<Rendering | null | false> {
+    return this.knex.transaction(async (trx) => {
+      const n = await trx('renderings')
+        .where({ id, status: 'running' })
+        .andWhere('lease_until', '<', now)
+        .update({ status: 'failed', error, render_time: now, lease_until: null });
+      if (n !== 1) return false;
+      if (!retry) return null;
+      const [row] = (await trx('renderings').insert(renderingRow(retry, now)).returning('*')) as Row[];
+      return toRendering(row!);
+    });
   }
 
-  /** Finished renders of a variant beyond the newest `keep`, never the active one: deleted, their output paths returned. */
+  /**
+   * Queued renders whose server let go of them (it shut down, or died before starting them)
+   * become this server's: nothing of them ran, so they are taken over, not failed.
+   */
+  async adoptQueued(now: Date, serverId: string, leaseUntil: Date, limit = 100): Promise<Rendering[]> {
+    const ids = (await this.knex('renderings')
+      .where({ status: 'queued' })
+      .andWhere('lease_until', '<', now)
+      .orderBy('id')
+      .limit(limit)
+      .pluck('id')) as number[];
+    const adopted: Rendering[] = [];
+    for (const id of ids) {
+      const n = await this.knex('renderings')
+        .where({ id, status: 'queued' })
+        .andWhere('lease_until', '<', now)
+        .update({ server_id: serverId, lease_until: leaseUntil });
+      const r = n === 1 ? await this.byId(id) : undefined;
+      if (r) adopted.push(r);
+    }
+    return adopted;
+  }
+
+  /** A server shutting down lets go of the renders it has not started: any server may take them now. */
+  async releaseQueued(serverId: string, now: Date): Promise<number> {
+    return this.knex('renderings').where({ server_id: serverId, status: 'queued' }).update({ lease_until: now });
+  }
+
+  /**
+   * A server shutting down lets go of its unfinished renders: queued again with a lapsed lease,
+   * so the next tick of any server (or this one's restart) takes them over. Its own result of a
+   * render it was running, if it comes, is then refused by `finish`.
+   */
+  async release(serverId: string, now: Date): Promise<number> {
+    return this.knex('renderings')
+      .where({ server_id: serverId })
+      .whereIn('status', UNFINISHED)
+      .update({ status: 'queued', started_time: null, lease_until: now });
+  }
+
+  /**
+   * Finished renders of a variant beyond the newest `keep`, never the active one and never one
+   * whose mail is still waiting to go (a queued message names its files by path): deleted,
+   * their output paths returned. One held back by mail goes at a later prune.
+   */
   async prune(variantId: number, keep: number, activeId: number | null): Promise<string[]> {
+    const mailWaiting = (q: Knex.QueryBuilder) =>
+      q
+        .select(this.knex.raw('1'))
+        .from('email_messages as m')
+        .join('email_sends as s', 's.message_id', 'm.id')
+        .whereRaw('m.rendering_id = renderings.id')
+        .andWhere('s.status', 'pending');
     const rows = (await this.knex('renderings')
       .where({ variant_id: variantId })
       .whereNotIn('status', UNFINISHED)
       .orderBy('id', 'desc')
       .offset(keep)
-      .select('id', 'output_path')) as { id: number; output_path: string | null }[];
-    const doomed = rows.filter((r) => Number(r.id) !== activeId);
+      .select('id')) as { id: number }[];
+    const doomed = rows.map((r) => Number(r.id)).filter((id) => id !== activeId);
     if (!doomed.length) return [];
-    await this.knex('renderings')
-      .whereIn(
-        'id',
-        doomed.map((r) => r.id),
-      )
-      .delete();
-    return doomed.flatMap((r) => (r.output_path ? [r.output_path] : []));
+    const gone = (await this.knex('renderings')
+      .whereIn('id', doomed)
+      .whereNotExists(function (this: Knex.QueryBuilder) {
+        mailWaiting(this);
+      })
+      .delete()
+      .returning(['id', 'output_path'])) as { id: number; output_path: string | null }[];
+    return gone.flatMap((r) => (r.output_path ? [r.output_path] : []));
   }
 }

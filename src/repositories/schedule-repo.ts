@@ -123,7 +123,7 @@ export class ScheduleRepo {
               o.now,
             ),
           )
-          .onConflict(['schedule_id', 'due_time'])
+          .onConflict(['schedule_id', 'due_time', 'attempt'])
           .ignore()
           .returning('*')) as Row[];
         if (rows[0]) claimed.push(toRendering(rows[0]));

@@ -75,7 +75,7 @@ export class ContentFiles {
     if ((variantKey !== null && !variant) || (variant && (await this.hidden(user, c, variant))))
       throw AppError.notFound('The requested variant does not exist.');
     if (revId !== null) {
-      const r = await this.reports.renderings.byId(revId);
+      const r = await this.reports.renderings.served(revId);
       const mine = r && r.contentId === c.id && (variantKey === null || r.variantId === variant!.id);
       // A past render is as private as the variant it is of, whichever address names it.
       const of = mine ? (r.variantId === variant?.id ? variant : await this.reports.variants.byId(r.variantId)) : undefined;
@@ -84,7 +84,7 @@ export class ContentFiles {
       }
       return { outputPath: r.outputPath, outputFile: r.outputFile ?? 'index.html', variant: r.variantId };
     }
-    const current = variant?.renderingId ? await this.reports.renderings.byId(variant.renderingId) : undefined;
+    const current = variant?.renderingId ? await this.reports.renderings.served(variant.renderingId) : undefined;
     if (current?.outputPath && (variantKey !== null || current.bundleId === c.bundleId)) {
       return { outputPath: current.outputPath, outputFile: current.outputFile ?? 'index.html', variant: current.variantId };
     }

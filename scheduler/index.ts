@@ -20,6 +20,7 @@ export interface SchedulerOptions {
 
 export interface TickResult {
   claimed: number;
+  /** Renders retried after their server died, or taken over from a server that let go of them. */
   retried: number;
 }
 

@@ -159,7 +159,7 @@ export async function createAppContext(config: Config, logger: Logger, events: C
     variants,
     renders,
     mailer,
-    schedules: new ScheduleService(repos.schedules, variants, audit, clock),
+    schedules: new ScheduleService(repos.schedules, variants, audit, clock, logger.child({ component: 'schedules' })),
     subscriptions: new SubscriptionService(repos.subscribers, repos.users, variants, access, audit),
   };
   const deploys = new DeployService(repos.content, repos.bundles, store, tasks, createBundleBuilder(runtime.runner), allEvents, logger, renders);
@@ -197,8 +197,9 @@ export async function createAppContext(config: Config, logger: Logger, events: C
     checkDatabase: () => pingDatabase(db),
     writeGeneration: generation,
     close: async () => {
-      // Let running deploys write their last lines before the database goes.
-      await deploys.idle();
+      // Let running deploys write their last lines before the database goes; renders get the
+      // grace period, then are handed back (never failed) for another server or the next start.
+      await Promise.all([deploys.idle(), reports.renders.close(config.server.shutdownGraceSeconds * 1000)]);
       await runtime.close();
       tasks.stop();
       await db.knex.destroy();

@@ -55,6 +55,7 @@ const DIED = 'The server running this render stopped before it finished.';
 export class RenderService {
   private readonly slots: RenderSlots;
   private readonly listeners: ((f: RenderFinished) => Promise<void>)[] = [];
+  private closing = false;
 
   constructor(
     private readonly repos: RenderRepos,
@@ -131,34 +132,63 @@ export class RenderService {
   }
 
   /**
-   * Renders whose server died (their lease lapsed) are failed, and a scheduled one is queued
-   * again here, once: attempt 2 is not retried.
+   * Renders whose server died while running them (their lease lapsed) are failed, and a
+   * scheduled one is retried here, once: attempt 2 is not retried. Queued renders a server let
+   * go of (it shut down, or died before starting them) are taken over as they are.
    */
   async sweepLapsed(now: Date): Promise<Rendering[]> {
-    const retried: Rendering[] = [];
+    const taken: Rendering[] = [];
     for (const r of await this.repos.renderings.lapsed(now)) {
-      if (!(await this.repos.renderings.failLapsed(r.id, now, DIED))) continue;
+      const retry =
+        r.trigger === 'schedule' && r.attempt < 2
+          ? {
+              contentId: r.contentId,
+              variantId: r.variantId,
+              bundleId: r.bundleId,
+              trigger: 'schedule' as const,
+              scheduleId: r.scheduleId,
+              dueTime: r.dueTime,
+              status: 'queued' as const,
+              attempt: r.attempt + 1,
+              activate: r.activate,
+              email: r.email,
+              serverId: this.o.serverId,
+              leaseUntil: this.leaseFrom(now),
+            }
+          : null;
+      const again = await this.repos.renderings.failLapsed(r.id, now, DIED, retry);
+      if (again === false) continue;
       if (r.taskId) await this.tasks.finish(r.taskId, 1, DIED).catch(() => undefined);
       await this.tell({ ...r, status: 'failed', error: DIED, renderTime: now }, []);
-      if (r.trigger !== 'schedule' || r.attempt > 1) continue;
-      const again = await this.repos.renderings.create({
-        contentId: r.contentId,
-        variantId: r.variantId,
-        bundleId: r.bundleId,
-        trigger: 'schedule',
-        scheduleId: r.scheduleId,
-        status: 'queued',
-        attempt: r.attempt + 1,
-        activate: r.activate,
-        email: r.email,
-        serverId: this.o.serverId,
-        leaseUntil: this.leaseFrom(now),
-      });
+      if (!again) continue;
       this.logger.warn({ rendering: r.id, retry: again.id }, 'a render lost its server; retrying it once');
-      retried.push(again);
+      taken.push(again);
       this.dispatch(again);
     }
-    return retried;
+    if (this.closing) return taken;
+    for (const r of await this.repos.renderings.adoptQueued(now, this.o.serverId, this.leaseFrom(now))) {
+      this.logger.info({ rendering: r.id }, 'took over a queued render its server let go of');
+      taken.push(r);
+      this.dispatch(r);
+    }
+    return taken;
+  }
+
+  /**
+   * Shutdown: starts no more renders, gives running ones up to `graceMs` to end, then lets go
+   * of whatever is left (queued again with a lapsed lease) so another server, or this one's
+   * restart, runs it. A render cut short by shutdown is neither failed nor mailed about.
+   */
+  async close(graceMs: number): Promise<void> {
+    this.closing = true;
+    // Not yet started here: handed back at once, and the waiting slots start nothing.
+    await this.repos.renderings.releaseQueued(this.o.serverId, this.clock());
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
+    await Promise.race([this.slots.idle(), grace]);
+    clearTimeout(timer);
+    const released = await this.repos.renderings.release(this.o.serverId, this.clock());
+    if (released) this.logger.warn({ renders: released }, 'shutting down: handed unfinished renders back for another server or the next start');
   }
 
   /** The deploy rendered the default variant: that is a rendering too, and now the current one. */
@@ -201,6 +231,8 @@ export class RenderService {
   }
 
   private async execute(r: Rendering): Promise<void> {
+    // A shutdown has handed it back already: it is another server's (or the next start's) to run.
+    if (this.closing) return;
     const tail = new LogTail(50);
     const log = (line: string) => {
       tail.push(line);
@@ -209,54 +241,81 @@ export class RenderService {
     if (!(await this.repos.renderings.start(r.id, this.o.serverId, this.clock()))) return;
     const started = this.clock();
     const durationNs = () => Math.max(0, this.clock().getTime() - started.getTime()) * 1e6;
-    let c: Content | undefined;
-    let variant: Variant | undefined;
-    try {
-      c = await this.repos.content.byId(r.contentId);
-      variant = await this.repos.variants.byId(r.variantId);
-      const bundle = c && (await this.repos.bundles.byId(c.id, r.bundleId));
-      if (!c || !variant) throw new Error('The content or its variant was deleted before the render started.');
-      if (!bundle?.built) throw new Error(`Bundle ${r.bundleId} is no longer available to render.`);
-      log(`Rendering variant "${variant.name}" of "${c.title || c.name}" from bundle ${bundle.id} (${r.trigger}).`);
-      const rendered = await this.renderer.render({
-        item: {
-          contentGuid: c.guid,
-          bundleId: bundle.id,
-          appMode: bundle.appMode,
-          primaryFile: bundle.primaryFile,
-          settings: runSettingsOf(c),
-          bundleDir: this.store.bundleDir(c.guid, bundle.id),
-          manifest: await this.store.manifest(bundle),
-        },
-        variantKey: variant.isDefault ? null : variant.key,
-        params: variant.params ?? {},
-        env: this.envFor(c, variant, r.id),
-        log,
-      });
+    const ran = await this.run(r, log).then(
+      (ok) => ({ ok, error: null }),
+      (err: unknown) => ({ ok: null, error: err instanceof Error ? err.message : String(err) }),
+    );
+    if (ran.ok) {
+      const { c, variant, rendered } = ran.ok;
       const kept = await this.repos.renderings.finish(r.id, this.o.serverId, 'succeeded', {
         ...this.outcome(rendered),
         renderTime: this.clock(),
         durationNs: durationNs(),
       });
       if (!kept) {
-        // Another server declared this render dead meanwhile and retried it: its result stands.
-        await this.renderer.discard(rendered.outputPath);
+        // Another server declared it dead and retried it, or a shutdown handed it back: not ours.
+        await this.renderer.discard(rendered.outputPath).catch(() => undefined);
         return;
       }
-      if (r.activate) await this.repos.variants.activate(variant.id, r.id);
-      await this.prune(variant.id);
+      // The render stands whatever happens next: a failure to make it current is logged, not a failed render.
+      await this.settle(r, variant.id).catch((err: unknown) => {
+        this.logger.error({ err, rendering: r.id }, 'a render succeeded but could not be made current');
+        log(`Warning: render ${r.id} succeeded but could not be made current: ${err instanceof Error ? err.message : String(err)}`);
+      });
       log(`Render ${r.id} finished${r.activate ? ' and is now current' : ''}.`);
       if (r.taskId) await this.tasks.finish(r.taskId, 0);
-    } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      log(`Error: ${message}`);
-      // Connect's wording, which clients show: "Unable to render: ...".
-      const error = `Unable to render: ${message}`;
-      await this.repos.renderings.finish(r.id, this.o.serverId, 'failed', { jobKey: null, error, renderTime: this.clock(), durationNs: durationNs() });
-      if (r.taskId) await this.tasks.finish(r.taskId, 1, error);
+      const ended = await this.repos.renderings.byId(r.id);
+      if (ended) await this.tell(ended, tail.lines(), c, variant);
+      return;
     }
+    // Cut short by a shutdown: handed back, not failed (the catch path of a killed process).
+    if (this.closing) return;
+    log(`Error: ${ran.error}`);
+    // Connect's wording, which clients show: "Unable to render: ...".
+    const error = `Unable to render: ${ran.error}`;
+    const failed = await this.repos.renderings.finish(r.id, this.o.serverId, 'failed', {
+      jobKey: null,
+      error,
+      renderTime: this.clock(),
+      durationNs: durationNs(),
+    });
+    // Not ours any more: whoever took it over reports its end, once.
+    if (!failed) return;
+    if (r.taskId) await this.tasks.finish(r.taskId, 1, error);
     const ended = await this.repos.renderings.byId(r.id);
-    if (ended && c && variant) await this.tell(ended, tail.lines(), c, variant);
+    if (ended) await this.tell(ended, tail.lines());
+  }
+
+  // The render itself: what it renders, and the renderer's answer. Throws with a reason a user can read.
+  private async run(r: Rendering, log: (line: string) => void): Promise<{ c: Content; variant: Variant; rendered: ReportRendered }> {
+    const c = await this.repos.content.byId(r.contentId);
+    const variant = await this.repos.variants.byId(r.variantId);
+    const bundle = c && (await this.repos.bundles.byId(c.id, r.bundleId));
+    if (!c || !variant) throw new Error('The content or its variant was deleted before the render started.');
+    if (!bundle?.built) throw new Error(`Bundle ${r.bundleId} is no longer available to render.`);
+    log(`Rendering variant "${variant.name}" of "${c.title || c.name}" from bundle ${bundle.id} (${r.trigger}).`);
+    const rendered = await this.renderer.render({
+      item: {
+        contentGuid: c.guid,
+        bundleId: bundle.id,
+        appMode: bundle.appMode,
+        primaryFile: bundle.primaryFile,
+        settings: runSettingsOf(c),
+        bundleDir: this.store.bundleDir(c.guid, bundle.id),
+        manifest: await this.store.manifest(bundle),
+      },
+      variantKey: variant.isDefault ? null : variant.key,
+      params: variant.params ?? {},
+      env: this.envFor(c, variant, r.id),
+      log,
+    });
+    return { c, variant, rendered };
+  }
+
+  // A success becomes current (if asked) and the history is pruned.
+  private async settle(r: Rendering, variantId: number): Promise<void> {
+    if (r.activate) await this.repos.variants.activate(variantId, r.id);
+    await this.prune(variantId);
   }
 
   private async tell(rendering: Rendering, logTail: string[], c?: Content, v?: Variant): Promise<void> {

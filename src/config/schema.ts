@@ -177,6 +177,12 @@ export const configSchema = z
         leaseSeconds: intFrom(z.number().int().min(10).max(3600)).default(60),
       })
       .strict()
+      // Leases are renewed once a tick: a lease of fewer ticks would lapse under a live server
+      // whose tick ran late, and its renders would be failed and run twice.
+      .refine((r) => r.leaseSeconds >= 3 * r.tickSeconds, {
+        message: 'leaseSeconds must be at least 3 × tickSeconds (leases are renewed once a tick)',
+        path: ['leaseSeconds'],
+      })
       .prefault({}),
     // Connect's scheduler settings: the server defaults for content that leaves a field null,
     // and the ceilings on what publishers may ask for.

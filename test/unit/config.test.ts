@@ -69,6 +69,13 @@ describe('configuration', () => {
     expect(text).toMatch(/LECTERN_SEVER_PORT: not a Lectern setting/);
   });
 
+  it('refuses a render lease shorter than three scheduler ticks', () => {
+    const problems = problemsOf(() => loadConfig({ env: { LECTERN_SCHEDULER_TICK_SECONDS: '10', LECTERN_RENDER_LEASE_SECONDS: '20' } }));
+    expect(problems.join('\n')).toMatch(/leaseSeconds must be at least 3 × tickSeconds/);
+    const ok = loadConfig({ env: { LECTERN_SCHEDULER_TICK_SECONDS: '10', LECTERN_RENDER_LEASE_SECONDS: '30' } });
+    expect(ok.reports.leaseSeconds).toBe(30);
+  });
+
   it('names unknown and mistyped keys in the config file', () => {
     const file = path.join(tmp(), 'lectern.yaml');
     writeFileSync(file, 'server:\n  port: "eighty"\n  colour: blue\nlogging:\n  level: 3\n');

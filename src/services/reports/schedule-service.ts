@@ -5,6 +5,7 @@ import { nextRun } from '../../domain/schedules/next-run.ts';
 import { parseScheduleRule, type ScheduleRule } from '../../domain/schedules/schedule-rule.ts';
 import { isValidTimeZone } from '../../domain/schedules/time-zones.ts';
 import type { Actor, User } from '../../domain/user.ts';
+import type { Logger } from '../../logging/logger.ts';
 import type { ScheduleFields, ScheduleRepo } from '../../repositories/schedule-repo.ts';
 import type { AuditLog } from '../audit-log.ts';
 import type { VariantOf, VariantService } from './variant-service.ts';
@@ -41,6 +42,20 @@ function followingRun(s: Schedule, after: Date): Date | null {
 }
 
 /**
+ * The claim's next run: a schedule whose zone or rule no longer computes (a time zone dropped
+ * from the runtime's database) is parked (no next run) and logged, instead of failing the whole
+ * claim, and with it every other due schedule, on every tick.
+ */
+function followingOrParked(s: Schedule, after: Date, logger: Logger): Date | null {
+  try {
+    return followingRun(s, after);
+  } catch (err) {
+    logger.error({ err, schedule: s.id, timezone: s.timezone }, 'a schedule has no computable next run: it is parked until it is saved again');
+    return null;
+  }
+}
+
+/**
  * Schedules of report variants: one per variant, checked (type and rule, zone, start time),
  * with the next run computed when saved. Changes are audited.
  */
@@ -50,6 +65,7 @@ export class ScheduleService {
     private readonly variants: VariantService,
     private readonly audit: AuditLog,
     private readonly clock: () => Date,
+    private readonly logger: Logger,
   ) {}
 
   async forVariant(user: User, variantId: unknown): Promise<Schedule[]> {
@@ -112,7 +128,7 @@ export class ScheduleService {
    * run after `now` and yields a queued rendering for that server to run.
    */
   claimDue(now: Date, limit: number, serverId: string, leaseUntil: Date): Promise<Rendering[]> {
-    return this.schedules.claimDue({ now, limit, serverId, leaseUntil, following: (s) => followingRun(s, now) });
+    return this.schedules.claimDue({ now, limit, serverId, leaseUntil, following: (s) => followingOrParked(s, now, this.logger) });
   }
 
   private async find(rawId: unknown): Promise<Schedule> {

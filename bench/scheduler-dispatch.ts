@@ -30,7 +30,7 @@ const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 async function main() {
   const url = process.env.LECTERN_BENCH_DATABASE_URL;
-  const bench = await startBenchServer({ overrides: { reports: { tickSeconds: 300 }, ...(url ? { database: { url } } : {}) } });
+  const bench = await startBenchServer({ overrides: { reports: { tickSeconds: 300, leaseSeconds: 900 }, ...(url ? { database: { url } } : {}) } });
   const { ctx } = bench;
   await bench.server.scheduler.stop();
   const owner = await ctx.users.byUsername('bench');

@@ -3,7 +3,7 @@ import { fixture, makeBundle } from '../helpers/bundles.ts';
 import { DATABASES } from '../helpers/databases.ts';
 import { deployBundle } from '../helpers/deploy.ts';
 import { freePort } from '../helpers/run-command.ts';
-import { api, startTestServer, type TestServer } from '../helpers/server.ts';
+import { api, QUIET_SCHEDULER, startTestServer, type TestServer } from '../helpers/server.ts';
 import { startSmtp, SMTP_PASSWORD, SMTP_USER, type Received, type TestSmtp } from '../helpers/smtp.ts';
 import { TestClock } from '../helpers/test-clock.ts';
 
@@ -46,7 +46,7 @@ describe.each(DATABASES)('scheduled reports by email (%s)', (kind) => {
     const clock = new TestClock(new Date(Math.floor(Date.now() / MINUTE) * MINUTE));
     const port = await freePort();
     smtp = await startSmtp(port);
-    t = await startTestServer(kind, { config: { reports: { tickSeconds: 300 } }, clock: clock.now });
+    t = await startTestServer(kind, { config: { reports: QUIET_SCHEDULER }, clock: clock.now });
     await t.server.ctx.mail.settings.set(
       { userId: null, via: 'system' },
       { host: '127.0.0.1', port, security: 'none', username: SMTP_USER, password: SMTP_PASSWORD, fromAddress: 'reports@example.com' },

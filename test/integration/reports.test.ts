@@ -2,12 +2,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { fixture, makeBundle } from '../helpers/bundles.ts';
 import { DATABASES } from '../helpers/databases.ts';
 import { deployBundle, get } from '../helpers/deploy.ts';
-import { api, startTestServer, type TestServer } from '../helpers/server.ts';
+import { api, QUIET_SCHEDULER, startTestServer, type TestServer } from '../helpers/server.ts';
 import { followTaskV1 } from '../helpers/tasks.ts';
 import { TestClock } from '../helpers/test-clock.ts';
 
 // The scheduler's own timer stays out of the way: tests call tick() with a clock they move.
-const QUIET = { reports: { tickSeconds: 300 } };
+const QUIET = { reports: QUIET_SCHEDULER };
 const MINUTE = 60_000;
 
 const REPORT = `---
@@ -74,7 +74,7 @@ describe.each(DATABASES)('rendered reports: variants, history, schedules (%s)', 
   });
 
   it('prunes render history to the configured number, never the current one', async () => {
-    t = await startTestServer(kind, { config: { reports: { tickSeconds: 300, keepRenderings: 2 } } });
+    t = await startTestServer(kind, { config: { reports: { ...QUIET_SCHEDULER, keepRenderings: 2 } } });
     const pub = await t.createUser('pub', 'publisher');
     const d = await deployBundle(t.url, pub.key, 'notebook', fixture('py-jupyter-static.tar.gz'));
     const variant = (await api(t.url, 'GET', `/__api__/applications/${d.content.guid}/variants`, { key: pub.key })).body[0];

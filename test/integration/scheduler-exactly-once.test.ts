@@ -4,7 +4,7 @@ import type { Rendering } from '../../src/domain/reports.ts';
 import { createLogger } from '../../src/logging/logger.ts';
 import { fixture } from '../helpers/bundles.ts';
 import { deployBundle } from '../helpers/deploy.ts';
-import { api, startTestServer, type TestServer } from '../helpers/server.ts';
+import { api, QUIET_SCHEDULER, startTestServer, type TestServer } from '../helpers/server.ts';
 import { TestClock } from '../helpers/test-clock.ts';
 
 const SECOND = 1000;
@@ -43,7 +43,7 @@ describe('two servers on one PostgreSQL database', () => {
 
   it(`run ${SCHEDULES} minute schedules for 3 minutes: every due run happens exactly once`, async () => {
     const clock = new TestClock(new Date(Math.floor(Date.now() / MINUTE) * MINUTE));
-    const quiet = { reports: { tickSeconds: 300 } };
+    const quiet = { reports: QUIET_SCHEDULER };
     const a = await startTestServer('postgres', { config: quiet, clock: clock.now });
     servers.push(a);
     const pub = await a.createUser('pub', 'publisher');

@@ -114,6 +114,18 @@ export class RenderingRepo {
     return ((await this.knex('renderings').where({ variant_id: variantId }).orderBy('id', 'desc').limit(limit)) as Row[]).map(toRendering);
   }
 
+  /**
+   * Deletes every rendering of a variant (before the variant itself goes) and answers their
+   * output paths. A render running now then fails to finish and removes its own output.
+   */
+  async deleteForVariant(variantId: number): Promise<string[]> {
+    return this.knex.transaction(async (trx) => {
+      const rows = (await trx('renderings').where({ variant_id: variantId }).forUpdate().select('output_path')) as { output_path: string | null }[];
+      await trx('renderings').where({ variant_id: variantId }).delete();
+      return rows.flatMap((r) => (r.output_path ? [r.output_path] : []));
+    });
+  }
+
   /** Scheduled renders of the given schedules (all their slots), for counting. */
   async forSchedules(scheduleIds: readonly number[]): Promise<Rendering[]> {
     if (!scheduleIds.length) return [];
@@ -237,13 +249,23 @@ export class RenderingRepo {
       .select('id')) as { id: number }[];
     const doomed = rows.map((r) => Number(r.id)).filter((id) => id !== activeId);
     if (!doomed.length) return [];
-    const gone = (await this.knex('renderings')
-      .whereIn('id', doomed)
-      .whereNotExists(function (this: Knex.QueryBuilder) {
-        mailWaiting(this);
-      })
-      .delete()
-      .returning(['id', 'output_path'])) as { id: number; output_path: string | null }[];
-    return gone.flatMap((r) => (r.output_path ? [r.output_path] : []));
+    // Read, then delete, in one transaction: SQLite's DELETE … RETURNING answers a count through knex.
+    return this.knex.transaction(async (trx) => {
+      const gone = (await trx('renderings')
+        .whereIn('id', doomed)
+        .whereNotExists(function (this: Knex.QueryBuilder) {
+          mailWaiting(this);
+        })
+        .forUpdate()
+        .select('id', 'output_path')) as { id: number; output_path: string | null }[];
+      if (!gone.length) return [];
+      await trx('renderings')
+        .whereIn(
+          'id',
+          gone.map((r) => Number(r.id)),
+        )
+        .delete();
+      return gone.flatMap((r) => (r.output_path ? [r.output_path] : []));
+    });
   }
 }

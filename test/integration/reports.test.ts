@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fixture, makeBundle } from '../helpers/bundles.ts';
 import { DATABASES } from '../helpers/databases.ts';
@@ -79,14 +80,24 @@ describe.each(DATABASES)('rendered reports: variants, history, schedules (%s)', 
     const d = await deployBundle(t.url, pub.key, 'notebook', fixture('py-jupyter-static.tar.gz'));
     const variant = (await api(t.url, 'GET', `/__api__/applications/${d.content.guid}/variants`, { key: pub.key })).body[0];
     const first = variant.rendering_id;
+    // Where each render's files are (the deploy's render lives with its bundle, not here).
+    const dirs = new Map<number, string>();
     for (let i = 0; i < 3; i++) {
       const r = await api(t.url, 'POST', `/__api__/variants/${variant.id}/render`, { key: pub.key });
       expect((await followTaskV1(t.url, pub.key, r.body.id)).code).toBe(0);
+      for (const x of await t.server.ctx.repos.renderings.forVariant(variant.id)) {
+        const dir = x.outputPath ? t.server.ctx.runtime.reports.outputDir(x.outputPath) : null;
+        if (dir) dirs.set(x.id, dir);
+      }
     }
     const history = (await api(t.url, 'GET', `/__api__/variants/${variant.id}/renderings`, { key: pub.key })).body;
     expect(history).toHaveLength(2);
     expect(history.some((h: { active: boolean }) => h.active)).toBe(true);
     expect((await get(`${d.content.content_url}_rev${first}/`, pub.key)).status).toBe(404);
+    // A pruned render's files go with it; the kept ones stay.
+    const kept = new Set(history.map((h: { id: number }) => h.id));
+    expect(dirs.size).toBeGreaterThanOrEqual(3);
+    for (const [id, dir] of dirs) expect(existsSync(dir), `render ${id}`).toBe(kept.has(id));
   });
 
   it('lets only the people who manage a report render or schedule it; viewers read its variants', async () => {

@@ -6,6 +6,7 @@ import * as vanities from './20261121-004-vanities.ts';
 import * as apiKeyScope from './20261202-001-api-key-scope.ts';
 import * as reports from './20261203-001-reports.ts';
 import * as renderRetryKey from './20261204-002-render-retry-key.ts';
+import * as oneDefaultVariant from './20261204-003-one-default-variant.ts';
 
 /** Every migration, in order. Never edit one that has landed: add a new one. */
 export const migrations: Record<string, Knex.Migration> = {
@@ -16,4 +17,5 @@ export const migrations: Record<string, Knex.Migration> = {
   '20261202-001-api-key-scope': apiKeyScope,
   '20261203-001-reports': reports,
   '20261204-002-render-retry-key': renderRetryKey,
+  '20261204-003-one-default-variant': oneDefaultVariant,
 };

@@ -126,7 +126,7 @@ export async function createAppContext(config: Config, logger: Logger, events: C
   };
   const access = new AccessPolicy(repos.permissions);
   const content = new ContentService(repos.content, repos.users, store, allEvents, access, config.scaling);
-  const variants = new VariantService(repos.variants, content, access, appModes, audit);
+  const variants = new VariantService(repos.variants, content, access, appModes, audit, { renderings: repos.renderings, renderer: runtime.reports });
   const renders = new RenderService(
     { renderings: repos.renderings, variants: repos.variants, content: repos.content, bundles: repos.bundles },
     variants,
@@ -150,7 +150,8 @@ export async function createAppContext(config: Config, logger: Logger, events: C
     core.mail.settings,
     repos.renderings,
     runtime.reports,
-    () => serverUrl,
+    tasks,
+    { publicUrl: () => config.server.publicUrl ?? null, baseUrl: () => serverUrl, sendsPerHour: config.reports.onDemandEmailsPerHour },
     clock,
     logger.child({ component: 'report-mail' }),
   );

@@ -3,8 +3,10 @@ import { isUniqueViolation } from '../../db/values.ts';
 import type { AppModeKinds } from '../../domain/app-modes.ts';
 import type { Content } from '../../domain/content.ts';
 import { AppError } from '../../domain/errors.ts';
-import type { Variant } from '../../domain/reports.ts';
+import { asId } from '../../domain/ids.ts';
+import type { ReportRenderer, Variant } from '../../domain/reports.ts';
 import type { Actor, User } from '../../domain/user.ts';
+import type { RenderingRepo } from '../../repositories/rendering-repo.ts';
 import type { VariantChanges, VariantRepo } from '../../repositories/variant-repo.ts';
 import type { AccessPolicy } from '../access-policy.ts';
 import type { AuditLog } from '../audit-log.ts';
@@ -36,6 +38,7 @@ export class VariantService {
     private readonly access: AccessPolicy,
     private readonly modes: AppModeKinds,
     private readonly audit: AuditLog,
+    private readonly renders: { renderings: RenderingRepo; renderer: Pick<ReportRenderer, 'discard'> },
   ) {}
 
   isRendered(c: Content): boolean {
@@ -75,7 +78,8 @@ export class VariantService {
 
   /** A variant the user may see (404 otherwise, whether or not it exists). */
   async visible(user: User | undefined, rawId: unknown): Promise<VariantOf> {
-    const v = typeof rawId === 'number' || (typeof rawId === 'string' && /^\d{1,15}$/.test(rawId)) ? await this.variants.byId(Number(rawId)) : undefined;
+    const id = asId(rawId);
+    const v = id === undefined ? undefined : await this.variants.byId(id);
     const notFound = AppError.notFound('The requested variant does not exist.');
     if (!v) throw notFound;
     const c = await this.content.visibleById(user, v.contentId).catch(() => {
@@ -90,6 +94,11 @@ export class VariantService {
     const found = await this.visible(user, rawId);
     if (!(await this.mayChange(user, found))) throw AppError.forbidden("You don't have permission to change this variant.");
     return found;
+  }
+
+  /** Whether `user` may see this variant of an item they can see (a private one: its owner and the item's managers). */
+  async seenBy(user: User, { content, variant }: VariantOf): Promise<boolean> {
+    return this.sees(user, await this.access.canManage(user, content), variant);
   }
 
   async mayChange(user: User, { content, variant }: VariantOf): Promise<boolean> {
@@ -143,8 +152,11 @@ export class VariantService {
   async remove(actor: Actor, user: User, rawId: unknown): Promise<void> {
     const { content, variant } = await this.manageable(user, rawId);
     if (variant.isDefault) throw AppError.badRequest('The default variant cannot be deleted.');
+    // Renders first, so none can finish in between and leave its output behind.
+    const outputs = await this.renders.renderings.deleteForVariant(variant.id);
     await this.variants.delete(variant.id);
     await this.audit.record(actor, 'variant.update', { type: 'variant', id: String(variant.id) }, { content: content.guid, deleted: true });
+    for (const p of outputs) await this.renders.renderer.discard(p).catch(() => undefined);
   }
 
   private sees(user: User | undefined, manages: boolean, v: Variant): boolean {

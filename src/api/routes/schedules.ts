@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
+import { asId } from '../../domain/ids.ts';
 import { zoneOffset } from '../../domain/schedules/time-zones.ts';
 import { knownTimeZones } from '../../services/reports/time-zone-list.ts';
 import { actorOf } from '../../http/actor.ts';
@@ -9,13 +10,15 @@ import { currentUser, requireUser } from '../middleware/require-role.ts';
 import { scheduleJson } from '../serializers/report-json.ts';
 import { parseInput } from '../validate.ts';
 
-const intId = z.union([
-  z.number().int().positive(),
-  z
-    .string()
-    .regex(/^\d{1,15}$/, 'must be an integer id')
-    .transform(Number),
-]);
+// An id the database's integer columns can hold (a larger one is an error on PostgreSQL, not a 404).
+const intId = z.union([z.number(), z.string()]).transform((raw, ctx) => {
+  const id = asId(raw);
+  if (id === undefined) {
+    ctx.addIssue({ code: 'custom', message: 'must be an integer id' });
+    return z.NEVER;
+  }
+  return id;
+});
 
 // connectapi sends back the whole record it read, with its own `app_guid`, `variant_key` and
 // `next_run`: unknown keys are ignored (connect-api-next.md §3.7).

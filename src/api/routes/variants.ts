@@ -1,13 +1,17 @@
-import { randomBytes } from 'node:crypto';
 import { Router, type Request } from 'express';
 import { z } from 'zod';
+import { asId } from '../../domain/ids.ts';
 import { actorOf } from '../../http/actor.ts';
 import type { ReportServices } from '../../services/reports/index.ts';
 import type { VariantOf } from '../../services/reports/variant-service.ts';
 import { currentUser, requireUser } from '../middleware/require-role.ts';
+import { taskV1 } from '../serializers/content-json.ts';
 import { renderingJson, renderTaskJson, variantJson } from '../serializers/report-json.ts';
 import { userV1 } from '../serializers/user-json.ts';
 import { parseInput } from '../validate.ts';
+
+// Saved parameter values go to every render's command input: capped however they arrive.
+const parameters = z.record(z.string(), z.unknown()).refine((p) => JSON.stringify(p).length <= 64 * 1024, 'must be at most 64 KB of JSON');
 
 // Clients send back whole records (connectapi) or `{"key":"value"}`: unknown keys are ignored.
 const updateBody = z
@@ -17,20 +21,24 @@ const updateBody = z
     email_collaborators: z.boolean(),
     email_viewers: z.boolean(),
     email_all: z.boolean(),
-    parameters: z.record(z.string(), z.unknown()).nullable(),
+    parameters: parameters.nullable(),
   })
   .partial()
   .loose();
 
 const createBody = z.object({
   name: z.string().trim().min(1).max(255),
-  parameters: z.record(z.string(), z.unknown()).refine((p) => JSON.stringify(p).length <= 64 * 1024, 'must be at most 64 KB of JSON'),
+  parameters,
   visibility: z.enum(['public', 'private']).default('private'),
 });
 
 const senderQuery = z.object({
   email: z.enum(['me', 'collaborators', 'collaborators_viewers']).optional(),
-  rendering_id: z.coerce.number().int().positive().optional(),
+  rendering_id: z
+    .string()
+    .refine((s) => asId(s) !== undefined, 'must be an integer id')
+    .transform((s) => asId(s)!)
+    .optional(),
 });
 
 const renderBody = z.object({ variant_key: z.string().max(16).nullable().optional() }).loose();
@@ -115,7 +123,7 @@ export function variantRoutes(reports: ReportServices): Router {
     res.json((await renders.history(variant.id)).map((x) => renderingJson(x, variant.renderingId)));
   });
 
-  // On-demand email of a rendering (§4.4): queued to the outbox; the answer is a finished task.
+  // On-demand email of a rendering (§4.4): queued to the outbox; the answer is a finished task (v1 shape).
   r.post('/variants/:id/sender', async (req, res) => {
     const q = parseInput(senderQuery, req.query, 'query');
     // Older connectapi sent `{"email": to}` as the body instead.
@@ -123,9 +131,8 @@ export function variantRoutes(reports: ReportServices): Router {
     const who = q.email ?? parseInput(senderQuery.shape.email, body.email ?? 'me', 'body');
     const user = currentUser(req);
     const of = await variants.visible(user, req.params.id);
-    const reached = await reports.mailer.send(user, of, who ?? 'me', q.rendering_id ?? null, await variants.mayChange(user, of));
-    const output = [`Email queued for ${reached} recipient${reached === 1 ? '' : 's'}.`];
-    res.json({ id: randomBytes(8).toString('hex'), output, finished: true, code: 0, error: '', last: output.length, result: null });
+    const { task, output } = await reports.mailer.send(user, of, who ?? 'me', q.rendering_id ?? null, await variants.mayChange(user, of));
+    res.json(taskV1(task, output, output.length));
   });
 
   r.get('/variants/:id/subscribers', async (req, res) => {

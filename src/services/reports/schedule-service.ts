@@ -1,5 +1,6 @@
 import { isUniqueViolation } from '../../db/values.ts';
 import { AppError } from '../../domain/errors.ts';
+import { asId } from '../../domain/ids.ts';
 import type { Rendering, Schedule } from '../../domain/reports.ts';
 import { nextRun } from '../../domain/schedules/next-run.ts';
 import { parseScheduleRule, type ScheduleRule } from '../../domain/schedules/schedule-rule.ts';
@@ -132,7 +133,8 @@ export class ScheduleService {
   }
 
   private async find(rawId: unknown): Promise<Schedule> {
-    const s = typeof rawId === 'string' && /^\d{1,15}$/.test(rawId) ? await this.schedules.byId(Number(rawId)) : undefined;
+    const id = asId(rawId);
+    const s = id === undefined ? undefined : await this.schedules.byId(id);
     if (!s) throw AppError.notFound('The requested schedule does not exist.');
     return s;
   }

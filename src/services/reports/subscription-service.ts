@@ -40,7 +40,9 @@ export class SubscriptionService {
       if (!target) throw AppError.badRequest(`No user has the guid "${guid}".`);
       if (target.id !== user.id && !(await this.variants.mayChange(user, of)))
         throw AppError.forbidden('Only the people who manage this report can subscribe others.');
-      if (!(await this.access.canView(target, of.content))) throw AppError.badRequest(`${target.username} cannot see this report, so cannot subscribe to it.`);
+      // A private variant is its owner's and the managers': nobody else may be put on its mail.
+      if (!(await this.access.canView(target, of.content)) || !(await this.variants.seenBy(target, of)))
+        throw AppError.badRequest(`${target.username} cannot see this report, so cannot subscribe to it.`);
       await this.subscribers.set(of.variant.id, target.id, true);
       await this.audit.record(actor, 'variant.subscribe', { type: 'variant', id: String(of.variant.id) }, { user: target.guid });
     }

@@ -175,6 +175,8 @@ export const configSchema = z
         tickSeconds: intFrom(z.number().int().min(1).max(300)).default(2),
         // A render whose server has not vouched for it this long is declared dead and retried once.
         leaseSeconds: intFrom(z.number().int().min(10).max(3600)).default(60),
+        // On-demand report emails (`POST /variants/{id}/sender`) one user may send per hour.
+        onDemandEmailsPerHour: intFrom(z.number().int().min(1).max(10_000)).default(30),
       })
       .strict()
       // Leases are renewed once a tick: a lease of fewer ticks would lapse under a live server
@@ -277,6 +279,7 @@ export const ENV_VARS: Record<string, readonly string[]> = {
   LECTERN_MAX_CONCURRENT_RENDERS: ['reports', 'maxConcurrentRenders'],
   LECTERN_SCHEDULER_TICK_SECONDS: ['reports', 'tickSeconds'],
   LECTERN_RENDER_LEASE_SECONDS: ['reports', 'leaseSeconds'],
+  LECTERN_REPORT_EMAILS_PER_HOUR: ['reports', 'onDemandEmailsPerHour'],
   LECTERN_WEBSOCKET_PING_SECONDS: ['proxy', 'websocketPingSeconds'],
   LECTERN_STARTING_PAGE_AFTER_MS: ['proxy', 'startingPageAfterMs'],
 };

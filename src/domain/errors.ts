@@ -18,6 +18,8 @@ export const ErrorCode = {
   nameTaken: 26,
   invalidApiKey: 30,
   tooManyRequests: 31,
+  missingServerAddress: 103,
+  rateLimitExceeded: 277,
   passwordTooWeak: 6,
 } as const;
 
@@ -28,6 +30,8 @@ export class AppError extends Error {
     readonly code: number,
     message: string,
     readonly payload: unknown = null,
+    /** Seconds a refused caller should wait (429): sent as `Retry-After`. */
+    readonly retryAfter?: number,
   ) {
     super(message);
     this.name = 'AppError';
@@ -50,5 +54,8 @@ export class AppError extends Error {
   }
   static conflict(message: string, code: number = ErrorCode.nameTaken) {
     return new AppError(409, code, message);
+  }
+  static rateLimited(message: string, retryAfterSeconds: number) {
+    return new AppError(429, ErrorCode.rateLimitExceeded, message, null, retryAfterSeconds);
   }
 }

@@ -49,6 +49,7 @@ export function errorHandler(logger: Logger) {
     const appErr = toAppError(err);
     if (appErr.status >= 500) (req.log ?? logger).error({ err }, 'request failed');
     if (appErr.status === 401 && !req.path.startsWith(API_PREFIX)) res.set('WWW-Authenticate', 'Key');
+    if (appErr.retryAfter !== undefined) res.set('Retry-After', String(appErr.retryAfter));
     res.status(appErr.status);
     if (wantsJson(req)) {
       res.json({ code: appErr.code, error: appErr.message, payload: appErr.payload ?? null });

@@ -42,11 +42,17 @@ describe.each(DATABASES)('scheduled reports by email (%s)', (kind) => {
     t = smtp = undefined;
   });
 
-  async function setUp() {
+  async function setUp(o: { publicUrl?: string; emailsPerHour?: number } = {}) {
     const clock = new TestClock(new Date(Math.floor(Date.now() / MINUTE) * MINUTE));
     const port = await freePort();
     smtp = await startSmtp(port);
-    t = await startTestServer(kind, { config: { reports: QUIET_SCHEDULER }, clock: clock.now });
+    t = await startTestServer(kind, {
+      config: {
+        reports: { ...QUIET_SCHEDULER, ...(o.emailsPerHour ? { onDemandEmailsPerHour: o.emailsPerHour } : {}) },
+        ...(o.publicUrl ? { server: { publicUrl: o.publicUrl } } : {}),
+      },
+      clock: clock.now,
+    });
     await t.server.ctx.mail.settings.set(
       { userId: null, via: 'system' },
       { host: '127.0.0.1', port, security: 'none', username: SMTP_USER, password: SMTP_PASSWORD, fromAddress: 'reports@example.com' },
@@ -124,6 +130,8 @@ describe.each(DATABASES)('scheduled reports by email (%s)', (kind) => {
       expect(image?.content.toString('base64')).toBe(PNG_B64);
       const csv = mail.attachments.find((a) => a.filename === 'numbers.csv');
       expect(csv?.content.toString()).toContain('"x"');
+      // The rendered report itself goes along unless the document says not to.
+      expect(mail.attachments.some((a) => /\.html$/.test(a.filename ?? ''))).toBe(true);
     }
     const sends = await t.server.ctx.mail.outbox.sends({ contentId: variant.app_id, limit: 50 });
     expect(sends.map((s) => [s.recipient, s.status, s.kind]).sort()).toEqual([
@@ -133,9 +141,9 @@ describe.each(DATABASES)('scheduled reports by email (%s)', (kind) => {
     ]);
   });
 
-  it('sends nothing on a schedule when the document suppresses it, but still mails it on demand', async () => {
-    const { t, smtp, clock, pub } = await setUp();
-    const rmd = blastulaStyle(',\n  rsc_email_suppress_scheduled = TRUE');
+  it('sends nothing on a schedule when the document suppresses it, but still mails it on demand (without the report attached, as it asks)', async () => {
+    const { t, smtp, clock, pub } = await setUp({ publicUrl: 'https://reports.example.com' });
+    const rmd = blastulaStyle(',\n  rsc_email_suppress_scheduled = TRUE,\n  rsc_email_suppress_report_attachment = TRUE');
     const { variant } = await deployed(
       t,
       pub.key,
@@ -148,13 +156,46 @@ describe.each(DATABASES)('scheduled reports by email (%s)', (kind) => {
     const current = (await api(t.url, 'GET', `/__api__/variants/${variant.id}`, { key: pub.key })).body.rendering_id;
     const sent = await api(t.url, 'POST', `/__api__/variants/${variant.id}/sender?email=me&rendering_id=${current}`, { key: pub.key, body: {} });
     expect(sent.status, JSON.stringify(sent.body)).toBe(200);
-    expect(sent.body).toMatchObject({ finished: true, code: 0 });
+    expect(sent.body).toMatchObject({ finished: true, code: 0, output: [expect.stringContaining('1 recipient')] });
+    // The answer is a real task, as Connect's is: it can be read back.
+    const task = await api(t.url, 'GET', `/__api__/v1/tasks/${sent.body.id}`, { key: pub.key });
+    expect(task.status).toBe(200);
+    expect(task.body).toMatchObject({ id: sent.body.id, finished: true, code: 0, output: sent.body.output });
     await t.server.scheduler.tick();
     await t.server.scheduler.settled();
     expect(smtp.received.map(to)).toEqual(['pub@example.com']);
-    expect(smtp.received[0]!.mail.subject).toBe('Numbers for Quiet numbers');
+    const { mail } = smtp.received[0]!;
+    expect(mail.subject).toBe('Numbers for Quiet numbers');
+    expect(mail.attachments.filter((a) => a.contentDisposition === 'attachment').map((a) => a.filename)).toEqual(['numbers.csv']);
+    expect(mail.html).toContain("src='cid:chart.png'");
     // A rendering of another variant, or none, is refused in Connect's terms.
     expect((await api(t.url, 'POST', `/__api__/variants/${variant.id}/sender?email=me&rendering_id=999999`, { key: pub.key })).body.code).toBe(116);
+  });
+
+  it('refuses on-demand email without a public URL for its links (code 103), and past the hourly budget (429, code 277)', async () => {
+    {
+      const { t, pub } = await setUp();
+      const { variant } = await deployed(t, pub.key, fixture('py-jupyter-static.tar.gz'), 'Unaddressed');
+      const refused = await api(t.url, 'POST', `/__api__/variants/${variant.id}/sender?email=me`, { key: pub.key });
+      expect(refused.status).toBe(400);
+      expect(refused.body).toMatchObject({ code: 103, error: expect.stringContaining('publicUrl') });
+      await t.close();
+      await smtp!.close();
+    }
+    const { t, smtp: mailbox, pub } = await setUp({ publicUrl: 'https://reports.example.com', emailsPerHour: 2 });
+    const { variant } = await deployed(t, pub.key, fixture('py-jupyter-static.tar.gz'), 'Budgeted');
+    const send = () => api(t.url, 'POST', `/__api__/variants/${variant.id}/sender?email=me`, { key: pub.key });
+    expect((await send()).status).toBe(200);
+    expect((await send()).status).toBe(200);
+    const third = await send();
+    expect(third.status).toBe(429);
+    expect(third.body).toMatchObject({ code: 277, payload: null });
+    expect(Number(third.headers.get('retry-after'))).toBeGreaterThan(0);
+    // The administrator has a budget of their own.
+    expect((await api(t.url, 'POST', `/__api__/variants/${variant.id}/sender?email=collaborators`, { key: t.admin.key })).status).toBe(200);
+    await t.server.scheduler.tick();
+    await t.server.scheduler.settled();
+    expect(mailbox.received.map(to)).toEqual(['pub@example.com', 'pub@example.com', 'pub@example.com']);
   });
 
   it('mails a Jupyter notebook with the default message: its title, a link, the report attached', async () => {
@@ -181,8 +222,12 @@ describe.each(DATABASES)('scheduled reports by email (%s)', (kind) => {
     );
     const collab = await t.createUser('collab', 'publisher');
     const reader = await t.createUser('reader', 'viewer');
+    const demoted = await t.createUser('demoted', 'publisher');
     await grant(t, pub.key, guid, collab.user.guid, 'owner');
     await grant(t, pub.key, guid, reader.user.guid, 'viewer');
+    await grant(t, pub.key, guid, demoted.user.guid, 'owner');
+    // Still on the collaborator list, but a viewer account now: it may not read logs, so gets no tail.
+    expect((await api(t.url, 'PUT', `/__api__/v1/users/${demoted.user.guid}`, { key: t.admin.key, body: { user_role: 'viewer' } })).status).toBe(200);
     await api(t.url, 'PATCH', `/__api__/v1/content/${guid}/environment`, { key: pub.key, body: [{ name: 'FAIL', value: '1' }] });
     await runOnce(t, clock, pub.key, variant);
     expect(smtp.received.map(to).sort()).toEqual(['collab@example.com', 'pub@example.com']);

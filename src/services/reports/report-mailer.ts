@@ -1,5 +1,6 @@
-import type { Content } from '../../domain/content.ts';
-import { AppError } from '../../domain/errors.ts';
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import type { Content, Task } from '../../domain/content.ts';
+import { AppError, ErrorCode } from '../../domain/errors.ts';
 import { isEmailAddress, type MailKind } from '../../domain/mail.ts';
 import { parseEmailMetadata } from '../../domain/report-email/email-metadata.ts';
 import type { ReportRenderer, Rendering, Variant } from '../../domain/reports.ts';
@@ -8,6 +9,7 @@ import type { Logger } from '../../logging/logger.ts';
 import type { RenderingRepo } from '../../repositories/rendering-repo.ts';
 import type { MailOutbox } from '../mail/mail-outbox.ts';
 import type { MailSettingsService } from '../mail/mail-settings-service.ts';
+import type { TaskService } from '../tasks/task-service.ts';
 import { composeFailureMessage, composeReportMessages } from '../mail/report-message.ts';
 import type { RenderFinished } from './render-service.ts';
 import { reportUrls } from './report-env.ts';
@@ -27,17 +29,32 @@ const VARIANT_RENDERING_MISMATCH = 116;
  * scheduled render, a notice with the log's tail to the owner and collaborators; and on demand,
  * the current render to the caller, the collaborators, or them and the viewers.
  */
+export interface ReportMailerOptions {
+  /** The address links in mail point to; null when the administrator has not set the public URL. */
+  publicUrl: () => string | null;
+  /** The address to use when there is no public URL (the server's own listener). */
+  baseUrl: () => string;
+  /** On-demand sends one user may ask for per hour (each may reach many people). */
+  sendsPerHour: number;
+}
+
 export class ReportMailer {
+  // Per user, in this process's memory: each node counts its own.
+  private readonly sendLimit: RateLimiterMemory;
+
   constructor(
     private readonly recipients: ReportRecipients,
     private readonly outbox: MailOutbox,
     private readonly settings: MailSettingsService,
     private readonly renderings: RenderingRepo,
     private readonly renderer: ReportRenderer,
-    private readonly baseUrl: () => string,
+    private readonly tasks: TaskService,
+    private readonly o: ReportMailerOptions,
     private readonly clock: () => Date,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.sendLimit = new RateLimiterMemory({ points: o.sendsPerHour, duration: 3600 });
+  }
 
   /** RenderService's listener: only scheduled renders mail by themselves. */
   async rendered(f: RenderFinished): Promise<void> {
@@ -48,9 +65,21 @@ export class ReportMailer {
     await this.report(c, v, r, 'scheduled', null);
   }
 
-  /** `POST /variants/{id}/sender`: queues the rendering to an audience; answers how many it reached. */
-  async send(caller: User, { content, variant }: VariantOf, who: Audience, renderingId: number | null, mayChange: boolean): Promise<number> {
+  /**
+   * `POST /variants/{id}/sender`: queues the rendering to an audience, and answers a finished
+   * task saying how many it reached (pollable at `/v1/tasks/{id}`, as Connect's is).
+   */
+  async send(
+    caller: User,
+    { content, variant }: VariantOf,
+    who: Audience,
+    renderingId: number | null,
+    mayChange: boolean,
+  ): Promise<{ task: Task; output: string[] }> {
     if (!(await this.settings.get())) throw AppError.badRequest('Email is not configured on this server.', MISSING_SENDER_EMAIL);
+    // Links to 127.0.0.1 reach nobody: Connect refuses without Server.Address too.
+    if (!this.o.publicUrl())
+      throw AppError.badRequest('The server has no public URL for the links in email: an administrator sets server.publicUrl.', ErrorCode.missingServerAddress);
     if (who === 'me' && !isEmailAddress(caller.email)) throw AppError.badRequest('Your account has no email address.', CALLER_WITHOUT_EMAIL);
     if (who !== 'me' && !mayChange) throw AppError.forbidden('Only the people who manage this report can email it to others.');
     const id = renderingId ?? variant.renderingId;
@@ -58,7 +87,31 @@ export class ReportMailer {
     const r = await this.renderings.byId(id);
     if (!r || r.variantId !== variant.id || r.status !== 'succeeded')
       throw AppError.badRequest(`Rendering ${id} is not a finished render of this variant.`, VARIANT_RENDERING_MISMATCH);
-    return this.report(content, variant, r, 'on-demand', await this.recipients.audience(content, variant, caller, who));
+    await this.takeSend(caller);
+    const reached = await this.report(content, variant, r, 'on-demand', await this.recipients.audience(content, variant, caller, who));
+    const task = await this.tasks.create({ contentId: content.id, bundleId: r.bundleId, userId: caller.id, kind: 'email', activate: false });
+    const output = [`Queued rendering ${r.id} of "${content.title || content.name}" for ${reached} recipient${reached === 1 ? '' : 's'}.`];
+    for (const line of output) await this.tasks.log(task.id, line);
+    await this.tasks.finish(task.id, 0);
+    return { task: await this.tasks.get(task.id), output };
+  }
+
+  // A manager could otherwise mail every viewer in a loop: each caller gets a budget of sends.
+  private async takeSend(caller: User): Promise<void> {
+    try {
+      await this.sendLimit.consume(String(caller.id));
+    } catch (err) {
+      if (!(err instanceof RateLimiterRes)) throw err;
+      const wait = Math.max(1, Math.ceil(err.msBeforeNext / 1000));
+      throw AppError.rateLimited(
+        `You have sent this server's limit of ${this.o.sendsPerHour} report emails in an hour. Try again in ${Math.ceil(wait / 60)} minute(s).`,
+        wait,
+      );
+    }
+  }
+
+  private linkBase(): string {
+    return this.o.publicUrl() ?? this.o.baseUrl();
   }
 
   // `audience` null: the scheduled recipients (and, for a Quarto v2 email, the ones it names).
@@ -71,7 +124,8 @@ export class ReportMailer {
     const parsed = r.metadata === null || r.metadata === undefined ? null : parseEmailMetadata(r.metadata);
     if (parsed && !parsed.ok)
       this.logger.warn({ rendering: r.id, problem: parsed.problem }, "the report's email metadata is unusable: sending the default email");
-    const urls = reportUrls(this.baseUrl(), c, v, r.id);
+    if (!this.o.publicUrl()) this.logger.warn({ rendering: r.id }, "server.publicUrl is not set: links in report email point at this server's own listener");
+    const urls = reportUrls(this.linkBase(), c, v, r.id);
     const composed = await composeReportMessages({
       contentTitle: c.title || c.name,
       reportUrl: urls.report,
@@ -97,13 +151,14 @@ export class ReportMailer {
   }
 
   private async failure({ rendering: r, content: c, variant: v, logTail }: RenderFinished): Promise<void> {
-    const users = await this.recipients.collaborators(c, v);
+    // The log can hold paths and secrets: only people who may read the item's logs get its tail.
+    const users = await this.recipients.logReaders(c, v);
     if (!users.length) return;
     const message = composeFailureMessage({
       contentTitle: c.title || c.name,
       error: r.error ?? 'The render failed.',
       logTail,
-      logUrl: `${this.baseUrl()}/__api__/v1/content/${c.guid}/jobs`,
+      logUrl: `${this.linkBase()}/__api__/v1/content/${c.guid}/jobs`,
     });
     await this.outbox.enqueue(
       { kind: 'failure', contentId: c.id, variantId: v.id, renderingId: r.id, message, recipients: users.map((u) => ({ address: u.email, userId: u.id })) },

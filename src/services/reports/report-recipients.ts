@@ -52,6 +52,16 @@ export class ReportRecipients {
     return this.allowed(c, v, new Set(await this.withRole(c, 'owner')));
   }
 
+  /**
+   * Failure notices, which carry the log's tail: the collaborators who may read the item's logs
+   * (a viewer account left on the list, say after a demotion, does not).
+   */
+  async logReaders(c: Content, v: Variant): Promise<User[]> {
+    const out: User[] = [];
+    for (const u of await this.collaborators(c, v)) if (await this.access.canManage(u, c)) out.push(u);
+    return out;
+  }
+
   /** `POST /variants/{id}/sender`'s audiences (connect-api-next.md §4.4). */
   async audience(c: Content, v: Variant, caller: User, who: Audience): Promise<User[]> {
     if (who === 'me') return this.allowed(c, v, new Set([caller.id]));

@@ -21,6 +21,8 @@ import { createBundleBuilder } from '../runtimes/bundle-builder.ts';
 import { createBundleValidator } from '../runtimes/bundle-validator.ts';
 import { createRuntime, type Runtime } from '../runtimes/create-runtime.ts';
 import { ProcessVariableService } from './services/process-variable-service.ts';
+import { ContentSearchRepo } from './repositories/content-search-repo.ts';
+import { ContentSearchService } from './services/content-search-service.ts';
 import type { ReportServices } from './services/reports/index.ts';
 import { RenderService } from './services/reports/render-service.ts';
 import { ScheduleService } from './services/reports/schedule-service.ts';
@@ -44,6 +46,8 @@ export interface AppContext extends CoreContext {
   groups: GroupService;
   vanities: VanityService;
   contentFiles: ContentFiles;
+  /** The catalog's search (the browser's and `GET /v1/search/content`). */
+  search: ContentSearchService;
   deploys: DeployService;
   tasks: TaskService;
   variables: VariableService;
@@ -182,6 +186,7 @@ export async function createAppContext(config: Config, logger: Logger, events: C
     bundles: new BundleService(content, repos.bundles, store, tasks, allEvents),
     groups: new GroupService(repos.groups, repos.users, audit).cacheWith(generation),
     vanities: new VanityService(repos.vanities),
+    search: new ContentSearchService(new ContentSearchRepo(db.knex), repos.users, content, access),
     contentFiles: new ContentFiles(repos.content, repos.bundles, store, access, { variants: repos.variants, renderings: repos.renderings }, generation),
     deploys,
     tasks,

@@ -5,6 +5,7 @@ import { applicationsV0Routes } from './routes/applications-v0.ts';
 import { bundleRoutes } from './routes/bundles.ts';
 import { runtimeImageRoutes } from './routes/runtime-images.ts';
 import { contentV1Routes } from './routes/content-v1.ts';
+import { searchRoutes } from './routes/search.ts';
 import { deployAndTaskRoutes } from './routes/deploy-tasks.ts';
 import { groupRoutes } from './routes/groups.ts';
 import { jobRoutes } from './routes/jobs.ts';
@@ -40,6 +41,7 @@ export interface ApiDeps {
     | 'events'
     | 'appModes'
     | 'reports'
+    | 'search'
   >;
   publicUrl: string | undefined;
   /** Checks the CSRF token; applied only to session-authenticated changes. */
@@ -67,6 +69,7 @@ export function apiRouter(deps: ApiDeps): Router {
   r.use(apiKeyRoutes(deps.keys));
   const { ctx } = deps;
   r.use(contentV1Routes(ctx.content, ctx.variables, deps.publicUrl));
+  r.use(searchRoutes(ctx.search, deps.publicUrl));
   r.use(permissionRoutes(ctx.content, ctx.permissions));
   r.use(groupRoutes(ctx.groups));
   r.use(bundleRoutes(ctx.content, ctx.bundles, ctx.store));

@@ -2,12 +2,13 @@ import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { toBool, toDate, toDateOrNull } from '../db/values.ts';
 import { CONTENT_SETTING_KEYS, type AccessType, type Content, type ContentSettings } from '../domain/content.ts';
+import { containsPattern, visibleTo } from './content-visibility.ts';
 
 type Row = Record<string, unknown>;
 
 const BOOL_SETTINGS = new Set(['run_as_current_user', 'default_r_environment_management', 'default_py_environment_management']);
 
-function toContent(r: Row): Content {
+export function toContent(r: Row): Content {
   const settings = {} as Record<string, unknown>;
   for (const k of CONTENT_SETTING_KEYS) {
     const v = r[k];
@@ -124,28 +125,10 @@ export class ContentRepo {
       if (q.name !== undefined) b.where('name', q.name);
       if (q.ownerId !== undefined) b.where('owner_id', q.ownerId);
       if (q.search) {
-        const p = `%${q.search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+        const p = containsPattern(q.search);
         b.where((w) => w.whereRaw(`lower(name) like ? escape '\\'`, [p]).orWhereRaw(`lower(coalesce(title, '')) like ? escape '\\'`, [p]));
       }
-      if (q.visibleTo !== undefined) {
-        const userId = q.visibleTo;
-        // Owned, shared with everyone logged in, or granted to the user or one of their groups.
-        // EXISTS rather than a join: an item granted several ways is still one row.
-        b.where((w) =>
-          w
-            .where('owner_id', userId)
-            .orWhereIn('access_type', ['all', 'logged_in'])
-            .orWhereExists((p) =>
-              p
-                .select(this.knex.raw('1'))
-                .from('content_permissions as p')
-                .whereRaw('p.content_id = content.id')
-                .andWhere((who) =>
-                  who.where('p.user_id', userId).orWhereIn('p.group_id', this.knex('group_members').select('group_id').where('user_id', userId)),
-                ),
-            ),
-        );
-      }
+      if (q.visibleTo !== undefined) visibleTo(this.knex, b, q.visibleTo);
     });
     const total = (await base.clone().count({ n: '*' }).first()) as { n: number | string } | undefined;
     const rows = (await base.clone().orderBy('id').offset(q.offset).limit(q.limit)) as Row[];

@@ -3,6 +3,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import express from 'express';
 import helmet from 'helmet';
+import { createRequire } from 'node:module';
 import { buildContentApp } from '../proxy/content-app.ts';
 import { contentRouter } from '../proxy/content-router.ts';
 import { apiRouter } from './api/router.ts';
@@ -32,6 +33,7 @@ import type { Content } from './domain/content.ts';
 import { Scheduler } from '../scheduler/index.ts';
 
 const VIEWS_DIR = fileURLToPath(new URL('../views', import.meta.url));
+const HTMX_FILE = createRequire(import.meta.url).resolve('htmx.org/dist/htmx.min.js');
 
 export interface LecternServer {
   app: express.Express;
@@ -134,10 +136,15 @@ export function buildServer(ctx: AppContext): LecternServer {
           // Logging in can end on the content origin (a viewer sent to log in from there),
           // and browsers apply form-action to the redirect after a form too.
           formAction: ["'self'", (req) => origin.content(req as express.Request)],
+          // The content page frames content, and the catalog shows thumbnails, from the content origin.
+          frameSrc: ["'self'", (req) => origin.content(req as express.Request)],
+          imgSrc: ["'self'", 'data:', (req) => origin.content(req as express.Request)],
         },
       },
     }),
   );
+  // htmx from the installed package (pinned in package.json), never a CDN.
+  app.get('/__static__/htmx.min.js', (_req, res) => res.sendFile(HTMX_FILE, { maxAge: '1h' }));
   app.use('/__static__', express.static(`${VIEWS_DIR}/static`, { maxAge: '1h', index: false }));
   app.use(healthRoutes(ctx.checkDatabase, LECTERN_VERSION));
 
@@ -159,7 +166,19 @@ export function buildServer(ctx: AppContext): LecternServer {
   const toContentOrigin = (req: express.Request, res: express.Response) => res.redirect(302, origin.content(req) + req.originalUrl.replace(/^\/+/, '/'));
   app.use(vanityRewrite(ctx.vanities), (req, res, next) => (vanityBasePath(req) ? toContentOrigin(req, res) : next()));
   app.use('/content', toContentOrigin);
-  app.use(webPages({ passport: browser.passport, logins: browser.logins, users: ctx.users, keys: ctx.keys, audit: ctx.audit, csrf, origin }));
+  app.use(
+    webPages({
+      passport: browser.passport,
+      logins: browser.logins,
+      users: ctx.users,
+      keys: ctx.keys,
+      audit: ctx.audit,
+      search: ctx.search,
+      content: ctx.content,
+      csrf,
+      origin,
+    }),
+  );
   app.use(notFoundHandler);
   app.use(errorHandler(logger));
 

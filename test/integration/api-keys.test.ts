@@ -8,7 +8,7 @@ import { api, startTestServer, type TestServer } from '../helpers/server.ts';
 async function sessionOf(t: TestServer, username: string, password: string) {
   const b = new BrowserSession(t.url);
   await b.login(username, password);
-  const csrf = BrowserSession.csrfFrom((await b.get('/')).text);
+  const csrf = BrowserSession.csrfFrom((await b.get('/account')).text);
   return async (method: string, path: string, json?: unknown) => {
     const res = await b.request(method, path, { json: json ?? {}, headers: { 'x-csrf-token': csrf } });
     return { status: res.status, body: res.text ? JSON.parse(res.text) : undefined };
@@ -96,12 +96,12 @@ describe.each(DATABASES)('API keys on %s', (kind) => {
     const alice = await t.createUser('alice', 'publisher');
     const b = new BrowserSession(t.url);
     await b.login('alice', alice.password);
-    const made = await b.submit('/', '/keys', { name: 'from the browser' });
+    const made = await b.submit('/account', '/keys', { name: 'from the browser' });
     expect(made.status).toBe(201);
     const secret = /<pre id="new-key">([A-Za-z0-9]{32})<\/pre>/.exec(made.text)![1]!;
     expect((await api(t.url, 'GET', '/__api__/v1/user', { key: secret })).body.username).toBe('alice');
     // Shown once: the page does not show it again.
-    expect((await b.get('/')).text).not.toContain(secret);
+    expect((await b.get('/account')).text).not.toContain(secret);
 
     const noToken = await b.request('POST', '/keys', { form: { name: 'forged' } });
     expect(noToken.status).toBe(403);
@@ -110,7 +110,7 @@ describe.each(DATABASES)('API keys on %s', (kind) => {
     const cookieOnly = await b.request('POST', '/__api__/v1/user/api_keys', { json: { name: 'x' } });
     expect(cookieOnly.status).toBe(403);
     expect(JSON.parse(cookieOnly.text)).toMatchObject({ code: 22, payload: null });
-    const csrf = BrowserSession.csrfFrom((await b.get('/')).text);
+    const csrf = BrowserSession.csrfFrom((await b.get('/account')).text);
     const withToken = await b.request('POST', '/__api__/v1/user/api_keys', { json: { name: 'x' }, headers: { 'x-csrf-token': csrf } });
     expect(withToken.status).toBe(201);
   });

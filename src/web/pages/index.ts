@@ -1,12 +1,15 @@
 import express, { Router } from 'express';
-import { homePage } from './home.ts';
+import { accountPage } from './account.ts';
+import { catalogPage } from './catalog.ts';
+import { contentPage } from './content-page.ts';
 import { loginPage } from './login.ts';
 import { logoutPage } from './logout.ts';
 import type { Page, PageDeps } from './page.ts';
 import { passwordPage } from './password.ts';
+import { themePage } from './theme.ts';
 
 /** The browser pages. Adding one is its module (a `Page`) and one line here. */
-const PAGES: readonly Page[] = [loginPage, logoutPage, homePage, passwordPage];
+const PAGES: readonly Page[] = [loginPage, logoutPage, catalogPage, contentPage, accountPage, passwordPage, themePage];
 
 export function webPages(d: PageDeps): Router {
   const r = Router();

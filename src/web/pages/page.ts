@@ -1,10 +1,16 @@
 import type { NextFunction, Request, Response, Router } from 'express';
+import { parse as parseCookie } from 'cookie';
 import type { LecternPassport } from '../../auth/passport.ts';
 import type { LoginProvider } from '../../auth/provider.ts';
 import type { Origins } from '../../http/origins.ts';
 import type { ApiKeyService } from '../../services/api-key-service.ts';
 import type { AuditLog } from '../../services/audit-log.ts';
+import type { ContentSearchService } from '../../services/content-search-service.ts';
+import type { ContentService } from '../../services/content-service.ts';
 import type { UserService } from '../../services/user-service.ts';
+
+/** The light or dark theme a user chose (`POST /theme`); unset: the browser's preference. */
+export const THEME_COOKIE = 'lectern_theme';
 
 /** What the pages use. */
 export interface PageDeps {
@@ -13,6 +19,8 @@ export interface PageDeps {
   users: UserService;
   keys: ApiKeyService;
   audit: AuditLog;
+  search: ContentSearchService;
+  content: ContentService;
   origin: Origins;
   csrf: { protect: (req: Request, res: Response, next: NextFunction) => void; token: (req: Request) => string };
 }
@@ -31,5 +39,6 @@ export const requireLogin: Handler = (req, res, next) => {
 
 /** Renders a view from views/ with what every page's layout needs (the user, the CSRF token). */
 export function renderPage(d: PageDeps, req: Request, res: Response, view: string, locals: Record<string, unknown> = {}, status = 200) {
-  res.status(status).render(view, { user: req.user, csrfToken: d.csrf.token(req), ...locals });
+  const theme = parseCookie(req.headers.cookie ?? '')[THEME_COOKIE];
+  res.status(status).render(view, { user: req.user, csrfToken: d.csrf.token(req), uiTheme: theme, ...locals });
 }

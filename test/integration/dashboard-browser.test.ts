@@ -1,0 +1,140 @@
+import { AxeBuilder } from '@axe-core/playwright';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { fixture } from '../helpers/bundles.ts';
+import { launchChromium } from '../helpers/chromium.ts';
+import { DATABASES } from '../helpers/databases.ts';
+import { deployBundle } from '../helpers/deploy.ts';
+import { api, startTestServer, type TestServer } from '../helpers/server.ts';
+
+/**
+ * Serious and critical accessibility problems axe finds on the page (none is the bar). The
+ * content's own frame is the publisher's document, not Lectern's page: it is left out.
+ */
+async function axeProblems(page: Page): Promise<string[]> {
+  const { violations } = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21aa']).exclude('iframe.content-frame').analyze();
+  return violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
+}
+
+async function logIn(page: Page, base: string, username: string, password: string) {
+  await page.fill('input[name=username]', username);
+  await page.fill('input[name=password]', password);
+  await page.click('button[type=submit]');
+  void base;
+}
+
+describe.each(DATABASES)('the dashboard in a real browser (%s)', (kind) => {
+  let browser: Browser;
+  let t: TestServer | undefined;
+  beforeAll(async () => {
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+  afterEach(async () => {
+    await t?.close();
+    t = undefined;
+  });
+
+  /** alice publishes a report for everyone logged in, tagged Finance/Q3, and an app nobody else sees. */
+  async function published() {
+    t = await startTestServer(kind);
+    const alice = await t.createUser('alice', 'publisher');
+    const vera = await t.createUser('vera', 'viewer');
+    const report = await deployBundle(t.url, alice.key, 'quarterly-sales', fixture('py-static-html.tar.gz'), {
+      title: 'Quarterly sales',
+      description: 'Revenue by region',
+    });
+    expect(report.task.code, report.log).toBe(0);
+    await api(t.url, 'PATCH', `/__api__/v1/content/${report.content.guid}`, { key: alice.key, body: { access_type: 'logged_in' } });
+    const other = await deployBundle(t.url, alice.key, 'churn-model', fixture('py-static-html.tar.gz'), { title: 'Churn model' });
+    await api(t.url, 'PATCH', `/__api__/v1/content/${other.content.guid}`, { key: alice.key, body: { access_type: 'logged_in' } });
+    const knex = t.server.ctx.db.knex;
+    const now = new Date();
+    const [finance] = (await knex('tags').insert({ name: 'Finance', parent_id: null, created_time: now, updated_time: now }).returning('id')) as Array<{
+      id: number;
+    }>;
+    const [q3] = (await knex('tags').insert({ name: 'Q3', parent_id: finance!.id, created_time: now, updated_time: now }).returning('id')) as Array<{
+      id: number;
+    }>;
+    await knex('content_tags').insert({ content_id: Number(report.content.id), tag_id: q3!.id });
+    return { t, alice, vera, report: report.content.guid as string };
+  }
+
+  it('lets a viewer find a report by search and by tag, and open it in its page', async () => {
+    const { t, vera, report } = await published();
+    const page = await browser.newPage();
+    await page.goto(`${t.url}/`);
+    await logIn(page, t.url, 'vera', vera.password);
+    await page.waitForURL(`${t.url}/`);
+    const titles = () => page.locator('#results .item-title').allTextContents();
+    expect((await titles()).sort()).toEqual(['Churn model', 'Quarterly sales']);
+
+    // Typing narrows the results in place, and the address follows (a search is a link).
+    await page.fill('#q', 'quarterly');
+    await expect.poll(titles).toEqual(['Quarterly sales']);
+    await expect.poll(() => page.url()).toContain('q=quarterly');
+
+    // The tag tree: Finance is a category, Q3 a tag under it.
+    await page.goto(`${t.url}/`);
+    await page.getByRole('link', { name: 'Q3', exact: true }).click();
+    await page.waitForURL(/tag=Finance%2FQ3/);
+    expect(await titles()).toEqual(['Quarterly sales']);
+
+    await page.getByRole('link', { name: 'Quarterly sales' }).click();
+    await page.waitForURL(`${t.url}/apps/${report}`);
+    expect(await page.locator('h1').first().textContent()).toBe('Quarterly sales');
+    // The content itself, from the content origin, in the page's frame.
+    const frame = page.frameLocator('iframe.content-frame');
+    await expect.poll(() => frame.locator('h1').textContent(), { timeout: 15_000 }).toBe('Hello');
+    await page.close();
+  });
+
+  it('opens the dashboard URL the clients print, through the login page', async () => {
+    const { t, vera, report } = await published();
+    const page = await browser.newPage();
+    await page.goto(`${t.url}/connect/#/apps/${report}`);
+    await page.waitForURL(/\/login/);
+    await logIn(page, t.url, 'vera', vera.password);
+    await page.waitForURL(`${t.url}/apps/${report}`);
+    expect(await page.locator('h1').first().textContent()).toBe('Quarterly sales');
+    // Logged in already: straight there.
+    await page.goto(`${t.url}/connect/#/apps/${report}`);
+    await page.waitForURL(`${t.url}/apps/${report}`);
+    await page.close();
+  });
+
+  it('has no serious accessibility problem on the catalog and a content page, in light and dark', async () => {
+    const { t, alice, report } = await published();
+    for (const scheme of ['light', 'dark'] as const) {
+      const context = await browser.newContext({ colorScheme: scheme });
+      const page = await context.newPage();
+      await page.goto(`${t.url}/login`);
+      expect(await axeProblems(page), `login, ${scheme}`).toEqual([]);
+      await logIn(page, t.url, 'alice', alice.password);
+      await page.waitForURL(`${t.url}/`);
+      expect(await axeProblems(page), `catalog, ${scheme}`).toEqual([]);
+      await page.goto(`${t.url}/apps/${report}`);
+      expect(await axeProblems(page), `content page, ${scheme}`).toEqual([]);
+      await page.goto(`${t.url}/account`);
+      expect(await axeProblems(page), `account, ${scheme}`).toEqual([]);
+      await context.close();
+    }
+    // The theme switch overrides the browser's preference, and sticks.
+    const context = await browser.newContext({ colorScheme: 'light' });
+    const page = await context.newPage();
+    await page.goto(`${t.url}/login`);
+    await logIn(page, t.url, 'alice', alice.password);
+    await page.waitForURL(`${t.url}/`);
+    await page.getByRole('button', { name: 'Switch to dark theme' }).click();
+    await page.waitForURL(`${t.url}/`);
+    expect(await page.locator('html').getAttribute('data-theme')).toBe('dark');
+    const bg = await page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
+    expect(bg).toBe('rgb(18, 21, 28)');
+    expect(await axeProblems(page), 'catalog, dark by choice').toEqual([]);
+    await context.close();
+  });
+});

@@ -1,0 +1,14 @@
+// Clients print `<server>/connect/#/apps/<guid>[/<tab>]` as the dashboard link. The fragment
+// never reaches the server, so the page sends it on to the content's own page here; on the
+// login page (where an unauthenticated visit lands first) it becomes where to go after login.
+(function () {
+  var m = /^#\/apps\/([0-9a-fA-F-]{36})(?:\/([a-z_]+))?/.exec(location.hash);
+  if (!m) return;
+  var target = '/apps/' + m[1] + (m[2] ? '/' + m[2] : '');
+  if (location.pathname === '/connect' || location.pathname === '/connect/') {
+    location.replace(target);
+  } else if (location.pathname === '/login') {
+    var next = document.querySelector('input[name="next"]');
+    if (next) next.value = target;
+  }
+})();

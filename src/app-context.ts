@@ -14,6 +14,7 @@ import { VariableService } from './services/variable-service.ts';
 import { GroupService } from './services/group-service.ts';
 import { SecretBox } from './services/secret-box.ts';
 import { VanityService } from './services/vanity-service.ts';
+import { TagService } from './services/tag-service.ts';
 import { TaskService } from './services/tasks/task-service.ts';
 import type { AppModeKinds } from './domain/app-modes.ts';
 import { NO_CONTENT_EVENTS, type ContentEvents } from './domain/deploy.ts';
@@ -43,6 +44,8 @@ export interface AppContext extends CoreContext {
   bundles: BundleService;
   groups: GroupService;
   vanities: VanityService;
+  /** The catalog's tag tree and the tags on content. */
+  tags: TagService;
   contentFiles: ContentFiles;
   deploys: DeployService;
   tasks: TaskService;
@@ -182,6 +185,7 @@ export async function createAppContext(config: Config, logger: Logger, events: C
     bundles: new BundleService(content, repos.bundles, store, tasks, allEvents),
     groups: new GroupService(repos.groups, repos.users, audit).cacheWith(generation),
     vanities: new VanityService(repos.vanities),
+    tags: new TagService(repos.tags, content, access, audit),
     contentFiles: new ContentFiles(repos.content, repos.bundles, store, access, { variants: repos.variants, renderings: repos.renderings }, generation),
     deploys,
     tasks,

@@ -12,6 +12,7 @@ import { vanityRoutes } from './routes/vanity.ts';
 import { variantRoutes } from './routes/variants.ts';
 import { scheduleRoutes } from './routes/schedules.ts';
 import { permissionRoutes } from './routes/permissions.ts';
+import { tagRoutes } from './routes/tags.ts';
 import { runtimeSettingsRoutes } from './routes/runtime-settings.ts';
 import type { UserService } from '../services/user-service.ts';
 import { authenticateApiKey } from './middleware/authenticate.ts';
@@ -40,6 +41,7 @@ export interface ApiDeps {
     | 'events'
     | 'appModes'
     | 'reports'
+    | 'tags'
   >;
   publicUrl: string | undefined;
   /** Checks the CSRF token; applied only to session-authenticated changes. */
@@ -66,7 +68,8 @@ export function apiRouter(deps: ApiDeps): Router {
   r.use(userRoutes(deps.users));
   r.use(apiKeyRoutes(deps.keys));
   const { ctx } = deps;
-  r.use(contentV1Routes(ctx.content, ctx.variables, deps.publicUrl));
+  r.use(contentV1Routes(ctx.content, ctx.variables, ctx.tags, deps.publicUrl));
+  r.use(tagRoutes(ctx.tags, ctx.content, deps.publicUrl));
   r.use(permissionRoutes(ctx.content, ctx.permissions));
   r.use(groupRoutes(ctx.groups));
   r.use(bundleRoutes(ctx.content, ctx.bundles, ctx.store));

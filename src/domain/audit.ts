@@ -26,6 +26,11 @@ const AUDIT_ACTIONS = [
   'report.render',
   'email.settings',
   'email.send',
+  'tag.create',
+  'tag.update',
+  'tag.delete',
+  'content.tag.add',
+  'content.tag.remove',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -17,6 +17,13 @@ export const ErrorCode = {
   invalidParameter: 25,
   nameTaken: 26,
   invalidApiKey: 30,
+  tagNameTooLong: 77,
+  tagNameEmpty: 78,
+  /** A top-level tag (a category) cannot be put on content. */
+  categoryNotAssignable: 79,
+  tagNameTaken: 81,
+  invalidParentTag: 157,
+  invalidTag: 158,
   tooManyRequests: 31,
   missingServerAddress: 103,
   rateLimitExceeded: 277,

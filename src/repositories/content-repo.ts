@@ -72,6 +72,8 @@ export interface ContentQuery {
    * a group of theirs); undefined = everything (administrators).
    */
   visibleTo?: number;
+  /** Only content carrying this tag (content_tags). */
+  taggedWith?: number;
   offset: number;
   limit: number;
 }
@@ -126,6 +128,10 @@ export class ContentRepo {
       if (q.search) {
         const p = `%${q.search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
         b.where((w) => w.whereRaw(`lower(name) like ? escape '\\'`, [p]).orWhereRaw(`lower(coalesce(title, '')) like ? escape '\\'`, [p]));
+      }
+      if (q.taggedWith !== undefined) {
+        const tagId = q.taggedWith;
+        b.whereExists((t) => t.select(this.knex.raw('1')).from('content_tags as ct').whereRaw('ct.content_id = content.id').andWhere('ct.tag_id', tagId));
       }
       if (q.visibleTo !== undefined) {
         const userId = q.visibleTo;

@@ -24,6 +24,7 @@ import { VanityRepo } from './repositories/vanity-repo.ts';
 import { EmailRepo } from './repositories/email-repo.ts';
 import { MailSettingsRepo } from './repositories/mail-settings-repo.ts';
 import { TagRepo } from './repositories/tag-repo.ts';
+import { ThumbnailRepo } from './repositories/thumbnail-repo.ts';
 import { ApiKeyService } from './services/api-key-service.ts';
 import { AuditLog } from './services/audit-log.ts';
 import { UserService } from './services/user-service.ts';
@@ -63,6 +64,7 @@ export interface CoreContext {
     mailSettings: MailSettingsRepo;
     emails: EmailRepo;
     tags: TagRepo;
+    thumbnails: ThumbnailRepo;
   };
   audit: AuditLog;
   /** Outgoing email: the SMTP settings, the sender, and the outbox every server drains. */
@@ -106,6 +108,7 @@ export async function openCore(config: Config, logger: Logger): Promise<CoreCont
     mailSettings: new MailSettingsRepo(db.knex),
     emails: new EmailRepo(db.knex),
     tags: new TagRepo(db.knex),
+    thumbnails: new ThumbnailRepo(db.knex),
   };
   const audit = new AuditLog(repos.audit);
   const users = new UserService(repos.users, repos.sessions, audit, config.auth.minPasswordLength);

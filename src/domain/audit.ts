@@ -31,6 +31,8 @@ const AUDIT_ACTIONS = [
   'tag.delete',
   'content.tag.add',
   'content.tag.remove',
+  'thumbnail.update',
+  'thumbnail.delete',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

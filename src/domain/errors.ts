@@ -11,6 +11,8 @@ export const ErrorCode = {
   usernameTaken: 8,
   userNotFound: 9,
   missingParameter: 12,
+  /** Nothing to remove: connectapi's delete_thumbnail() takes a 404 with this code as done. */
+  removeNothing: 17,
   forbidden: 22,
   cannotAssignRole: 23,
   authRequired: 24,

@@ -242,6 +242,16 @@ describe.each(DATABASES)('tags on %s', (kind) => {
     expectError(await remove(guid, '424242'), 404, 4);
   });
 
+  it('keeps a name unique among siblings however many creations race', async () => {
+    const root = await tag('raced-root');
+    const tries = await Promise.all(
+      Array.from({ length: 8 }, () => api(t.url, 'POST', '/__api__/v1/tags', { key: t.admin.key, body: { name: 'same', parent_id: root.id } })),
+    );
+    expect(tries.filter((r) => r.status === 200)).toHaveLength(1);
+    expect(tries.filter((r) => r.status === 400 && r.body.code === 81)).toHaveLength(7);
+    expect((await api(t.url, 'GET', `/__api__/v1/tags?parent_id=${root.id}`, { key: pub.key })).body).toHaveLength(1);
+  });
+
   it('lets administrators alone change the tree, managers of an item alone change its tags, and viewers read them', async () => {
     const { root, a } = await tree();
     for (const who of [pub, viewer]) {

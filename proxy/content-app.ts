@@ -6,6 +6,7 @@ import { collapseLeadingSlashes, requestLogging } from '../src/http/request-logg
 import type { ApiKeyService } from '../src/services/api-key-service.ts';
 import type { ContentFiles } from '../src/services/content-files.ts';
 import type { VanityService } from '../src/services/vanity-service.ts';
+import type { ThumbnailService } from '../src/services/thumbnail-service.ts';
 import type { ContentRunner } from '../runtimes/content-runner.ts';
 import type { ReportRenderer } from '../src/domain/reports.ts';
 import { contentRouter } from './content-router.ts';
@@ -21,6 +22,7 @@ export interface ContentAppDeps {
   /** Where a report's recorded renders are on disk. */
   reports: ReportRenderer;
   vanities: VanityService;
+  thumbnails: ThumbnailService;
   origin: Origins;
   logger: Logger;
   viewsDir: string;
@@ -50,7 +52,7 @@ export function buildContentApp(d: ContentAppDeps) {
   });
   app.use(d.session);
   app.use(vanityRewrite(d.vanities));
-  app.use(contentRouter(d.files, d.keys, d.runner, d.reports, origin));
+  app.use(contentRouter(d.files, d.keys, d.runner, d.reports, d.thumbnails, origin));
   app.use(notFoundHandler);
   app.use(errorHandler(logger));
   return app;

@@ -3,14 +3,32 @@ import { Router, type NextFunction, type Request, type Response } from 'express'
 import { AppError } from '../src/domain/errors.ts';
 import { keyFromHeaders, type ApiKeyService } from '../src/services/api-key-service.ts';
 import type { ContentFiles, ServableBundle } from '../src/services/content-files.ts';
+import type { ThumbnailService } from '../src/services/thumbnail-service.ts';
 import type { Origins } from '../src/http/origins.ts';
 import type { ContentRunner } from '../runtimes/content-runner.ts';
 import type { ReportRenderer } from '../src/domain/reports.ts';
-import { handoffOf } from './gateway.ts';
+import { handoffOf, THUMBNAIL } from './gateway.ts';
 
 const DRAFT = /^_bundle(\d+)$/;
 const VARIANT = /^v([A-Za-z0-9]{8})$/;
 const REVISION = /^_rev(\d{1,15})$/;
+
+// An SVG can carry scripts: sandboxed and allowed nothing but its own inline styles, it is an
+// image even when opened on its own at the content origin.
+const SVG_POLICY = "sandbox; default-src 'none'; style-src 'unsafe-inline'";
+
+/** The item's thumbnail, or 204 when it has none (connectapi's has_thumbnail() asks exactly that). */
+async function sendThumbnail(thumbnails: ThumbnailService, target: ServableBundle, res: Response) {
+  const t = await thumbnails.of(target.content);
+  if (!t) return void res.status(204).end();
+  // The exact type, without parameters: connectapi picks the file extension by exact match.
+  res.setHeader('Content-Type', t.mimeType);
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  // Who gets it depends on who asks: no shared cache may keep it.
+  res.setHeader('Cache-Control', 'private, no-cache');
+  if (t.mimeType === 'image/svg+xml') res.setHeader('Content-Security-Policy', SVG_POLICY);
+  res.send(t.image);
+}
 
 /** Browsers are sent to log in (on Lectern's origin) and back; API callers get a 401 in Connect's shape. */
 function loginOrUnauthorized(req: Request, res: Response, origin: Origins) {
@@ -38,7 +56,14 @@ function serveStatic(target: ServableBundle, rel: string, res: Response, next: N
  * and error pages. Requests for running apps are relayed by the gateway (gateway.ts) before
  * they reach Express; what it learnt about the others comes with them (`handoffOf`).
  */
-export function contentRouter(files: ContentFiles, keys: ApiKeyService, runner: ContentRunner, reports: ReportRenderer, origin: Origins): Router {
+export function contentRouter(
+  files: ContentFiles,
+  keys: ApiKeyService,
+  runner: ContentRunner,
+  reports: ReportRenderer,
+  thumbnails: ThumbnailService,
+  origin: Origins,
+): Router {
   // Strict: `/content/{guid}` and `/content/{guid}/` are different addresses (one redirects).
   const r = Router({ strict: true });
 
@@ -69,6 +94,12 @@ export function contentRouter(files: ContentFiles, keys: ApiKeyService, runner: 
       throw AppError.notFound('The requested content does not exist.');
     }
     const { content, bundle } = result.target;
+    // Of the published item (not a draft's address), for whoever may view it; not of content
+    // never deployed, as Connect serves none for incomplete content (resolve's 404).
+    if (!draft && rest.length === 1 && rest[0] === THUMBNAIL && !req.path.endsWith('/')) {
+      if (req.method !== 'GET' && req.method !== 'HEAD') throw new AppError(405, 2, 'The thumbnail accepts GET and HEAD only.');
+      return sendThumbnail(thumbnails, result.target, res);
+    }
     if (handoff?.starting) {
       return res.status(503).render('starting', { title: `Starting ${content.title ?? content.name}`, user: handoff.user, refreshSeconds: 2 });
     }

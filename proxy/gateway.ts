@@ -14,6 +14,12 @@ import { rewriteVanity, vanityBasePath } from './vanity.ts';
 /** `/content/{guid}/`, or a draft's `/content/{guid}/_bundle{id}/`, and what follows. */
 export const CONTENT_PATH = /^\/content\/([0-9a-fA-F-]{36})\/(?:_bundle(\d+)\/)?/;
 
+/**
+ * `/content/{guid}/__thumbnail__` (and a vanity path's): the item's thumbnail, which Lectern
+ * serves itself (content-router.ts), whatever the content is (connect-api-next.md §2.1).
+ */
+export const THUMBNAIL = '__thumbnail__';
+
 /** Who is asking: by API key, or the browser session (`viaCookie`). A bad key throws. */
 export interface Identity {
   user: User | undefined;
@@ -102,6 +108,8 @@ export function contentGateway(deps: GatewayDeps) {
       return handOn({ user, error: err as AppError });
     }
     if (!resolution.ok) return handOn({ user, resolution });
+    // Never relayed to the app: the page router serves it, with the access just checked.
+    if (draft === null && (contentUrl ?? '').slice(m[0].length).replace(/\?.*$/s, '') === THUMBNAIL) return handOn({ user, resolution });
     const target = resolution.target;
     // Static files and renders (and app modes this server cannot run) are the page router's.
     if (!deps.runner.serves(target.bundle.appMode)) return handOn({ user, resolution });

@@ -14,6 +14,8 @@ import { VariableService } from './services/variable-service.ts';
 import { GroupService } from './services/group-service.ts';
 import { SecretBox } from './services/secret-box.ts';
 import { VanityService } from './services/vanity-service.ts';
+import { TagService } from './services/tag-service.ts';
+import { ThumbnailService } from './services/thumbnail-service.ts';
 import { TaskService } from './services/tasks/task-service.ts';
 import type { AppModeKinds } from './domain/app-modes.ts';
 import { NO_CONTENT_EVENTS, type ContentEvents } from './domain/deploy.ts';
@@ -45,6 +47,10 @@ export interface AppContext extends CoreContext {
   bundles: BundleService;
   groups: GroupService;
   vanities: VanityService;
+  /** The catalog's tag tree and the tags on content. */
+  tags: TagService;
+  /** Content thumbnails: set and removed through the API, served by the content router. */
+  thumbnails: ThumbnailService;
   contentFiles: ContentFiles;
   /** The catalog's search (the browser's and `GET /v1/search/content`). */
   search: ContentSearchService;
@@ -187,6 +193,8 @@ export async function createAppContext(config: Config, logger: Logger, events: C
     groups: new GroupService(repos.groups, repos.users, audit).cacheWith(generation),
     vanities: new VanityService(repos.vanities),
     search: new ContentSearchService(new ContentSearchRepo(db.knex), repos.users, content, access),
+    tags: new TagService(repos.tags, content, access, audit),
+    thumbnails: new ThumbnailService(repos.thumbnails, content, audit),
     contentFiles: new ContentFiles(repos.content, repos.bundles, store, access, { variants: repos.variants, renderings: repos.renderings }, generation),
     deploys,
     tasks,

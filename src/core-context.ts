@@ -23,6 +23,8 @@ import { VariantRepo } from './repositories/variant-repo.ts';
 import { VanityRepo } from './repositories/vanity-repo.ts';
 import { EmailRepo } from './repositories/email-repo.ts';
 import { MailSettingsRepo } from './repositories/mail-settings-repo.ts';
+import { TagRepo } from './repositories/tag-repo.ts';
+import { ThumbnailRepo } from './repositories/thumbnail-repo.ts';
 import { ApiKeyService } from './services/api-key-service.ts';
 import { AuditLog } from './services/audit-log.ts';
 import { UserService } from './services/user-service.ts';
@@ -61,6 +63,8 @@ export interface CoreContext {
     subscribers: SubscriberRepo;
     mailSettings: MailSettingsRepo;
     emails: EmailRepo;
+    tags: TagRepo;
+    thumbnails: ThumbnailRepo;
   };
   audit: AuditLog;
   /** Outgoing email: the SMTP settings, the sender, and the outbox every server drains. */
@@ -103,6 +107,8 @@ export async function openCore(config: Config, logger: Logger): Promise<CoreCont
     subscribers: new SubscriberRepo(db.knex),
     mailSettings: new MailSettingsRepo(db.knex),
     emails: new EmailRepo(db.knex),
+    tags: new TagRepo(db.knex),
+    thumbnails: new ThumbnailRepo(db.knex),
   };
   const audit = new AuditLog(repos.audit);
   const users = new UserService(repos.users, repos.sessions, audit, config.auth.minPasswordLength);

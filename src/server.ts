@@ -122,7 +122,7 @@ export function buildServer(ctx: AppContext): LecternServer {
   // past the machinery of Lectern's pages (helmet, sessions): the key decides who they are.
   const keyContent = express.Router();
   keyContent.use(vanityRewrite(ctx.vanities));
-  keyContent.use(contentRouter(ctx.contentFiles, ctx.keys, ctx.runtime.runner, ctx.runtime.reports, origin));
+  keyContent.use(contentRouter(ctx.contentFiles, ctx.keys, ctx.runtime.runner, ctx.runtime.reports, ctx.thumbnails, origin));
   // (The gateway may have taken the key off a request it hands on with an error for the app.)
   app.use((req, res, next) => ((keyFromHeaders(req.headers) || handoffOf(req)) && !req.path.startsWith(API_PREFIX) ? keyContent(req, res, next) : next()));
   // Over plain http (a first start, a laptop) HSTS and upgrade-insecure-requests would make
@@ -146,6 +146,8 @@ export function buildServer(ctx: AppContext): LecternServer {
   // htmx from the installed package (pinned in package.json), never a CDN.
   app.get('/__static__/htmx.min.js', (_req, res) => res.sendFile(HTMX_FILE, { maxAge: '1h' }));
   app.use('/__static__', express.static(`${VIEWS_DIR}/static`, { maxAge: '1h', index: false }));
+  // Connect's favicon address: connectapi's thumbnail test downloads an image from it.
+  app.get('/connect/__favicon__', (_req, res) => res.sendFile('favicon.png', { root: `${VIEWS_DIR}/static`, maxAge: '1h' }));
   app.use(healthRoutes(ctx.checkDatabase, LECTERN_VERSION));
 
   app.use(browser.unlessKey);
@@ -217,6 +219,7 @@ export function buildServer(ctx: AppContext): LecternServer {
     runner: ctx.runtime.runner,
     reports: ctx.runtime.reports,
     vanities: ctx.vanities,
+    thumbnails: ctx.thumbnails,
     origin,
     logger,
     viewsDir: VIEWS_DIR,

@@ -13,6 +13,8 @@ import { vanityRoutes } from './routes/vanity.ts';
 import { variantRoutes } from './routes/variants.ts';
 import { scheduleRoutes } from './routes/schedules.ts';
 import { permissionRoutes } from './routes/permissions.ts';
+import { tagRoutes } from './routes/tags.ts';
+import { thumbnailRoutes } from './routes/thumbnails.ts';
 import { runtimeSettingsRoutes } from './routes/runtime-settings.ts';
 import type { UserService } from '../services/user-service.ts';
 import { authenticateApiKey } from './middleware/authenticate.ts';
@@ -42,6 +44,8 @@ export interface ApiDeps {
     | 'appModes'
     | 'reports'
     | 'search'
+    | 'tags'
+    | 'thumbnails'
   >;
   publicUrl: string | undefined;
   /** Checks the CSRF token; applied only to session-authenticated changes. */
@@ -60,6 +64,8 @@ export function apiRouter(deps: ApiDeps): Router {
     if (req.authVia === 'session' && !SAFE_METHODS.has(req.method)) return deps.csrfProtection(req, res, next);
     next();
   });
+  // Before the JSON parser: a thumbnail is raw bytes, whatever Content-Type came with them.
+  r.use(thumbnailRoutes(deps.ctx.thumbnails));
   // Clients send `application/json` (R, no charset) or with `; charset=utf-8` (Python).
   // Not strict: connectapi posts one subscriber guid as a bare JSON string (connect-api-next.md §4.3);
   // every route checks its body's shape anyway.
@@ -68,8 +74,9 @@ export function apiRouter(deps: ApiDeps): Router {
   r.use(userRoutes(deps.users));
   r.use(apiKeyRoutes(deps.keys));
   const { ctx } = deps;
-  r.use(contentV1Routes(ctx.content, ctx.variables, deps.publicUrl));
+  r.use(contentV1Routes(ctx.content, ctx.variables, ctx.tags, deps.publicUrl));
   r.use(searchRoutes(ctx.search, deps.publicUrl));
+  r.use(tagRoutes(ctx.tags, ctx.content, deps.publicUrl));
   r.use(permissionRoutes(ctx.content, ctx.permissions));
   r.use(groupRoutes(ctx.groups));
   r.use(bundleRoutes(ctx.content, ctx.bundles, ctx.store));

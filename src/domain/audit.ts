@@ -26,6 +26,13 @@ const AUDIT_ACTIONS = [
   'report.render',
   'email.settings',
   'email.send',
+  'tag.create',
+  'tag.update',
+  'tag.delete',
+  'content.tag.add',
+  'content.tag.remove',
+  'thumbnail.update',
+  'thumbnail.delete',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -73,6 +73,8 @@ export interface ContentQuery {
    * a group of theirs); undefined = everything (administrators).
    */
   visibleTo?: number;
+  /** Only content carrying this tag (content_tags). */
+  taggedWith?: number;
   offset: number;
   limit: number;
 }
@@ -127,6 +129,10 @@ export class ContentRepo {
       if (q.search) {
         const p = containsPattern(q.search);
         b.where((w) => w.whereRaw(`lower(name) like ? escape '\\'`, [p]).orWhereRaw(`lower(coalesce(title, '')) like ? escape '\\'`, [p]));
+      }
+      if (q.taggedWith !== undefined) {
+        const tagId = q.taggedWith;
+        b.whereExists((t) => t.select(this.knex.raw('1')).from('content_tags as ct').whereRaw('ct.content_id = content.id').andWhere('ct.tag_id', tagId));
       }
       if (q.visibleTo !== undefined) visibleTo(this.knex, b, q.visibleTo);
     });

@@ -46,6 +46,11 @@ export class AccessPolicy {
     return !user.locked && (user.role === 'administrator' || user.role === 'publisher');
   }
 
+  /** Creates, renames, moves and deletes tags (the catalog's tree, shared by all content): administrators. */
+  canEditTags(user: User): boolean {
+    return !user.locked && user.role === 'administrator';
+  }
+
   /** Sets `run_as` or `run_as_current_user`: which Unix account content runs as is an administrator's decision. */
   canSetRunAs(user: User): boolean {
     return user.role === 'administrator';

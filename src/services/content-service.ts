@@ -131,7 +131,7 @@ export class ContentService {
   }
 
   /** What the user may see: everything for administrators, nothing for a locked account. */
-  async list(user: User, q: { name?: string; ownerGuid?: string; ownerId?: number; search?: string; offset: number; limit: number }) {
+  async list(user: User, q: { name?: string; ownerGuid?: string; ownerId?: number; search?: string; taggedWith?: number; offset: number; limit: number }) {
     const scope = this.access.listingScope(user);
     if (scope.kind === 'nothing') return { items: [], total: 0 };
     let ownerId = q.ownerId;
@@ -144,6 +144,7 @@ export class ContentService {
       name: q.name,
       ownerId,
       search: q.search,
+      taggedWith: q.taggedWith,
       visibleTo: scope.kind === 'granted' ? scope.userId : undefined,
       offset: q.offset,
       limit: q.limit,

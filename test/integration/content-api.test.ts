@@ -89,7 +89,9 @@ describe.each(DATABASES)('the content API on %s', (kind) => {
     expect(cfg.body.config_url).toBe(`${t.url}/connect/#/apps/${app.guid}`);
     expect(cfg.body.logs_url).toBe(`${t.url}/connect/#/apps/${app.guid}/logs`);
     const dashboard = await fetch(cfg.body.config_url, { redirect: 'manual' });
-    expect(dashboard.status).toBe(302);
+    // The dashboard (a page) asks an anonymous caller to log in first; its script then opens the content's page.
+    expect(dashboard.status).toBe(303);
+    expect(dashboard.headers.get('location')).toBe('/login?next=%2Fconnect%2F');
     const titled = await api(t.url, 'POST', `/__api__/applications/${app.id}`, { key: bob.key, body: { title: 'Page B' } });
     expect(titled.body.title).toBe('Page B');
     expect((await api(t.url, 'POST', `/__api__/applications/${app.id}/terminate`, { key: bob.key, body: [] })).body).toEqual({});

@@ -35,21 +35,17 @@ describe.each(DATABASES)('content search: GET /v1/search/content (%s)', (kind) =
       key: bob.key,
       body: { principal_guid: viewer.user.guid, principal_type: 'user', role: 'viewer' },
     });
-    // A tag tree: Finance > Q3 > Board, and Ops; the site is tagged Q3/Board (ancestors below the category stored too).
-    const knex = t.server.ctx.db.knex;
-    const now = new Date();
-    const tag = async (name: string, parent: number | null) =>
-      Number(((await knex('tags').insert({ name, parent_id: parent, created_time: now, updated_time: now }).returning('id')) as Array<{ id: number }>)[0]!.id);
+    // A tag tree: Finance > Q3 > Board, and Ops > Infra; the site is tagged Board (and so Q3).
+    const tag = async (name: string, parent: string | null) =>
+      (await api(t!.url, 'POST', '/__api__/v1/tags', { key: t!.admin.key, body: { name, parent_id: parent } })).body.id as string;
     const finance = await tag('Finance', null);
     const q3 = await tag('Q3', finance);
     const board = await tag('Board', q3);
-    const ops = await tag('Ops', null);
-    const infra = await tag('Infra', ops);
-    await knex('content_tags').insert([
-      { content_id: Number(site.content.id), tag_id: q3 },
-      { content_id: Number(site.content.id), tag_id: board },
-      { content_id: Number(draft.id), tag_id: infra },
-    ]);
+    const infra = await tag('Infra', await tag('Ops', null));
+    const attach = async (key: string, guid: string, id: string) =>
+      expect((await api(t!.url, 'POST', `/__api__/v1/content/${guid}/tags`, { key, body: { tag_id: id } })).status).toBe(200);
+    await attach(alice.key, site.content.guid, board);
+    await attach(alice.key, draft.guid, infra);
     return { t, alice, bob, viewer, site: site.content.guid as string, draft: draft.guid, draft2: draft2.guid, secret: secret.guid, shared: shared.guid };
   }
 

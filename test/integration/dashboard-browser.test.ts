@@ -52,15 +52,10 @@ describe.each(DATABASES)('the dashboard in a real browser (%s)', (kind) => {
     await api(t.url, 'PATCH', `/__api__/v1/content/${report.content.guid}`, { key: alice.key, body: { access_type: 'logged_in' } });
     const other = await deployBundle(t.url, alice.key, 'churn-model', fixture('py-static-html.tar.gz'), { title: 'Churn model' });
     await api(t.url, 'PATCH', `/__api__/v1/content/${other.content.guid}`, { key: alice.key, body: { access_type: 'logged_in' } });
-    const knex = t.server.ctx.db.knex;
-    const now = new Date();
-    const [finance] = (await knex('tags').insert({ name: 'Finance', parent_id: null, created_time: now, updated_time: now }).returning('id')) as Array<{
-      id: number;
-    }>;
-    const [q3] = (await knex('tags').insert({ name: 'Q3', parent_id: finance!.id, created_time: now, updated_time: now }).returning('id')) as Array<{
-      id: number;
-    }>;
-    await knex('content_tags').insert({ content_id: Number(report.content.id), tag_id: q3!.id });
+    const finance = await api(t.url, 'POST', '/__api__/v1/tags', { key: t.admin.key, body: { name: 'Finance' } });
+    const q3 = await api(t.url, 'POST', '/__api__/v1/tags', { key: t.admin.key, body: { name: 'Q3', parent_id: finance.body.id } });
+    const tagged = await api(t.url, 'POST', `/__api__/v1/content/${report.content.guid}/tags`, { key: alice.key, body: { tag_id: q3.body.id } });
+    expect(tagged.status).toBe(200);
     return { t, alice, vera, report: report.content.guid as string };
   }
 

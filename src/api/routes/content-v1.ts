@@ -1,11 +1,14 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { ACCESS_TYPES, CONTENT_SETTING_KEYS } from '../../domain/content.ts';
+import type { Tag } from '../../domain/tags.ts';
 import type { ContentService } from '../../services/content-service.ts';
+import type { TagService } from '../../services/tag-service.ts';
 import type { VariableService } from '../../services/variable-service.ts';
 import { baseUrl } from '../base-url.ts';
 import { currentUser, requireUser } from '../middleware/require-role.ts';
 import { contentV1 } from '../serializers/content-json.ts';
+import { tagJson } from '../serializers/tag-json.ts';
 import { parseInput } from '../validate.ts';
 
 const seconds = z
@@ -60,9 +63,20 @@ const listQuery = z.object({
   include: z.string().optional(),
 });
 
+const includeQuery = z.object({ include: z.string().optional() }).loose();
+
+/** The `include` options asked for (`include=owner,tags`). */
+const includes = (include: string | undefined) => new Set((include ?? '').split(',').map((s) => s.trim()));
+
+/**
+ * `tags` only when the item has some: posit-sdk-py's test of a fresh item fetched with
+ * `include=owner,tags,vanity_url` asserts the key is absent (connect-api-next.md §1.11).
+ */
+const withTags = <T extends object>(json: T, tags: Tag[] | undefined) => (tags?.length ? { ...json, tags: tags.map(tagJson) } : json);
+
 const envBody = z.array(z.object({ name: z.string(), value: z.string().nullable() }).loose());
 
-export function contentV1Routes(content: ContentService, env: VariableService, publicUrl: string | undefined): Router {
+export function contentV1Routes(content: ContentService, env: VariableService, tags: TagService, publicUrl: string | undefined): Router {
   const r = Router();
   r.use('/v1/content', requireUser);
 
@@ -70,9 +84,14 @@ export function contentV1Routes(content: ContentService, env: VariableService, p
     const q = parseInput(listQuery, req.query, 'query');
     const user = currentUser(req);
     const { items } = await content.list(user, { name: q.name, ownerGuid: q.owner_guid, offset: 0, limit: 10_000 });
-    const includeOwner = (q.include ?? '').split(',').includes('owner');
+    const include = includes(q.include);
     const base = baseUrl(req, publicUrl);
-    res.json((await content.withOwners(user, items)).map(({ content: c, owner, role }) => contentV1(c, owner, role, base, includeOwner)));
+    const tagsOf = include.has('tags') ? await tags.ofContents(items) : undefined;
+    res.json(
+      (await content.withOwners(user, items)).map(({ content: c, owner, role }) =>
+        withTags(contentV1(c, owner, role, base, include.has('owner')), tagsOf?.get(c.id)),
+      ),
+    );
   });
 
   r.post('/v1/content', async (req, res) => {
@@ -87,7 +106,9 @@ export function contentV1Routes(content: ContentService, env: VariableService, p
     const user = currentUser(req);
     const c = await content.visible(user, String(req.params.guid));
     const owner = await content.ownerOf(c);
-    res.json(contentV1(c, owner, await content.roleOf(user, c), baseUrl(req, publicUrl)));
+    const include = includes(parseInput(includeQuery, req.query, 'query').include);
+    const tagsOf = include.has('tags') ? await tags.ofContents([c]) : undefined;
+    res.json(withTags(contentV1(c, owner, await content.roleOf(user, c), baseUrl(req, publicUrl)), tagsOf?.get(c.id)));
   });
 
   r.patch('/v1/content/:guid', async (req, res) => {

@@ -181,13 +181,23 @@ export class RenderService {
    */
   async close(graceMs: number): Promise<void> {
     this.closing = true;
+    // A database that is gone must not stop the shutdown: the leases then lapse, and another
+    // server (or the next start) takes the renders over as from a dead server.
+    const handBack = async (what: string, f: () => Promise<number>) => {
+      try {
+        return await f();
+      } catch (err) {
+        this.logger.warn({ err }, `shutting down: could not hand back ${what} renders; their leases will lapse`);
+        return 0;
+      }
+    };
     // Not yet started here: handed back at once, and the waiting slots start nothing.
-    await this.repos.renderings.releaseQueued(this.o.serverId, this.clock());
+    await handBack('queued', () => this.repos.renderings.releaseQueued(this.o.serverId, this.clock()));
     let timer: NodeJS.Timeout | undefined;
     const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
     await Promise.race([this.slots.idle(), grace]);
     clearTimeout(timer);
-    const released = await this.repos.renderings.release(this.o.serverId, this.clock());
+    const released = await handBack('unfinished', () => this.repos.renderings.release(this.o.serverId, this.clock()));
     if (released) this.logger.warn({ renders: released }, 'shutting down: handed unfinished renders back for another server or the next start');
   }
 

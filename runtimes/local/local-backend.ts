@@ -24,6 +24,17 @@ const OUTPUT_GRACE_MS = 2000;
 
 type NetworkLink = Awaited<ReturnType<NetworkLinks['link']>>;
 
+// Setting up a fresh network namespace's loopback can fail for a moment on some kernels (seen
+// on gVisor under load: "bwrap: loopback: Failed RTM_NEWADDR: No child processes"). It fails
+// before the content's command ever runs, so starting the sandbox again is safe; a few tries.
+const SETUP_TRIES = 3;
+const SANDBOX_SETUP_FAULT = /^bwrap: loopback: /;
+
+/** Whether a process's whole output says its sandbox failed to set up, before anything ran. */
+export function isSandboxSetupFault(code: number | null, output: readonly string[]): boolean {
+  return code === 1 && output.length > 0 && output.every((l) => SANDBOX_SETUP_FAULT.test(l));
+}
+
 export interface LocalBackendOptions {
   jobs: JobStore;
   sandbox: SandboxOptions;
@@ -169,7 +180,7 @@ export class LocalBackend implements RuntimeBackend {
     return { child, exited, tail, writer, socketPath: link?.socketPath ?? null };
   }
 
-  async start(spec: InstanceSpec): Promise<Instance> {
+  async start(spec: InstanceSpec, attempt = 1): Promise<Instance> {
     const { child, exited, tail, writer, socketPath } = await this.spawnJob(spec, 'process', 'app', undefined, spec.port);
     const target = socketPath ? unixTarget(socketPath) : `http://127.0.0.1:${spec.port}`;
     const instance: Instance = { key: spec.key, contentGuid: spec.contentGuid, bundleId: spec.bundleId, target, pid: child.pid ?? null, startedAt: new Date() };
@@ -185,6 +196,10 @@ export class LocalBackend implements RuntimeBackend {
     void exited.then((c) => (gone = c));
     const result = await untilAnswered(instance.target + spec.readinessPath, Date.now() + spec.initTimeoutMs, () => gone !== undefined);
     if (result === 'up') return instance;
+    if (result === 'gone' && attempt < SETUP_TRIES && isSandboxSetupFault(gone ?? null, tail)) {
+      await entry.done;
+      return this.start(spec, attempt + 1);
+    }
     if (result === 'gone') throw exitedBeforeListening(gone, tail);
     await this.stop(spec.key);
     throw noAnswerWithin(spec.initTimeoutMs, tail);
@@ -201,7 +216,28 @@ export class LocalBackend implements RuntimeBackend {
   }
 
   async run(spec: RunSpec): Promise<{ exitCode: number | null; timedOut: boolean }> {
-    const { child, exited, writer } = await this.spawnJob(spec, 'render', 'render', spec.log);
+    for (let attempt = 1; ; attempt++) {
+      // Lines that look like a failed setup wait (a few at most); the first other line sends
+      // them on and streams the rest, so a render's log is live as before.
+      const held: string[] = [];
+      let streaming = attempt === SETUP_TRIES;
+      const onLine = (line: string) => {
+        if (!streaming && held.length < 4 && SANDBOX_SETUP_FAULT.test(line)) return void held.push(line);
+        if (!streaming) {
+          streaming = true;
+          for (const h of held) spec.log?.(h);
+        }
+        spec.log?.(line);
+      };
+      const ran = await this.runOnce(spec, onLine);
+      if (!streaming && !ran.timedOut && isSandboxSetupFault(ran.exitCode, held)) continue;
+      if (!streaming) for (const h of held) spec.log?.(h);
+      return ran;
+    }
+  }
+
+  private async runOnce(spec: RunSpec, onLine: ((line: string) => void) | undefined): Promise<{ exitCode: number | null; timedOut: boolean }> {
+    const { child, exited, writer } = await this.spawnJob(spec, 'render', 'render', onLine);
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;

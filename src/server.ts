@@ -177,6 +177,7 @@ export function buildServer(ctx: AppContext): LecternServer {
       audit: ctx.audit,
       search: ctx.search,
       content: ctx.content,
+      thumbnails: ctx.thumbnails,
       csrf,
       origin,
     }),

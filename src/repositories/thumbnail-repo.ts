@@ -23,6 +23,13 @@ export class ThumbnailRepo {
     return { contentId, mimeType: String(r.mime_type), image, updatedTime: toDate(r.updated_time) };
   }
 
+  /** Which of these items have an image (one query for a page of the catalog). */
+  async which(contentIds: readonly number[]): Promise<Set<number>> {
+    if (!contentIds.length) return new Set();
+    const rows = (await this.knex('content_thumbnails').whereIn('content_id', contentIds).select('content_id')) as Row[];
+    return new Set(rows.map((r) => Number(r.content_id)));
+  }
+
   /** Replaces the item's image in one statement. */
   async set(contentId: number, mimeType: string, image: Buffer): Promise<void> {
     await this.knex('content_thumbnails')

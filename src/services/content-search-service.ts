@@ -2,6 +2,7 @@ import { isKnownAppMode } from '../domain/app-modes.ts';
 import { appModesOfType, parseSearch } from '../domain/content-search.ts';
 import type { User } from '../domain/user.ts';
 import type { ContentSearchQuery, ContentSearchRepo, SearchSort } from '../repositories/content-search-repo.ts';
+import type { ThumbnailRepo } from '../repositories/thumbnail-repo.ts';
 import type { UserRepo } from '../repositories/user-repo.ts';
 import type { AccessPolicy } from './access-policy.ts';
 import type { ContentService, ContentWithOwner } from './content-service.ts';
@@ -27,7 +28,7 @@ export interface TagNode {
 }
 
 export interface SearchResult {
-  items: ContentWithOwner[];
+  items: Array<ContentWithOwner & { hasThumbnail: boolean }>;
   total: number;
   page: number;
   pageSize: number;
@@ -45,6 +46,7 @@ export class ContentSearchService {
     private readonly users: UserRepo,
     private readonly content: ContentService,
     private readonly access: AccessPolicy,
+    private readonly thumbnails: ThumbnailRepo,
   ) {}
 
   async search(user: User, r: SearchRequest): Promise<SearchResult> {
@@ -77,7 +79,9 @@ export class ContentSearchService {
       } else q.tags.push({ ids: await this.tagIds(f.values, warnings), negate: f.negate });
     }
     const { items, total } = await this.repo.search(q);
-    return { items: await this.content.withOwners(user, items), total, page, pageSize, warnings };
+    const pictured = await this.thumbnails.which(items.map((c) => c.id));
+    const described = (await this.content.withOwners(user, items)).map((it) => ({ ...it, hasThumbnail: pictured.has(it.content.id) }));
+    return { items: described, total, page, pageSize, warnings };
   }
 
   /** The tag tree as nested nodes, each with its path (`Finance/Q3`) for a `tag:` filter. */

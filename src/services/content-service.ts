@@ -117,6 +117,11 @@ export class ContentService {
     return c;
   }
 
+  /** Whether the user may change the item (its settings pages show to them only). */
+  mayManage(user: User, c: Content): Promise<boolean> {
+    return this.access.canManage(user, c);
+  }
+
   /** A deploy task, if the user may read it: its starter, administrators, and whoever manages its content. */
   async readsTask(user: User, starterId: number | null, contentId: number | null): Promise<boolean> {
     if (this.access.readsTaskOf(user, starterId)) return true;

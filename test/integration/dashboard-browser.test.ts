@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { AxeBuilder } from '@axe-core/playwright';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -6,6 +7,8 @@ import { launchChromium } from '../helpers/chromium.ts';
 import { DATABASES } from '../helpers/databases.ts';
 import { deployBundle } from '../helpers/deploy.ts';
 import { api, startTestServer, type TestServer } from '../helpers/server.ts';
+
+const FAVICON = path.resolve(import.meta.dirname, '../../views/static/favicon.png');
 
 /**
  * Serious and critical accessibility problems axe finds on the page (none is the bar). The
@@ -86,6 +89,42 @@ describe.each(DATABASES)('the dashboard in a real browser (%s)', (kind) => {
     const frame = page.frameLocator('iframe.content-frame');
     await expect.poll(() => frame.locator('h1').textContent(), { timeout: 15_000 }).toBe('Hello');
     await page.close();
+  });
+
+  it('lets a publisher retitle a report and upload its thumbnail, which the catalog shows; viewers get no settings', async () => {
+    const { t, alice, vera, report } = await published();
+    const page = await browser.newPage();
+    await page.goto(`${t.url}/apps/${report}`);
+    await logIn(page, t.url, 'alice', alice.password);
+    await page.waitForURL(`${t.url}/apps/${report}`);
+    await page.getByLabel('Title').fill('Quarterly sales (final)');
+    await page.getByRole('button', { name: 'Save info' }).click();
+    await page.waitForURL(`${t.url}/apps/${report}/info?saved=1`);
+    expect(await page.locator('h1').first().textContent()).toBe('Quarterly sales (final)');
+    // A file that is not an image is refused on the page, with the reason.
+    await page.getByLabel(/Thumbnail/).setInputFiles({ name: 'notes.txt', mimeType: 'image/png', buffer: Buffer.from('not an image') });
+    await page.getByRole('button', { name: 'Upload thumbnail' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toContain('must be a PNG');
+    await page.getByLabel(/Thumbnail/).setInputFiles(FAVICON);
+    await page.getByRole('button', { name: 'Upload thumbnail' }).click();
+    await page.waitForURL(`${t.url}/apps/${report}/info?saved=1`);
+    // The catalog's card shows it, loaded from the content origin with the viewer's session.
+    await page.goto(`${t.url}/?q=final`);
+    const img = page.locator('#results img.thumb');
+    await expect.poll(() => img.evaluate((el) => (el as HTMLImageElement).naturalWidth)).toBeGreaterThan(0);
+    await page.close();
+    // A viewer sees the content and no settings.
+    const viewerPage = await browser.newPage();
+    await viewerPage.goto(`${t.url}/apps/${report}`);
+    await logIn(viewerPage, t.url, 'vera', vera.password);
+    await viewerPage.waitForURL(`${t.url}/apps/${report}`);
+    expect(await viewerPage.getByRole('heading', { name: 'Settings' }).count()).toBe(0);
+    // Without the form's token, and with it: refused either way, and nothing changes.
+    expect((await viewerPage.request.post(`${t.url}/apps/${report}/info`, { form: { title: 'pwned' } })).status()).toBe(403);
+    const token = await viewerPage.locator('input[name=_csrf]').first().inputValue();
+    expect((await viewerPage.request.post(`${t.url}/apps/${report}/info`, { form: { title: 'pwned', _csrf: token } })).status()).toBe(403);
+    expect((await api(t.url, 'GET', `/__api__/v1/content/${report}`, { key: alice.key })).body.title).toBe('Quarterly sales (final)');
+    await viewerPage.close();
   });
 
   it('opens the dashboard URL the clients print, through the login page', async () => {

@@ -74,6 +74,7 @@ export const catalogPage: Page = (r, d) => {
       types: SEARCH_TYPES,
       sorts: SORT_LABELS,
       typeOf: typeOfMode,
+      contentOrigin: d.origin.content(req),
       tags: await d.search.tagTree(),
     };
     if (req.get('HX-Request') === 'true' && req.get('HX-Target') === 'results') return renderPage(d, req, res, 'partials/catalog-results', locals);

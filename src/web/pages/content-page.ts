@@ -1,26 +1,109 @@
+import type { Request, Response } from 'express';
+import multer from 'multer';
 import { typeOfMode } from '../../domain/content-search.ts';
+import { THUMBNAIL_MAX_BYTES } from '../../services/thumbnail-service.ts';
+import { actorOf } from '../../http/actor.ts';
 import { renderPage, requireLogin, type Page } from './page.ts';
 
 const TABS = ['info', 'access', 'runtime', 'schedule', 'email', 'tags', 'variables', 'bundles', 'logs', 'parameters'] as const;
 
+// One image in memory, a byte over the cap so the service can say it is too large.
+const parseUpload = multer({ storage: multer.memoryStorage(), limits: { fileSize: THUMBNAIL_MAX_BYTES, files: 1, fields: 4 } }).single('image');
+
+/** The upload, or the reason it was refused (too large) for the page to say. */
+const thumbnailUpload = (req: Request, res: Response, next: (err?: unknown) => void) =>
+  parseUpload(req, res, (err: unknown) => {
+    if ((err as { code?: string } | undefined)?.code === 'LIMIT_FILE_SIZE') {
+      res.locals.uploadProblem = 'A thumbnail may be at most 2 MB.';
+      return next();
+    }
+    next(err);
+  });
+
+const text = (v: unknown, max: number) => (typeof v === 'string' ? v.slice(0, max) : '');
+
 /**
  * `/apps/{guid}` (where `/connect/#/apps/{guid}` lands): the content in a frame from the content
- * origin, so nothing it runs can script this page, with what a viewer may know of it beside.
+ * origin, so nothing it runs can script this page, with its settings beside it for the people
+ * who manage it. Each settings form posts to `/apps/{guid}/<what>` and comes back here.
  */
 export const contentPage: Page = (r, d) => {
-  r.get(['/apps/:guid', '/apps/:guid/:tab'], requireLogin, async (req, res) => {
+  const show = async (req: Request, res: Response, status = 200, problem: string | null = null) => {
     const user = req.user!;
     const c = await d.content.visible(user, String(req.params.guid));
     const [withOwner] = await d.content.withOwners(user, [c]);
     const tab = (TABS as readonly string[]).includes(String(req.params.tab)) ? String(req.params.tab) : 'info';
-    renderPage(d, req, res, 'content', {
-      title: c.title || c.name,
-      c,
-      owner: withOwner?.owner,
-      role: withOwner?.role ?? 'none',
-      type: typeOfMode(c.appMode),
-      contentUrl: `${d.origin.content(req)}/content/${c.guid}/`,
-      tab,
-    });
-  });
+    const manages = await d.content.mayManage(user, c);
+    renderPage(
+      d,
+      req,
+      res,
+      'content',
+      {
+        title: c.title || c.name,
+        c,
+        owner: withOwner?.owner,
+        role: withOwner?.role ?? 'none',
+        type: typeOfMode(c.appMode),
+        contentOrigin: d.origin.content(req),
+        contentUrl: `${d.origin.content(req)}/content/${c.guid}/`,
+        tab,
+        manages,
+        hasThumbnail: !!(await d.thumbnails.of(c)),
+        saved: req.query.saved === '1',
+        problem,
+      },
+      status,
+    );
+  };
+  // A form's failure is shown on the page it came from, with the reason, not as a bare error page.
+  const act = (tab: string, f: (req: Request, res: Response) => Promise<void>) => async (req: Request, res: Response) => {
+    try {
+      await f(req, res);
+    } catch (err) {
+      const e = err as { status?: number; message?: string };
+      if (typeof e.status !== 'number' || e.status >= 500 || e.status === 404) throw err;
+      req.params.tab = tab;
+      return show(req, res, e.status, e.message ?? 'That did not work.');
+    }
+    res.redirect(303, `/apps/${String(req.params.guid)}/${tab}?saved=1`);
+  };
+
+  r.get(['/apps/:guid', '/apps/:guid/:tab'], requireLogin, (req, res) => show(req, res));
+
+  r.post(
+    '/apps/:guid/info',
+    requireLogin,
+    d.csrf.protect,
+    act('info', async (req) => {
+      const body = req.body as Record<string, unknown>;
+      const user = req.user!;
+      const c = await d.content.manageable(user, String(req.params.guid));
+      const title = text(body.title, 1024).trim();
+      await d.content.update(user, c, { title: title || null, description: text(body.description, 65_536) });
+    }),
+  );
+
+  r.post(
+    '/apps/:guid/thumbnail',
+    requireLogin,
+    thumbnailUpload,
+    d.csrf.protect,
+    act('info', async (req, res) => {
+      if (res.locals.uploadProblem) throw Object.assign(new Error(String(res.locals.uploadProblem)), { status: 413 });
+      if (!req.file) throw Object.assign(new Error('Choose an image to upload.'), { status: 400 });
+      await d.thumbnails.set(actorOf(req, 'web'), req.user!, String(req.params.guid), req.file.buffer);
+    }),
+  );
+
+  r.post(
+    '/apps/:guid/thumbnail/delete',
+    requireLogin,
+    d.csrf.protect,
+    act('info', async (req) => {
+      await d.thumbnails.remove(actorOf(req, 'web'), req.user!, String(req.params.guid)).catch((err: { code?: number }) => {
+        if (err.code !== 17) throw err; // already gone: what the user wanted
+      });
+    }),
+  );
 };

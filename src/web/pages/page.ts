@@ -7,6 +7,7 @@ import type { ApiKeyService } from '../../services/api-key-service.ts';
 import type { AuditLog } from '../../services/audit-log.ts';
 import type { ContentSearchService } from '../../services/content-search-service.ts';
 import type { ContentService } from '../../services/content-service.ts';
+import type { ThumbnailService } from '../../services/thumbnail-service.ts';
 import type { UserService } from '../../services/user-service.ts';
 
 /** The light or dark theme a user chose (`POST /theme`); unset: the browser's preference. */
@@ -21,6 +22,7 @@ export interface PageDeps {
   audit: AuditLog;
   search: ContentSearchService;
   content: ContentService;
+  thumbnails: ThumbnailService;
   origin: Origins;
   csrf: { protect: (req: Request, res: Response, next: NextFunction) => void; token: (req: Request) => string };
 }

@@ -178,6 +178,8 @@ export function buildServer(ctx: AppContext): LecternServer {
       search: ctx.search,
       content: ctx.content,
       thumbnails: ctx.thumbnails,
+      permissions: ctx.permissions,
+      vanities: ctx.vanities,
       csrf,
       origin,
     }),

@@ -60,6 +60,12 @@ export class GroupRepo {
     return row && toGroup(row);
   }
 
+  /** A group by its name, case-insensitively (the settings page takes names). */
+  async byName(name: string): Promise<Group | undefined> {
+    const row = (await this.select().whereRaw('lower(g.name) = ?', [name.toLowerCase()]).first()) as Row | undefined;
+    return row && toGroup(row);
+  }
+
   async byId(id: number): Promise<Group | undefined> {
     const row = (await this.select().where('g.id', id).first()) as Row | undefined;
     return row && toGroup(row);

@@ -34,6 +34,25 @@ export class ContentPermissions {
     return this.permissions.listForContent(c.id);
   }
 
+  /** The grants with who they name, for the settings page. */
+  async listNamed(user: User, c: Content): Promise<Array<Permission & { name: string }>> {
+    const out: Array<Permission & { name: string }> = [];
+    for (const p of await this.list(user, c)) {
+      const name = p.principalType === 'user' ? (await this.users.byId(p.principalId))?.username : (await this.groups.byId(p.principalId))?.name;
+      out.push({ ...p, name: name ?? p.principalGuid });
+    }
+    return out;
+  }
+
+  /** A user (by username) or else a group (by name), as a grant names it; 400 when neither exists. */
+  async principalNamed(name: string): Promise<{ principalGuid: string; principalType: PrincipalType }> {
+    const u = await this.users.byUsername(name);
+    if (u) return { principalGuid: u.guid, principalType: 'user' };
+    const g = await this.groups.byName(name);
+    if (g) return { principalGuid: g.guid, principalType: 'group' };
+    throw AppError.badRequest(`No user or group is named "${name}".`);
+  }
+
   async get(user: User, c: Content, rawId: unknown): Promise<Permission> {
     await this.requireManage(user, c);
     return this.find(c, rawId);

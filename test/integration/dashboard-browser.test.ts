@@ -127,6 +127,35 @@ describe.each(DATABASES)('the dashboard in a real browser (%s)', (kind) => {
     await viewerPage.close();
   });
 
+  it('lets a publisher limit access to named viewers and give the item a vanity path', async () => {
+    const { t, alice, vera, report } = await published();
+    const walt = await t.createUser('walt', 'viewer');
+    const page = await browser.newPage();
+    await page.goto(`${t.url}/apps/${report}`);
+    await logIn(page, t.url, 'alice', alice.password);
+    await page.waitForURL(`${t.url}/apps/${report}`);
+    await page.getByLabel('Specific users or groups').check();
+    await page.getByRole('button', { name: 'Save access' }).click();
+    await page.waitForURL(`${t.url}/apps/${report}/access?saved=1`);
+    await page.getByLabel('User or group').fill('vera');
+    await page.getByRole('button', { name: 'Add', exact: true }).click();
+    await page.waitForURL(`${t.url}/apps/${report}/access?saved=1`);
+    expect(await page.locator('table').first().textContent()).toContain('vera');
+    // A name that is nobody's is refused on the page.
+    await page.getByLabel('User or group').fill('nobody-here');
+    await page.getByRole('button', { name: 'Add', exact: true }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toContain('No user or group is named "nobody-here"');
+    await page.getByLabel('Vanity path').fill('/sales-q3/');
+    await page.getByRole('button', { name: 'Save path' }).click();
+    await page.waitForURL(`${t.url}/apps/${report}/access?saved=1`);
+    await page.close();
+    // vera sees it, at its vanity path too; walt, not on the list, does not.
+    expect((await api(t.url, 'GET', `/__api__/v1/content/${report}`, { key: vera.key })).status).toBe(200);
+    expect((await api(t.url, 'GET', `/__api__/v1/content/${report}`, { key: walt.key })).status).toBe(404);
+    const viaVanity = await fetch(`${t.contentUrl}/sales-q3/`, { headers: { authorization: `Key ${vera.key}` } });
+    expect(await viaVanity.text()).toContain('<h1>Hello</h1>');
+  });
+
   it('opens the dashboard URL the clients print, through the login page', async () => {
     const { t, vera, report } = await published();
     const page = await browser.newPage();

@@ -3,6 +3,7 @@ import multer from 'multer';
 import { typeOfMode } from '../../domain/content-search.ts';
 import { THUMBNAIL_MAX_BYTES } from '../../services/thumbnail-service.ts';
 import { actorOf } from '../../http/actor.ts';
+import { accessActions } from './content-access.ts';
 import { renderPage, requireLogin, type Page } from './page.ts';
 
 const TABS = ['info', 'access', 'runtime', 'schedule', 'email', 'tags', 'variables', 'bundles', 'logs', 'parameters'] as const;
@@ -50,6 +51,7 @@ export const contentPage: Page = (r, d) => {
         tab,
         manages,
         hasThumbnail: !!(await d.thumbnails.of(c)),
+        access: manages ? { grants: await d.permissions.listNamed(user, c), vanity: (await d.vanities.forContent(c))?.path ?? null } : null,
         saved: req.query.saved === '1',
         problem,
       },
@@ -70,6 +72,8 @@ export const contentPage: Page = (r, d) => {
   };
 
   r.get(['/apps/:guid', '/apps/:guid/:tab'], requireLogin, (req, res) => show(req, res));
+
+  for (const [what, action] of Object.entries(accessActions(d))) r.post(`/apps/:guid/${what}`, requireLogin, d.csrf.protect, act('access', action));
 
   r.post(
     '/apps/:guid/info',

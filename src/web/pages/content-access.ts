@@ -1,0 +1,42 @@
+import type { Request } from 'express';
+import { ACCESS_TYPES, type AccessType } from '../../domain/content.ts';
+import { actorOf } from '../../http/actor.ts';
+import type { PageDeps } from './page.ts';
+
+const text = (v: unknown, max: number) => (typeof v === 'string' ? v.trim().slice(0, max) : '');
+
+/** A settings form's work: given the request, it changes something or throws (a 4xx is shown on the page). */
+type SettingsAction = (req: Request) => Promise<void>;
+
+/**
+ * The Access tab's forms on the content page: who may see the item (everyone, everyone logged
+ * in, or the ones listed), its viewers and collaborators by user or group name, and its vanity
+ * path. Each is checked by the same services as the API (the managers only; audited there).
+ */
+export function accessActions(d: PageDeps): Record<string, SettingsAction> {
+  const manageable = (req: Request) => d.content.manageable(req.user!, String(req.params.guid));
+  return {
+    'access-type': async (req) => {
+      const wanted = (req.body as Record<string, unknown>).access_type;
+      if (!(ACCESS_TYPES as readonly unknown[]).includes(wanted)) throw Object.assign(new Error('Choose who may see it.'), { status: 400 });
+      await d.content.update(req.user!, await manageable(req), { accessType: wanted as AccessType });
+    },
+    permissions: async (req) => {
+      const body = req.body as Record<string, unknown>;
+      const c = await manageable(req);
+      const name = text(body.name, 128);
+      if (!name) throw Object.assign(new Error('Give the name of a user or a group.'), { status: 400 });
+      const role = body.role === 'owner' ? 'owner' : 'viewer';
+      await d.permissions.grant(actorOf(req, 'web'), req.user!, c, { ...(await d.permissions.principalNamed(name)), role });
+    },
+    'permissions-delete': async (req) => {
+      await d.permissions.revoke(actorOf(req, 'web'), req.user!, await manageable(req), String((req.body as Record<string, unknown>).id ?? ''));
+    },
+    vanity: async (req) => {
+      const c = await manageable(req);
+      const wanted = text((req.body as Record<string, unknown>).path, 1024);
+      if (wanted) await d.vanities.set(c, wanted);
+      else await d.vanities.remove(c);
+    },
+  };
+}

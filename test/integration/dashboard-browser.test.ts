@@ -9,6 +9,7 @@ import { deployBundle } from '../helpers/deploy.ts';
 import { api, startTestServer, type TestServer } from '../helpers/server.ts';
 
 const FAVICON = path.resolve(import.meta.dirname, '../../views/static/favicon.png');
+const SCREENSHOTS = path.resolve(import.meta.dirname, '../../docs/screenshots');
 
 /**
  * Serious and critical accessibility problems axe finds on the page (none is the bar). The
@@ -180,8 +181,14 @@ describe.each(DATABASES)('the dashboard in a real browser (%s)', (kind) => {
       await logIn(page, t.url, 'alice', alice.password);
       await page.waitForURL(`${t.url}/`);
       expect(await axeProblems(page), `catalog, ${scheme}`).toEqual([]);
+      // The README's pictures, from the same pages the checks just passed (once, from SQLite's run).
+      if (kind === 'sqlite') await page.screenshot({ path: path.join(SCREENSHOTS, `catalog-${scheme}.png`) });
       await page.goto(`${t.url}/apps/${report}`);
       expect(await axeProblems(page), `content page, ${scheme}`).toEqual([]);
+      if (kind === 'sqlite') {
+        await expect.poll(() => page.frameLocator('iframe.content-frame').locator('h1').textContent(), { timeout: 15_000 }).toBe('Hello');
+        await page.screenshot({ path: path.join(SCREENSHOTS, `content-page-${scheme}.png`), fullPage: true });
+      }
       await page.goto(`${t.url}/account`);
       expect(await axeProblems(page), `account, ${scheme}`).toEqual([]);
       await context.close();
@@ -198,6 +205,8 @@ describe.each(DATABASES)('the dashboard in a real browser (%s)', (kind) => {
     const bg = await page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
     expect(bg).toBe('rgb(18, 21, 28)');
     expect(await axeProblems(page), 'catalog, dark by choice').toEqual([]);
+    // Only the way back shows now.
+    expect(await page.getByRole('button', { name: /Switch to/ }).allTextContents()).toEqual(['Light theme']);
     await context.close();
   });
 });

@@ -180,6 +180,8 @@ export function buildServer(ctx: AppContext): LecternServer {
       thumbnails: ctx.thumbnails,
       permissions: ctx.permissions,
       vanities: ctx.vanities,
+      bundles: ctx.bundles,
+      deploys: ctx.deploys,
       csrf,
       origin,
     }),

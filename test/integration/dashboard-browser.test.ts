@@ -2,10 +2,11 @@ import path from 'node:path';
 import { AxeBuilder } from '@axe-core/playwright';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { fixture } from '../helpers/bundles.ts';
+import { fixture, makeBundle, uploadChunked } from '../helpers/bundles.ts';
 import { launchChromium } from '../helpers/chromium.ts';
 import { DATABASES } from '../helpers/databases.ts';
 import { deployBundle } from '../helpers/deploy.ts';
+import { followTaskV1 } from '../helpers/tasks.ts';
 import { api, startTestServer, type TestServer } from '../helpers/server.ts';
 
 const FAVICON = path.resolve(import.meta.dirname, '../../views/static/favicon.png');
@@ -155,6 +156,40 @@ describe.each(DATABASES)('the dashboard in a real browser (%s)', (kind) => {
     expect((await api(t.url, 'GET', `/__api__/v1/content/${report}`, { key: walt.key })).status).toBe(404);
     const viaVanity = await fetch(`${t.contentUrl}/sales-q3/`, { headers: { authorization: `Key ${vera.key}` } });
     expect(await viaVanity.text()).toContain('<h1>Hello</h1>');
+  });
+
+  it('lets a publisher roll back to an earlier bundle, download one and delete another', async () => {
+    const { t, alice, report } = await published();
+    // A second bundle, now active: the report says "Second".
+    const second = await makeBundle({ 'index.html': '<html><body><h1>Second</h1></body></html>' }, { appmode: 'static', primary_html: 'index.html' });
+    const up = await uploadChunked(t.url, `/__api__/v1/content/${report}/bundles`, alice.key, second);
+    const dep = await api(t.url, 'POST', `/__api__/v1/content/${report}/deploy`, { key: alice.key, body: { bundle_id: up.body.id } });
+    expect((await followTaskV1(t.url, alice.key, dep.body.task_id)).code).toBe(0);
+    const page = await browser.newPage();
+    await page.goto(`${t.url}/apps/${report}/bundles`);
+    await logIn(page, t.url, 'alice', alice.password);
+    await page.waitForURL(`${t.url}/apps/${report}/bundles`);
+    const frameHeading = () => page.frameLocator('iframe.content-frame').locator('h1').textContent();
+    await expect.poll(frameHeading, { timeout: 15_000 }).toBe('Second');
+    const bundles = (await api(t.url, 'GET', `/__api__/v1/content/${report}/bundles`, { key: alice.key })).body as Array<{ id: string }>;
+    const first = bundles.map((b) => b.id).sort((a, b) => Number(a) - Number(b))[0]!;
+    // Download works with the browser's session.
+    const download = await page.request.get(`${t.url}/__api__/v1/content/${report}/bundles/${first}/download`);
+    expect(download.status()).toBe(200);
+    expect((await download.body()).subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]));
+    await page.getByRole('button', { name: `Activate bundle ${first}` }).click();
+    await page.waitForURL(/\/bundles\?task=/);
+    await expect
+      .poll(async () => (await api(t.url, 'GET', `/__api__/v1/content/${report}`, { key: alice.key })).body.bundle_id, { timeout: 30_000 })
+      .toBe(first);
+    await page.goto(`${t.url}/apps/${report}/bundles`);
+    await expect.poll(frameHeading, { timeout: 15_000 }).toBe('Hello');
+    // The bundle no longer active can go; the active one offers no delete.
+    await page.getByRole('button', { name: `Delete bundle ${up.body.id}` }).click();
+    await page.waitForURL(`${t.url}/apps/${report}/bundles?saved=1`);
+    expect(await page.getByRole('button', { name: `Delete bundle ${first}` }).count()).toBe(0);
+    expect((await api(t.url, 'GET', `/__api__/v1/content/${report}/bundles`, { key: alice.key })).body.map((b: { id: string }) => b.id)).toEqual([first]);
+    await page.close();
   });
 
   it('opens the dashboard URL the clients print, through the login page', async () => {

@@ -4,6 +4,7 @@ import { typeOfMode } from '../../domain/content-search.ts';
 import { THUMBNAIL_MAX_BYTES } from '../../services/thumbnail-service.ts';
 import { actorOf } from '../../http/actor.ts';
 import { accessActions } from './content-access.ts';
+import { bundleActions } from './content-bundles.ts';
 import { renderPage, requireLogin, type Page } from './page.ts';
 
 const TABS = ['info', 'access', 'runtime', 'schedule', 'email', 'tags', 'variables', 'bundles', 'logs', 'parameters'] as const;
@@ -52,6 +53,9 @@ export const contentPage: Page = (r, d) => {
         manages,
         hasThumbnail: !!(await d.thumbnails.of(c)),
         access: manages ? { grants: await d.permissions.listNamed(user, c), vanity: (await d.vanities.forContent(c))?.path ?? null } : null,
+        bundles: manages
+          ? { list: (await d.bundles.list(user, c.guid)).bundles, task: typeof req.query.task === 'string' ? req.query.task.slice(0, 64) : null }
+          : null,
         saved: req.query.saved === '1',
         problem,
       },
@@ -59,21 +63,24 @@ export const contentPage: Page = (r, d) => {
     );
   };
   // A form's failure is shown on the page it came from, with the reason, not as a bare error page.
-  const act = (tab: string, f: (req: Request, res: Response) => Promise<void>) => async (req: Request, res: Response) => {
+  const act = (tab: string, f: (req: Request, res: Response) => Promise<string | void>) => async (req: Request, res: Response) => {
+    let next: string | void;
     try {
-      await f(req, res);
+      next = await f(req, res);
     } catch (err) {
       const e = err as { status?: number; message?: string };
       if (typeof e.status !== 'number' || e.status >= 500 || e.status === 404) throw err;
       req.params.tab = tab;
       return show(req, res, e.status, e.message ?? 'That did not work.');
     }
-    res.redirect(303, `/apps/${String(req.params.guid)}/${tab}?saved=1`);
+    // An action may say where to go next (an activation: the page following its task).
+    res.redirect(303, next ?? `/apps/${String(req.params.guid)}/${tab}?saved=1`);
   };
 
   r.get(['/apps/:guid', '/apps/:guid/:tab'], requireLogin, (req, res) => show(req, res));
 
   for (const [what, action] of Object.entries(accessActions(d))) r.post(`/apps/:guid/${what}`, requireLogin, d.csrf.protect, act('access', action));
+  for (const [what, action] of Object.entries(bundleActions(d))) r.post(`/apps/:guid/${what}`, requireLogin, d.csrf.protect, act('bundles', action));
 
   r.post(
     '/apps/:guid/info',

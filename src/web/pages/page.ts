@@ -6,7 +6,9 @@ import type { Origins } from '../../http/origins.ts';
 import type { ApiKeyService } from '../../services/api-key-service.ts';
 import type { AuditLog } from '../../services/audit-log.ts';
 import type { ContentSearchService } from '../../services/content-search-service.ts';
+import type { BundleService } from '../../services/bundles/bundle-service.ts';
 import type { ContentPermissions } from '../../services/content-permissions.ts';
+import type { DeployService } from '../../services/deploy-service.ts';
 import type { ContentService } from '../../services/content-service.ts';
 import type { VanityService } from '../../services/vanity-service.ts';
 import type { ThumbnailService } from '../../services/thumbnail-service.ts';
@@ -27,6 +29,8 @@ export interface PageDeps {
   thumbnails: ThumbnailService;
   permissions: ContentPermissions;
   vanities: VanityService;
+  bundles: BundleService;
+  deploys: DeployService;
   origin: Origins;
   csrf: { protect: (req: Request, res: Response, next: NextFunction) => void; token: (req: Request) => string };
 }

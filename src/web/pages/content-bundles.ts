@@ -1,0 +1,21 @@
+import type { Request } from 'express';
+import type { PageDeps } from './page.ts';
+
+/**
+ * The Bundles tab's forms: activate an earlier bundle (a deploy of it, as the clients start one;
+ * the page then follows its task) and delete one that is neither active nor deploying. The
+ * services check who may (the people who deploy the item).
+ */
+export function bundleActions(d: PageDeps): Record<string, (req: Request) => Promise<string | void>> {
+  const id = (req: Request) => String((req.body as Record<string, unknown>).id ?? '');
+  return {
+    'bundles-activate': async (req) => {
+      const { content, bundle } = await d.bundles.find(req.user!, String(req.params.guid), id(req));
+      const task = await d.deploys.deploy(req.user!, content, bundle.id, true);
+      return `/apps/${content.guid}/bundles?task=${encodeURIComponent(task.id)}`;
+    },
+    'bundles-delete': async (req) => {
+      await d.bundles.delete(req.user!, String(req.params.guid), id(req));
+    },
+  };
+}

@@ -182,6 +182,7 @@ export function buildServer(ctx: AppContext): LecternServer {
       vanities: ctx.vanities,
       bundles: ctx.bundles,
       deploys: ctx.deploys,
+      jobs: ctx.runtime.jobs,
       csrf,
       origin,
     }),

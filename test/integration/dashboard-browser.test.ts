@@ -192,6 +192,35 @@ describe.each(DATABASES)('the dashboard in a real browser (%s)', (kind) => {
     await page.close();
   });
 
+  it("follows a running API's log live in its page", async () => {
+    t = await startTestServer(kind);
+    const alice = await t.createUser('alice', 'publisher');
+    // An API that prints a line per request, as a real one logs what it serves.
+    const app =
+      "from flask import Flask, request\napp = Flask(__name__)\n@app.route('/')\ndef i():\n    print('served', request.args.get('marker'), flush=True)\n    return 'ok'\n";
+    const bundle = await makeBundle(
+      { 'requirements.txt': 'flask\n', 'app.py': app },
+      { appmode: 'python-api', entrypoint: 'app:app' },
+      { python: { version: '3.11.2', package_manager: { name: 'pip', package_file: 'requirements.txt' } } },
+    );
+    const api1 = await deployBundle(t.url, alice.key, 'printing-api', bundle, { title: 'Printing API' });
+    expect(api1.task.code, api1.log).toBe(0);
+    const call = (marker: string) =>
+      fetch(`${t!.contentUrl}/content/${api1.content.guid}/?marker=${marker}`, { headers: { authorization: `Key ${alice.key}` } });
+    expect((await call('first')).status).toBe(200);
+    const page = await browser.newPage();
+    await page.goto(`${t.url}/apps/${api1.content.guid}/logs`);
+    await logIn(page, t.url, 'alice', alice.password);
+    await page.waitForURL(`${t.url}/apps/${api1.content.guid}/logs`);
+    const log = page.getByLabel('Log of the selected job');
+    await expect.poll(() => log.textContent(), { timeout: 15_000 }).toContain('served first');
+    // A request made now shows up in the open page, without a reload.
+    expect((await call('second')).status).toBe(200);
+    await expect.poll(() => log.textContent(), { timeout: 15_000 }).toContain('served second');
+    expect(await page.getByRole('status').filter({ hasText: 'Following' }).count()).toBe(1);
+    await page.close();
+  });
+
   it('opens the dashboard URL the clients print, through the login page', async () => {
     const { t, vera, report } = await published();
     const page = await browser.newPage();

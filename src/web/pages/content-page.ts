@@ -5,7 +5,7 @@ import { THUMBNAIL_MAX_BYTES } from '../../services/thumbnail-service.ts';
 import { actorOf } from '../../http/actor.ts';
 import { accessActions } from './content-access.ts';
 import { bundleActions } from './content-bundles.ts';
-import { renderPage, requireLogin, type Page } from './page.ts';
+import { renderPage, requireLogin, type Page, type PageDeps } from './page.ts';
 
 const TABS = ['info', 'access', 'runtime', 'schedule', 'email', 'tags', 'variables', 'bundles', 'logs', 'parameters'] as const;
 
@@ -21,6 +21,13 @@ const thumbnailUpload = (req: Request, res: Response, next: (err?: unknown) => v
     }
     next(err);
   });
+
+/** The item's jobs, newest first, and the one to follow (asked for, else the newest). */
+async function logsOf(d: PageDeps, guid: string, wanted: unknown) {
+  const jobs = (await d.jobs.list(guid)).sort((a, b) => b.startTime.localeCompare(a.startTime)).slice(0, 50);
+  const selected = jobs.find((j) => j.key === wanted)?.key ?? jobs[0]?.key ?? '';
+  return { jobs, selected };
+}
 
 const text = (v: unknown, max: number) => (typeof v === 'string' ? v.slice(0, max) : '');
 
@@ -53,6 +60,7 @@ export const contentPage: Page = (r, d) => {
         manages,
         hasThumbnail: !!(await d.thumbnails.of(c)),
         access: manages ? { grants: await d.permissions.listNamed(user, c), vanity: (await d.vanities.forContent(c))?.path ?? null } : null,
+        logs: manages ? await logsOf(d, c.guid, req.query.job) : null,
         bundles: manages
           ? { list: (await d.bundles.list(user, c.guid)).bundles, task: typeof req.query.task === 'string' ? req.query.task.slice(0, 64) : null }
           : null,

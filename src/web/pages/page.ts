@@ -6,6 +6,7 @@ import type { Origins } from '../../http/origins.ts';
 import type { ApiKeyService } from '../../services/api-key-service.ts';
 import type { AuditLog } from '../../services/audit-log.ts';
 import type { ContentSearchService } from '../../services/content-search-service.ts';
+import type { JobDirectory } from '../../domain/jobs.ts';
 import type { BundleService } from '../../services/bundles/bundle-service.ts';
 import type { ContentPermissions } from '../../services/content-permissions.ts';
 import type { DeployService } from '../../services/deploy-service.ts';
@@ -31,6 +32,7 @@ export interface PageDeps {
   vanities: VanityService;
   bundles: BundleService;
   deploys: DeployService;
+  jobs: JobDirectory;
   origin: Origins;
   csrf: { protect: (req: Request, res: Response, next: NextFunction) => void; token: (req: Request) => string };
 }

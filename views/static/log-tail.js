@@ -1,0 +1,26 @@
+// The Logs settings: follows a job's log over server-sent events (the API's /tail), appending
+// each line as text (never as HTML: a log is the content's output) and keeping the view at
+// its end unless the reader scrolled up.
+(function () {
+  document.querySelectorAll('pre[data-tail]').forEach(function (pre) {
+    var status = document.getElementById(pre.getAttribute('aria-describedby'));
+    var events = new EventSource(pre.getAttribute('data-tail'));
+    var say = function (text) {
+      if (status) status.textContent = text;
+    };
+    say('Following the log…');
+    events.onmessage = function (e) {
+      var entry = JSON.parse(e.data);
+      var atEnd = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
+      pre.appendChild(document.createTextNode(entry.data + '\n'));
+      if (atEnd) pre.scrollTop = pre.scrollHeight;
+    };
+    events.addEventListener('end', function () {
+      events.close();
+      say('The job has ended.');
+    });
+    events.onerror = function () {
+      if (events.readyState === EventSource.CLOSED) say('The log stream stopped.');
+    };
+  });
+})();

@@ -221,6 +221,46 @@ describe.each(DATABASES)('the dashboard in a real browser (%s)', (kind) => {
     await page.close();
   });
 
+  it('lets an administrator create a user and lock another; the page is theirs alone', async () => {
+    const { t, vera, alice } = await published();
+    const root = await t.createUser('root', 'administrator');
+    const page = await browser.newPage();
+    await page.goto(`${t.url}/admin/users`);
+    await logIn(page, t.url, 'root', root.password);
+    await page.waitForURL(`${t.url}/admin/users`);
+    await page.getByLabel('Username').fill('newbie');
+    await page.getByLabel('Email').fill('newbie@example.com');
+    await page.getByLabel('Role', { exact: true }).selectOption('publisher');
+    await page.getByRole('button', { name: 'Create user' }).click();
+    const password = (await page.locator('#new-password').textContent())!.trim();
+    expect(password.length).toBeGreaterThan(11);
+    expect(await page.getByRole('row', { name: /newbie/ }).textContent()).toContain('newbie@example.com');
+    // A name already taken is refused on the page.
+    await page.getByLabel('Username').fill('vera');
+    await page.getByRole('button', { name: 'Create user' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toContain('already in use');
+    // Locking vera ends her key's use at once.
+    expect((await api(t.url, 'GET', '/__api__/v1/user', { key: vera.key })).status).toBe(200);
+    await page.getByRole('button', { name: 'Lock vera' }).click();
+    await page.waitForURL(`${t.url}/admin/users`);
+    expect(await page.getByRole('row', { name: /vera/ }).textContent()).toContain('locked');
+    expect((await api(t.url, 'GET', '/__api__/v1/user', { key: vera.key })).status).toBe(401);
+    await page.close();
+    // The new user logs in with the password shown (and must choose their own).
+    const theirs = await browser.newPage();
+    await theirs.goto(`${t.url}/login`);
+    await logIn(theirs, t.url, 'newbie', password);
+    await theirs.waitForURL(`${t.url}/password`);
+    await theirs.close();
+    // A publisher is told the page is not theirs.
+    const not = await browser.newPage();
+    await not.goto(`${t.url}/login`);
+    await logIn(not, t.url, 'alice', alice.password);
+    await not.waitForURL(`${t.url}/`);
+    expect((await not.goto(`${t.url}/admin/users`))!.status()).toBe(403);
+    await not.close();
+  });
+
   it('opens the dashboard URL the clients print, through the login page', async () => {
     const { t, vera, report } = await published();
     const page = await browser.newPage();
@@ -235,8 +275,9 @@ describe.each(DATABASES)('the dashboard in a real browser (%s)', (kind) => {
     await page.close();
   });
 
-  it('has no serious accessibility problem on the catalog and a content page, in light and dark', async () => {
+  it('has no serious accessibility problem on the catalog, a content page and the admin pages, in light and dark', async () => {
     const { t, alice, report } = await published();
+    const root = await t.createUser('root', 'administrator');
     for (const scheme of ['light', 'dark'] as const) {
       const context = await browser.newContext({ colorScheme: scheme });
       const page = await context.newPage();
@@ -256,6 +297,14 @@ describe.each(DATABASES)('the dashboard in a real browser (%s)', (kind) => {
       await page.goto(`${t.url}/account`);
       expect(await axeProblems(page), `account, ${scheme}`).toEqual([]);
       await context.close();
+      // The administrator's pages.
+      const adminContext = await browser.newContext({ colorScheme: scheme });
+      const adminPage = await adminContext.newPage();
+      await adminPage.goto(`${t.url}/admin/users`);
+      await logIn(adminPage, t.url, 'root', root.password);
+      await adminPage.waitForURL(`${t.url}/admin/users`);
+      expect(await axeProblems(adminPage), `users, ${scheme}`).toEqual([]);
+      await adminContext.close();
     }
     // The theme switch overrides the browser's preference, and sticks.
     const context = await browser.newContext({ colorScheme: 'light' });

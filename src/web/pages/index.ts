@@ -1,5 +1,6 @@
 import express, { Router } from 'express';
 import { accountPage } from './account.ts';
+import { adminUsersPage } from './admin-users.ts';
 import { catalogPage } from './catalog.ts';
 import { contentPage } from './content-page.ts';
 import { loginPage } from './login.ts';
@@ -9,7 +10,7 @@ import { passwordPage } from './password.ts';
 import { themePage } from './theme.ts';
 
 /** The browser pages. Adding one is its module (a `Page`) and one line here. */
-const PAGES: readonly Page[] = [loginPage, logoutPage, catalogPage, contentPage, accountPage, passwordPage, themePage];
+const PAGES: readonly Page[] = [loginPage, logoutPage, catalogPage, contentPage, accountPage, passwordPage, themePage, adminUsersPage];
 
 export function webPages(d: PageDeps): Router {
   const r = Router();

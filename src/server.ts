@@ -183,6 +183,7 @@ export function buildServer(ctx: AppContext): LecternServer {
       bundles: ctx.bundles,
       deploys: ctx.deploys,
       jobs: ctx.runtime.jobs,
+      tags: ctx.tags,
       csrf,
       origin,
     }),

@@ -261,6 +261,27 @@ describe.each(DATABASES)('the dashboard in a real browser (%s)', (kind) => {
     await not.close();
   });
 
+  it('lets a publisher tag an item and untag it, and the catalog follows', async () => {
+    const { t, alice } = await published();
+    const churn = (await api(t.url, 'GET', '/__api__/v1/content?name=churn-model', { key: alice.key })).body[0].guid as string;
+    const page = await browser.newPage();
+    await page.goto(`${t.url}/apps/${churn}`);
+    await logIn(page, t.url, 'alice', alice.password);
+    await page.waitForURL(`${t.url}/apps/${churn}`);
+    // Categories are not offered: only tags may go on content.
+    expect(await page.getByLabel('Add a tag').locator('option').allTextContents()).toEqual(['Finance/Q3']);
+    await page.getByRole('button', { name: 'Add tag' }).click();
+    await page.waitForURL(`${t.url}/apps/${churn}/tags?saved=1`);
+    await page.goto(`${t.url}/?tag=Finance%2FQ3`);
+    expect((await page.locator('#results .item-title').allTextContents()).sort()).toEqual(['Churn model', 'Quarterly sales']);
+    await page.goto(`${t.url}/apps/${churn}`);
+    await page.getByRole('button', { name: 'Remove tag Finance/Q3' }).click();
+    await page.waitForURL(`${t.url}/apps/${churn}/tags?saved=1`);
+    await page.goto(`${t.url}/?tag=Finance%2FQ3`);
+    expect(await page.locator('#results .item-title').allTextContents()).toEqual(['Quarterly sales']);
+    await page.close();
+  });
+
   it('opens the dashboard URL the clients print, through the login page', async () => {
     const { t, vera, report } = await published();
     const page = await browser.newPage();

@@ -10,6 +10,7 @@ import type { JobDirectory } from '../../domain/jobs.ts';
 import type { BundleService } from '../../services/bundles/bundle-service.ts';
 import type { ContentPermissions } from '../../services/content-permissions.ts';
 import type { DeployService } from '../../services/deploy-service.ts';
+import type { TagService } from '../../services/tag-service.ts';
 import type { ContentService } from '../../services/content-service.ts';
 import type { VanityService } from '../../services/vanity-service.ts';
 import type { ThumbnailService } from '../../services/thumbnail-service.ts';
@@ -33,6 +34,7 @@ export interface PageDeps {
   bundles: BundleService;
   deploys: DeployService;
   jobs: JobDirectory;
+  tags: TagService;
   origin: Origins;
   csrf: { protect: (req: Request, res: Response, next: NextFunction) => void; token: (req: Request) => string };
 }

@@ -184,6 +184,7 @@ export function buildServer(ctx: AppContext): LecternServer {
       deploys: ctx.deploys,
       jobs: ctx.runtime.jobs,
       tags: ctx.tags,
+      variables: ctx.variables,
       csrf,
       origin,
     }),

@@ -282,6 +282,29 @@ describe.each(DATABASES)('the dashboard in a real browser (%s)', (kind) => {
     await page.close();
   });
 
+  it("lets a publisher set and remove an item's variables, whose values are never shown", async () => {
+    const { t, alice, report } = await published();
+    const page = await browser.newPage();
+    await page.goto(`${t.url}/apps/${report}/variables`);
+    await logIn(page, t.url, 'alice', alice.password);
+    await page.waitForURL(`${t.url}/apps/${report}/variables`);
+    await page.getByLabel('Name', { exact: true }).fill('API_TOKEN');
+    await page.getByLabel('Value', { exact: true }).fill('s3cr3t-value');
+    await page.getByRole('button', { name: 'Set variable' }).click();
+    await page.waitForURL(`${t.url}/apps/${report}/variables?saved=1`);
+    expect(await page.content()).not.toContain('s3cr3t-value');
+    expect((await api(t.url, 'GET', `/__api__/v1/content/${report}/environment`, { key: alice.key })).body).toEqual(['API_TOKEN']);
+    // A name Lectern keeps for itself is refused on the page.
+    await page.getByLabel('Name', { exact: true }).fill('CONNECT_SERVER');
+    await page.getByLabel('Value', { exact: true }).fill('x');
+    await page.getByRole('button', { name: 'Set variable' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toContain('Invalid environment variable name');
+    await page.getByRole('button', { name: 'Remove variable API_TOKEN' }).click();
+    await page.waitForURL(`${t.url}/apps/${report}/variables?saved=1`);
+    expect((await api(t.url, 'GET', `/__api__/v1/content/${report}/environment`, { key: alice.key })).body).toEqual([]);
+    await page.close();
+  });
+
   it('opens the dashboard URL the clients print, through the login page', async () => {
     const { t, vera, report } = await published();
     const page = await browser.newPage();

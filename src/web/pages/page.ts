@@ -11,6 +11,7 @@ import type { BundleService } from '../../services/bundles/bundle-service.ts';
 import type { ContentPermissions } from '../../services/content-permissions.ts';
 import type { DeployService } from '../../services/deploy-service.ts';
 import type { TagService } from '../../services/tag-service.ts';
+import type { VariableService } from '../../services/variable-service.ts';
 import type { ContentService } from '../../services/content-service.ts';
 import type { VanityService } from '../../services/vanity-service.ts';
 import type { ThumbnailService } from '../../services/thumbnail-service.ts';
@@ -35,6 +36,7 @@ export interface PageDeps {
   deploys: DeployService;
   jobs: JobDirectory;
   tags: TagService;
+  variables: VariableService;
   origin: Origins;
   csrf: { protect: (req: Request, res: Response, next: NextFunction) => void; token: (req: Request) => string };
 }

@@ -185,6 +185,7 @@ export function buildServer(ctx: AppContext): LecternServer {
       jobs: ctx.runtime.jobs,
       tags: ctx.tags,
       variables: ctx.variables,
+      reports: ctx.reports,
       csrf,
       origin,
     }),

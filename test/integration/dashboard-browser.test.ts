@@ -305,6 +305,32 @@ describe.each(DATABASES)('the dashboard in a real browser (%s)', (kind) => {
     await page.close();
   });
 
+  it("lets a viewer subscribe to a rendered report's email and unsubscribe", async () => {
+    t = await startTestServer(kind);
+    const alice = await t.createUser('alice', 'publisher');
+    const vera = await t.createUser('vera', 'viewer');
+    const nb = await deployBundle(t.url, alice.key, 'notebook', fixture('py-jupyter-static.tar.gz'), { title: 'Notebook' });
+    expect(nb.task.code, nb.log).toBe(0);
+    await api(t.url, 'PATCH', `/__api__/v1/content/${nb.content.guid}`, { key: alice.key, body: { access_type: 'logged_in' } });
+    const variant = (await api(t.url, 'GET', `/__api__/applications/${nb.content.guid}/variants`, { key: alice.key })).body[0];
+    const subscribers = async () =>
+      ((await api(t!.url, 'GET', `/__api__/variants/${variant.id}/subscribers`, { key: alice.key })).body as Array<{ username: string }>).map(
+        (u) => u.username,
+      );
+    const page = await browser.newPage();
+    await page.goto(`${t.url}/apps/${nb.content.guid}`);
+    await logIn(page, t.url, 'vera', vera.password);
+    await page.waitForURL(`${t.url}/apps/${nb.content.guid}`);
+    await page.getByRole('button', { name: 'Subscribe' }).click();
+    await page.waitForURL(`${t.url}/apps/${nb.content.guid}/email?saved=1`);
+    expect(await page.getByRole('region', { name: 'Email' }).textContent()).toContain('You get this report by email');
+    expect(await subscribers()).toEqual(['vera']);
+    await page.getByRole('button', { name: 'Unsubscribe' }).click();
+    await page.waitForURL(`${t.url}/apps/${nb.content.guid}/email?saved=1`);
+    expect(await subscribers()).toEqual([]);
+    await page.close();
+  });
+
   it('opens the dashboard URL the clients print, through the login page', async () => {
     const { t, vera, report } = await published();
     const page = await browser.newPage();

@@ -7,6 +7,7 @@ import { accessActions } from './content-access.ts';
 import { bundleActions } from './content-bundles.ts';
 import { tagActions, tagsOf } from './content-tags.ts';
 import { variableActions } from './content-variables.ts';
+import { emailActions, emailOf } from './content-email.ts';
 import { renderPage, requireLogin, type Page, type PageDeps } from './page.ts';
 
 const TABS = ['info', 'access', 'runtime', 'schedule', 'email', 'tags', 'variables', 'bundles', 'logs', 'parameters'] as const;
@@ -65,6 +66,7 @@ export const contentPage: Page = (r, d) => {
         logs: manages ? await logsOf(d, c.guid, req.query.job) : null,
         tagInfo: manages ? await tagsOf(d, req, c.guid) : null,
         variableNames: manages ? await d.variables.names(c) : null,
+        email: await emailOf(d, user, c),
         bundles: manages
           ? { list: (await d.bundles.list(user, c.guid)).bundles, task: typeof req.query.task === 'string' ? req.query.task.slice(0, 64) : null }
           : null,
@@ -92,6 +94,8 @@ export const contentPage: Page = (r, d) => {
   r.get(['/apps/:guid', '/apps/:guid/:tab'], requireLogin, (req, res) => show(req, res));
 
   for (const [what, action] of Object.entries(accessActions(d))) r.post(`/apps/:guid/${what}`, requireLogin, d.csrf.protect, act('access', action));
+  // Not only for managers: anyone who may see a report subscribes themselves.
+  for (const [what, action] of Object.entries(emailActions(d))) r.post(`/apps/:guid/${what}`, requireLogin, d.csrf.protect, act('email', action));
   for (const [what, action] of Object.entries(variableActions(d))) r.post(`/apps/:guid/${what}`, requireLogin, d.csrf.protect, act('variables', action));
   for (const [what, action] of Object.entries(tagActions(d))) r.post(`/apps/:guid/${what}`, requireLogin, d.csrf.protect, act('tags', action));
   for (const [what, action] of Object.entries(bundleActions(d))) r.post(`/apps/:guid/${what}`, requireLogin, d.csrf.protect, act('bundles', action));

@@ -12,6 +12,7 @@ import type { ContentPermissions } from '../../services/content-permissions.ts';
 import type { DeployService } from '../../services/deploy-service.ts';
 import type { TagService } from '../../services/tag-service.ts';
 import type { VariableService } from '../../services/variable-service.ts';
+import type { ReportServices } from '../../services/reports/index.ts';
 import type { ContentService } from '../../services/content-service.ts';
 import type { VanityService } from '../../services/vanity-service.ts';
 import type { ThumbnailService } from '../../services/thumbnail-service.ts';
@@ -37,6 +38,7 @@ export interface PageDeps {
   jobs: JobDirectory;
   tags: TagService;
   variables: VariableService;
+  reports: ReportServices;
   origin: Origins;
   csrf: { protect: (req: Request, res: Response, next: NextFunction) => void; token: (req: Request) => string };
 }

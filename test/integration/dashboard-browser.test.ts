@@ -192,7 +192,7 @@ describe.each(DATABASES)('the dashboard in a real browser (%s)', (kind) => {
     await page.close();
   });
 
-  it("follows a running API's log live in its page", async () => {
+  it("follows a running API's log live in its page, and changes how it runs", async () => {
     t = await startTestServer(kind);
     const alice = await t.createUser('alice', 'publisher');
     // An API that prints a line per request, as a real one logs what it serves.
@@ -218,6 +218,18 @@ describe.each(DATABASES)('the dashboard in a real browser (%s)', (kind) => {
     expect((await call('second')).status).toBe(200);
     await expect.poll(() => log.textContent(), { timeout: 15_000 }).toContain('served second');
     expect(await page.getByRole('status').filter({ hasText: 'Following' }).count()).toBe(1);
+    // Its runtime settings: saved through the same checks as the API, the server's ceiling included.
+    await page.getByLabel('Maximum processes').fill('2');
+    await page.getByLabel('Load factor (0 to 1)').fill('0.5');
+    await page.getByLabel('Memory limit (MB)').fill('512');
+    await page.getByRole('button', { name: 'Save runtime' }).click();
+    await page.waitForURL(`${t.url}/apps/${api1.content.guid}/runtime?saved=1`);
+    const saved = (await api(t.url, 'GET', `/__api__/v1/content/${api1.content.guid}`, { key: alice.key })).body;
+    expect(saved).toMatchObject({ max_processes: 2, load_factor: 0.5, memory_limit: 512 * 1024 * 1024, min_processes: null });
+    await page.getByLabel('Maximum processes').fill('50');
+    await page.getByRole('button', { name: 'Save runtime' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/max_processes|processes/);
+    expect((await api(t.url, 'GET', `/__api__/v1/content/${api1.content.guid}`, { key: alice.key })).body.max_processes).toBe(2);
     await page.close();
   });
 

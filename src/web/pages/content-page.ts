@@ -7,6 +7,7 @@ import { accessActions } from './content-access.ts';
 import { bundleActions } from './content-bundles.ts';
 import { tagActions, tagsOf } from './content-tags.ts';
 import { variableActions } from './content-variables.ts';
+import { RUNTIME_FIELDS, runsProcesses, runtimeActions } from './content-runtime.ts';
 import { emailActions, emailOf } from './content-email.ts';
 import { renderPage, requireLogin, type Page, type PageDeps } from './page.ts';
 
@@ -66,6 +67,7 @@ export const contentPage: Page = (r, d) => {
         logs: manages ? await logsOf(d, c.guid, req.query.job) : null,
         tagInfo: manages ? await tagsOf(d, req, c.guid) : null,
         variableNames: manages ? await d.variables.names(c) : null,
+        runtime: manages && runsProcesses(d, c) ? { fields: RUNTIME_FIELDS } : null,
         email: await emailOf(d, user, c),
         bundles: manages
           ? { list: (await d.bundles.list(user, c.guid)).bundles, task: typeof req.query.task === 'string' ? req.query.task.slice(0, 64) : null }
@@ -96,6 +98,7 @@ export const contentPage: Page = (r, d) => {
   for (const [what, action] of Object.entries(accessActions(d))) r.post(`/apps/:guid/${what}`, requireLogin, d.csrf.protect, act('access', action));
   // Not only for managers: anyone who may see a report subscribes themselves.
   for (const [what, action] of Object.entries(emailActions(d))) r.post(`/apps/:guid/${what}`, requireLogin, d.csrf.protect, act('email', action));
+  for (const [what, action] of Object.entries(runtimeActions(d))) r.post(`/apps/:guid/${what}`, requireLogin, d.csrf.protect, act('runtime', action));
   for (const [what, action] of Object.entries(variableActions(d))) r.post(`/apps/:guid/${what}`, requireLogin, d.csrf.protect, act('variables', action));
   for (const [what, action] of Object.entries(tagActions(d))) r.post(`/apps/:guid/${what}`, requireLogin, d.csrf.protect, act('tags', action));
   for (const [what, action] of Object.entries(bundleActions(d))) r.post(`/apps/:guid/${what}`, requireLogin, d.csrf.protect, act('bundles', action));

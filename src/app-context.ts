@@ -192,7 +192,7 @@ export async function createAppContext(config: Config, logger: Logger, events: C
     bundles: new BundleService(content, repos.bundles, store, tasks, allEvents),
     groups: new GroupService(repos.groups, repos.users, audit).cacheWith(generation),
     vanities: new VanityService(repos.vanities),
-    search: new ContentSearchService(new ContentSearchRepo(db.knex), repos.users, content, access, repos.thumbnails),
+    search: new ContentSearchService(new ContentSearchRepo(db.knex), repos.users, content, access, repos.thumbnails, repos.tags),
     tags: new TagService(repos.tags, content, access, audit),
     thumbnails: new ThumbnailService(repos.thumbnails, content, audit),
     contentFiles: new ContentFiles(repos.content, repos.bundles, store, access, { variants: repos.variants, renderings: repos.renderings }, generation),

@@ -79,35 +79,4 @@ export class ContentSearchRepo {
     const rows = (await page.orderBy('content.id', dir).offset(q.offset).limit(q.limit)) as Row[];
     return { items: rows.map(toContent), total: Number(total?.n ?? 0) };
   }
-
-  /** Every tag, parents before children (the catalog's tag tree). */
-  async allTags(): Promise<Array<{ id: number; name: string; parentId: number | null }>> {
-    const rows = (await this.knex('tags').select('id', 'name', 'parent_id').orderBy('id')) as Row[];
-    return rows.map((r) => ({ id: Number(r.id), name: String(r.name), parentId: r.parent_id === null ? null : Number(r.parent_id) }));
-  }
-
-  /**
-   * Tags a `tag:` value names: a path from its category (`Finance/Q3`) names one tag; a bare
-   * name (`Q3`) every tag of that name. Items carry their tags' ancestors, so a tag matches the
-   * items tagged with anything under it too.
-   */
-  async tagIds(value: string): Promise<number[]> {
-    const parts = value
-      .split('/')
-      .map((p) => p.trim())
-      .filter(Boolean);
-    if (!parts.length) return [];
-    if (parts.length === 1)
-      return ((await this.knex('tags').whereRaw('lower(name) = ?', [parts[0]!.toLowerCase()]).select('id')) as Row[]).map((r) => Number(r.id));
-    let ids: number[] = ((await this.knex('tags').whereNull('parent_id').whereRaw('lower(name) = ?', [parts[0]!.toLowerCase()]).select('id')) as Row[]).map(
-      (r) => Number(r.id),
-    );
-    for (const name of parts.slice(1)) {
-      if (!ids.length) return [];
-      ids = ((await this.knex('tags').whereIn('parent_id', ids).whereRaw('lower(name) = ?', [name.toLowerCase()]).select('id')) as Row[]).map((r) =>
-        Number(r.id),
-      );
-    }
-    return ids;
-  }
 }

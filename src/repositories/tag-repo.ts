@@ -59,6 +59,31 @@ export class TagRepo {
     return ((await q) as Row[]).map(toTag);
   }
 
+  /**
+   * Tags a `tag:` value names: a path from its category (`Finance/Q3`) names one tag; a bare
+   * name (`Q3`) every tag of that name. Items carry their tags' ancestors, so a tag matches the
+   * items tagged with anything under it too.
+   */
+  async idsByPath(value: string): Promise<number[]> {
+    const parts = value
+      .split('/')
+      .map((p) => p.trim())
+      .filter(Boolean);
+    if (!parts.length) return [];
+    if (parts.length === 1)
+      return ((await this.knex('tags').whereRaw('lower(name) = ?', [parts[0]!.toLowerCase()]).select('id')) as Row[]).map((r) => Number(r.id));
+    let ids: number[] = ((await this.knex('tags').whereNull('parent_id').whereRaw('lower(name) = ?', [parts[0]!.toLowerCase()]).select('id')) as Row[]).map(
+      (r) => Number(r.id),
+    );
+    for (const name of parts.slice(1)) {
+      if (!ids.length) return [];
+      ids = ((await this.knex('tags').whereIn('parent_id', ids).whereRaw('lower(name) = ?', [name.toLowerCase()]).select('id')) as Row[]).map((r) =>
+        Number(r.id),
+      );
+    }
+    return ids;
+  }
+
   async byId(id: number): Promise<Tag | undefined> {
     const row = (await this.knex('tags').where({ id }).first()) as Row | undefined;
     return row && toTag(row);

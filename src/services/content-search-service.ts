@@ -2,6 +2,7 @@ import { isKnownAppMode } from '../domain/app-modes.ts';
 import { appModesOfType, parseSearch } from '../domain/content-search.ts';
 import type { User } from '../domain/user.ts';
 import type { ContentSearchQuery, ContentSearchRepo, SearchSort } from '../repositories/content-search-repo.ts';
+import type { TagRepo } from '../repositories/tag-repo.ts';
 import type { ThumbnailRepo } from '../repositories/thumbnail-repo.ts';
 import type { UserRepo } from '../repositories/user-repo.ts';
 import type { AccessPolicy } from './access-policy.ts';
@@ -47,6 +48,7 @@ export class ContentSearchService {
     private readonly content: ContentService,
     private readonly access: AccessPolicy,
     private readonly thumbnails: ThumbnailRepo,
+    private readonly tags: TagRepo,
   ) {}
 
   async search(user: User, r: SearchRequest): Promise<SearchResult> {
@@ -88,7 +90,7 @@ export class ContentSearchService {
   async tagTree(): Promise<TagNode[]> {
     const byId = new Map<number, TagNode>();
     const roots: TagNode[] = [];
-    for (const t of await this.repo.allTags()) {
+    for (const t of await this.tags.list()) {
       const parent = t.parentId === null ? undefined : byId.get(t.parentId);
       const node: TagNode = { id: t.id, name: t.name, path: parent ? `${parent.path}/${t.name}` : t.name, children: [] };
       byId.set(t.id, node);
@@ -124,7 +126,7 @@ export class ContentSearchService {
   private async tagIds(values: string[], warnings: string[]): Promise<number[]> {
     const out: number[] = [];
     for (const v of values) {
-      const ids = await this.repo.tagIds(v);
+      const ids = await this.tags.idsByPath(v);
       if (!ids.length) warnings.push(`No tag is named '${v}'.`);
       out.push(...ids);
     }

@@ -1,7 +1,9 @@
 // The Logs settings: follows a job's log over server-sent events (the API's /tail), appending
 // each line as text (never as HTML: a log is the content's output) and keeping the view at
-// its end unless the reader scrolled up.
+// its end unless the reader scrolled up. The page keeps the last MAX_LINES lines: a job that
+// prints for days must not grow the page without end.
 (function () {
+  var MAX_LINES = 5000;
   document.querySelectorAll('pre[data-tail]').forEach(function (pre) {
     var status = document.getElementById(pre.getAttribute('aria-describedby'));
     var events = new EventSource(pre.getAttribute('data-tail'));
@@ -13,14 +15,17 @@
       var entry = JSON.parse(e.data);
       var atEnd = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
       pre.appendChild(document.createTextNode(entry.data + '\n'));
+      while (pre.childNodes.length > MAX_LINES) pre.removeChild(pre.firstChild);
       if (atEnd) pre.scrollTop = pre.scrollHeight;
     };
     events.addEventListener('end', function () {
       events.close();
       say('The job has ended.');
     });
+    // The stream replays the log from its start: reconnecting by itself would show it twice.
     events.onerror = function () {
-      if (events.readyState === EventSource.CLOSED) say('The log stream stopped.');
+      events.close();
+      say('The log stream stopped: reload the page to follow it again.');
     };
   });
 })();

@@ -1,16 +1,15 @@
 import type { NextFunction, Request, Response } from 'express';
+import { AppError } from '../../domain/errors.ts';
 import { USER_ROLES, type UserRole } from '../../domain/user.ts';
 import { actorOf } from '../../http/actor.ts';
-import { renderPage, requireLogin, type Page } from './page.ts';
+import { formRefusal, formText, renderPage, requireLogin, type Page } from './page.ts';
 
 const PAGE_SIZE = 50;
-const text = (v: unknown, max: number) => (typeof v === 'string' ? v.trim().slice(0, max) : '');
+const text = (v: unknown, max: number) => formText(v, max).trim();
 
-/** Administrators only; anyone else is told the page is not theirs (a 403 page, not a redirect). */
-function requireAdmin(req: Request, res: Response, next: NextFunction) {
-  if (req.user?.role !== 'administrator' || req.user.locked)
-    return res.status(403).render('error', { title: 'Error 403', status: 403, message: 'This page is for administrators.', user: req.user });
-  next();
+/** Administrators only; anyone else gets the error page's 403 (not a redirect). */
+function requireAdmin(req: Request, _res: Response, next: NextFunction) {
+  next(req.user?.role === 'administrator' && !req.user.locked ? undefined : AppError.forbidden('This page is for administrators.'));
 }
 
 /**
@@ -49,9 +48,9 @@ export const adminUsersPage: Page = (r, d) => {
       const extra = await f(req);
       if (extra) return show(req, res, extra, 201);
     } catch (err) {
-      const e = err as { status?: number; message?: string };
-      if (typeof e.status !== 'number' || e.status >= 500) throw err;
-      return show(req, res, { problem: e.message ?? 'That did not work.' }, e.status);
+      const refused = formRefusal(err);
+      if (!refused) throw err;
+      return show(req, res, { problem: refused.message }, refused.status);
     }
     res.redirect(303, '/admin/users');
   };

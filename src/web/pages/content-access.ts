@@ -1,9 +1,10 @@
 import type { Request } from 'express';
 import { ACCESS_TYPES, type AccessType } from '../../domain/content.ts';
+import { AppError } from '../../domain/errors.ts';
 import { actorOf } from '../../http/actor.ts';
-import type { PageDeps } from './page.ts';
+import { formText, type PageDeps } from './page.ts';
 
-const text = (v: unknown, max: number) => (typeof v === 'string' ? v.trim().slice(0, max) : '');
+const text = (v: unknown, max: number) => formText(v, max).trim();
 
 /** A settings form's work: given the request, it changes something or throws (a 4xx is shown on the page). */
 type SettingsAction = (req: Request) => Promise<void>;
@@ -18,14 +19,14 @@ export function accessActions(d: PageDeps): Record<string, SettingsAction> {
   return {
     'access-type': async (req) => {
       const wanted = (req.body as Record<string, unknown>).access_type;
-      if (!(ACCESS_TYPES as readonly unknown[]).includes(wanted)) throw Object.assign(new Error('Choose who may see it.'), { status: 400 });
+      if (!(ACCESS_TYPES as readonly unknown[]).includes(wanted)) throw AppError.badRequest('Choose who may see it.');
       await d.content.update(req.user!, await manageable(req), { accessType: wanted as AccessType });
     },
     permissions: async (req) => {
       const body = req.body as Record<string, unknown>;
       const c = await manageable(req);
       const name = text(body.name, 128);
-      if (!name) throw Object.assign(new Error('Give the name of a user or a group.'), { status: 400 });
+      if (!name) throw AppError.badRequest('Give the name of a user or a group.');
       const role = body.role === 'owner' ? 'owner' : 'viewer';
       await d.permissions.grant(actorOf(req, 'web'), req.user!, c, { ...(await d.permissions.principalNamed(name)), role });
     },

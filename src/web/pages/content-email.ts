@@ -1,5 +1,6 @@
 import type { Request } from 'express';
 import type { Content } from '../../domain/content.ts';
+import { AppError } from '../../domain/errors.ts';
 import type { User } from '../../domain/user.ts';
 import { actorOf } from '../../http/actor.ts';
 import type { PageDeps } from './page.ts';
@@ -22,7 +23,7 @@ export function emailActions(d: PageDeps): Record<string, (req: Request) => Prom
   const variantOf = async (req: Request) => {
     const c = await d.content.visible(req.user!, String(req.params.guid));
     const found = await emailOf(d, req.user!, c);
-    if (!found) throw Object.assign(new Error('Only rendered reports send email.'), { status: 400 });
+    if (!found) throw AppError.badRequest('Only rendered reports send email.');
     return found.variantId;
   };
   return {

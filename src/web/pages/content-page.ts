@@ -1,6 +1,7 @@
 import type { Request, Response } from 'express';
 import multer from 'multer';
 import { typeOfMode } from '../../domain/content-search.ts';
+import { AppError, ErrorCode } from '../../domain/errors.ts';
 import { THUMBNAIL_MAX_BYTES } from '../../services/thumbnail-service.ts';
 import { actorOf } from '../../http/actor.ts';
 import { accessActions } from './content-access.ts';
@@ -9,7 +10,7 @@ import { tagActions, tagsOf } from './content-tags.ts';
 import { variableActions } from './content-variables.ts';
 import { RUNTIME_FIELDS, runsProcesses, runtimeActions } from './content-runtime.ts';
 import { emailActions, emailOf } from './content-email.ts';
-import { renderPage, requireLogin, type Page, type PageDeps } from './page.ts';
+import { formRefusal, formText, renderPage, requireLogin, type Page, type PageDeps } from './page.ts';
 
 const TABS = ['info', 'access', 'runtime', 'schedule', 'email', 'tags', 'variables', 'bundles', 'logs', 'parameters'] as const;
 
@@ -32,8 +33,6 @@ async function logsOf(d: PageDeps, guid: string, wanted: unknown) {
   const selected = jobs.find((j) => j.key === wanted)?.key ?? jobs[0]?.key ?? '';
   return { jobs, selected };
 }
-
-const text = (v: unknown, max: number) => (typeof v === 'string' ? v.slice(0, max) : '');
 
 /**
  * `/apps/{guid}` (where `/connect/#/apps/{guid}` lands): the content in a frame from the content
@@ -84,10 +83,11 @@ export const contentPage: Page = (r, d) => {
     try {
       next = await f(req, res);
     } catch (err) {
-      const e = err as { status?: number; message?: string };
-      if (typeof e.status !== 'number' || e.status >= 500 || e.status === 404) throw err;
+      // An item the user may not see (404) is the error page's, never a form's message.
+      const refused = formRefusal(err, false);
+      if (!refused) throw err;
       req.params.tab = tab;
-      return show(req, res, e.status, e.message ?? 'That did not work.');
+      return show(req, res, refused.status, refused.message);
     }
     // An action may say where to go next (an activation: the page following its task).
     res.redirect(303, next ?? `/apps/${String(req.params.guid)}/${tab}?saved=1`);
@@ -111,8 +111,8 @@ export const contentPage: Page = (r, d) => {
       const body = req.body as Record<string, unknown>;
       const user = req.user!;
       const c = await d.content.manageable(user, String(req.params.guid));
-      const title = text(body.title, 1024).trim();
-      await d.content.update(user, c, { title: title || null, description: text(body.description, 65_536) });
+      const title = formText(body.title, 1024).trim();
+      await d.content.update(user, c, { title: title || null, description: formText(body.description, 65_536) });
     }),
   );
 
@@ -122,8 +122,8 @@ export const contentPage: Page = (r, d) => {
     thumbnailUpload,
     d.csrf.protect,
     act('info', async (req, res) => {
-      if (res.locals.uploadProblem) throw Object.assign(new Error(String(res.locals.uploadProblem)), { status: 413 });
-      if (!req.file) throw Object.assign(new Error('Choose an image to upload.'), { status: 400 });
+      if (res.locals.uploadProblem) throw new AppError(413, ErrorCode.invalidParameter, String(res.locals.uploadProblem));
+      if (!req.file) throw AppError.badRequest('Choose an image to upload.');
       await d.thumbnails.set(actorOf(req, 'web'), req.user!, String(req.params.guid), req.file.buffer);
     }),
   );

@@ -1,5 +1,6 @@
 import type { Request } from 'express';
 import type { Content, ContentSettings } from '../../domain/content.ts';
+import { AppError } from '../../domain/errors.ts';
 import type { PageDeps } from './page.ts';
 
 type NumericSetting =
@@ -32,10 +33,6 @@ export function runsProcesses(d: PageDeps, c: Content): boolean {
   return c.appMode !== 'unknown' && c.appMode !== 'static' && !d.reports.variants.isRendered(c);
 }
 
-function invalid(message: string): Error {
-  return Object.assign(new Error(message), { status: 400 });
-}
-
 /**
  * `POST /apps/{guid}/runtime`: an empty field means the server's default (null, as in the API);
  * a number out of the API's bounds is refused; the ContentService checks the server's ceilings
@@ -54,7 +51,7 @@ export function runtimeActions(d: PageDeps): Record<string, (req: Request) => Pr
         }
         const n = Number(raw);
         if (!Number.isFinite(n) || n < f.min || n > f.max || (f.step === 1 && !Number.isInteger(n)))
-          throw invalid(
+          throw AppError.badRequest(
             `${f.label}: give ${f.step === 1 ? 'a whole number' : 'a number'} from ${f.min} to ${f.max}, or leave it empty for the server's default.`,
           );
         changes[f.key] = n;
@@ -62,7 +59,7 @@ export function runtimeActions(d: PageDeps): Record<string, (req: Request) => Pr
       const memory = typeof body.memory_limit_mb === 'string' ? body.memory_limit_mb.trim() : '';
       if (memory !== '') {
         const n = Number(memory);
-        if (!Number.isInteger(n) || n < 1 || n > 1024 * 1024) throw invalid('Memory limit: give whole megabytes, or leave it empty for no limit.');
+        if (!Number.isInteger(n) || n < 1 || n > 1024 * 1024) throw AppError.badRequest('Memory limit: give whole megabytes, or leave it empty for no limit.');
         changes.memory_limit = n * MB;
       } else changes.memory_limit = null;
       const c = await d.content.manageable(req.user!, String(req.params.guid));

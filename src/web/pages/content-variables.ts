@@ -1,7 +1,5 @@
 import type { Request } from 'express';
-import type { PageDeps } from './page.ts';
-
-const text = (v: unknown, max: number) => (typeof v === 'string' ? v.slice(0, max) : '');
+import { formText, type PageDeps } from './page.ts';
 
 /**
  * The Variables section's forms: set one (its value is written, never shown again, as in the
@@ -12,10 +10,10 @@ export function variableActions(d: PageDeps): Record<string, (req: Request) => P
   return {
     variables: async (req) => {
       const body = req.body as Record<string, unknown>;
-      await d.variables.apply(await manageable(req), [{ name: text(body.name, 255).trim(), value: text(body.value, 64 * 1024) }], false);
+      await d.variables.apply(await manageable(req), [{ name: formText(body.name, 255).trim(), value: formText(body.value, 64 * 1024) }], false);
     },
     'variables-delete': async (req) => {
-      await d.variables.apply(await manageable(req), [{ name: text((req.body as Record<string, unknown>).name, 255), value: null }], false);
+      await d.variables.apply(await manageable(req), [{ name: formText((req.body as Record<string, unknown>).name, 255), value: null }], false);
     },
   };
 }

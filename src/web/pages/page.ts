@@ -1,6 +1,7 @@
 import type { NextFunction, Request, Response, Router } from 'express';
 import { parse as parseCookie } from 'cookie';
 import type { LecternPassport } from '../../auth/passport.ts';
+import { AppError } from '../../domain/errors.ts';
 import type { LoginProvider } from '../../auth/provider.ts';
 import type { Origins } from '../../http/origins.ts';
 import type { ApiKeyService } from '../../services/api-key-service.ts';
@@ -59,4 +60,18 @@ export const requireLogin: Handler = (req, res, next) => {
 export function renderPage(d: PageDeps, req: Request, res: Response, view: string, locals: Record<string, unknown> = {}, status = 200) {
   const theme = parseCookie(req.headers.cookie ?? '')[THEME_COOKIE];
   res.status(status).render(view, { user: req.user, csrfToken: d.csrf.token(req), uiTheme: theme, ...locals });
+}
+
+/** A form field as text, cut at `max` characters (absent or not text: empty). */
+export function formText(v: unknown, max: number): string {
+  return typeof v === 'string' ? v.slice(0, max) : '';
+}
+
+/**
+ * A form's refusal to show on its own page, with the reason: an AppError a user can act on
+ * (4xx; a 404 too unless `notFoundIsPage`). Anything else goes on to the error page.
+ */
+export function formRefusal(err: unknown, notFoundIsPage = true): AppError | undefined {
+  if (!(err instanceof AppError) || err.status >= 500 || (err.status === 404 && !notFoundIsPage)) return undefined;
+  return err;
 }

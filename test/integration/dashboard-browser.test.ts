@@ -1,34 +1,12 @@
 import path from 'node:path';
-import { AxeBuilder } from '@axe-core/playwright';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { fixture, makeBundle, uploadChunked } from '../helpers/bundles.ts';
 import { launchChromium } from '../helpers/chromium.ts';
+import { axeProblems, logIn, publishedCatalog } from '../helpers/dashboard.ts';
 import { DATABASES } from '../helpers/databases.ts';
-import { deployBundle } from '../helpers/deploy.ts';
-import { followTaskV1 } from '../helpers/tasks.ts';
-import { api, startTestServer, type TestServer } from '../helpers/server.ts';
+import { api, type TestServer } from '../helpers/server.ts';
 
-const FAVICON = path.resolve(import.meta.dirname, '../../views/static/favicon.png');
 const SCREENSHOTS = path.resolve(import.meta.dirname, '../../docs/screenshots');
-
-/**
- * Serious and critical accessibility problems axe finds on the page (none is the bar). The
- * content's own frame is the publisher's document, not Lectern's page: it is left out.
- */
-async function axeProblems(page: Page): Promise<string[]> {
-  const { violations } = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21aa']).exclude('iframe.content-frame').analyze();
-  return violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
-}
-
-async function logIn(page: Page, base: string, username: string, password: string) {
-  await page.fill('input[name=username]', username);
-  await page.fill('input[name=password]', password);
-  await page.click('button[type=submit]');
-  void base;
-}
 
 describe.each(DATABASES)('the dashboard in a real browser (%s)', (kind) => {
   let browser: Browser;
@@ -44,31 +22,17 @@ describe.each(DATABASES)('the dashboard in a real browser (%s)', (kind) => {
     t = undefined;
   });
 
-  /** alice publishes a report for everyone logged in, tagged Finance/Q3, and an app nobody else sees. */
   async function published() {
-    t = await startTestServer(kind);
-    const alice = await t.createUser('alice', 'publisher');
-    const vera = await t.createUser('vera', 'viewer');
-    const report = await deployBundle(t.url, alice.key, 'quarterly-sales', fixture('py-static-html.tar.gz'), {
-      title: 'Quarterly sales',
-      description: 'Revenue by region',
-    });
-    expect(report.task.code, report.log).toBe(0);
-    await api(t.url, 'PATCH', `/__api__/v1/content/${report.content.guid}`, { key: alice.key, body: { access_type: 'logged_in' } });
-    const other = await deployBundle(t.url, alice.key, 'churn-model', fixture('py-static-html.tar.gz'), { title: 'Churn model' });
-    await api(t.url, 'PATCH', `/__api__/v1/content/${other.content.guid}`, { key: alice.key, body: { access_type: 'logged_in' } });
-    const finance = await api(t.url, 'POST', '/__api__/v1/tags', { key: t.admin.key, body: { name: 'Finance' } });
-    const q3 = await api(t.url, 'POST', '/__api__/v1/tags', { key: t.admin.key, body: { name: 'Q3', parent_id: finance.body.id } });
-    const tagged = await api(t.url, 'POST', `/__api__/v1/content/${report.content.guid}/tags`, { key: alice.key, body: { tag_id: q3.body.id } });
-    expect(tagged.status).toBe(200);
-    return { t, alice, vera, report: report.content.guid as string };
+    const made = await publishedCatalog(kind);
+    t = made.t;
+    return made;
   }
 
   it('lets a viewer find a report by search and by tag, and open it in its page', async () => {
     const { t, vera, report } = await published();
     const page = await browser.newPage();
     await page.goto(`${t.url}/`);
-    await logIn(page, t.url, 'vera', vera.password);
+    await logIn(page, 'vera', vera.password);
     await page.waitForURL(`${t.url}/`);
     const titles = () => page.locator('#results .item-title').allTextContents();
     expect((await titles()).sort()).toEqual(['Churn model', 'Quarterly sales']);
@@ -93,144 +57,66 @@ describe.each(DATABASES)('the dashboard in a real browser (%s)', (kind) => {
     await page.close();
   });
 
-  it('lets a publisher retitle a report and upload its thumbnail, which the catalog shows; viewers get no settings', async () => {
-    const { t, alice, vera, report } = await published();
+  it('opens the dashboard URL the clients print, through the login page', async () => {
+    const { t, vera, report } = await published();
     const page = await browser.newPage();
-    await page.goto(`${t.url}/apps/${report}`);
-    await logIn(page, t.url, 'alice', alice.password);
+    await page.goto(`${t.url}/connect/#/apps/${report}`);
+    await page.waitForURL(/\/login/);
+    await logIn(page, 'vera', vera.password);
     await page.waitForURL(`${t.url}/apps/${report}`);
-    await page.getByLabel('Title').fill('Quarterly sales (final)');
-    await page.getByRole('button', { name: 'Save info' }).click();
-    await page.waitForURL(`${t.url}/apps/${report}/info?saved=1`);
-    expect(await page.locator('h1').first().textContent()).toBe('Quarterly sales (final)');
-    // A file that is not an image is refused on the page, with the reason.
-    await page.getByLabel(/Thumbnail/).setInputFiles({ name: 'notes.txt', mimeType: 'image/png', buffer: Buffer.from('not an image') });
-    await page.getByRole('button', { name: 'Upload thumbnail' }).click();
-    await expect.poll(() => page.getByRole('alert').textContent()).toContain('must be a PNG');
-    await page.getByLabel(/Thumbnail/).setInputFiles(FAVICON);
-    await page.getByRole('button', { name: 'Upload thumbnail' }).click();
-    await page.waitForURL(`${t.url}/apps/${report}/info?saved=1`);
-    // The catalog's card shows it, loaded from the content origin with the viewer's session.
-    await page.goto(`${t.url}/?q=final`);
-    const img = page.locator('#results img.thumb');
-    await expect.poll(() => img.evaluate((el) => (el as HTMLImageElement).naturalWidth)).toBeGreaterThan(0);
+    expect(await page.locator('h1').first().textContent()).toBe('Quarterly sales');
+    // Logged in already: straight there.
+    await page.goto(`${t.url}/connect/#/apps/${report}`);
+    await page.waitForURL(`${t.url}/apps/${report}`);
     await page.close();
-    // A viewer sees the content and no settings.
-    const viewerPage = await browser.newPage();
-    await viewerPage.goto(`${t.url}/apps/${report}`);
-    await logIn(viewerPage, t.url, 'vera', vera.password);
-    await viewerPage.waitForURL(`${t.url}/apps/${report}`);
-    expect(await viewerPage.getByRole('heading', { name: 'Settings' }).count()).toBe(0);
-    // Without the form's token, and with it: refused either way, and nothing changes.
-    expect((await viewerPage.request.post(`${t.url}/apps/${report}/info`, { form: { title: 'pwned' } })).status()).toBe(403);
-    const token = await viewerPage.locator('input[name=_csrf]').first().inputValue();
-    expect((await viewerPage.request.post(`${t.url}/apps/${report}/info`, { form: { title: 'pwned', _csrf: token } })).status()).toBe(403);
-    expect((await api(t.url, 'GET', `/__api__/v1/content/${report}`, { key: alice.key })).body.title).toBe('Quarterly sales (final)');
-    await viewerPage.close();
   });
 
-  it('lets a publisher limit access to named viewers and give the item a vanity path', async () => {
-    const { t, alice, vera, report } = await published();
-    const walt = await t.createUser('walt', 'viewer');
-    const page = await browser.newPage();
-    await page.goto(`${t.url}/apps/${report}`);
-    await logIn(page, t.url, 'alice', alice.password);
-    await page.waitForURL(`${t.url}/apps/${report}`);
-    await page.getByLabel('Specific users or groups').check();
-    await page.getByRole('button', { name: 'Save access' }).click();
-    await page.waitForURL(`${t.url}/apps/${report}/access?saved=1`);
-    await page.getByLabel('User or group').fill('vera');
-    await page.getByRole('button', { name: 'Add', exact: true }).click();
-    await page.waitForURL(`${t.url}/apps/${report}/access?saved=1`);
-    expect(await page.locator('table').first().textContent()).toContain('vera');
-    // A name that is nobody's is refused on the page.
-    await page.getByLabel('User or group').fill('nobody-here');
-    await page.getByRole('button', { name: 'Add', exact: true }).click();
-    await expect.poll(() => page.getByRole('alert').textContent()).toContain('No user or group is named "nobody-here"');
-    await page.getByLabel('Vanity path').fill('/sales-q3/');
-    await page.getByRole('button', { name: 'Save path' }).click();
-    await page.waitForURL(`${t.url}/apps/${report}/access?saved=1`);
-    await page.close();
-    // vera sees it, at its vanity path too; walt, not on the list, does not.
-    expect((await api(t.url, 'GET', `/__api__/v1/content/${report}`, { key: vera.key })).status).toBe(200);
-    expect((await api(t.url, 'GET', `/__api__/v1/content/${report}`, { key: walt.key })).status).toBe(404);
-    const viaVanity = await fetch(`${t.contentUrl}/sales-q3/`, { headers: { authorization: `Key ${vera.key}` } });
-    expect(await viaVanity.text()).toContain('<h1>Hello</h1>');
-  });
-
-  it('lets a publisher roll back to an earlier bundle, download one and delete another', async () => {
+  it('has no serious accessibility problem on the catalog, a content page and the admin pages, in light and dark', async () => {
     const { t, alice, report } = await published();
-    // A second bundle, now active: the report says "Second".
-    const second = await makeBundle({ 'index.html': '<html><body><h1>Second</h1></body></html>' }, { appmode: 'static', primary_html: 'index.html' });
-    const up = await uploadChunked(t.url, `/__api__/v1/content/${report}/bundles`, alice.key, second);
-    const dep = await api(t.url, 'POST', `/__api__/v1/content/${report}/deploy`, { key: alice.key, body: { bundle_id: up.body.id } });
-    expect((await followTaskV1(t.url, alice.key, dep.body.task_id)).code).toBe(0);
-    const page = await browser.newPage();
-    await page.goto(`${t.url}/apps/${report}/bundles`);
-    await logIn(page, t.url, 'alice', alice.password);
-    await page.waitForURL(`${t.url}/apps/${report}/bundles`);
-    const frameHeading = () => page.frameLocator('iframe.content-frame').locator('h1').textContent();
-    await expect.poll(frameHeading, { timeout: 15_000 }).toBe('Second');
-    const bundles = (await api(t.url, 'GET', `/__api__/v1/content/${report}/bundles`, { key: alice.key })).body as Array<{ id: string }>;
-    const first = bundles.map((b) => b.id).sort((a, b) => Number(a) - Number(b))[0]!;
-    // Download works with the browser's session.
-    const download = await page.request.get(`${t.url}/__api__/v1/content/${report}/bundles/${first}/download`);
-    expect(download.status()).toBe(200);
-    expect((await download.body()).subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]));
-    await page.getByRole('button', { name: `Activate bundle ${first}` }).click();
-    await page.waitForURL(/\/bundles\?task=/);
-    await expect
-      .poll(async () => (await api(t.url, 'GET', `/__api__/v1/content/${report}`, { key: alice.key })).body.bundle_id, { timeout: 30_000 })
-      .toBe(first);
-    await page.goto(`${t.url}/apps/${report}/bundles`);
-    await expect.poll(frameHeading, { timeout: 15_000 }).toBe('Hello');
-    // The bundle no longer active can go; the active one offers no delete.
-    await page.getByRole('button', { name: `Delete bundle ${up.body.id}` }).click();
-    await page.waitForURL(`${t.url}/apps/${report}/bundles?saved=1`);
-    expect(await page.getByRole('button', { name: `Delete bundle ${first}` }).count()).toBe(0);
-    expect((await api(t.url, 'GET', `/__api__/v1/content/${report}/bundles`, { key: alice.key })).body.map((b: { id: string }) => b.id)).toEqual([first]);
-    await page.close();
-  });
-
-  it("follows a running API's log live in its page, and changes how it runs", async () => {
-    t = await startTestServer(kind);
-    const alice = await t.createUser('alice', 'publisher');
-    // An API that prints a line per request, as a real one logs what it serves.
-    const app =
-      "from flask import Flask, request\napp = Flask(__name__)\n@app.route('/')\ndef i():\n    print('served', request.args.get('marker'), flush=True)\n    return 'ok'\n";
-    const bundle = await makeBundle(
-      { 'requirements.txt': 'flask\n', 'app.py': app },
-      { appmode: 'python-api', entrypoint: 'app:app' },
-      { python: { version: '3.11.2', package_manager: { name: 'pip', package_file: 'requirements.txt' } } },
-    );
-    const api1 = await deployBundle(t.url, alice.key, 'printing-api', bundle, { title: 'Printing API' });
-    expect(api1.task.code, api1.log).toBe(0);
-    const call = (marker: string) =>
-      fetch(`${t!.contentUrl}/content/${api1.content.guid}/?marker=${marker}`, { headers: { authorization: `Key ${alice.key}` } });
-    expect((await call('first')).status).toBe(200);
-    const page = await browser.newPage();
-    await page.goto(`${t.url}/apps/${api1.content.guid}/logs`);
-    await logIn(page, t.url, 'alice', alice.password);
-    await page.waitForURL(`${t.url}/apps/${api1.content.guid}/logs`);
-    const log = page.getByLabel('Log of the selected job');
-    await expect.poll(() => log.textContent(), { timeout: 15_000 }).toContain('served first');
-    // A request made now shows up in the open page, without a reload.
-    expect((await call('second')).status).toBe(200);
-    await expect.poll(() => log.textContent(), { timeout: 15_000 }).toContain('served second');
-    expect(await page.getByRole('status').filter({ hasText: 'Following' }).count()).toBe(1);
-    // Its runtime settings: saved through the same checks as the API, the server's ceiling included.
-    await page.getByLabel('Maximum processes').fill('2');
-    await page.getByLabel('Load factor (0 to 1)').fill('0.5');
-    await page.getByLabel('Memory limit (MB)').fill('512');
-    await page.getByRole('button', { name: 'Save runtime' }).click();
-    await page.waitForURL(`${t.url}/apps/${api1.content.guid}/runtime?saved=1`);
-    const saved = (await api(t.url, 'GET', `/__api__/v1/content/${api1.content.guid}`, { key: alice.key })).body;
-    expect(saved).toMatchObject({ max_processes: 2, load_factor: 0.5, memory_limit: 512 * 1024 * 1024, min_processes: null });
-    await page.getByLabel('Maximum processes').fill('50');
-    await page.getByRole('button', { name: 'Save runtime' }).click();
-    await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/max_processes|processes/);
-    expect((await api(t.url, 'GET', `/__api__/v1/content/${api1.content.guid}`, { key: alice.key })).body.max_processes).toBe(2);
-    await page.close();
+    const root = await t.createUser('root', 'administrator');
+    for (const scheme of ['light', 'dark'] as const) {
+      const context = await browser.newContext({ colorScheme: scheme });
+      const page = await context.newPage();
+      await page.goto(`${t.url}/login`);
+      expect(await axeProblems(page), `login, ${scheme}`).toEqual([]);
+      await logIn(page, 'alice', alice.password);
+      await page.waitForURL(`${t.url}/`);
+      expect(await axeProblems(page), `catalog, ${scheme}`).toEqual([]);
+      // The README's pictures, from the same pages the checks just passed (once, from SQLite's run).
+      if (kind === 'sqlite') await page.screenshot({ path: path.join(SCREENSHOTS, `catalog-${scheme}.png`) });
+      await page.goto(`${t.url}/apps/${report}`);
+      expect(await axeProblems(page), `content page, ${scheme}`).toEqual([]);
+      if (kind === 'sqlite') {
+        await expect.poll(() => page.frameLocator('iframe.content-frame').locator('h1').textContent(), { timeout: 15_000 }).toBe('Hello');
+        await page.screenshot({ path: path.join(SCREENSHOTS, `content-page-${scheme}.png`), fullPage: true });
+      }
+      await page.goto(`${t.url}/account`);
+      expect(await axeProblems(page), `account, ${scheme}`).toEqual([]);
+      await context.close();
+      // The administrator's pages.
+      const adminContext = await browser.newContext({ colorScheme: scheme });
+      const adminPage = await adminContext.newPage();
+      await adminPage.goto(`${t.url}/admin/users`);
+      await logIn(adminPage, 'root', root.password);
+      await adminPage.waitForURL(`${t.url}/admin/users`);
+      expect(await axeProblems(adminPage), `users, ${scheme}`).toEqual([]);
+      await adminContext.close();
+    }
+    // The theme switch overrides the browser's preference, and sticks.
+    const context = await browser.newContext({ colorScheme: 'light' });
+    const page = await context.newPage();
+    await page.goto(`${t.url}/login`);
+    await logIn(page, 'alice', alice.password);
+    await page.waitForURL(`${t.url}/`);
+    await page.getByRole('button', { name: 'Switch to dark theme' }).click();
+    await page.waitForURL(`${t.url}/`);
+    expect(await page.locator('html').getAttribute('data-theme')).toBe('dark');
+    const bg = await page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
+    expect(bg).toBe('rgb(18, 21, 28)');
+    expect(await axeProblems(page), 'catalog, dark by choice').toEqual([]);
+    // Only the way back shows now.
+    expect(await page.getByRole('button', { name: /Switch to/ }).allTextContents()).toEqual(['Light theme']);
+    await context.close();
   });
 
   it('lets an administrator create a user and lock another; the page is theirs alone', async () => {
@@ -238,7 +124,7 @@ describe.each(DATABASES)('the dashboard in a real browser (%s)', (kind) => {
     const root = await t.createUser('root', 'administrator');
     const page = await browser.newPage();
     await page.goto(`${t.url}/admin/users`);
-    await logIn(page, t.url, 'root', root.password);
+    await logIn(page, 'root', root.password);
     await page.waitForURL(`${t.url}/admin/users`);
     await page.getByLabel('Username').fill('newbie');
     await page.getByLabel('Email').fill('newbie@example.com');
@@ -261,147 +147,15 @@ describe.each(DATABASES)('the dashboard in a real browser (%s)', (kind) => {
     // The new user logs in with the password shown (and must choose their own).
     const theirs = await browser.newPage();
     await theirs.goto(`${t.url}/login`);
-    await logIn(theirs, t.url, 'newbie', password);
+    await logIn(theirs, 'newbie', password);
     await theirs.waitForURL(`${t.url}/password`);
     await theirs.close();
     // A publisher is told the page is not theirs.
     const not = await browser.newPage();
     await not.goto(`${t.url}/login`);
-    await logIn(not, t.url, 'alice', alice.password);
+    await logIn(not, 'alice', alice.password);
     await not.waitForURL(`${t.url}/`);
     expect((await not.goto(`${t.url}/admin/users`))!.status()).toBe(403);
     await not.close();
-  });
-
-  it('lets a publisher tag an item and untag it, and the catalog follows', async () => {
-    const { t, alice } = await published();
-    const churn = (await api(t.url, 'GET', '/__api__/v1/content?name=churn-model', { key: alice.key })).body[0].guid as string;
-    const page = await browser.newPage();
-    await page.goto(`${t.url}/apps/${churn}`);
-    await logIn(page, t.url, 'alice', alice.password);
-    await page.waitForURL(`${t.url}/apps/${churn}`);
-    // Categories are not offered: only tags may go on content.
-    expect(await page.getByLabel('Add a tag').locator('option').allTextContents()).toEqual(['Finance/Q3']);
-    await page.getByRole('button', { name: 'Add tag' }).click();
-    await page.waitForURL(`${t.url}/apps/${churn}/tags?saved=1`);
-    await page.goto(`${t.url}/?tag=Finance%2FQ3`);
-    expect((await page.locator('#results .item-title').allTextContents()).sort()).toEqual(['Churn model', 'Quarterly sales']);
-    await page.goto(`${t.url}/apps/${churn}`);
-    await page.getByRole('button', { name: 'Remove tag Finance/Q3' }).click();
-    await page.waitForURL(`${t.url}/apps/${churn}/tags?saved=1`);
-    await page.goto(`${t.url}/?tag=Finance%2FQ3`);
-    expect(await page.locator('#results .item-title').allTextContents()).toEqual(['Quarterly sales']);
-    await page.close();
-  });
-
-  it("lets a publisher set and remove an item's variables, whose values are never shown", async () => {
-    const { t, alice, report } = await published();
-    const page = await browser.newPage();
-    await page.goto(`${t.url}/apps/${report}/variables`);
-    await logIn(page, t.url, 'alice', alice.password);
-    await page.waitForURL(`${t.url}/apps/${report}/variables`);
-    await page.getByLabel('Name', { exact: true }).fill('API_TOKEN');
-    await page.getByLabel('Value', { exact: true }).fill('s3cr3t-value');
-    await page.getByRole('button', { name: 'Set variable' }).click();
-    await page.waitForURL(`${t.url}/apps/${report}/variables?saved=1`);
-    expect(await page.content()).not.toContain('s3cr3t-value');
-    expect((await api(t.url, 'GET', `/__api__/v1/content/${report}/environment`, { key: alice.key })).body).toEqual(['API_TOKEN']);
-    // A name Lectern keeps for itself is refused on the page.
-    await page.getByLabel('Name', { exact: true }).fill('CONNECT_SERVER');
-    await page.getByLabel('Value', { exact: true }).fill('x');
-    await page.getByRole('button', { name: 'Set variable' }).click();
-    await expect.poll(() => page.getByRole('alert').textContent()).toContain('Invalid environment variable name');
-    await page.getByRole('button', { name: 'Remove variable API_TOKEN' }).click();
-    await page.waitForURL(`${t.url}/apps/${report}/variables?saved=1`);
-    expect((await api(t.url, 'GET', `/__api__/v1/content/${report}/environment`, { key: alice.key })).body).toEqual([]);
-    await page.close();
-  });
-
-  it("lets a viewer subscribe to a rendered report's email and unsubscribe", async () => {
-    t = await startTestServer(kind);
-    const alice = await t.createUser('alice', 'publisher');
-    const vera = await t.createUser('vera', 'viewer');
-    const nb = await deployBundle(t.url, alice.key, 'notebook', fixture('py-jupyter-static.tar.gz'), { title: 'Notebook' });
-    expect(nb.task.code, nb.log).toBe(0);
-    await api(t.url, 'PATCH', `/__api__/v1/content/${nb.content.guid}`, { key: alice.key, body: { access_type: 'logged_in' } });
-    const variant = (await api(t.url, 'GET', `/__api__/applications/${nb.content.guid}/variants`, { key: alice.key })).body[0];
-    const subscribers = async () =>
-      ((await api(t!.url, 'GET', `/__api__/variants/${variant.id}/subscribers`, { key: alice.key })).body as Array<{ username: string }>).map(
-        (u) => u.username,
-      );
-    const page = await browser.newPage();
-    await page.goto(`${t.url}/apps/${nb.content.guid}`);
-    await logIn(page, t.url, 'vera', vera.password);
-    await page.waitForURL(`${t.url}/apps/${nb.content.guid}`);
-    await page.getByRole('button', { name: 'Subscribe' }).click();
-    await page.waitForURL(`${t.url}/apps/${nb.content.guid}/email?saved=1`);
-    expect(await page.getByRole('region', { name: 'Email' }).textContent()).toContain('You get this report by email');
-    expect(await subscribers()).toEqual(['vera']);
-    await page.getByRole('button', { name: 'Unsubscribe' }).click();
-    await page.waitForURL(`${t.url}/apps/${nb.content.guid}/email?saved=1`);
-    expect(await subscribers()).toEqual([]);
-    await page.close();
-  });
-
-  it('opens the dashboard URL the clients print, through the login page', async () => {
-    const { t, vera, report } = await published();
-    const page = await browser.newPage();
-    await page.goto(`${t.url}/connect/#/apps/${report}`);
-    await page.waitForURL(/\/login/);
-    await logIn(page, t.url, 'vera', vera.password);
-    await page.waitForURL(`${t.url}/apps/${report}`);
-    expect(await page.locator('h1').first().textContent()).toBe('Quarterly sales');
-    // Logged in already: straight there.
-    await page.goto(`${t.url}/connect/#/apps/${report}`);
-    await page.waitForURL(`${t.url}/apps/${report}`);
-    await page.close();
-  });
-
-  it('has no serious accessibility problem on the catalog, a content page and the admin pages, in light and dark', async () => {
-    const { t, alice, report } = await published();
-    const root = await t.createUser('root', 'administrator');
-    for (const scheme of ['light', 'dark'] as const) {
-      const context = await browser.newContext({ colorScheme: scheme });
-      const page = await context.newPage();
-      await page.goto(`${t.url}/login`);
-      expect(await axeProblems(page), `login, ${scheme}`).toEqual([]);
-      await logIn(page, t.url, 'alice', alice.password);
-      await page.waitForURL(`${t.url}/`);
-      expect(await axeProblems(page), `catalog, ${scheme}`).toEqual([]);
-      // The README's pictures, from the same pages the checks just passed (once, from SQLite's run).
-      if (kind === 'sqlite') await page.screenshot({ path: path.join(SCREENSHOTS, `catalog-${scheme}.png`) });
-      await page.goto(`${t.url}/apps/${report}`);
-      expect(await axeProblems(page), `content page, ${scheme}`).toEqual([]);
-      if (kind === 'sqlite') {
-        await expect.poll(() => page.frameLocator('iframe.content-frame').locator('h1').textContent(), { timeout: 15_000 }).toBe('Hello');
-        await page.screenshot({ path: path.join(SCREENSHOTS, `content-page-${scheme}.png`), fullPage: true });
-      }
-      await page.goto(`${t.url}/account`);
-      expect(await axeProblems(page), `account, ${scheme}`).toEqual([]);
-      await context.close();
-      // The administrator's pages.
-      const adminContext = await browser.newContext({ colorScheme: scheme });
-      const adminPage = await adminContext.newPage();
-      await adminPage.goto(`${t.url}/admin/users`);
-      await logIn(adminPage, t.url, 'root', root.password);
-      await adminPage.waitForURL(`${t.url}/admin/users`);
-      expect(await axeProblems(adminPage), `users, ${scheme}`).toEqual([]);
-      await adminContext.close();
-    }
-    // The theme switch overrides the browser's preference, and sticks.
-    const context = await browser.newContext({ colorScheme: 'light' });
-    const page = await context.newPage();
-    await page.goto(`${t.url}/login`);
-    await logIn(page, t.url, 'alice', alice.password);
-    await page.waitForURL(`${t.url}/`);
-    await page.getByRole('button', { name: 'Switch to dark theme' }).click();
-    await page.waitForURL(`${t.url}/`);
-    expect(await page.locator('html').getAttribute('data-theme')).toBe('dark');
-    const bg = await page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
-    expect(bg).toBe('rgb(18, 21, 28)');
-    expect(await axeProblems(page), 'catalog, dark by choice').toEqual([]);
-    // Only the way back shows now.
-    expect(await page.getByRole('button', { name: /Switch to/ }).allTextContents()).toEqual(['Light theme']);
-    await context.close();
   });
 });

@@ -43,3 +43,15 @@ export async function publishedCatalog(kind: DatabaseKind) {
   expect(tagged.status).toBe(200);
   return { t, alice, vera, report: report.content.guid as string };
 }
+
+/**
+ * Opens a settings tab of a content page as a reader does, by its link: htmx swaps the panel in
+ * place and the address follows (the page itself is not reloaded).
+ */
+export async function openTab(page: Page, label: string) {
+  const link = page.getByRole('navigation', { name: 'Settings sections' }).getByRole('link', { name: label, exact: true });
+  const href = await link.getAttribute('href');
+  await link.click();
+  await page.waitForURL((u) => u.pathname === href);
+  await page.locator('#settings nav [aria-current="page"]', { hasText: label }).waitFor();
+}

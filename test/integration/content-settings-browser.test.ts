@@ -3,7 +3,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fixture, makeBundle, uploadChunked } from '../helpers/bundles.ts';
 import { launchChromium } from '../helpers/chromium.ts';
-import { logIn, publishedCatalog } from '../helpers/dashboard.ts';
+import { axeProblems, logIn, openTab, publishedCatalog } from '../helpers/dashboard.ts';
 import { DATABASES } from '../helpers/databases.ts';
 import { deployBundle } from '../helpers/deploy.ts';
 import { followTaskV1 } from '../helpers/tasks.ts';
@@ -74,6 +74,7 @@ describe.each(DATABASES)("a content item's settings in a real browser (%s)", (ki
     await page.goto(`${t.url}/apps/${report}`);
     await logIn(page, 'alice', alice.password);
     await page.waitForURL(`${t.url}/apps/${report}`);
+    await openTab(page, 'Access');
     await page.getByLabel('Specific users or groups').check();
     await page.getByRole('button', { name: 'Save access' }).click();
     await page.waitForURL(`${t.url}/apps/${report}/access?saved=1`);
@@ -122,7 +123,11 @@ describe.each(DATABASES)("a content item's settings in a real browser (%s)", (ki
       .toBe(first);
     await page.goto(`${t.url}/apps/${report}/bundles`);
     await expect.poll(frameHeading, { timeout: 15_000 }).toBe('Hello');
-    // The bundle no longer active can go; the active one offers no delete.
+    // The bundle no longer active can go, once the publisher confirms; the active one offers no delete.
+    page.once('dialog', (d) => void d.dismiss());
+    await page.getByRole('button', { name: `Delete bundle ${up.body.id}` }).click();
+    expect((await api(t.url, 'GET', `/__api__/v1/content/${report}/bundles`, { key: alice.key })).body).toHaveLength(2);
+    page.once('dialog', (d) => void d.accept());
     await page.getByRole('button', { name: `Delete bundle ${up.body.id}` }).click();
     await page.waitForURL(`${t.url}/apps/${report}/bundles?saved=1`);
     expect(await page.getByRole('button', { name: `Delete bundle ${first}` }).count()).toBe(0);
@@ -157,6 +162,7 @@ describe.each(DATABASES)("a content item's settings in a real browser (%s)", (ki
     await expect.poll(() => log.textContent(), { timeout: 15_000 }).toContain('served second');
     expect(await page.getByRole('status').filter({ hasText: 'Following' }).count()).toBe(1);
     // Its runtime settings: saved through the same checks as the API, the server's ceiling included.
+    await openTab(page, 'Runtime');
     await page.getByLabel('Maximum processes').fill('2');
     await page.getByLabel('Load factor (0 to 1)').fill('0.5');
     await page.getByLabel('Memory limit (MB)').fill('512');
@@ -178,13 +184,14 @@ describe.each(DATABASES)("a content item's settings in a real browser (%s)", (ki
     await page.goto(`${t.url}/apps/${churn}`);
     await logIn(page, 'alice', alice.password);
     await page.waitForURL(`${t.url}/apps/${churn}`);
+    await openTab(page, 'Tags');
     // Categories are not offered: only tags may go on content.
     expect(await page.getByLabel('Add a tag').locator('option').allTextContents()).toEqual(['Finance/Q3']);
     await page.getByRole('button', { name: 'Add tag' }).click();
     await page.waitForURL(`${t.url}/apps/${churn}/tags?saved=1`);
     await page.goto(`${t.url}/?tag=Finance%2FQ3`);
     expect((await page.locator('#results .item-title').allTextContents()).sort()).toEqual(['Churn model', 'Quarterly sales']);
-    await page.goto(`${t.url}/apps/${churn}`);
+    await page.goto(`${t.url}/apps/${churn}/tags`);
     await page.getByRole('button', { name: 'Remove tag Finance/Q3' }).click();
     await page.waitForURL(`${t.url}/apps/${churn}/tags?saved=1`);
     await page.goto(`${t.url}/?tag=Finance%2FQ3`);
@@ -213,6 +220,112 @@ describe.each(DATABASES)("a content item's settings in a real browser (%s)", (ki
     await page.waitForURL(`${t.url}/apps/${report}/variables?saved=1`);
     expect((await api(t.url, 'GET', `/__api__/v1/content/${report}/environment`, { key: alice.key })).body).toEqual([]);
     await page.close();
+  });
+
+  /** alice's rendered notebook, and a browser in New York logged in as her on its page. */
+  async function notebookInNewYork() {
+    t = await startTestServer(kind);
+    const alice = await t.createUser('alice', 'publisher');
+    const nb = await deployBundle(t.url, alice.key, 'notebook', fixture('py-jupyter-static.tar.gz'), { title: 'Notebook' });
+    expect(nb.task.code, nb.log).toBe(0);
+    const context = await browser.newContext({ timezoneId: 'America/New_York', locale: 'en-US' });
+    const page = await context.newPage();
+    const guid = nb.content.guid as string;
+    await page.goto(`${t.url}/apps/${guid}`);
+    await logIn(page, 'alice', alice.password);
+    await page.waitForURL(`${t.url}/apps/${guid}`);
+    return { t, alice, guid, page, context };
+  }
+
+  it('lets a publisher schedule a report and read its next runs in their own time zone, in a tab opened in place', async () => {
+    const { t, alice, guid, page, context } = await notebookInNewYork();
+    // Tabs switch in place (the page is not loaded again) and carry only the open tab's settings.
+    await page.evaluate(() => Object.assign(window, { samePage: true }));
+    await openTab(page, 'Schedule');
+    expect(await page.evaluate(() => (window as unknown as { samePage?: boolean }).samePage)).toBe(true);
+    expect(await page.getByRole('heading', { name: 'Info' }).count()).toBe(0);
+    expect(await page.getByText('Not rendered on a schedule.').count()).toBe(1);
+    // A new schedule starts in the reader's zone; the form shows the fields its rule uses.
+    expect(await page.getByLabel('In the time zone').inputValue()).toBe('America/New_York');
+    await page.getByLabel('Repeat').selectOption('dayofweek');
+    expect(await page.getByLabel(/Day of the month/).isVisible()).toBe(false);
+    // No day chosen: refused on the page with the reason.
+    await page.getByRole('checkbox', { name: 'Monday' }).uncheck();
+    await page.getByRole('button', { name: 'Save schedule' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toContain('days: must name at least one day');
+    await page.getByLabel('Repeat').selectOption('dayofweek');
+    await page.getByRole('checkbox', { name: 'Monday' }).check();
+    await page.getByRole('checkbox', { name: 'Wednesday' }).check();
+    await page.getByLabel('In the time zone').selectOption('Europe/Berlin');
+    await page.getByLabel(/First run/).fill('2030-01-07T09:00');
+    await page.getByRole('button', { name: 'Save schedule' }).click();
+    await page.waitForURL(/\/schedule\?variant=\d+&saved=1$/);
+    const variant = (await api(t.url, 'GET', `/__api__/applications/${guid}/variants`, { key: alice.key })).body[0];
+    const [saved] = (await api(t.url, 'GET', `/__api__/variants/${variant.id}/schedules`, { key: alice.key })).body;
+    expect(saved).toMatchObject({ type: 'dayofweek', timezone: 'Europe/Berlin', start_time: '2030-01-07T08:00:00Z', next_run: '2030-01-07T08:00:00Z' });
+    expect(JSON.parse(saved.schedule)).toEqual({ Days: [1, 3] });
+    // Berlin's 09:00 in January is 03:00 in New York, where the reader is.
+    expect(await page.getByText('Every Monday, Wednesday').count()).toBe(1);
+    const runs = page.locator('ol.runs time');
+    expect(await runs.count()).toBe(5);
+    expect(await runs.first().getAttribute('datetime')).toBe('2030-01-07T08:00:00.000Z');
+    expect(await runs.first().textContent()).toMatch(/Mon, Jan 7, 2030.*03:00\sAM EST/);
+    expect(await runs.nth(1).textContent()).toMatch(/Wed, Jan 9, 2030.*03:00\sAM EST/);
+    expect(await page.getByText('your time zone, America/New_York').count()).toBe(1);
+    // The saved rule comes back into the form as it was chosen.
+    expect(await page.getByLabel('In the time zone').inputValue()).toBe('Europe/Berlin');
+    expect(await page.getByLabel(/First run/).inputValue()).toBe('2030-01-07T09:00');
+    for (const colorScheme of ['light', 'dark'] as const) {
+      await page.emulateMedia({ colorScheme });
+      expect(await axeProblems(page), `schedule tab, ${colorScheme}`).toEqual([]);
+    }
+    // Removing it asks first.
+    page.once('dialog', (d) => void d.accept());
+    await page.getByRole('button', { name: 'Remove schedule' }).click();
+    await page.waitForURL(/\/schedule\?variant=\d+&saved=1$/);
+    expect((await api(t.url, 'GET', `/__api__/variants/${variant.id}/schedules`, { key: alice.key })).body).toEqual([]);
+    await context.close();
+  });
+
+  it('lets a publisher save a variant with its own parameters, render it now and delete it', async () => {
+    const { t, alice, guid, page, context } = await notebookInNewYork();
+    await openTab(page, 'Parameters');
+    await page.getByLabel('Name', { exact: true }).fill('EMEA');
+    await page.getByLabel('Parameters of the new variant').fill('{"region": "EMEA"');
+    await page.getByRole('button', { name: 'Save variant' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toContain('write a JSON object');
+    await page.getByLabel('Name', { exact: true }).fill('EMEA');
+    await page.getByLabel('Parameters of the new variant').fill('{"region": "EMEA", "year": 2026}');
+    await page.getByRole('button', { name: 'Save variant' }).click();
+    await page.waitForURL(`${t.url}/apps/${guid}/parameters?saved=1`);
+    const variants = async () => (await api(t.url, 'GET', `/__api__/applications/${guid}/variants`, { key: alice.key })).body as Array<Record<string, unknown>>;
+    const emea = (await variants()).find((v) => v.name === 'EMEA')!;
+    expect(emea).toMatchObject({ parameters: { region: 'EMEA', year: 2026 }, visibility: 'private', is_default: false });
+    // Its values come back in its own box; changing them is saved.
+    await page.getByLabel('Parameters of EMEA').fill('{"region": "APAC"}');
+    await page.getByRole('button', { name: 'Save EMEA' }).click();
+    await page.waitForURL(`${t.url}/apps/${guid}/parameters?saved=1`);
+    expect((await variants()).find((v) => v.id === emea.id)!.parameters).toEqual({ region: 'APAC' });
+    for (const colorScheme of ['light', 'dark'] as const) {
+      await page.emulateMedia({ colorScheme });
+      expect(await axeProblems(page), `parameters tab, ${colorScheme}`).toEqual([]);
+    }
+    // Rendered now, on this server: the render succeeds.
+    await page.getByRole('button', { name: 'Render EMEA now' }).click();
+    await page.waitForURL(/\/parameters\?task=/);
+    await expect
+      .poll(
+        async () => (await api(t.url, 'GET', `/__api__/variants/${emea.id}/renderings`, { key: alice.key })).body.map((r: { status: string }) => r.status),
+        {
+          timeout: 60_000,
+        },
+      )
+      .toContain('succeeded');
+    page.once('dialog', (d) => void d.accept());
+    await page.getByRole('button', { name: 'Delete EMEA' }).click();
+    await page.waitForURL(`${t.url}/apps/${guid}/parameters?saved=1`);
+    expect((await variants()).map((v) => v.name)).toEqual(['default']);
+    await context.close();
   });
 
   it("lets a viewer subscribe to a rendered report's email and unsubscribe", async () => {

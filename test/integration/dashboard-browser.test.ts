@@ -90,6 +90,11 @@ describe.each(DATABASES)('the dashboard in a real browser (%s)', (kind) => {
         await expect.poll(() => page.frameLocator('iframe.content-frame').locator('h1').textContent(), { timeout: 15_000 }).toBe('Hello');
         await page.screenshot({ path: path.join(SCREENSHOTS, `content-page-${scheme}.png`), fullPage: true });
       }
+      // Every settings tab a static item has (a rendered report's own tabs: content-settings-browser.test.ts).
+      for (const tab of ['access', 'tags', 'variables', 'bundles', 'logs']) {
+        await page.goto(`${t.url}/apps/${report}/${tab}`);
+        expect(await axeProblems(page), `content page, ${tab} tab, ${scheme}`).toEqual([]);
+      }
       await page.goto(`${t.url}/account`);
       expect(await axeProblems(page), `account, ${scheme}`).toEqual([]);
       await context.close();

@@ -12,3 +12,17 @@
     if (next) next.value = target;
   }
 })();
+
+// A destructive button says what it will do (`data-confirm`) and asks first. Without JavaScript
+// the form posts at once, as any form does.
+document.addEventListener('submit', function (e) {
+  var button = e.submitter && e.submitter.closest('[data-confirm]');
+  if (button && !window.confirm(button.getAttribute('data-confirm'))) e.preventDefault();
+});
+
+// A settings tab swapped in place by htmx: keep the keyboard where the reader was, on the tab
+// now open, instead of losing focus to the page's start.
+document.addEventListener('htmx:afterSwap', function (e) {
+  var current = e.detail.target && document.querySelector('#settings nav [aria-current="page"]');
+  if (current && e.detail.target.id === 'settings') current.focus();
+});

@@ -1,12 +1,15 @@
 // The Logs settings: follows a job's log over server-sent events (the API's /tail), appending
 // each line as text (never as HTML: a log is the content's output) and keeping the view at
 // its end unless the reader scrolled up. The page keeps the last MAX_LINES lines: a job that
-// prints for days must not grow the page without end.
+// prints for days must not grow the page without end. The Logs tab may arrive by htmx (a tab
+// switched in place): it is followed then too, and its stream closed when the tab goes.
 (function () {
   var MAX_LINES = 5000;
-  document.querySelectorAll('pre[data-tail]').forEach(function (pre) {
+  var open = [];
+  function follow(pre) {
     var status = document.getElementById(pre.getAttribute('aria-describedby'));
     var events = new EventSource(pre.getAttribute('data-tail'));
+    open.push({ pre: pre, events: events });
     var say = function (text) {
       if (status) status.textContent = text;
     };
@@ -27,5 +30,23 @@
       events.close();
       say('The log stream stopped: reload the page to follow it again.');
     };
+  }
+  // htmx also announces the page itself once it starts: each log is followed once.
+  function wire(root) {
+    root.querySelectorAll('pre[data-tail]:not([data-following])').forEach(function (pre) {
+      pre.setAttribute('data-following', '');
+      follow(pre);
+    });
+  }
+  wire(document);
+  document.addEventListener('htmx:load', function (e) {
+    wire(e.detail.elt);
+  });
+  document.addEventListener('htmx:beforeSwap', function (e) {
+    open = open.filter(function (o) {
+      if (!e.detail.target.contains(o.pre)) return true;
+      o.events.close();
+      return false;
+    });
   });
 })();

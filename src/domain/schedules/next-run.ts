@@ -36,3 +36,15 @@ export function nextRun(rule: ScheduleRule, startTime: Date, timeZone: string, a
     from = day + 1;
   }
 }
+
+/** The next `count` runs strictly after `after`, fewer when the rule runs out (for people to read ahead). */
+export function nextRuns(rule: ScheduleRule, startTime: Date, timeZone: string, after: Date, count: number): Date[] {
+  const runs: Date[] = [];
+  for (let at = after; runs.length < count;) {
+    const run = nextRun(rule, startTime, timeZone, at);
+    if (!run) break;
+    runs.push(run);
+    at = run;
+  }
+  return runs;
+}

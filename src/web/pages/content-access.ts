@@ -2,19 +2,17 @@ import type { Request } from 'express';
 import { ACCESS_TYPES, type AccessType } from '../../domain/content.ts';
 import { AppError } from '../../domain/errors.ts';
 import { actorOf } from '../../http/actor.ts';
+import type { SettingsAction, SettingsSection } from './content-section.ts';
 import { formText, type PageDeps } from './page.ts';
 
 const text = (v: unknown, max: number) => formText(v, max).trim();
-
-/** A settings form's work: given the request, it changes something or throws (a 4xx is shown on the page). */
-type SettingsAction = (req: Request) => Promise<void>;
 
 /**
  * The Access tab's forms on the content page: who may see the item (everyone, everyone logged
  * in, or the ones listed), its viewers and collaborators by user or group name, and its vanity
  * path. Each is checked by the same services as the API (the managers only; audited there).
  */
-export function accessActions(d: PageDeps): Record<string, SettingsAction> {
+function accessActions(d: PageDeps): Record<string, SettingsAction> {
   const manageable = (req: Request) => d.content.manageable(req.user!, String(req.params.guid));
   return {
     'access-type': async (req) => {
@@ -41,3 +39,10 @@ export function accessActions(d: PageDeps): Record<string, SettingsAction> {
     },
   };
 }
+
+export const accessSection: SettingsSection = {
+  tab: 'access',
+  label: 'Access',
+  load: async (d, req, c) => ({ access: { grants: await d.permissions.listNamed(req.user!, c), vanity: (await d.vanities.forContent(c))?.path ?? null } }),
+  actions: accessActions,
+};

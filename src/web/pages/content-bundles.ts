@@ -1,4 +1,5 @@
 import type { Request } from 'express';
+import type { SettingsSection } from './content-section.ts';
 import type { PageDeps } from './page.ts';
 
 /**
@@ -6,7 +7,7 @@ import type { PageDeps } from './page.ts';
  * the page then follows its task) and delete one that is neither active nor deploying. The
  * services check who may (the people who deploy the item).
  */
-export function bundleActions(d: PageDeps): Record<string, (req: Request) => Promise<string | void>> {
+function bundleActions(d: PageDeps): Record<string, (req: Request) => Promise<string | void>> {
   const id = (req: Request) => String((req.body as Record<string, unknown>).id ?? '');
   return {
     'bundles-activate': async (req) => {
@@ -19,3 +20,12 @@ export function bundleActions(d: PageDeps): Record<string, (req: Request) => Pro
     },
   };
 }
+
+export const bundlesSection: SettingsSection = {
+  tab: 'bundles',
+  label: 'Bundles',
+  load: async (d, req, c) => ({
+    bundles: { list: (await d.bundles.list(req.user!, c.guid)).bundles, task: typeof req.query.task === 'string' ? req.query.task.slice(0, 64) : null },
+  }),
+  actions: bundleActions,
+};

@@ -1,6 +1,7 @@
 import type { Request } from 'express';
 import type { Content, ContentSettings } from '../../domain/content.ts';
 import { AppError } from '../../domain/errors.ts';
+import type { SettingsSection } from './content-section.ts';
 import type { PageDeps } from './page.ts';
 
 type NumericSetting =
@@ -15,7 +16,7 @@ type NumericSetting =
   | 'cpu_limit';
 
 /** The Runtime section's fields: the API's names, the page's words, and the bounds the API takes. */
-export const RUNTIME_FIELDS: ReadonlyArray<{ key: NumericSetting; label: string; min: number; max: number; step: number }> = [
+const RUNTIME_FIELDS: ReadonlyArray<{ key: NumericSetting; label: string; min: number; max: number; step: number }> = [
   { key: 'min_processes', label: 'Minimum processes', min: 0, max: 10_000, step: 1 },
   { key: 'max_processes', label: 'Maximum processes', min: 0, max: 10_000, step: 1 },
   { key: 'max_conns_per_process', label: 'Connections per process', min: 0, max: 10_000, step: 1 },
@@ -29,7 +30,7 @@ export const RUNTIME_FIELDS: ReadonlyArray<{ key: NumericSetting; label: string;
 const MB = 1024 * 1024;
 
 /** Whether the item runs as processes (the Runtime section applies), not files or renders. */
-export function runsProcesses(d: PageDeps, c: Content): boolean {
+function runsProcesses(d: PageDeps, c: Content): boolean {
   return c.appMode !== 'unknown' && c.appMode !== 'static' && !d.reports.variants.isRendered(c);
 }
 
@@ -38,7 +39,7 @@ export function runsProcesses(d: PageDeps, c: Content): boolean {
  * a number out of the API's bounds is refused; the ContentService checks the server's ceilings
  * and who may change it.
  */
-export function runtimeActions(d: PageDeps): Record<string, (req: Request) => Promise<void>> {
+function runtimeActions(d: PageDeps): Record<string, (req: Request) => Promise<void>> {
   return {
     runtime: async (req) => {
       const body = req.body as Record<string, unknown>;
@@ -67,3 +68,11 @@ export function runtimeActions(d: PageDeps): Record<string, (req: Request) => Pr
     },
   };
 }
+
+export const runtimeSection: SettingsSection = {
+  tab: 'runtime',
+  label: 'Runtime',
+  applies: runsProcesses,
+  load: async () => ({ runtime: { fields: RUNTIME_FIELDS } }),
+  actions: runtimeActions,
+};

@@ -1,11 +1,12 @@
 import type { Request } from 'express';
+import type { SettingsSection } from './content-section.ts';
 import { formText, type PageDeps } from './page.ts';
 
 /**
  * The Variables section's forms: set one (its value is written, never shown again, as in the
  * API) or remove one. The VariableService checks names and encrypts; only managers get here.
  */
-export function variableActions(d: PageDeps): Record<string, (req: Request) => Promise<void>> {
+function variableActions(d: PageDeps): Record<string, (req: Request) => Promise<void>> {
   const manageable = (req: Request) => d.content.manageable(req.user!, String(req.params.guid));
   return {
     variables: async (req) => {
@@ -17,3 +18,10 @@ export function variableActions(d: PageDeps): Record<string, (req: Request) => P
     },
   };
 }
+
+export const variablesSection: SettingsSection = {
+  tab: 'variables',
+  label: 'Variables',
+  load: async (d, _req, c) => ({ variableNames: await d.variables.names(c) }),
+  actions: variableActions,
+};

@@ -8,6 +8,7 @@ import * as reports from './20261203-001-reports.ts';
 import * as renderRetryKey from './20261204-002-render-retry-key.ts';
 import * as oneDefaultVariant from './20261204-003-one-default-variant.ts';
 import * as tagsThumbnails from './20261205-001-tags-thumbnails.ts';
+import * as recentViews from './20261206-001-recent-views.ts';
 
 /** Every migration, in order. Never edit one that has landed: add a new one. */
 export const migrations: Record<string, Knex.Migration> = {
@@ -20,4 +21,5 @@ export const migrations: Record<string, Knex.Migration> = {
   '20261204-002-render-retry-key': renderRetryKey,
   '20261204-003-one-default-variant': oneDefaultVariant,
   '20261205-001-tags-thumbnails': tagsThumbnails,
+  '20261206-001-recent-views': recentViews,
 };

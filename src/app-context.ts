@@ -24,6 +24,7 @@ import { createBundleValidator } from '../runtimes/bundle-validator.ts';
 import { createRuntime, type Runtime } from '../runtimes/create-runtime.ts';
 import { ProcessVariableService } from './services/process-variable-service.ts';
 import { ContentSearchRepo } from './repositories/content-search-repo.ts';
+import { RecentViewRepo } from './repositories/recent-view-repo.ts';
 import { ContentSearchService } from './services/content-search-service.ts';
 import type { ReportServices } from './services/reports/index.ts';
 import { RenderService } from './services/reports/render-service.ts';
@@ -192,7 +193,7 @@ export async function createAppContext(config: Config, logger: Logger, events: C
     bundles: new BundleService(content, repos.bundles, store, tasks, allEvents),
     groups: new GroupService(repos.groups, repos.users, audit).cacheWith(generation),
     vanities: new VanityService(repos.vanities),
-    search: new ContentSearchService(new ContentSearchRepo(db.knex), repos.users, content, access, repos.thumbnails, repos.tags),
+    search: new ContentSearchService(new ContentSearchRepo(db.knex), repos.users, content, access, repos.thumbnails, repos.tags, new RecentViewRepo(db.knex)),
     tags: new TagService(repos.tags, content, access, audit),
     thumbnails: new ThumbnailService(repos.thumbnails, content, audit),
     contentFiles: new ContentFiles(repos.content, repos.bundles, store, access, { variants: repos.variants, renderings: repos.renderings }, generation),

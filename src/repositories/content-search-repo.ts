@@ -20,6 +20,8 @@ export interface ContentSearchQuery {
   published?: boolean;
   /** Only what this user may see; undefined: everything (administrators). */
   visibleTo?: number;
+  /** Only what this user opened lately, the latest first (then `sort` is not used). */
+  viewedBy?: number;
   sort: SearchSort;
   order: 'asc' | 'desc';
   offset: number;
@@ -57,25 +59,28 @@ export class ContentSearchRepo {
       if (q.published === true) b.whereNotNull('content.bundle_id');
       if (q.published === false) b.whereNull('content.bundle_id');
       if (q.visibleTo !== undefined) visibleTo(this.knex, b, q.visibleTo);
+      if (q.viewedBy !== undefined) b.join('recent_views as rv', (j) => j.on('rv.content_id', 'content.id').andOnVal('rv.user_id', q.viewedBy!));
     });
     const total = (await base.clone().count({ n: '*' }).first()) as { n: number | string } | undefined;
     const page = base.clone().select('content.*');
     const dir = q.order;
-    switch (q.sort) {
-      case 'name':
-        page.orderByRaw(`lower(content.name) ${dir}`);
-        break;
-      case 'title':
-        page.orderByRaw(`lower(coalesce(content.title, content.name)) ${dir}`);
-        break;
-      case 'created':
-        page.orderBy('content.created_time', dir);
-        break;
-      case 'updated':
-        // Never deployed goes last either way (booleans sort false first on both databases).
-        page.orderByRaw(`(content.last_deployed_time is null), content.last_deployed_time ${dir}`);
-        break;
-    }
+    if (q.viewedBy !== undefined) page.orderBy('rv.viewed_time', 'desc');
+    else
+      switch (q.sort) {
+        case 'name':
+          page.orderByRaw(`lower(content.name) ${dir}`);
+          break;
+        case 'title':
+          page.orderByRaw(`lower(coalesce(content.title, content.name)) ${dir}`);
+          break;
+        case 'created':
+          page.orderBy('content.created_time', dir);
+          break;
+        case 'updated':
+          // Never deployed goes last either way (booleans sort false first on both databases).
+          page.orderByRaw(`(content.last_deployed_time is null), content.last_deployed_time ${dir}`);
+          break;
+      }
     const rows = (await page.orderBy('content.id', dir).offset(q.offset).limit(q.limit)) as Row[];
     return { items: rows.map(toContent), total: Number(total?.n ?? 0) };
   }

@@ -1,7 +1,9 @@
 import { isKnownAppMode } from '../domain/app-modes.ts';
 import { appModesOfType, parseSearch } from '../domain/content-search.ts';
+import type { Content } from '../domain/content.ts';
 import type { User } from '../domain/user.ts';
 import type { ContentSearchQuery, ContentSearchRepo, SearchSort } from '../repositories/content-search-repo.ts';
+import type { RecentViewRepo } from '../repositories/recent-view-repo.ts';
 import type { TagRepo } from '../repositories/tag-repo.ts';
 import type { ThumbnailRepo } from '../repositories/thumbnail-repo.ts';
 import type { UserRepo } from '../repositories/user-repo.ts';
@@ -18,6 +20,8 @@ export interface SearchRequest {
   /** 1-based. */
   page: number;
   pageSize: number;
+  /** Only what the user opened lately, the latest first. */
+  recentlyViewed?: boolean;
 }
 
 export interface TagNode {
@@ -49,6 +53,7 @@ export class ContentSearchService {
     private readonly access: AccessPolicy,
     private readonly thumbnails: ThumbnailRepo,
     private readonly tags: TagRepo,
+    private readonly recent: RecentViewRepo,
   ) {}
 
   async search(user: User, r: SearchRequest): Promise<SearchResult> {
@@ -65,6 +70,7 @@ export class ContentSearchService {
       modes: [],
       tags: [],
       visibleTo: scope.kind === 'granted' ? scope.userId : undefined,
+      viewedBy: r.recentlyViewed ? user.id : undefined,
       sort: r.sort,
       order: r.order,
       offset: (page - 1) * pageSize,
@@ -84,6 +90,11 @@ export class ContentSearchService {
     const pictured = await this.thumbnails.which(items.map((c) => c.id));
     const described = (await this.content.withOwners(user, items)).map((it) => ({ ...it, hasThumbnail: pictured.has(it.content.id) }));
     return { items: described, total, page, pageSize, warnings };
+  }
+
+  /** Notes that the user opened the item's page, for their "Recently viewed". */
+  recordView(user: User, c: Content): Promise<void> {
+    return this.recent.record(user.id, c.id, new Date());
   }
 
   /** The tag tree as nested nodes, each with its path (`Finance/Q3`) for a `tag:` filter. */

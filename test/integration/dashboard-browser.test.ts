@@ -28,8 +28,8 @@ describe.each(DATABASES)('the dashboard in a real browser (%s)', (kind) => {
     return made;
   }
 
-  it('lets a viewer find a report by search and by tag, and open it in its page', async () => {
-    const { t, vera, report } = await published();
+  it('lets a viewer find a report by search and by tag, open it in its page, and find it again under recently viewed', async () => {
+    const { t, alice, vera, report } = await published();
     const page = await browser.newPage();
     await page.goto(`${t.url}/`);
     await logIn(page, 'vera', vera.password);
@@ -54,6 +54,21 @@ describe.each(DATABASES)('the dashboard in a real browser (%s)', (kind) => {
     // The content itself, from the content origin, in the page's frame.
     const frame = page.frameLocator('iframe.content-frame');
     await expect.poll(() => frame.locator('h1').textContent(), { timeout: 15_000 }).toBe('Hello');
+
+    // "Recently viewed" has what vera opened, the latest first; nothing she did not open.
+    await page.goto(`${t.url}/`);
+    await page.getByRole('link', { name: 'Recently viewed' }).click();
+    await page.waitForURL(`${t.url}/?recent=1`);
+    expect(await titles()).toEqual(['Quarterly sales']);
+    await page.goto(`${t.url}/?q=churn`);
+    await page.getByRole('link', { name: 'Churn model' }).click();
+    await page.waitForURL(/\/apps\//);
+    await page.goto(`${t.url}/?recent=1`);
+    expect(await titles()).toEqual(['Churn model', 'Quarterly sales']);
+    // An item she may no longer see leaves it.
+    await api(t.url, 'PATCH', `/__api__/v1/content/${report}`, { key: alice.key, body: { access_type: 'acl' } });
+    await page.goto(`${t.url}/?recent=1`);
+    expect(await titles()).toEqual(['Churn model']);
     await page.close();
   });
 

@@ -18,6 +18,7 @@ function formOf(req: Request) {
     type: SEARCH_TYPES.some((t) => t.name === type) ? type : '',
     tag: one(req.query.tag),
     mine: one(req.query.mine) === '1',
+    recent: one(req.query.recent) === '1',
     sort,
     view: one(req.query.view) === 'list' ? 'list' : 'cards',
     page: Math.max(1, Math.min(100_000, Number.parseInt(one(req.query.page), 10) || 1)),
@@ -43,6 +44,7 @@ function linkWith(f: CatalogForm, change: Partial<CatalogForm>): string {
   if (next.type) p.set('type', next.type);
   if (next.tag) p.set('tag', next.tag);
   if (next.mine) p.set('mine', '1');
+  if (next.recent) p.set('recent', '1');
   if (next.sort !== 'updated') p.set('sort', next.sort);
   if (next.view !== 'cards') p.set('view', next.view);
   if (next.page > 1) p.set('page', String(next.page));
@@ -64,6 +66,7 @@ export const catalogPage: Page = (r, d) => {
       order: form.sort === 'updated' || form.sort === 'created' ? 'desc' : 'asc',
       page: form.page,
       pageSize: PAGE_SIZE,
+      recentlyViewed: form.recent,
     });
     const locals = {
       title: 'Content',

@@ -42,7 +42,10 @@ export const contentPage: Page = (r, d) => {
     };
     // The fragment and the page share a URL: caches must keep them apart.
     res.vary('HX-Request').vary('HX-Target');
-    renderPage(d, req, res, manages && wantsSettingsOnly(req) ? 'partials/settings' : 'content', locals, status);
+    if (manages && wantsSettingsOnly(req)) return renderPage(d, req, res, 'partials/settings', locals, status);
+    // A visit to the page (not a tab switched, nor a form shown back) is the catalog's "Recently viewed".
+    if (req.method === 'GET') await d.search.recordView(user, c);
+    renderPage(d, req, res, 'content', locals, status);
   };
   // A form's failure is shown on the page it came from, with the reason, not as a bare error page.
   const act = (tab: string, f: SettingsAction) => async (req: Request, res: Response) => {

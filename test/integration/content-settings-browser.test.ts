@@ -152,9 +152,14 @@ describe.each(DATABASES)("a content item's settings in a real browser (%s)", (ki
       fetch(`${t!.contentUrl}/content/${api1.content.guid}/?marker=${marker}`, { headers: { authorization: `Key ${alice.key}` } });
     expect((await call('first')).status).toBe(200);
     const page = await browser.newPage();
+    // The first stream breaks (as a proxy's idle cut would): the reader starts it again in place.
+    await page.route('**/tail', (route) => route.abort());
     await page.goto(`${t.url}/apps/${api1.content.guid}/logs`);
     await logIn(page, 'alice', alice.password);
     await page.waitForURL(`${t.url}/apps/${api1.content.guid}/logs`);
+    await expect.poll(() => page.locator('#log-status').textContent()).toBe('The log stream stopped.');
+    await page.unroute('**/tail');
+    await page.getByRole('button', { name: 'Follow again' }).click();
     const log = page.getByLabel('Log of the selected job');
     await expect.poll(() => log.textContent(), { timeout: 15_000 }).toContain('served first');
     // A request made now shows up in the open page, without a reload.

@@ -25,10 +25,22 @@
       events.close();
       say('The job has ended.');
     });
-    // The stream replays the log from its start: reconnecting by itself would show it twice.
+    // The stream replays the log from its start: reconnecting by itself would show it twice,
+    // so the reader restarts it, from a clean view.
     events.onerror = function () {
       events.close();
-      say('The log stream stopped: reload the page to follow it again.');
+      say('The log stream stopped.');
+      if (!status) return;
+      var again = document.createElement('button');
+      again.type = 'button';
+      again.className = 'secondary';
+      again.textContent = 'Follow again';
+      again.addEventListener('click', function () {
+        again.remove();
+        pre.textContent = '';
+        follow(pre);
+      });
+      status.after(again);
     };
   }
   // htmx also announces the page itself once it starts: each log is followed once.

@@ -56,6 +56,11 @@ export const requireLogin: Handler = (req, res, next) => {
   next();
 };
 
+/** Administrators only (after requireLogin); anyone else gets the error page's 403, not a redirect. */
+export const requireAdmin: Handler = (req, _res, next) => {
+  next(req.user?.role === 'administrator' && !req.user.locked ? undefined : AppError.forbidden('This page is for administrators.'));
+};
+
 /** Renders a view from views/ with what every page's layout needs (the user, the CSRF token). */
 export function renderPage(d: PageDeps, req: Request, res: Response, view: string, locals: Record<string, unknown> = {}, status = 200) {
   const theme = parseCookie(req.headers.cookie ?? '')[THEME_COOKIE];

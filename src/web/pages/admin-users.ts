@@ -23,6 +23,7 @@ export const adminUsersPage: Page = (r, d) => {
       'admin-users',
       {
         title: 'Users',
+        adminSection: 'users',
         users,
         total,
         q: prefix,

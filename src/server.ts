@@ -186,6 +186,7 @@ export function buildServer(ctx: AppContext): LecternServer {
       tags: ctx.tags,
       variables: ctx.variables,
       reports: ctx.reports,
+      groups: ctx.groups,
       csrf,
       origin,
     }),

@@ -1,5 +1,7 @@
 import express, { Router } from 'express';
 import { accountPage } from './account.ts';
+import { adminGroupPage } from './admin-group.ts';
+import { adminGroupsPage } from './admin-groups.ts';
 import { adminUserPasswordPage } from './admin-user-password.ts';
 import { adminUsersPage } from './admin-users.ts';
 import { catalogPage } from './catalog.ts';
@@ -22,6 +24,8 @@ const PAGES: readonly Page[] = [
   // The administrator's pages (requireAdmin): views/partials/admin-nav.ejs links them.
   adminUsersPage,
   adminUserPasswordPage,
+  adminGroupsPage,
+  adminGroupPage,
 ];
 
 export function webPages(d: PageDeps): Router {

@@ -15,6 +15,7 @@ import type { TagService } from '../../services/tag-service.ts';
 import type { VariableService } from '../../services/variable-service.ts';
 import type { ReportServices } from '../../services/reports/index.ts';
 import type { ContentService } from '../../services/content-service.ts';
+import type { GroupService } from '../../services/group-service.ts';
 import type { VanityService } from '../../services/vanity-service.ts';
 import type { ThumbnailService } from '../../services/thumbnail-service.ts';
 import type { UserService } from '../../services/user-service.ts';
@@ -40,6 +41,7 @@ export interface PageDeps {
   tags: TagService;
   variables: VariableService;
   reports: ReportServices;
+  groups: GroupService;
   origin: Origins;
   csrf: { protect: (req: Request, res: Response, next: NextFunction) => void; token: (req: Request) => string };
 }

@@ -1,5 +1,6 @@
 import express, { Router } from 'express';
 import { accountPage } from './account.ts';
+import { adminContentPage } from './admin-content.ts';
 import { adminGroupPage } from './admin-group.ts';
 import { adminGroupsPage } from './admin-groups.ts';
 import { adminUserPasswordPage } from './admin-user-password.ts';
@@ -26,6 +27,7 @@ const PAGES: readonly Page[] = [
   adminUserPasswordPage,
   adminGroupsPage,
   adminGroupPage,
+  adminContentPage,
 ];
 
 export function webPages(d: PageDeps): Router {

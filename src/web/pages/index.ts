@@ -3,6 +3,7 @@ import { accountPage } from './account.ts';
 import { adminContentPage } from './admin-content.ts';
 import { adminGroupPage } from './admin-group.ts';
 import { adminGroupsPage } from './admin-groups.ts';
+import { adminSchedulesPage } from './admin-schedules.ts';
 import { adminUserPasswordPage } from './admin-user-password.ts';
 import { adminUsersPage } from './admin-users.ts';
 import { catalogPage } from './catalog.ts';
@@ -28,6 +29,7 @@ const PAGES: readonly Page[] = [
   adminGroupsPage,
   adminGroupPage,
   adminContentPage,
+  adminSchedulesPage,
 ];
 
 export function webPages(d: PageDeps): Router {

@@ -1,5 +1,6 @@
 import express, { Router } from 'express';
 import { accountPage } from './account.ts';
+import { adminAuditPage } from './admin-audit.ts';
 import { adminContentPage } from './admin-content.ts';
 import { adminGroupPage } from './admin-group.ts';
 import { adminGroupsPage } from './admin-groups.ts';
@@ -30,6 +31,7 @@ const PAGES: readonly Page[] = [
   adminGroupPage,
   adminContentPage,
   adminSchedulesPage,
+  adminAuditPage,
 ];
 
 export function webPages(d: PageDeps): Router {

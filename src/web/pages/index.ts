@@ -5,6 +5,7 @@ import { adminContentPage } from './admin-content.ts';
 import { adminGroupPage } from './admin-group.ts';
 import { adminGroupsPage } from './admin-groups.ts';
 import { adminSchedulesPage } from './admin-schedules.ts';
+import { adminStatusPage } from './admin-status.ts';
 import { adminUserPasswordPage } from './admin-user-password.ts';
 import { adminUsersPage } from './admin-users.ts';
 import { catalogPage } from './catalog.ts';
@@ -32,6 +33,7 @@ const PAGES: readonly Page[] = [
   adminContentPage,
   adminSchedulesPage,
   adminAuditPage,
+  adminStatusPage,
 ];
 
 export function webPages(d: PageDeps): Router {

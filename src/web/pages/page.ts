@@ -16,6 +16,7 @@ import type { VariableService } from '../../services/variable-service.ts';
 import type { ReportServices } from '../../services/reports/index.ts';
 import type { ContentService } from '../../services/content-service.ts';
 import type { GroupService } from '../../services/group-service.ts';
+import type { ServerStatusService } from '../../services/server-status.ts';
 import type { VanityService } from '../../services/vanity-service.ts';
 import type { ThumbnailService } from '../../services/thumbnail-service.ts';
 import type { UserService } from '../../services/user-service.ts';
@@ -42,6 +43,7 @@ export interface PageDeps {
   variables: VariableService;
   reports: ReportServices;
   groups: GroupService;
+  status: ServerStatusService;
   origin: Origins;
   csrf: { protect: (req: Request, res: Response, next: NextFunction) => void; token: (req: Request) => string };
 }

@@ -29,6 +29,7 @@ import { InstancePool } from '../proxy/instance-pool.ts';
 import { poolSource } from '../proxy/pool-source.ts';
 import { effectiveScaling } from './domain/scaling.ts';
 import { CredentialsSigner } from './services/credentials-signature.ts';
+import { ServerStatusService } from './services/server-status.ts';
 import type { Content } from './domain/content.ts';
 import { Scheduler } from '../scheduler/index.ts';
 
@@ -79,6 +80,7 @@ async function drain(srv: http.Server, graceSeconds: number): Promise<void> {
 /** The composition root for HTTP: both origins, their middleware and routers, graceful close. */
 export function buildServer(ctx: AppContext): LecternServer {
   const { config, logger } = ctx;
+  const startedAt = new Date();
   let boundMain = config.server.port;
   let boundContent = config.server.contentPort;
   const origin = origins({
@@ -186,6 +188,21 @@ export function buildServer(ctx: AppContext): LecternServer {
       tags: ctx.tags,
       variables: ctx.variables,
       reports: ctx.reports,
+      groups: ctx.groups,
+      // The administrator's status page; the runtime's facts are known here only.
+      status: new ServerStatusService({
+        version: LECTERN_VERSION,
+        startedAt,
+        database: ctx.db.dialect,
+        backend: ctx.runtime.name,
+        dataDir: config.dataDir,
+        interpreters: ctx.runtime.interpreters,
+        quartoPath: config.runtime.quarto,
+        runtimeImages: () => ctx.runtime.runtimeImages(),
+        runningProcesses: () => ctx.runtime.runner.running().length,
+        countContent: async () => (await ctx.repos.content.list({ offset: 0, limit: 1 })).total,
+        countUsers: () => ctx.users.count(),
+      }),
       csrf,
       origin,
     }),

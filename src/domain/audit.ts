@@ -1,9 +1,11 @@
-const AUDIT_ACTIONS = [
+/** Every action the audit log records (the audit page's filter offers these). */
+export const AUDIT_ACTIONS = [
   'user.create',
   'user.update',
   'user.lock',
   'user.unlock',
   'user.password',
+  'user.password.reset',
   'key.create',
   'key.delete',
   'login.success',

@@ -22,6 +22,34 @@ interface AuditRow {
   details: unknown;
 }
 
+/** The audit page's filters; `beforeId` is the keyset: entries older than the last one shown. */
+export interface AuditFilter {
+  action?: AuditAction | undefined;
+  actorUserId?: number | undefined;
+  /** From this instant on (inclusive). */
+  from?: Date | undefined;
+  /** Before this instant (exclusive). */
+  until?: Date | undefined;
+  beforeId?: number | undefined;
+  limit: number;
+}
+
+/** An entry with its actor's username (null: no user, or one since deleted). */
+export type NamedAuditEntry = AuditEntry & { actorUsername: string | null };
+
+function toEntry(r: AuditRow): AuditEntry {
+  return {
+    id: Number(r.id),
+    time: toDate(r.time),
+    actorUserId: r.actor_user_id === null ? null : Number(r.actor_user_id),
+    action: r.action as AuditAction,
+    targetType: r.target_type,
+    targetId: r.target_id,
+    ip: r.ip,
+    details: toJson<Record<string, unknown>>(r.details, {}),
+  };
+}
+
 export class AuditRepo {
   constructor(private readonly knex: Knex) {}
 
@@ -44,15 +72,22 @@ export class AuditRepo {
       })
       .orderBy('id', 'desc')
       .limit(limit)) as AuditRow[];
-    return rows.map((r) => ({
-      id: Number(r.id),
-      time: toDate(r.time),
-      actorUserId: r.actor_user_id === null ? null : Number(r.actor_user_id),
-      action: r.action as AuditAction,
-      targetType: r.target_type,
-      targetId: r.target_id,
-      ip: r.ip,
-      details: toJson<Record<string, unknown>>(r.details, {}),
-    }));
+    return rows.map(toEntry);
+  }
+
+  /**
+   * Newest first, filtered, one page after `beforeId`: the id orders entries as they were
+   * written, so paging by it neither skips nor repeats an entry while new ones arrive (an
+   * offset would). The same SQL on SQLite and PostgreSQL.
+   */
+  async page(f: AuditFilter): Promise<NamedAuditEntry[]> {
+    const q = this.knex('audit_log as a').leftJoin('users as u', 'u.id', 'a.actor_user_id').select('a.*', 'u.username as actor_username');
+    if (f.action) q.where('a.action', f.action);
+    if (f.actorUserId !== undefined) q.where('a.actor_user_id', f.actorUserId);
+    if (f.from) q.where('a.time', '>=', f.from);
+    if (f.until) q.where('a.time', '<', f.until);
+    if (f.beforeId !== undefined) q.where('a.id', '<', f.beforeId);
+    const rows = (await q.orderBy('a.id', 'desc').limit(f.limit)) as Array<AuditRow & { actor_username: string | null }>;
+    return rows.map((r) => ({ ...toEntry(r), actorUsername: r.actor_username }));
   }
 }

@@ -1,6 +1,6 @@
 import type { AuditAction } from '../domain/audit.ts';
 import type { Actor } from '../domain/user.ts';
-import type { AuditRepo } from '../repositories/audit-repo.ts';
+import type { AuditFilter, AuditRepo } from '../repositories/audit-repo.ts';
 
 export interface AuditTarget {
   type: string;
@@ -24,5 +24,10 @@ export class AuditLog {
 
   recent(limit = 100, action?: AuditAction) {
     return this.repo.recent(limit, action);
+  }
+
+  /** The audit page's query: newest first, filtered, keyset-paged (AuditRepo.page). */
+  page(filter: AuditFilter) {
+    return this.repo.page(filter);
   }
 }

@@ -125,6 +125,21 @@ export class UserService {
     await this.audit.record(actor, 'user.password', { type: 'user', id: user.guid }, { sessions_ended: ended });
   }
 
+  /**
+   * An administrator's reset: a generated password, returned once, which the user must change
+   * at their next login (as a new account's first one). Their browser sessions end, since the
+   * reset is often for a password someone else learnt; their API keys are theirs to revoke.
+   * One's own password is changed knowing it, not reset.
+   */
+  async resetPassword(actor: Actor, user: User): Promise<string> {
+    if (actor.userId === user.id) throw AppError.badRequest('Change your own password on the password page; a reset is for other accounts.');
+    const password = generatePassword();
+    await this.users.update(user.id, { passwordHash: await hashPassword(password), mustChangePassword: true });
+    const ended = await this.sessions.destroyForUser(user.id);
+    await this.audit.record(actor, 'user.password.reset', { type: 'user', id: user.guid }, { username: user.username, sessions_ended: ended });
+    return password;
+  }
+
   /** Checks a password login. The caller records the outcome (it knows the client address). */
   async verifyLogin(username: string, password: string): Promise<LoginResult> {
     const user = await this.users.byUsername(username);

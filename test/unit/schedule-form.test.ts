@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { describeRule } from '../../src/domain/schedules/describe-rule.ts';
-import { nextRuns } from '../../src/domain/schedules/next-run.ts';
 import type { Schedule } from '../../src/domain/reports.ts';
 import { formValues, localInput, scheduleFromForm } from '../../src/web/pages/schedule-form.ts';
 
@@ -58,15 +57,7 @@ describe('the Schedule form', () => {
   });
 });
 
-describe('schedules read ahead', () => {
-  it('lists the next runs in order, and no more than the rule has', () => {
-    const runs = nextRuns({ type: 'dayofweek', days: [1, 3] }, new Date('2030-01-07T08:00:00Z'), 'Europe/Berlin', new Date('2030-01-01T00:00:00Z'), 3);
-    expect(runs.map((r) => r.toISOString())).toEqual(['2030-01-07T08:00:00.000Z', '2030-01-09T08:00:00.000Z', '2030-01-14T08:00:00.000Z']);
-    // Minute rules count from the start time, not from the clock.
-    const everyTen = nextRuns({ type: 'minute', n: 10 }, new Date('2030-01-01T00:05:00Z'), 'UTC', new Date('2030-01-01T00:20:00Z'), 2);
-    expect(everyTen.map((r) => r.toISOString())).toEqual(['2030-01-01T00:25:00.000Z', '2030-01-01T00:35:00.000Z']);
-  });
-
+describe('schedules in words', () => {
   it('says a rule in words', () => {
     expect(describeRule({ type: 'day', n: 1 })).toBe('Every day');
     expect(describeRule({ type: 'hour', n: 6 })).toBe('Every 6 hours');

@@ -37,14 +37,16 @@ export function nextRun(rule: ScheduleRule, startTime: Date, timeZone: string, a
   }
 }
 
-/** The next `count` runs strictly after `after`, fewer when the rule runs out (for people to read ahead). */
-export function nextRuns(rule: ScheduleRule, startTime: Date, timeZone: string, after: Date, count: number): Date[] {
-  const runs: Date[] = [];
-  for (let at = after; runs.length < count;) {
-    const run = nextRun(rule, startTime, timeZone, at);
-    if (!run) break;
-    runs.push(run);
-    at = run;
+/**
+ * The runs of `rule` in [window.start, window.end), in order, at most `limit` of them (a
+ * minute rule has ten thousand a week): nextRun after nextRun, so it agrees with the scheduler.
+ */
+export function runsBetween(rule: ScheduleRule, startTime: Date, timeZone: string, window: { start: Date; end: Date }, limit: number): Date[] {
+  const out: Date[] = [];
+  let at = nextRun(rule, startTime, timeZone, new Date(window.start.getTime() - 1));
+  while (at && at < window.end && out.length < limit) {
+    out.push(at);
+    at = nextRun(rule, startTime, timeZone, at);
   }
-  return runs;
+  return out;
 }

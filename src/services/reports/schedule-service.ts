@@ -2,7 +2,7 @@ import { isUniqueViolation } from '../../db/values.ts';
 import { AppError } from '../../domain/errors.ts';
 import { asId } from '../../domain/ids.ts';
 import type { Rendering, Schedule } from '../../domain/reports.ts';
-import { nextRun } from '../../domain/schedules/next-run.ts';
+import { nextRun, runsBetween } from '../../domain/schedules/next-run.ts';
 import { parseScheduleRule, type ScheduleRule } from '../../domain/schedules/schedule-rule.ts';
 import { isValidTimeZone } from '../../domain/schedules/time-zones.ts';
 import type { Actor, User } from '../../domain/user.ts';
@@ -40,6 +40,17 @@ function ruleOf(s: Schedule): ScheduleRule | null {
 function followingRun(s: Schedule, after: Date): Date | null {
   const rule = ruleOf(s);
   return rule ? nextRun(rule, s.startTime, s.timezone, after) : null;
+}
+
+/** A schedule with its runs in a window, for the administrator's calendar. */
+export interface ScheduleRuns {
+  schedule: Schedule;
+  of: VariantOf;
+  runs: Date[];
+  /** More runs fall in the window than were listed. */
+  more: boolean;
+  /** The rule or zone no longer computes (as a parked schedule's). */
+  broken: boolean;
 }
 
 /**
@@ -91,6 +102,30 @@ export class ScheduleService {
       if (of) out.push({ schedule: s, of });
     }
     return out;
+  }
+
+  /**
+   * Every schedule the user may see with its runs over the next `days` from the service's
+   * clock, at most `maxRuns` each, by the rule arithmetic the scheduler itself uses.
+   */
+  async calendar(user: User, days: number, maxRuns: number): Promise<{ window: { start: Date; end: Date }; schedules: ScheduleRuns[] }> {
+    const start = this.clock();
+    const window = { start, end: new Date(start.getTime() + days * 86_400_000) };
+    const out: ScheduleRuns[] = [];
+    for (const schedule of await this.schedules.list()) {
+      const of = await this.variants.visible(user, schedule.variantId).catch(() => undefined);
+      if (!of) continue;
+      const rule = ruleOf(schedule);
+      let runs: Date[] = [];
+      let broken = !rule;
+      try {
+        if (rule) runs = runsBetween(rule, schedule.startTime, schedule.timezone, window, maxRuns + 1);
+      } catch {
+        broken = true;
+      }
+      out.push({ schedule, of, runs: runs.slice(0, maxRuns), more: runs.length > maxRuns, broken });
+    }
+    return { window, schedules: out };
   }
 
   async create(actor: Actor, user: User, input: ScheduleInput): Promise<Schedule> {

@@ -1,16 +1,10 @@
-import type { NextFunction, Request, Response } from 'express';
-import { AppError } from '../../domain/errors.ts';
+import type { Request, Response } from 'express';
 import { USER_ROLES, type UserRole } from '../../domain/user.ts';
 import { actorOf } from '../../http/actor.ts';
-import { formRefusal, formText, renderPage, requireLogin, type Page } from './page.ts';
+import { formRefusal, formText, renderPage, requireAdmin, requireLogin, type Page } from './page.ts';
 
 const PAGE_SIZE = 50;
 const text = (v: unknown, max: number) => formText(v, max).trim();
-
-/** Administrators only; anyone else gets the error page's 403 (not a redirect). */
-function requireAdmin(req: Request, _res: Response, next: NextFunction) {
-  next(req.user?.role === 'administrator' && !req.user.locked ? undefined : AppError.forbidden('This page is for administrators.'));
-}
 
 /**
  * `/admin/users`: every account, searchable by name; an administrator creates one (a password
@@ -29,6 +23,7 @@ export const adminUsersPage: Page = (r, d) => {
       'admin-users',
       {
         title: 'Users',
+        adminSection: 'users',
         users,
         total,
         q: prefix,

@@ -1,7 +1,7 @@
 import type { Request } from 'express';
 import { AppError } from '../../domain/errors.ts';
 import { WEEKDAY_NAMES, WEEK_OF_MONTH_NAMES, describeRule } from '../../domain/schedules/describe-rule.ts';
-import { nextRuns } from '../../domain/schedules/next-run.ts';
+import { runsBetween } from '../../domain/schedules/next-run.ts';
 import { SCHEDULE_TYPES, parseScheduleRule } from '../../domain/schedules/schedule-rule.ts';
 import { actorOf } from '../../http/actor.ts';
 import { knownTimeZones } from '../../services/reports/time-zone-list.ts';
@@ -10,6 +10,8 @@ import { formValues, scheduleFromForm } from './schedule-form.ts';
 import type { PageDeps } from './page.ts';
 
 const UPCOMING = 5;
+// The last instant a Date holds: the next runs, however far off.
+const END_OF_TIME = new Date(8.64e15);
 
 /** The variant the tab is about: the one asked for (`?variant=` or the form's), else the default. */
 async function chosenVariant(d: PageDeps, req: Request, wanted: unknown) {
@@ -38,7 +40,7 @@ export const scheduleSection: SettingsSection = {
         variants: variants.map((v) => ({ id: v.variant.id, name: v.variant.name })),
         variantId: chosen.variant.id,
         saved: saved ? { id: saved.id, rule: rule?.ok ? describeRule(rule.rule) : saved.type, timezone: saved.timezone, email: saved.email } : null,
-        upcoming: saved && rule?.ok ? nextRuns(rule.rule, saved.startTime, saved.timezone, now, UPCOMING) : [],
+        upcoming: saved && rule?.ok ? runsBetween(rule.rule, saved.startTime, saved.timezone, { start: now, end: END_OF_TIME }, UPCOMING) : [],
         form: formValues(saved, 'UTC', now),
         types: SCHEDULE_TYPES,
         weekdays: WEEKDAY_NAMES,

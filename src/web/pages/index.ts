@@ -1,5 +1,12 @@
 import express, { Router } from 'express';
 import { accountPage } from './account.ts';
+import { adminAuditPage } from './admin-audit.ts';
+import { adminContentPage } from './admin-content.ts';
+import { adminGroupPage } from './admin-group.ts';
+import { adminGroupsPage } from './admin-groups.ts';
+import { adminSchedulesPage } from './admin-schedules.ts';
+import { adminStatusPage } from './admin-status.ts';
+import { adminUserPasswordPage } from './admin-user-password.ts';
 import { adminUsersPage } from './admin-users.ts';
 import { catalogPage } from './catalog.ts';
 import { contentPage } from './content-page.ts';
@@ -10,7 +17,24 @@ import { passwordPage } from './password.ts';
 import { themePage } from './theme.ts';
 
 /** The browser pages. Adding one is its module (a `Page`) and one line here. */
-const PAGES: readonly Page[] = [loginPage, logoutPage, catalogPage, contentPage, accountPage, passwordPage, themePage, adminUsersPage];
+const PAGES: readonly Page[] = [
+  loginPage,
+  logoutPage,
+  catalogPage,
+  contentPage,
+  accountPage,
+  passwordPage,
+  themePage,
+  // The administrator's pages (requireAdmin): views/partials/admin-nav.ejs links them.
+  adminUsersPage,
+  adminUserPasswordPage,
+  adminGroupsPage,
+  adminGroupPage,
+  adminContentPage,
+  adminSchedulesPage,
+  adminAuditPage,
+  adminStatusPage,
+];
 
 export function webPages(d: PageDeps): Router {
   const r = Router();

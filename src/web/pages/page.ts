@@ -15,6 +15,8 @@ import type { TagService } from '../../services/tag-service.ts';
 import type { VariableService } from '../../services/variable-service.ts';
 import type { ReportServices } from '../../services/reports/index.ts';
 import type { ContentService } from '../../services/content-service.ts';
+import type { GroupService } from '../../services/group-service.ts';
+import type { ServerStatusService } from '../../services/server-status.ts';
 import type { VanityService } from '../../services/vanity-service.ts';
 import type { ThumbnailService } from '../../services/thumbnail-service.ts';
 import type { UserService } from '../../services/user-service.ts';
@@ -40,6 +42,8 @@ export interface PageDeps {
   tags: TagService;
   variables: VariableService;
   reports: ReportServices;
+  groups: GroupService;
+  status: ServerStatusService;
   origin: Origins;
   csrf: { protect: (req: Request, res: Response, next: NextFunction) => void; token: (req: Request) => string };
 }
@@ -54,6 +58,11 @@ export const requireLogin: Handler = (req, res, next) => {
   // A generated password must be replaced before anything else.
   if (req.user.mustChangePassword && req.path !== '/password') return res.redirect(303, '/password');
   next();
+};
+
+/** Administrators only (after requireLogin); anyone else gets the error page's 403, not a redirect. */
+export const requireAdmin: Handler = (req, _res, next) => {
+  next(req.user?.role === 'administrator' && !req.user.locked ? undefined : AppError.forbidden('This page is for administrators.'));
 };
 
 /** Renders a view from views/ with what every page's layout needs (the user, the CSRF token). */

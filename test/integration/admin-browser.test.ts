@@ -173,7 +173,7 @@ describe.each(DATABASES)("the administrator's pages in a real browser (%s)", (ki
 
     const page = await loggedIn(browser, t, root, '/admin/schedules', { timezoneId: 'Asia/Tokyo', locale: 'en-US' });
     const [row] = await tableRows(page);
-    expect(row!.slice(0, 4)).toEqual(['Morning notebook', 'default', 'hour {"N": 6}', 'America/New_York']);
+    expect(row!.slice(0, 4)).toEqual(['Morning notebook', 'default', 'Every 6 hours', 'America/New_York']);
     expect(row![5]).toBe('28');
     // The script ran: times in Tokyo's zone, the agenda regrouped by Tokyo's days.
     expect(await page.locator('[data-zone]').textContent()).toBe('Times are shown in your time zone, Asia/Tokyo.');

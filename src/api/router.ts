@@ -1,3 +1,4 @@
+import { auditLogRoutes } from './routes/audit-logs.ts';
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import type { AppContext } from '../app-context.ts';
 import type { ApiKeyService } from '../services/api-key-service.ts';
@@ -46,6 +47,7 @@ export interface ApiDeps {
     | 'search'
     | 'tags'
     | 'thumbnails'
+    | 'audit'
   >;
   publicUrl: string | undefined;
   /** Checks the CSRF token; applied only to session-authenticated changes. */
@@ -88,5 +90,6 @@ export function apiRouter(deps: ApiDeps): Router {
   r.use(vanityRoutes(ctx.content, ctx.vanities));
   r.use(runtimeSettingsRoutes(ctx.runtime.interpreters));
   r.use(runtimeImageRoutes(() => ctx.runtime.runtimeImages()));
+  r.use(auditLogRoutes(ctx.audit, deps.publicUrl));
   return r;
 }

@@ -31,11 +31,22 @@ export interface AuditFilter {
   /** Before this instant (exclusive). */
   until?: Date | undefined;
   beforeId?: number | undefined;
+  /** Entries newer than this one (the API's cursors page both ways). */
+  afterId?: number | undefined;
+  /** By id; newest first unless asked. */
+  order?: 'asc' | 'desc' | undefined;
   limit: number;
 }
 
-/** An entry with its actor's username (null: no user, or one since deleted). */
-export type NamedAuditEntry = AuditEntry & { actorUsername: string | null };
+/** An entry with its actor's username, guid and full name (null: no user, or one since deleted). */
+export type NamedAuditEntry = AuditEntry & { actorUsername: string | null; actorGuid: string | null; actorName: string | null };
+
+interface NamedRow {
+  actor_username: string | null;
+  actor_guid: string | null;
+  actor_first: string | null;
+  actor_last: string | null;
+}
 
 function toEntry(r: AuditRow): AuditEntry {
   return {
@@ -81,13 +92,21 @@ export class AuditRepo {
    * offset would). The same SQL on SQLite and PostgreSQL.
    */
   async page(f: AuditFilter): Promise<NamedAuditEntry[]> {
-    const q = this.knex('audit_log as a').leftJoin('users as u', 'u.id', 'a.actor_user_id').select('a.*', 'u.username as actor_username');
+    const q = this.knex('audit_log as a')
+      .leftJoin('users as u', 'u.id', 'a.actor_user_id')
+      .select('a.*', 'u.username as actor_username', 'u.guid as actor_guid', 'u.first_name as actor_first', 'u.last_name as actor_last');
     if (f.action) q.where('a.action', f.action);
     if (f.actorUserId !== undefined) q.where('a.actor_user_id', f.actorUserId);
     if (f.from) q.where('a.time', '>=', f.from);
     if (f.until) q.where('a.time', '<', f.until);
     if (f.beforeId !== undefined) q.where('a.id', '<', f.beforeId);
-    const rows = (await q.orderBy('a.id', 'desc').limit(f.limit)) as Array<AuditRow & { actor_username: string | null }>;
-    return rows.map((r) => ({ ...toEntry(r), actorUsername: r.actor_username }));
+    if (f.afterId !== undefined) q.where('a.id', '>', f.afterId);
+    const rows = (await q.orderBy('a.id', f.order ?? 'desc').limit(f.limit)) as Array<AuditRow & NamedRow>;
+    return rows.map((r) => ({
+      ...toEntry(r),
+      actorUsername: r.actor_username,
+      actorGuid: r.actor_guid,
+      actorName: [r.actor_first, r.actor_last].filter(Boolean).join(' ') || null,
+    }));
   }
 }

@@ -99,7 +99,7 @@ export async function createAppContext(config: Config, logger: Logger, events: C
   if (interrupted.length) logger.warn({ tasks: interrupted }, 'marked tasks interrupted by a restart as failed');
   // The SecretBox context names the stored ciphertexts: it stays 'content-environment', the
   // value it had when variables were first encrypted, or existing ones would not decrypt.
-  const variables = new VariableService(repos.variables, new SecretBox(secretKey, 'content-environment'));
+  const variables = new VariableService(repos.variables, new SecretBox(secretKey, 'content-environment'), audit);
   let serverUrl = config.server.publicUrl ?? `http://127.0.0.1:${config.server.port}`;
   const processEnv = new ProcessVariableService(repos.content, repos.users, keys, repos.keys, variables, () => serverUrl, secretKey);
   // Containers an earlier run left are kept for bundles that still exist.

@@ -41,6 +41,7 @@ export const CONNECT_ACTIONS: Record<AuditAction, string> = {
   'content.tag.remove': 'remove_content_tag',
   'thumbnail.update': 'edit_content_thumbnail',
   'thumbnail.delete': 'remove_content_thumbnail',
+  'content.variables': 'edit_content_environment',
 };
 
 const text = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : undefined);
@@ -129,5 +130,7 @@ export function describeAuditEvent(e: AuditEntry): string {
       return `Set the thumbnail of ${on}`;
     case 'thumbnail.delete':
       return `Removed the thumbnail of ${on}`;
+    case 'content.variables':
+      return `Changed the environment variables of ${on}`;
   }
 }

@@ -35,6 +35,7 @@ export const AUDIT_ACTIONS = [
   'content.tag.remove',
   'thumbnail.update',
   'thumbnail.delete',
+  'content.variables',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

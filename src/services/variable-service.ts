@@ -1,6 +1,8 @@
 import type { Content } from '../domain/content.ts';
 import { AppError } from '../domain/errors.ts';
+import type { Actor } from '../domain/user.ts';
 import type { VariableRepo } from '../repositories/variable-repo.ts';
+import type { AuditLog } from './audit-log.ts';
 import type { SecretBox } from './secret-box.ts';
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]{0,254}$/;
@@ -18,6 +20,7 @@ export class VariableService {
   constructor(
     private readonly repo: VariableRepo,
     private readonly box: SecretBox,
+    private readonly audit: AuditLog,
   ) {}
 
   private context(c: Content, name: string) {
@@ -29,7 +32,7 @@ export class VariableService {
   }
 
   /** `replace`: the given set becomes the whole set (PUT); otherwise a merge (PATCH). */
-  async apply(c: Content, changes: VariableChange[], replace: boolean): Promise<string[]> {
+  async apply(actor: Actor, c: Content, changes: VariableChange[], replace: boolean): Promise<string[]> {
     const bad = changes.filter((v) => !NAME.test(v.name) || RESERVED.test(v.name)).map((v) => v.name);
     if (bad.length) {
       throw AppError.badRequest(
@@ -39,6 +42,8 @@ export class VariableService {
     const sets = changes.filter((v) => v.value !== null).map((v) => ({ name: v.name, valueEncrypted: this.box.seal(v.value!, this.context(c, v.name)) }));
     const deletes = changes.filter((v) => v.value === null).map((v) => v.name);
     await this.repo.apply(c.id, sets, deletes, replace);
+    // Names only: a value never leaves the vault, not even into the audit log.
+    await this.audit.record(actor, 'content.variables', { type: 'content', id: c.guid }, { set: sets.map((v) => v.name), removed: deletes, replace });
     return this.repo.names(c.id);
   }
 

@@ -30,6 +30,11 @@ describe.each(DATABASES)('GET /v1/audit_logs (%s)', (kind) => {
       body: { principal_guid: group.body.guid, principal_type: 'group', role: 'viewer' },
     });
     await api(t.url, 'POST', '/__api__/v1/tags', { key: t.admin.key, body: { name: 'Finance' } });
+    const env = await api(t.url, 'PATCH', `/__api__/v1/content/${item.body.guid}/environment`, {
+      key: alice.key,
+      body: [{ name: 'TOKEN', value: 's3cret-value' }],
+    });
+    expect(env.status).toBe(200);
     return { t, alice, group: group.body.guid as string };
   }
 
@@ -52,7 +57,10 @@ describe.each(DATABASES)('GET /v1/audit_logs (%s)', (kind) => {
     const ids = page.results.map((e) => Number(e.id));
     expect(ids).toEqual([...ids].sort((a, b) => a - b));
     const actions = page.results.map((e) => e.action);
-    for (const a of ['add_user', 'add_group', 'add_group_member', 'add_content_permission', 'add_tag', 'add_api_key']) expect(actions).toContain(a);
+    for (const a of ['add_user', 'add_group', 'add_group_member', 'add_content_permission', 'add_tag', 'add_api_key', 'edit_content_environment'])
+      expect(actions).toContain(a);
+    // A variable's name is recorded, never its value.
+    expect(JSON.stringify(page)).not.toContain('s3cret-value');
     const group = page.results.find((e) => e.action === 'add_group')!;
     expect(group).toMatchObject({ event_description: 'Added group Publishers', user_guid: t.admin.user.guid, user_id: String(t.admin.user.id) });
     expect(group.user_description).toContain(t.admin.user.username);

@@ -1,3 +1,4 @@
+import { actorOf } from '../../http/actor.ts';
 import { Router } from 'express';
 import { z } from 'zod';
 import { ACCESS_TYPES, CONTENT_SETTING_KEYS } from '../../domain/content.ts';
@@ -136,6 +137,7 @@ export function contentV1Routes(content: ContentService, env: VariableService, t
       const vars = parseInput(envBody, req.body);
       res.json(
         await env.apply(
+          actorOf(req),
           c,
           vars.map((v) => ({ name: v.name, value: v.value })),
           method === 'put',

@@ -1,4 +1,5 @@
 import type { Request } from 'express';
+import { actorOf } from '../../http/actor.ts';
 import type { SettingsSection } from './content-section.ts';
 import { formText, type PageDeps } from './page.ts';
 
@@ -11,10 +12,20 @@ function variableActions(d: PageDeps): Record<string, (req: Request) => Promise<
   return {
     variables: async (req) => {
       const body = req.body as Record<string, unknown>;
-      await d.variables.apply(await manageable(req), [{ name: formText(body.name, 255).trim(), value: formText(body.value, 64 * 1024) }], false);
+      await d.variables.apply(
+        actorOf(req, 'web'),
+        await manageable(req),
+        [{ name: formText(body.name, 255).trim(), value: formText(body.value, 64 * 1024) }],
+        false,
+      );
     },
     'variables-delete': async (req) => {
-      await d.variables.apply(await manageable(req), [{ name: formText((req.body as Record<string, unknown>).name, 255), value: null }], false);
+      await d.variables.apply(
+        actorOf(req, 'web'),
+        await manageable(req),
+        [{ name: formText((req.body as Record<string, unknown>).name, 255), value: null }],
+        false,
+      );
     },
   };
 }

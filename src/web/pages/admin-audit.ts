@@ -1,5 +1,6 @@
 import { AUDIT_ACTIONS, type AuditAction } from '../../domain/audit.ts';
 import { AppError } from '../../domain/errors.ts';
+import { describeAuditEvent } from '../../domain/audit-events.ts';
 import { formText, renderPage, requireAdmin, requireLogin, type Page } from './page.ts';
 
 const PAGE_SIZE = 50;
@@ -64,6 +65,7 @@ export const adminAuditPage: Page = (r, d) => {
       olderLink: more ? `/admin/audit?${older.toString()}` : null,
       paged: before > 0,
       pageScripts: ['local-time.js'],
+      describe: describeAuditEvent,
     });
   });
 };

@@ -9,6 +9,7 @@ import { prepareForContent, stickyCookie, stickyFrom, type Viewer } from './forw
 import type { InstancePool, Lease, Scaling } from './instance-pool.ts';
 import { UpstreamFailed, type HttpRelay } from './relay.ts';
 import { acquireFailure, relayFailure, serveRequestFor, timeoutsOf } from './serving.ts';
+import { recordWhenClosed, type TrafficRecorder } from './traffic.ts';
 import { rewriteVanity, vanityBasePath } from './vanity.ts';
 
 /** `/content/{guid}/`, or a draft's `/content/{guid}/_bundle{id}/`, and what follows. */
@@ -60,6 +61,8 @@ export interface GatewayDeps {
   log(req: IncomingMessage, res: ServerResponse): void;
   /** A browser waiting longer than this for an app to start gets the "starting" page instead. */
   startingPageAfterMs: number;
+  /** Where each request to an item is counted and timed (metrics); absent when they are off. */
+  traffic?: TrafficRecorder;
 }
 
 /** A page load (not a script's fetch): the viewer can be shown a page that retries. */
@@ -85,6 +88,7 @@ export function contentGateway(deps: GatewayDeps) {
     if (!url.startsWith('/content/') && (await rewriteVanity(req, deps.vanities)) !== 'rewritten') return next();
     const m = CONTENT_PATH.exec(req.url ?? '');
     if (!m) return next();
+    const started = deps.traffic ? performance.now() : 0;
     deps.log(req, res);
     const contentUrl = req.url;
     const handOn = (h: Handoff) => {
@@ -108,6 +112,8 @@ export function contentGateway(deps: GatewayDeps) {
       return handOn({ user, error: err as AppError });
     }
     if (!resolution.ok) return handOn({ user, resolution });
+    // Only items that exist are counted, so a label is never a guid someone made up.
+    recordWhenClosed(deps.traffic, res, resolution.target.content.guid, started);
     // Never relayed to the app: the page router serves it, with the access just checked.
     if (draft === null && (contentUrl ?? '').slice(m[0].length).replace(/\?.*$/s, '') === THUMBNAIL) return handOn({ user, resolution });
     const target = resolution.target;

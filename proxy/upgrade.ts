@@ -10,6 +10,7 @@ import { CONTENT_PATH, type Identity } from './gateway.ts';
 import type { InstancePool, Scaling } from './instance-pool.ts';
 import { acquireFailure, serveRequestFor } from './serving.ts';
 import { rewriteVanity, vanityBasePath } from './vanity.ts';
+import type { TrafficRecorder } from './traffic.ts';
 import type { WsRelay } from './ws-relay.ts';
 
 export interface UpgradeDeps {
@@ -29,10 +30,22 @@ export interface UpgradeDeps {
   allowedOrigins(req: IncomingMessage): string[];
   /** Seconds between keep-alive pings to the viewer. */
   pingSeconds: number;
+  /** Where each relayed WebSocket is counted (metrics); absent when they are off. */
+  traffic?: TrafficRecorder;
 }
 
 function refuse(socket: Duplex, status: number, reason: string, extra = '') {
   socket.end(`HTTP/1.1 ${status} ${reason}\r\n${extra}Connection: close\r\nContent-Length: 0\r\n\r\n`);
+}
+
+/** The relay's `done`: the slot freed, and the WebSocket counted as closed when metrics are on. */
+function closed(traffic: TrafficRecorder | undefined, contentGuid: string, release: () => void): () => void {
+  if (!traffic) return release;
+  traffic.websocketOpened(contentGuid);
+  return () => {
+    release();
+    traffic.websocketClosed(contentGuid);
+  };
 }
 
 /** WebSocket upgrades to content: the same access check as HTTP, then a relay both ways. */
@@ -79,7 +92,7 @@ export function contentUpgrade(deps: UpgradeDeps) {
           deps.signCredentials(content.guid, c),
         );
         // A WebSocket holds its process's connection slot for as long as it is open.
-        deps.relay.forward(req, socket, head, instance.target, { pingSeconds: deps.pingSeconds }, lease.release);
+        deps.relay.forward(req, socket, head, instance.target, { pingSeconds: deps.pingSeconds }, closed(deps.traffic, content.guid, lease.release));
       } catch (err) {
         lease.release();
         throw err;

@@ -16,6 +16,8 @@ export interface SchedulerOptions {
   tickSeconds: number;
   /** Schedules claimed per transaction (a tick claims until none are due). */
   batch: number;
+  /** Told, for each claimed schedule, the seconds from its due time to its dispatch (metrics). */
+  onDispatched?(lagSeconds: number): void;
 }
 
 export interface TickResult {
@@ -88,7 +90,10 @@ export class Scheduler {
     let claimed = 0;
     for (;;) {
       const batch = await this.schedules.claimDue(now, this.o.batch, this.renders.serverId, this.renders.leaseFrom(now));
-      for (const r of batch) this.renders.dispatch(r);
+      for (const r of batch) {
+        this.renders.dispatch(r);
+        if (r.dueTime) this.o.onDispatched?.((this.clock().getTime() - r.dueTime.getTime()) / 1000);
+      }
       claimed += batch.length;
       if (batch.length < this.o.batch) break;
     }

@@ -32,6 +32,10 @@ import { CredentialsSigner } from './services/credentials-signature.ts';
 import { ServerStatusService } from './services/server-status.ts';
 import type { Content } from './domain/content.ts';
 import { Scheduler } from '../scheduler/index.ts';
+import { poolUse } from './db/pool-use.ts';
+import { createMetrics } from './metrics/create-metrics.ts';
+import { parseListenAddress } from './metrics/listen-address.ts';
+import { metricsHandler } from './metrics/metrics-endpoint.ts';
 
 const VIEWS_DIR = fileURLToPath(new URL('../views', import.meta.url));
 const HTMX_FILE = createRequire(import.meta.url).resolve('htmx.org/dist/htmx.min.js');
@@ -45,6 +49,8 @@ export interface LecternServer {
   ctx: AppContext;
   /** Schedules, render retries and the mail outbox; started once listening (tests call its tick()). */
   scheduler: Scheduler;
+  /** The port Prometheus metrics are served on with `metrics.listen`, once listening. */
+  readonly metricsPort: number | undefined;
   /** Starts listening on both origins; resolves with Lectern's own port. */
   listen(port?: number, address?: string): Promise<number>;
   /** Stops taking connections, lets in-flight requests finish (up to the grace period), closes the database. */
@@ -98,6 +104,26 @@ export function buildServer(ctx: AppContext): LecternServer {
   app.set('view engine', 'ejs');
   app.use(collapseLeadingSlashes);
   app.use(requestLogging(logger));
+
+  // Prometheus metrics, when the administrator turned them on: recorded by the proxy, the
+  // scheduler, the outbox and the services' own listeners, read from the runner and the pool.
+  const metrics =
+    config.metrics.enabled || config.metrics.listen !== undefined
+      ? createMetrics({
+          deploys: ctx.deploys,
+          renders: ctx.reports.renders,
+          subscribe: ctx.subscribe,
+          state: { runningProcesses: () => ctx.runtime.runner.running(), backend: ctx.runtime.name, databasePool: () => poolUse(ctx.db) },
+        })
+      : undefined;
+  // On Lectern's own port, behind the bearer token (the schema requires one with `enabled`).
+  if (metrics && config.metrics.enabled && config.metrics.token) app.get('/metrics', metricsHandler(metrics.registry, config.metrics.token));
+  // On an address of its own, without a token: the administrator chose who can reach it.
+  const ownMetrics = metrics && config.metrics.listen !== undefined ? metricsHandler(metrics.registry, undefined) : undefined;
+  const metricsServer = ownMetrics
+    ? http.createServer((req, res) => ((req.url ?? '').split('?')[0] === '/metrics' ? ownMetrics(req, res) : res.writeHead(404).end()))
+    : undefined;
+  let boundMetrics: number | undefined;
 
   const browser = createBrowserSession(ctx, https);
   // How many processes each app runs, and which gets a connection; drains old bundles.
@@ -227,6 +253,7 @@ export function buildServer(ctx: AppContext): LecternServer {
     scalingOf,
     log: accessLog(logger.child({ origin: 'content' })),
     startingPageAfterMs: config.proxy.startingPageAfterMs,
+    traffic: metrics?.traffic,
   });
   const withGateway =
     (next: http.RequestListener): http.RequestListener =>
@@ -260,6 +287,7 @@ export function buildServer(ctx: AppContext): LecternServer {
     relay: new WsRelay(forwarding),
     identify,
     pingSeconds: config.proxy.websocketPingSeconds,
+    traffic: metrics?.traffic,
     viewerOf,
     signCredentials,
     vanities: ctx.vanities,
@@ -281,8 +309,16 @@ export function buildServer(ctx: AppContext): LecternServer {
     ctx.reports.schedules,
     ctx.reports.renders,
     // The outbox: every server drains it, each send claimed by one.
-    [{ name: 'mail', run: async (now) => void (await ctx.mail.outbox.deliverDue(now, ctx.reports.renders.serverId)) }],
-    { tickSeconds: config.reports.tickSeconds, batch: 50 },
+    [
+      {
+        name: 'mail',
+        run: async (now) => {
+          const report = await ctx.mail.outbox.deliverDue(now, ctx.reports.renders.serverId);
+          metrics?.work.mailDelivered(report);
+        },
+      },
+    ],
+    { tickSeconds: config.reports.tickSeconds, batch: 50, onDispatched: metrics && ((lag) => metrics.work.scheduleDispatched(lag)) },
     ctx.clock,
     logger.child({ component: 'scheduler' }),
   );
@@ -297,17 +333,28 @@ export function buildServer(ctx: AppContext): LecternServer {
     get contentPort() {
       return boundContent;
     },
+    get metricsPort() {
+      return boundMetrics;
+    },
     async listen(port = config.server.port, address = config.server.address) {
       boundMain = await listenOn(server, port, address);
       // With an ephemeral main port (tests), the content port is ephemeral too.
       boundContent = await listenOn(contentServer, port === 0 ? 0 : config.server.contentPort, address);
+      if (metricsServer && config.metrics.listen) {
+        const { host, port: metricsPort } = parseListenAddress(config.metrics.listen);
+        boundMetrics = await listenOn(metricsServer, metricsPort, host);
+      }
       ctx.setServerUrl(`http://127.0.0.1:${boundMain}`);
       scheduler.start();
       return boundMain;
     },
     close() {
       closing ??= (async () => {
-        await Promise.all([drain(server, config.server.shutdownGraceSeconds), drain(contentServer, config.server.shutdownGraceSeconds)]);
+        await Promise.all([
+          drain(server, config.server.shutdownGraceSeconds),
+          drain(contentServer, config.server.shutdownGraceSeconds),
+          ...(metricsServer ? [drain(metricsServer, 0)] : []),
+        ]);
         await scheduler.stop();
         browser.store.stop();
         pool.stop();

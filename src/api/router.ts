@@ -17,6 +17,9 @@ import { permissionRoutes } from './routes/permissions.ts';
 import { tagRoutes } from './routes/tags.ts';
 import { thumbnailRoutes } from './routes/thumbnails.ts';
 import { runtimeSettingsRoutes } from './routes/runtime-settings.ts';
+import { metricsProcsRoutes } from './routes/metrics-procs.ts';
+import { ProcessList } from '../metrics/process-list.ts';
+import { ProcessUsage } from '../metrics/process-usage.ts';
 import type { UserService } from '../services/user-service.ts';
 import { authenticateApiKey } from './middleware/authenticate.ts';
 import { apiKeyRoutes } from './routes/api-keys.ts';
@@ -91,5 +94,7 @@ export function apiRouter(deps: ApiDeps): Router {
   r.use(runtimeSettingsRoutes(ctx.runtime.interpreters));
   r.use(runtimeImageRoutes(() => ctx.runtime.runtimeImages()));
   r.use(auditLogRoutes(ctx.audit, deps.publicUrl));
+  const processes = new ProcessList({ running: () => ctx.runtime.runner.running(), content: (guid) => ctx.repos.content.byGuid(guid) }, new ProcessUsage());
+  r.use(metricsProcsRoutes(processes, deps.publicUrl));
   return r;
 }

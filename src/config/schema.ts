@@ -216,6 +216,25 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    // Prometheus metrics, off by default. Either `enabled` with a `token` (served at /metrics on
+    // Lectern's port, to `Authorization: Bearer <token>` only), or `listen`: an address of its
+    // own (`127.0.0.1:9464`) served without a token, for a scraper on a network you trust.
+    metrics: z
+      .object({
+        enabled: boolFrom().default(false),
+        token: z.string().min(16, 'must be at least 16 characters (try: openssl rand -hex 24)').optional(),
+        listen: z
+          .string()
+          .regex(/^(\[[0-9a-f:.]+\]|[a-z0-9.-]+):\d{1,5}$/i, 'must be host:port, e.g. 127.0.0.1:9464 or [::1]:9464')
+          .optional(),
+      })
+      .strict()
+      // Lectern's port is open to whoever reaches Lectern: metrics there need the token.
+      .refine((m) => !m.enabled || m.token !== undefined, {
+        message: 'metrics.enabled needs metrics.token (or serve them on an address of their own with metrics.listen)',
+        path: ['token'],
+      })
+      .prefault({}),
     // Set by the loader to the file it read, so content sandboxes can hide it.
     configFile: z.string().optional(),
     // Set by the loader: proxy and certificate variables package installers need.
@@ -282,6 +301,9 @@ export const ENV_VARS: Record<string, readonly string[]> = {
   LECTERN_REPORT_EMAILS_PER_HOUR: ['reports', 'onDemandEmailsPerHour'],
   LECTERN_WEBSOCKET_PING_SECONDS: ['proxy', 'websocketPingSeconds'],
   LECTERN_STARTING_PAGE_AFTER_MS: ['proxy', 'startingPageAfterMs'],
+  LECTERN_METRICS_ENABLED: ['metrics', 'enabled'],
+  LECTERN_METRICS_TOKEN: ['metrics', 'token'],
+  LECTERN_METRICS_LISTEN: ['metrics', 'listen'],
 };
 
 // Variables in the LECTERN_ namespace that are not settings.

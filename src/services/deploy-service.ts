@@ -11,6 +11,16 @@ import type { BundleStore } from './bundles/bundle-store.ts';
 import type { RenderService } from './reports/render-service.ts';
 import type { TaskService } from './tasks/task-service.ts';
 
+/** A deploy that ended, for whoever counts them (metrics). */
+export interface DeployFinished {
+  contentGuid: string;
+  appMode: string;
+  draft: boolean;
+  ok: boolean;
+  /** From the start of its build (after any wait behind another deploy of the item). */
+  seconds: number;
+}
+
 /**
  * Deploys: builds a bundle through the runtimes layer and, unless it is a draft, makes it
  * what viewers get. Activating an older bundle is a rollback. Deploys of one content item
@@ -18,6 +28,7 @@ import type { TaskService } from './tasks/task-service.ts';
  */
 export class DeployService {
   private readonly queues = new KeyedLock<number>();
+  private readonly listeners: ((d: DeployFinished) => void)[] = [];
 
   constructor(
     private readonly content: ContentRepo,
@@ -42,6 +53,21 @@ export class DeployService {
     return task;
   }
 
+  /** `listener` hears of every deploy's end, success or failure; it must not throw or wait. */
+  onFinished(listener: (d: DeployFinished) => void): void {
+    this.listeners.push(listener);
+  }
+
+  private tell(d: DeployFinished): void {
+    for (const l of this.listeners) {
+      try {
+        l(d);
+      } catch (err) {
+        this.logger.error({ err }, 'a deploy listener failed');
+      }
+    }
+  }
+
   /** Resolves when every deploy started so far has ended (for shutdown). */
   idle(): Promise<void> {
     return this.queues.idle();
@@ -50,6 +76,7 @@ export class DeployService {
   private async run(task: Task, guid: string, bundle: Bundle, activate: boolean): Promise<void> {
     const log = (line: string) => void this.tasks.log(task.id, line).catch((err: unknown) => this.logger.warn({ err, task: task.id }, 'task log write failed'));
     const started = Date.now();
+    const finished = (ok: boolean) => this.tell({ contentGuid: guid, appMode: bundle.appMode, draft: !activate, ok, seconds: (Date.now() - started) / 1000 });
     try {
       // Re-read: the item may have changed while this deploy waited its turn.
       const c = await this.content.byGuid(guid);
@@ -91,11 +118,13 @@ export class DeployService {
       }
       log(`Done in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
       await this.tasks.finish(task.id, 0);
+      finished(true);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       log(`Error: ${message}`);
       this.logger.info({ task: task.id, content: guid, bundle: bundle.id, err: message }, 'deploy failed');
       await this.tasks.finish(task.id, 1, message).catch((e: unknown) => this.logger.error({ err: e }, 'could not finish task'));
+      finished(false);
     }
   }
 }

@@ -35,6 +35,9 @@ export const AUDIT_ACTIONS = [
   'content.tag.remove',
   'thumbnail.update',
   'thumbnail.delete',
+  'content.owner',
+  'content.lock',
+  'content.unlock',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

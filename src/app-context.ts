@@ -201,7 +201,7 @@ export async function createAppContext(config: Config, logger: Logger, events: C
     permissions: new ContentPermissions(repos.permissions, repos.users, repos.groups, audit, access),
     bundles: new BundleService(content, repos.bundles, store, tasks, allEvents),
     groups: new GroupService(repos.groups, repos.users, audit).cacheWith(generation),
-    vanities: new VanityService(repos.vanities),
+    vanities: new VanityService(repos.vanities, repos.content, access),
     search: new ContentSearchService(new ContentSearchRepo(db.knex), repos.users, content, access, repos.thumbnails, repos.tags, new RecentViewRepo(db.knex)),
     tags: new TagService(repos.tags, content, access, audit),
     thumbnails: new ThumbnailService(repos.thumbnails, content, audit),

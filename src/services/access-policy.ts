@@ -66,6 +66,14 @@ export class AccessPolicy {
     return this.canPublish(user);
   }
 
+  /**
+   * Takes another item's vanity path (`force: true`): who manages that item too, administrators
+   * included (Connect: "an administrator, or a collaborator/owner of both content items").
+   */
+  canTakeVanityFrom(user: User, from: Content): Promise<boolean> {
+    return this.canManage(user, from);
+  }
+
   async role(user: User | undefined, c: Content): Promise<ContentRole> {
     return (await this.roles(user, [c])).get(c.id) ?? 'none';
   }

@@ -31,6 +31,8 @@ export const ErrorCode = {
   invalidOwner: 156,
   /** LockedContentBundle: a locked item takes no bundle uploads or deploys. */
   lockedContentBundle: 222,
+  /** LockedContentProcess: a locked item runs nothing, renders included. */
+  lockedContentProcess: 223,
   /** InvalidLockedMessage. */
   invalidLockedMessage: 224,
   tagNameTooLong: 77,

@@ -9,6 +9,7 @@ import * as renderRetryKey from './20261204-002-render-retry-key.ts';
 import * as oneDefaultVariant from './20261204-003-one-default-variant.ts';
 import * as tagsThumbnails from './20261205-001-tags-thumbnails.ts';
 import * as recentViews from './20261206-001-recent-views.ts';
+import * as contentLock from './20261207-001-content-lock.ts';
 
 /** Every migration, in order. Never edit one that has landed: add a new one. */
 export const migrations: Record<string, Knex.Migration> = {
@@ -22,4 +23,5 @@ export const migrations: Record<string, Knex.Migration> = {
   '20261204-003-one-default-variant': oneDefaultVariant,
   '20261205-001-tags-thumbnails': tagsThumbnails,
   '20261206-001-recent-views': recentViews,
+  '20261207-001-content-lock': contentLock,
 };

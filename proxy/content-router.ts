@@ -6,6 +6,7 @@ import type { ContentFiles, ServableBundle } from '../src/services/content-files
 import type { ThumbnailService } from '../src/services/thumbnail-service.ts';
 import type { Origins } from '../src/http/origins.ts';
 import type { ContentRunner } from '../runtimes/content-runner.ts';
+import type { Content } from '../src/domain/content.ts';
 import type { ReportRenderer } from '../src/domain/reports.ts';
 import { handoffOf, THUMBNAIL } from './gateway.ts';
 
@@ -18,8 +19,8 @@ const REVISION = /^_rev(\d{1,15})$/;
 const SVG_POLICY = "sandbox; default-src 'none'; style-src 'unsafe-inline'";
 
 /** The item's thumbnail, or 204 when it has none (connectapi's has_thumbnail() asks exactly that). */
-async function sendThumbnail(thumbnails: ThumbnailService, target: ServableBundle, res: Response) {
-  const t = await thumbnails.of(target.content);
+async function sendThumbnail(thumbnails: ThumbnailService, content: Content, res: Response) {
+  const t = await thumbnails.of(content);
   if (!t) return void res.status(204).end();
   // The exact type, without parameters: connectapi picks the file extension by exact match.
   res.setHeader('Content-Type', t.mimeType);
@@ -37,6 +38,12 @@ function loginOrUnauthorized(req: Request, res: Response, origin: Origins) {
     return res.redirect(302, `${origin.main(req)}/login?next=${encodeURIComponent(back)}`);
   }
   throw AppError.unauthorized('Log in or send an API key to see this content.');
+}
+
+/** A locked item's message page, whatever address under it was asked for (Connect answers 200). */
+function sendLocked(content: Content, user: unknown, res: Response) {
+  res.setHeader('Cache-Control', 'private, no-cache');
+  res.status(200).render('locked', { title: content.title ?? content.name, message: content.lockedMessage, user });
 }
 
 function serveStatic(target: ServableBundle, rel: string, res: Response, next: NextFunction) {
@@ -89,17 +96,20 @@ export function contentRouter(
       user = key ? (await keys.authenticate(key)).user : req.user;
       result = await files.resolve(user, String(req.params.guid), draft ? Number(draft[1]) : null);
     }
+    // Of the published item (not a draft's address), for whoever may view it; not of content
+    // never deployed, as Connect serves none for incomplete content (resolve's 404). A locked
+    // item keeps its thumbnail: the catalog still shows it.
+    const thumbnail = !draft && rest.length === 1 && rest[0] === THUMBNAIL && !req.path.endsWith('/');
+    if (thumbnail && (result.ok || result.reason === 'locked')) {
+      if (req.method !== 'GET' && req.method !== 'HEAD') throw new AppError(405, 2, 'The thumbnail accepts GET and HEAD only.');
+      return sendThumbnail(thumbnails, result.ok ? result.target.content : result.content, res);
+    }
     if (!result.ok) {
       if (result.reason === 'login') return loginOrUnauthorized(req, res, origin);
+      if (result.reason === 'locked') return sendLocked(result.content, user, res);
       throw AppError.notFound('The requested content does not exist.');
     }
     const { content, bundle } = result.target;
-    // Of the published item (not a draft's address), for whoever may view it; not of content
-    // never deployed, as Connect serves none for incomplete content (resolve's 404).
-    if (!draft && rest.length === 1 && rest[0] === THUMBNAIL && !req.path.endsWith('/')) {
-      if (req.method !== 'GET' && req.method !== 'HEAD') throw new AppError(405, 2, 'The thumbnail accepts GET and HEAD only.');
-      return sendThumbnail(thumbnails, result.target, res);
-    }
     if (handoff?.starting) {
       return res.status(503).render('starting', { title: `Starting ${content.title ?? content.name}`, user: handoff.user, refreshSeconds: 2 });
     }

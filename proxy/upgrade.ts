@@ -69,6 +69,7 @@ export function contentUpgrade(deps: UpgradeDeps) {
       const draft = m[2] ? Number(m[2]) : null;
       const result = await deps.files.resolve(who.user, m[1]!, draft).catch(() => undefined);
       if (!result) return refuse(socket, 404, 'Not Found');
+      if (!result.ok && result.reason === 'locked') return refuse(socket, 403, 'Forbidden');
       if (!result.ok) return refuse(socket, result.reason === 'login' ? 401 : 404, result.reason === 'login' ? 'Unauthorized' : 'Not Found');
       const { content } = result.target;
       if (!deps.runner.serves(result.target.bundle.appMode)) return refuse(socket, 404, 'Not Found');

@@ -9,6 +9,7 @@ import { BundleService } from './services/bundles/bundle-service.ts';
 import { ContentPermissions } from './services/content-permissions.ts';
 import { ContentFiles } from './services/content-files.ts';
 import { ContentService } from './services/content-service.ts';
+import { ContentLifecycle } from './services/content-lifecycle.ts';
 import { DeployService } from './services/deploy-service.ts';
 import { VariableService } from './services/variable-service.ts';
 import { GroupService } from './services/group-service.ts';
@@ -40,6 +41,8 @@ export interface AppContext extends CoreContext {
   throttle: LoginThrottle;
   store: BundleStore;
   content: ContentService;
+  /** Who owns an item and whether it is locked (PATCH /v1/content/{guid}), audited. */
+  lifecycle: ContentLifecycle;
   /** Who may view, manage and deploy which content: the one place that decides. */
   access: AccessPolicy;
   /** The permissions API (grants on content). */
@@ -134,6 +137,11 @@ export async function createAppContext(config: Config, logger: Logger, events: C
         .catch((err: Error) => logger.warn({ content: guid, bundle: bundleId, err: err.message }, 'could not free what the deleted bundle held'));
       for (const l of listeners) l.bundleDeleted(guid, bundleId);
     },
+    // Only stopped: its environments and images stay for when it is unlocked.
+    contentLocked(guid) {
+      void runtime.runner.stopContent(guid).catch((err: Error) => logger.warn({ content: guid, err: err.message }, 'could not stop the locked content'));
+      for (const l of listeners) l.contentLocked(guid);
+    },
   };
   const access = new AccessPolicy(repos.permissions);
   const content = new ContentService(repos.content, repos.users, store, allEvents, access, config.scaling);
@@ -188,11 +196,12 @@ export async function createAppContext(config: Config, logger: Logger, events: C
     throttle,
     store,
     content,
+    lifecycle: new ContentLifecycle(repos.users, access, audit, allEvents),
     access,
     permissions: new ContentPermissions(repos.permissions, repos.users, repos.groups, audit, access),
     bundles: new BundleService(content, repos.bundles, store, tasks, allEvents),
     groups: new GroupService(repos.groups, repos.users, audit).cacheWith(generation),
-    vanities: new VanityService(repos.vanities),
+    vanities: new VanityService(repos.vanities, repos.content, access),
     search: new ContentSearchService(new ContentSearchRepo(db.knex), repos.users, content, access, repos.thumbnails, repos.tags, new RecentViewRepo(db.knex)),
     tags: new TagService(repos.tags, content, access, audit),
     thumbnails: new ThumbnailService(repos.thumbnails, content, audit),

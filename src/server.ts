@@ -138,6 +138,7 @@ export function buildServer(ctx: AppContext): LecternServer {
     },
     contentDeleted: () => undefined,
     bundleDeleted: () => undefined,
+    contentLocked: () => undefined,
   });
   void pool.maintain();
   const viewerOf = async (user: User) => ({ username: user.username, groups: await ctx.groups.namesOf(user) });

@@ -34,6 +34,7 @@ export interface ApiDeps {
   ctx: Pick<
     AppContext,
     | 'content'
+    | 'lifecycle'
     | 'permissions'
     | 'bundles'
     | 'groups'
@@ -79,7 +80,7 @@ export function apiRouter(deps: ApiDeps): Router {
   r.use(userRoutes(deps.users));
   r.use(apiKeyRoutes(deps.keys));
   const { ctx } = deps;
-  r.use(contentV1Routes(ctx.content, ctx.variables, ctx.tags, deps.publicUrl));
+  r.use(contentV1Routes(ctx.content, ctx.lifecycle, ctx.variables, ctx.tags, deps.publicUrl));
   r.use(searchRoutes(ctx.search, deps.publicUrl));
   r.use(tagRoutes(ctx.tags, ctx.content, deps.publicUrl));
   r.use(permissionRoutes(ctx.content, ctx.permissions));

@@ -42,6 +42,9 @@ export const CONNECT_ACTIONS: Record<AuditAction, string> = {
   'thumbnail.update': 'edit_content_thumbnail',
   'thumbnail.delete': 'remove_content_thumbnail',
   'content.variables': 'edit_content_environment',
+  'content.owner': 'edit_content_owner',
+  'content.lock': 'lock_content',
+  'content.unlock': 'unlock_content',
 };
 
 const text = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : undefined);
@@ -132,5 +135,11 @@ export function describeAuditEvent(e: AuditEntry): string {
       return `Removed the thumbnail of ${on}`;
     case 'content.variables':
       return `Changed the environment variables of ${on}`;
+    case 'content.owner':
+      return `Gave ${on} to user ${text(d.to) ?? 'unknown'}`;
+    case 'content.lock':
+      return `Locked ${on}`;
+    case 'content.unlock':
+      return `Unlocked ${on}`;
   }
 }

@@ -36,6 +36,9 @@ export const AUDIT_ACTIONS = [
   'thumbnail.update',
   'thumbnail.delete',
   'content.variables',
+  'content.owner',
+  'content.lock',
+  'content.unlock',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

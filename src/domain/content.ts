@@ -1,3 +1,5 @@
+import { AppError, ErrorCode } from './errors.ts';
+
 export const ACCESS_TYPES = ['all', 'logged_in', 'acl'] as const;
 export type AccessType = (typeof ACCESS_TYPES)[number];
 
@@ -58,6 +60,10 @@ export interface Content extends ContentSettings {
   createdTime: Date;
   updatedTime: Date;
   lastDeployedTime: Date | null;
+  /** Connect's lock: the item serves `lockedMessage` instead of itself, runs nothing, takes no deploys. */
+  locked: boolean;
+  /** Markdown, shown to visitors of a locked item (as text: it is never rendered as HTML). */
+  lockedMessage: string;
 }
 
 export interface Bundle {
@@ -127,4 +133,10 @@ export interface Group {
   ownerGuid: string | null;
   createdTime: Date;
   updatedTime: Date;
+}
+
+/** Connect refuses bundles and deploys to a locked item with LockedContentBundle (code 222). */
+export function refuseLocked(c: Content): Content {
+  if (c.locked) throw AppError.badRequest('This content is locked: unlock it before deploying to it.', ErrorCode.lockedContentBundle);
+  return c;
 }

@@ -92,10 +92,13 @@ export interface ContentEvents {
   contentDeleted(contentGuid: string): void;
   /** A bundle that is not active was deleted: what runs or is kept for it can go. */
   bundleDeleted(contentGuid: string, bundleId: number): void;
+  /** The item was locked: its running processes stop (nothing starts them again while it is). */
+  contentLocked(contentGuid: string): void;
 }
 
 export const NO_CONTENT_EVENTS: ContentEvents = {
   bundleActivated: () => undefined,
   contentDeleted: () => undefined,
   bundleDeleted: () => undefined,
+  contentLocked: () => undefined,
 };

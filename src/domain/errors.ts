@@ -19,6 +19,22 @@ export const ErrorCode = {
   invalidParameter: 25,
   nameTaken: 26,
   invalidApiKey: 30,
+  /**
+   * The codes below are positions in Connect's `APIErrorCode` enum (its 2026 OpenAPI,
+   * `components.schemas.APIErrorCode.x-enumNames`, as connect-api-next.md §0 counts them).
+   * VanityPathInUse: a vanity path another item holds (PUT .../vanity without `force`).
+   */
+  vanityPathInUse: 51,
+  /** DeleteActiveBundle. */
+  deleteActiveBundle: 75,
+  /** InvalidOwner: a new owner who may not publish. */
+  invalidOwner: 156,
+  /** LockedContentBundle: a locked item takes no bundle uploads or deploys. */
+  lockedContentBundle: 222,
+  /** LockedContentProcess: a locked item runs nothing, renders included. */
+  lockedContentProcess: 223,
+  /** InvalidLockedMessage. */
+  invalidLockedMessage: 224,
   tagNameTooLong: 77,
   tagNameEmpty: 78,
   /** A top-level tag (a category) cannot be put on content. */

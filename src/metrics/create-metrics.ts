@@ -1,3 +1,4 @@
+import { NO_CONTENT_EVENTS } from '../domain/deploy.ts';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { ContentEvents } from '../domain/deploy.ts';
 import type { DeployService } from '../services/deploy-service.ts';
@@ -36,10 +37,6 @@ export function createMetrics(deps: MetricsDeps): Metrics {
   registerStateGauges(registry, deps.state);
   deps.deploys.onFinished((d) => work.deployFinished(d));
   deps.renders.onFinished(async (f) => work.renderFinished(f.rendering));
-  deps.subscribe({
-    bundleActivated: () => undefined,
-    bundleDeleted: () => undefined,
-    contentDeleted: (guid) => traffic.forget(guid),
-  });
+  deps.subscribe({ ...NO_CONTENT_EVENTS, contentDeleted: (guid) => traffic.forget(guid) });
   return { registry, traffic, work };
 }

@@ -39,6 +39,8 @@ export function toContent(r: Row): Content {
     createdTime: toDate(r.created_time),
     updatedTime: toDate(r.updated_time),
     lastDeployedTime: toDateOrNull(r.last_deployed_time),
+    locked: toBool(r.locked ?? false),
+    lockedMessage: String(r.locked_message ?? ''),
   };
 }
 
@@ -61,6 +63,9 @@ export interface ContentChanges extends Partial<ContentSettings> {
   parameterized?: boolean;
   bundleId?: number | null;
   lastDeployedTime?: Date;
+  ownerId?: number;
+  locked?: boolean;
+  lockedMessage?: string;
 }
 
 export interface ContentQuery {
@@ -112,8 +117,10 @@ export class ContentRepo {
 
   /** Deployed content that keeps processes running: min_processes above 0 (or unset, when the server's default is). */
   async keptWarm(defaultMinProcesses: number): Promise<Content[]> {
+    // A locked item runs nothing: its processes are not kept warm.
     const rows = (await this.knex('content')
       .whereNotNull('bundle_id')
+      .andWhere('locked', false)
       .andWhere((w) => {
         w.where('min_processes', '>', 0);
         if (defaultMinProcesses > 0) w.orWhereNull('min_processes');
@@ -153,6 +160,9 @@ export class ContentRepo {
       parameterized: 'parameterized',
       bundleId: 'bundle_id',
       lastDeployedTime: 'last_deployed_time',
+      ownerId: 'owner_id',
+      locked: 'locked',
+      lockedMessage: 'locked_message',
     };
     for (const [key, value] of Object.entries(c)) {
       if (value === undefined) continue;

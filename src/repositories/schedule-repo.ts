@@ -92,8 +92,9 @@ export class ScheduleRepo {
       const bundles = new Map<number, number | null>();
       const bundleOf = async (contentId: number) => {
         if (!bundles.has(contentId)) {
-          const c = (await trx('content').where({ id: contentId }).first('bundle_id')) as { bundle_id: number | null } | undefined;
-          bundles.set(contentId, c?.bundle_id === null || c?.bundle_id === undefined ? null : Number(c.bundle_id));
+          const c = (await trx('content').where({ id: contentId }).first('bundle_id', 'locked')) as { bundle_id: number | null; locked: unknown } | undefined;
+          // A locked item renders nothing (Connect disables rendering while locked).
+          bundles.set(contentId, c?.bundle_id === null || c?.bundle_id === undefined || toBool(c.locked) ? null : Number(c.bundle_id));
         }
         return bundles.get(contentId)!;
       };
@@ -102,7 +103,7 @@ export class ScheduleRepo {
           .where({ id: s.id })
           .update({ next_run: o.following(s) });
         const bundleId = await bundleOf(s.contentId);
-        // Nothing deployed yet: the slot passes, as it would for a server that was down.
+        // Nothing deployed yet, or locked: the slot passes, as it would for a server that was down.
         if (bundleId === null) continue;
         const rows = (await trx('renderings')
           .insert(

@@ -35,9 +35,15 @@ export class VanityRepo {
     return row && toVanity(row);
   }
 
-  /** Sets the item's path (replacing its old one) in one statement. */
-  async set(contentId: number, path: string): Promise<void> {
-    await this.knex('vanities').insert({ content_id: contentId, path, created_time: new Date() }).onConflict('content_id').merge(['path', 'created_time']);
+  /**
+   * Sets the item's path (replacing its old one). `takeOver`: whichever item holds the path
+   * loses it in the same transaction, so the path is never served by neither or by both.
+   */
+  async set(contentId: number, path: string, takeOver = false): Promise<void> {
+    await this.knex.transaction(async (trx) => {
+      if (takeOver) await trx('vanities').where({ path }).whereNot({ content_id: contentId }).delete();
+      await trx('vanities').insert({ content_id: contentId, path, created_time: new Date() }).onConflict('content_id').merge(['path', 'created_time']);
+    });
   }
 
   async remove(contentId: number): Promise<boolean> {

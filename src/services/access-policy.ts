@@ -56,6 +56,24 @@ export class AccessPolicy {
     return user.role === 'administrator';
   }
 
+  /** Gives an item to another owner (`owner_guid`): administrators, as on Connect. */
+  canChangeOwner(user: User): boolean {
+    return !user.locked && user.role === 'administrator';
+  }
+
+  /** May be given content: who may publish it (Connect: "The new owner must have publisher or administrator rights"). */
+  mayOwn(user: User): boolean {
+    return this.canPublish(user);
+  }
+
+  /**
+   * Takes another item's vanity path (`force: true`): who manages that item too, administrators
+   * included (Connect: "an administrator, or a collaborator/owner of both content items").
+   */
+  canTakeVanityFrom(user: User, from: Content): Promise<boolean> {
+    return this.canManage(user, from);
+  }
+
   async role(user: User | undefined, c: Content): Promise<ContentRole> {
     return (await this.roles(user, [c])).get(c.id) ?? 'none';
   }

@@ -23,7 +23,9 @@ export type Resolution =
   | { ok: true; target: ServableBundle }
   /** Anonymous and the item is not public: log in (the same answer whether or not it exists). */
   | { ok: false; reason: 'login' }
-  | { ok: false; reason: 'not-found' };
+  | { ok: false; reason: 'not-found' }
+  /** Locked (Connect's content lock): its message is served instead, and nothing runs. */
+  | { ok: false; reason: 'locked'; content: Content };
 
 /** Finds which bundle's files a request to `/content/{guid}/` should get, and whether it may. */
 export class ContentFiles {
@@ -58,6 +60,9 @@ export class ContentFiles {
     const c = isGuid(guid) ? await this.content.byGuid(guid) : undefined;
     const allowed = !!c && (draftId === null ? await this.policy.canView(user, c) : await this.policy.canPreview(user, c));
     if (!c || !allowed) return user ? { ok: false, reason: 'not-found' } : { ok: false, reason: 'login' };
+    // Decided here, before any bundle is chosen, so no path (gateway, pages, WebSocket, draft)
+    // starts or reaches a process of a locked item; who may view it reads its message.
+    if (c.locked) return { ok: false, reason: 'locked', content: c };
     const id = draftId ?? c.bundleId;
     const bundle = id === null || !asId(id) ? undefined : await this.bundles.byId(c.id, id);
     if (!bundle || !bundle.built) throw AppError.notFound(draftId === null ? 'This content has not been deployed yet.' : 'This draft has not been built.');

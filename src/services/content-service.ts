@@ -1,5 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { isUniqueViolation } from '../db/values.ts';
-import type { Content, ContentRole, ContentSettings, AccessType } from '../domain/content.ts';
+import { CONTENT_NAME_PATTERN, fallbackName, nameFromTitle, withSuffix } from '../domain/content-names.ts';
+import { refuseLocked, type Content, type ContentRole, type ContentSettings, type AccessType } from '../domain/content.ts';
 import type { ContentEvents } from '../domain/deploy.ts';
 import { AppError, ErrorCode } from '../domain/errors.ts';
 import { asId, isGuid } from '../domain/ids.ts';
@@ -10,11 +12,13 @@ import type { UserRepo } from '../repositories/user-repo.ts';
 import type { BundleStore } from './bundles/bundle-store.ts';
 import type { AccessPolicy } from './access-policy.ts';
 
-// Connect's rule, which both clients follow when they generate names (connect-api.md §3.3, §5.3).
-const CONTENT_NAME_PATTERN = /^[A-Za-z0-9_-]{3,64}$/;
+// A generated name that clashes is tried again with another suffix, this many times.
+const NAME_TRIES = 5;
+const suffix = () => randomBytes(4).toString('hex');
 
 export interface CreateContentInput {
-  name: string;
+  /** Absent: one is made from the title, else `content-xxxxxxxx` (the SDKs may leave it out). */
+  name?: string;
   title?: string | null;
   description?: string;
   accessType?: AccessType;
@@ -54,10 +58,26 @@ export class ContentService {
     if (!this.access.canPublish(user)) throw AppError.forbidden('You do not have permission to publish content.');
     this.checkRunAs(user, input.settings ?? {});
     checkScalingRequest(input.settings ?? {}, input.settings ?? {}, this.scaling);
-    checkName(input.name);
+    if (input.name !== undefined) {
+      checkName(input.name);
+      return this.insert(user, input, input.name);
+    }
+    const base = nameFromTitle(input.title);
+    for (let i = 0; ; i++) {
+      const name = i === 0 && base ? base : base ? withSuffix(base, suffix()) : fallbackName(suffix());
+      try {
+        return await this.insert(user, input, name);
+      } catch (err) {
+        // Names are unique per server: a made-up one that is taken is made again.
+        if (!(err instanceof AppError && err.code === ErrorCode.nameTaken) || i >= NAME_TRIES) throw err;
+      }
+    }
+  }
+
+  private async insert(user: User, input: CreateContentInput, name: string): Promise<Content> {
     try {
       return await this.content.create({
-        name: input.name,
+        name,
         title: input.title ?? null,
         description: input.description ?? '',
         ownerId: user.id,
@@ -68,7 +88,7 @@ export class ContentService {
       // Names are unique per server, so the name may belong to content this user cannot see.
       if (isUniqueViolation(err)) {
         throw AppError.conflict(
-          `The content name "${input.name}" is already taken on this server. Choose another name (rsconnect: deployApp(appName = ...); rsconnect-python: --name ...).`,
+          `The content name "${name}" is already taken on this server. Choose another name (rsconnect: deployApp(appName = ...); rsconnect-python: --name ...).`,
           ErrorCode.nameTaken,
         );
       }
@@ -105,6 +125,18 @@ export class ContentService {
 
   async deployableById(user: User, id: number): Promise<Content> {
     return this.requireDeploy(user, await this.visibleById(user, id));
+  }
+
+  /**
+   * The item, if the user may upload bundles to it and deploy it now: as `deployable`, and
+   * refused while it is locked (Connect's LockedContentBundle, code 222).
+   */
+  async deployTarget(user: User, guid: string): Promise<Content> {
+    return refuseLocked(await this.deployable(user, guid));
+  }
+
+  async deployTargetById(user: User, id: number): Promise<Content> {
+    return refuseLocked(await this.deployableById(user, id));
   }
 
   private async requireManage(user: User, c: Content): Promise<Content> {
@@ -173,6 +205,8 @@ export class ContentService {
     this.checkRunAs(user, changes);
     checkScalingRequest(changes, { ...c, ...changes }, this.scaling);
     if (changes.name !== undefined) checkName(changes.name);
+    // Nothing to change (posit-sdk-py sends `{}` before a restart): the item as it is.
+    if (Object.values(changes).every((v) => v === undefined)) return c;
     try {
       return (await this.content.update(c.id, changes))!;
     } catch (err) {

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Bundle, Content, Task } from '../domain/content.ts';
+import { refuseLocked, type Bundle, type Content, type Task } from '../domain/content.ts';
 import { runSettingsOf, type BundleBuilder, type ContentEvents } from '../domain/deploy.ts';
 import { AppError } from '../domain/errors.ts';
 import { asId } from '../domain/ids.ts';
@@ -43,6 +43,7 @@ export class DeployService {
 
   /** `bundleId` null: the active bundle again (a restart or rebuild). */
   async deploy(user: User, c: Content, bundleId: number | null, activate: boolean): Promise<Task> {
+    refuseLocked(c);
     const id = bundleId ?? c.bundleId;
     if (id === null) throw AppError.badRequest('This content has no bundle yet: upload one, then deploy it.', 12);
     const bundle = asId(id) ? await this.bundles.byId(c.id, id) : undefined;
@@ -81,6 +82,7 @@ export class DeployService {
       // Re-read: the item may have changed while this deploy waited its turn.
       const c = await this.content.byGuid(guid);
       if (!c) throw new Error('The content was deleted before it could be deployed.');
+      if (c.locked) throw new Error('The content was locked before it could be deployed.');
       log(`Deploying bundle ${bundle.id} of "${c.name}" (${bundle.appMode}).`);
       if (!activate) log(`Building a draft: viewers keep ${c.bundleId === null ? 'seeing nothing yet' : `bundle ${c.bundleId}`}.`);
       const manifest = await this.store.manifest(bundle);

@@ -1,7 +1,10 @@
 import { isUniqueViolation } from '../db/values.ts';
 import type { Content } from '../domain/content.ts';
 import { AppError, ErrorCode } from '../domain/errors.ts';
+import type { User } from '../domain/user.ts';
+import type { ContentRepo } from '../repositories/content-repo.ts';
 import type { Vanity, VanityRepo } from '../repositories/vanity-repo.ts';
+import type { AccessPolicy } from './access-policy.ts';
 
 // Lectern's own addresses: a vanity path may not shadow them.
 const RESERVED_FIRST_SEGMENTS = new Set(['content', 'login', 'logout', 'password', 'keys', 'connect']);
@@ -31,7 +34,11 @@ function normalizeVanityPath(raw: string): string {
 export class VanityService {
   private cache: { at: number; list: Vanity[] } | undefined;
 
-  constructor(private readonly repo: VanityRepo) {}
+  constructor(
+    private readonly repo: VanityRepo,
+    private readonly content: ContentRepo,
+    private readonly access: AccessPolicy,
+  ) {}
 
   private async list(): Promise<Vanity[]> {
     if (!this.cache || Date.now() - this.cache.at > CACHE_MS) this.cache = { at: Date.now(), list: await this.repo.all() };
@@ -46,19 +53,30 @@ export class VanityService {
     return this.repo.forContent(c.id);
   }
 
-  async set(c: Content, raw: string): Promise<Vanity> {
+  /**
+   * Gives the item the path. A path another item holds is Connect's 409 VanityPathInUse (51),
+   * unless `force` and the user manages that item too (AccessPolicy.canTakeVanityFrom): then it
+   * moves here in one transaction. A path nesting with another is refused, force or not.
+   */
+  async set(user: User, c: Content, raw: string, force = false): Promise<Vanity> {
     const path = normalizeVanityPath(raw);
     const clash = (await this.repo.all()).find((v) => v.contentId !== c.id && (v.path.startsWith(path) || path.startsWith(v.path)));
-    if (clash) {
-      throw AppError.conflict(
-        clash.path === path ? `The vanity path ${path} is taken.` : `The vanity path ${path} would nest with ${clash.path}: vanity paths cannot nest.`,
-        ErrorCode.nameTaken,
+    if (clash && clash.path !== path) {
+      throw AppError.conflict(`The vanity path ${path} would nest with ${clash.path}: vanity paths cannot nest.`, ErrorCode.vanityPathInUse);
+    }
+    const taken = () =>
+      AppError.conflict(
+        `The vanity path ${path} is taken. An administrator, or who manages both items, may move it with "force": true.`,
+        ErrorCode.vanityPathInUse,
       );
+    if (clash) {
+      const holder = await this.content.byId(clash.contentId);
+      if (!force || (holder && !(await this.access.canTakeVanityFrom(user, holder)))) throw taken();
     }
     try {
-      await this.repo.set(c.id, path);
+      await this.repo.set(c.id, path, clash !== undefined);
     } catch (err) {
-      if (isUniqueViolation(err)) throw AppError.conflict(`The vanity path ${path} is taken.`, ErrorCode.nameTaken);
+      if (isUniqueViolation(err)) throw taken();
       throw err;
     }
     this.cache = undefined;

@@ -43,6 +43,8 @@ function item(owner: User, accessType: AccessType): Content {
     createdTime: now,
     updatedTime: now,
     lastDeployedTime: null,
+    locked: false,
+    lockedMessage: '',
   } as Content;
 }
 

@@ -82,7 +82,7 @@ export function applicationsV0Routes(content: ContentService, store: BundleStore
 
   r.post('/applications/:id/upload', async (req, res) => {
     const user = currentUser(req);
-    const c = await content.deployableById(user, appId(req.params.id));
+    const c = await content.deployTargetById(user, appId(req.params.id));
     const upload = await receiveBundle(req, res, store.tmpDir, store.maxBytes);
     const b = await store.ingest(c, upload.path, upload.size, user.id, upload.metadata);
     res.json(bundleV0(b, c));

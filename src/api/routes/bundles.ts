@@ -13,7 +13,8 @@ export function bundleRoutes(content: ContentService, bundles: BundleService, st
 
   r.post('/v1/content/:guid/bundles', async (req, res) => {
     const user = currentUser(req);
-    const c = await content.deployable(user, String(req.params.guid));
+    // A locked item is refused before its upload is read.
+    const c = await content.deployTarget(user, String(req.params.guid));
     const upload = await receiveBundle(req, res, store.tmpDir, store.maxBytes);
     const b = await store.ingest(c, upload.path, upload.size, user.id, upload.metadata);
     res.status(201).json(bundleV1(b, c));

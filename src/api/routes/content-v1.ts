@@ -1,11 +1,12 @@
-import { actorOf } from '../../http/actor.ts';
 import { Router } from 'express';
 import { z } from 'zod';
 import { ACCESS_TYPES, CONTENT_SETTING_KEYS } from '../../domain/content.ts';
 import type { Tag } from '../../domain/tags.ts';
+import type { ContentLifecycle } from '../../services/content-lifecycle.ts';
 import type { ContentService } from '../../services/content-service.ts';
 import type { TagService } from '../../services/tag-service.ts';
 import type { VariableService } from '../../services/variable-service.ts';
+import { actorOf } from '../../http/actor.ts';
 import { baseUrl } from '../base-url.ts';
 import { currentUser, requireUser } from '../middleware/require-role.ts';
 import { contentV1 } from '../serializers/content-json.ts';
@@ -44,6 +45,10 @@ const contentFields = z
     run_as_current_user: z.boolean(),
     default_r_environment_management: z.boolean().nullable(),
     default_py_environment_management: z.boolean().nullable(),
+    // Written through ContentLifecycle, not as settings.
+    owner_guid: z.string().max(64).nullable(),
+    locked: z.boolean().nullable(),
+    locked_message: z.string().nullable(),
   })
   .partial()
   .loose();
@@ -52,7 +57,7 @@ type ContentFields = z.infer<typeof contentFields>;
 
 /** Maps API field names onto the service's changes. */
 function toChanges(b: ContentFields) {
-  const { name, title, description, access_type, ...rest } = b;
+  const { name, title, description, access_type, owner_guid: _o, locked: _l, locked_message: _m, ...rest } = b;
   // Own keys only: `constructor` or `toString` in a body must not reach the database.
   const settings = Object.fromEntries(Object.entries(rest).filter(([k]) => (CONTENT_SETTING_KEYS as readonly string[]).includes(k)));
   return { name, title, description, accessType: access_type, ...settings };
@@ -77,7 +82,13 @@ const withTags = <T extends object>(json: T, tags: Tag[] | undefined) => (tags?.
 
 const envBody = z.array(z.object({ name: z.string(), value: z.string().nullable() }).loose());
 
-export function contentV1Routes(content: ContentService, env: VariableService, tags: TagService, publicUrl: string | undefined): Router {
+export function contentV1Routes(
+  content: ContentService,
+  lifecycle: ContentLifecycle,
+  env: VariableService,
+  tags: TagService,
+  publicUrl: string | undefined,
+): Router {
   const r = Router();
   r.use('/v1/content', requireUser);
 
@@ -96,10 +107,11 @@ export function contentV1Routes(content: ContentService, env: VariableService, t
   });
 
   r.post('/v1/content', async (req, res) => {
-    const b = parseInput(contentFields.required({ name: true }), req.body);
+    // Without `name`, ContentService makes one (from the title, else `content-xxxxxxxx`).
+    const b = parseInput(contentFields, req.body);
     const user = currentUser(req);
     const { name, title, description, accessType, ...settings } = toChanges(b);
-    const c = await content.create(user, { name: name!, title, description, accessType, settings });
+    const c = await content.create(user, { name, title, description, accessType, settings });
     res.status(201).json(contentV1(c, user, await content.roleOf(user, c), baseUrl(req, publicUrl)));
   });
 
@@ -115,7 +127,11 @@ export function contentV1Routes(content: ContentService, env: VariableService, t
   r.patch('/v1/content/:guid', async (req, res) => {
     const user = currentUser(req);
     const c = await content.manageable(user, String(req.params.guid));
-    const updated = await content.update(user, c, toChanges(parseInput(contentFields, req.body)));
+    const b = parseInput(contentFields, req.body);
+    // Owner and lock are checked before anything is written, then written with the rest.
+    const lifecycleChanges = await lifecycle.plan(user, c, { ownerGuid: b.owner_guid, locked: b.locked, lockedMessage: b.locked_message });
+    const updated = await content.update(user, c, { ...toChanges(b), ...lifecycleChanges });
+    await lifecycle.settle(actorOf(req), c, updated);
     const owner = await content.ownerOf(updated);
     res.json(contentV1(updated, owner, await content.roleOf(user, updated), baseUrl(req, publicUrl)));
   });

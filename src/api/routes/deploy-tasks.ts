@@ -40,7 +40,7 @@ export function deployAndTaskRoutes(content: ContentService, deploys: DeployServ
 
   r.post('/v1/content/:guid/deploy', requireUser, async (req, res) => {
     const user = currentUser(req);
-    const c = await content.deployable(user, String(req.params.guid));
+    const c = await content.deployTarget(user, String(req.params.guid));
     const b = parseInput(v1Body, bodyOf(req));
     const task = await deploys.deploy(user, c, b.bundle_id ?? null, b.activate ?? true);
     res.status(202).json({ task_id: task.id });
@@ -48,7 +48,7 @@ export function deployAndTaskRoutes(content: ContentService, deploys: DeployServ
 
   r.post('/applications/:id/deploy', requireUser, async (req, res) => {
     const user = currentUser(req);
-    const c = await content.deployableById(user, appId(req.params.id));
+    const c = await content.deployTargetById(user, appId(req.params.id));
     const b = parseInput(v0Body, bodyOf(req));
     const task = await deploys.deploy(user, c, b.bundle ?? null, true);
     res.json({ task_id: task.id, id: task.id });

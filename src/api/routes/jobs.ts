@@ -4,6 +4,7 @@ import type { JobDirectory, JobInfo } from '../../domain/jobs.ts';
 import { AppError } from '../../domain/errors.ts';
 import type { ContentService } from '../../services/content-service.ts';
 import { currentUser, requireUser } from '../middleware/require-role.ts';
+import { iso } from '../serializers/iso.ts';
 
 /** Connect's job record shape, with Lectern's status spelled out as well. */
 function jobJson(j: JobInfo) {
@@ -14,8 +15,8 @@ function jobJson(j: JobInfo) {
     content_guid: j.contentGuid,
     bundle_id: String(j.bundleId),
     hostname: j.hostname,
-    start_time: j.startTime,
-    end_time: j.endTime,
+    start_time: iso(j.startTime),
+    end_time: iso(j.endTime),
     exit_code: j.exitCode,
     // Connect: 0 active, 1 finished.
     status: j.status === 'running' ? 0 : 1,

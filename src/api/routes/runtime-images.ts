@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { Router } from 'express';
 import type { RuntimeImage } from '../../domain/runtime-images.ts';
 import { requireRole } from '../middleware/require-role.ts';
+import { iso } from '../serializers/iso.ts';
 
 /** A stable GUID for an image name: the same after a restart, whatever the list's order. */
 function guidOf(name: string): string {
@@ -24,8 +25,8 @@ export function runtimeImageRoutes(list: () => Promise<RuntimeImage[]>): Router 
       images.map((i) => ({
         id: guidOf(i.name),
         guid: guidOf(i.name),
-        created_time: i.created,
-        updated_time: i.created,
+        created_time: iso(i.created),
+        updated_time: iso(i.created),
         title: i.name,
         description: [i.r && `R ${i.r}`, i.python && `Python ${i.python}`, i.quarto && `Quarto ${i.quarto}`].filter(Boolean).join(', '),
         cluster_name: 'Docker',

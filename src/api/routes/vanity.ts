@@ -23,8 +23,10 @@ export function vanityRoutes(content: ContentService, vanities: VanityService): 
   });
 
   r.put('/v1/content/:guid/vanity', requireUser, async (req, res) => {
-    const c = await content.manageable(currentUser(req), String(req.params.guid));
-    res.json(vanityJson(await vanities.set(c, parseInput(body, req.body).path)));
+    const user = currentUser(req);
+    const c = await content.manageable(user, String(req.params.guid));
+    const b = parseInput(body, req.body);
+    res.json(vanityJson(await vanities.set(user, c, b.path, b.force ?? false)));
   });
 
   r.delete('/v1/content/:guid/vanity', requireUser, async (req, res) => {

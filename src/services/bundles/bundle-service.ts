@@ -1,6 +1,6 @@
 import type { Bundle, Content } from '../../domain/content.ts';
 import type { ContentEvents } from '../../domain/deploy.ts';
-import { AppError } from '../../domain/errors.ts';
+import { AppError, ErrorCode } from '../../domain/errors.ts';
 import { asId } from '../../domain/ids.ts';
 import type { User } from '../../domain/user.ts';
 import type { BundleRepo } from '../../repositories/bundle-repo.ts';
@@ -40,7 +40,7 @@ export class BundleService {
   /** Deletes a bundle that is neither active nor being deployed; the runtime frees what ran it. */
   async delete(user: User, guid: string, rawId: unknown): Promise<void> {
     const { content: c, bundle: b } = await this.find(user, guid, rawId);
-    if (c.bundleId === b.id) throw AppError.conflict('This bundle is active: activate another one before deleting it.', 25);
+    if (c.bundleId === b.id) throw AppError.conflict('This bundle is active: activate another one before deleting it.', ErrorCode.deleteActiveBundle);
     if (await this.tasks.busy(b.id)) throw AppError.conflict('A deploy of this bundle is running: wait for it to finish.', 25);
     await this.store.remove(c, b);
     this.events.bundleDeleted(c.guid, b.id);

@@ -1,7 +1,7 @@
 import type { Bundle, Content, Task } from '../../domain/content.ts';
 import { ADVERTISED_CONNECT_VERSION } from '../../domain/connect-version.ts';
 import { runSettingsOf } from '../../domain/deploy.ts';
-import { AppError } from '../../domain/errors.ts';
+import { AppError, ErrorCode } from '../../domain/errors.ts';
 import type { ReportRendered, ReportRenderer, Rendering, Variant } from '../../domain/reports.ts';
 import type { Actor, User } from '../../domain/user.ts';
 import type { Logger } from '../../logging/logger.ts';
@@ -87,6 +87,8 @@ export class RenderService {
   /** Render on demand: the variant again from the active bundle, as a task. Never emails. */
   async requestRender(actor: Actor, user: User, { content, variant }: VariantOf): Promise<Task> {
     if (content.bundleId === null) throw AppError.badRequest('This content has not been deployed yet.', 59);
+    // Connect disables rendering while content is locked (connectapi's lock_content docs).
+    if (content.locked) throw AppError.badRequest('This content is locked: unlock it to render it.', ErrorCode.lockedContentProcess);
     const task = await this.tasks.create({ contentId: content.id, bundleId: content.bundleId, userId: user.id, kind: 'render', activate: true });
     const r = await this.repos.renderings.create({
       contentId: content.id,

@@ -34,7 +34,7 @@ function accessActions(d: PageDeps): Record<string, SettingsAction> {
     vanity: async (req) => {
       const c = await manageable(req);
       const wanted = text((req.body as Record<string, unknown>).path, 1024);
-      if (wanted) await d.vanities.set(c, wanted);
+      if (wanted) await d.vanities.set(req.user!, c, wanted);
       else await d.vanities.remove(c);
     },
   };

@@ -144,7 +144,7 @@ export async function createAppContext(config: Config, logger: Logger, events: C
     },
   };
   const access = new AccessPolicy(repos.permissions);
-  const content = new ContentService(repos.content, repos.users, store, allEvents, access, config.scaling);
+  const content = new ContentService(repos.content, repos.users, store, allEvents, access, config.scaling, audit);
   const variants = new VariantService(repos.variants, content, access, appModes, audit, { renderings: repos.renderings, renderer: runtime.reports });
   const renders = new RenderService(
     { renderings: repos.renderings, variants: repos.variants, content: repos.content, bundles: repos.bundles },
@@ -182,7 +182,7 @@ export async function createAppContext(config: Config, logger: Logger, events: C
     schedules: new ScheduleService(repos.schedules, variants, audit, clock, logger.child({ component: 'schedules' })),
     subscriptions: new SubscriptionService(repos.subscribers, repos.users, variants, access, audit),
   };
-  const deploys = new DeployService(repos.content, repos.bundles, store, tasks, createBundleBuilder(runtime.runner), allEvents, logger, renders);
+  const deploys = new DeployService(repos.content, repos.bundles, store, tasks, createBundleBuilder(runtime.runner), allEvents, logger, renders, audit);
   return {
     config,
     logger,
@@ -199,9 +199,9 @@ export async function createAppContext(config: Config, logger: Logger, events: C
     lifecycle: new ContentLifecycle(repos.users, access, audit, allEvents),
     access,
     permissions: new ContentPermissions(repos.permissions, repos.users, repos.groups, audit, access),
-    bundles: new BundleService(content, repos.bundles, store, tasks, allEvents),
+    bundles: new BundleService(content, repos.bundles, store, tasks, allEvents, audit),
     groups: new GroupService(repos.groups, repos.users, audit).cacheWith(generation),
-    vanities: new VanityService(repos.vanities, repos.content, access),
+    vanities: new VanityService(repos.vanities, repos.content, access, audit),
     search: new ContentSearchService(new ContentSearchRepo(db.knex), repos.users, content, access, repos.thumbnails, repos.tags, new RecentViewRepo(db.knex)),
     tags: new TagService(repos.tags, content, access, audit),
     thumbnails: new ThumbnailService(repos.thumbnails, content, audit),

@@ -45,6 +45,13 @@ export const CONNECT_ACTIONS: Record<AuditAction, string> = {
   'content.owner': 'edit_content_owner',
   'content.lock': 'lock_content',
   'content.unlock': 'unlock_content',
+  'content.create': 'add_application',
+  'content.update': 'update_application',
+  'content.delete': 'remove_application',
+  'content.deploy': 'deploy_application',
+  'bundle.delete': 'remove_bundle',
+  'vanity.set': 'add_vanity_url',
+  'vanity.remove': 'remove_vanity_url',
 };
 
 const text = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : undefined);
@@ -141,5 +148,19 @@ export function describeAuditEvent(e: AuditEntry): string {
       return `Locked ${on}`;
     case 'content.unlock':
       return `Unlocked ${on}`;
+    case 'content.create':
+      return `Added content ${subject(e, 'title', 'name')}`;
+    case 'content.update':
+      return `Updated ${on}${Array.isArray(d.fields) && d.fields.length ? ` (${d.fields.join(', ')})` : ''}`;
+    case 'content.delete':
+      return `Removed content ${subject(e, 'title', 'name')}`;
+    case 'content.deploy':
+      return `Deployed bundle ${text(d.bundle_id) ?? 'unknown'} of ${on}`;
+    case 'bundle.delete':
+      return `Removed bundle ${text(d.bundle_id) ?? 'unknown'} of ${on}`;
+    case 'vanity.set':
+      return `Gave ${on} the vanity path ${text(d.path) ?? 'unknown'}`;
+    case 'vanity.remove':
+      return `Removed the vanity path of ${on}`;
   }
 }

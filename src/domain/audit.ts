@@ -39,6 +39,13 @@ export const AUDIT_ACTIONS = [
   'content.owner',
   'content.lock',
   'content.unlock',
+  'content.create',
+  'content.update',
+  'content.delete',
+  'content.deploy',
+  'bundle.delete',
+  'vanity.set',
+  'vanity.remove',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

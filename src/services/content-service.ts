@@ -1,3 +1,5 @@
+import type { Actor } from '../domain/user.ts';
+import type { AuditLog } from './audit-log.ts';
 import { randomBytes } from 'node:crypto';
 import { isUniqueViolation } from '../db/values.ts';
 import { CONTENT_NAME_PATTERN, fallbackName, nameFromTitle, withSuffix } from '../domain/content-names.ts';
@@ -46,6 +48,7 @@ export class ContentService {
     private readonly events: ContentEvents,
     private readonly access: AccessPolicy,
     private readonly scaling: ScalingPolicy,
+    private readonly audit: AuditLog,
   ) {}
 
   /** Which Unix account content runs as is an administrator's decision. */
@@ -54,7 +57,13 @@ export class ContentService {
     if (touches && !this.access.canSetRunAs(user)) throw AppError.forbidden('Only administrators can set run_as or run_as_current_user.');
   }
 
-  async create(user: User, input: CreateContentInput): Promise<Content> {
+  async create(actor: Actor, user: User, input: CreateContentInput): Promise<Content> {
+    const c = await this.make(user, input);
+    await this.audit.record(actor, 'content.create', { type: 'content', id: c.guid }, { name: c.name, title: c.title });
+    return c;
+  }
+
+  private async make(user: User, input: CreateContentInput): Promise<Content> {
     if (!this.access.canPublish(user)) throw AppError.forbidden('You do not have permission to publish content.');
     this.checkRunAs(user, input.settings ?? {});
     checkScalingRequest(input.settings ?? {}, input.settings ?? {}, this.scaling);
@@ -200,7 +209,7 @@ export class ContentService {
     return this.users.byId(c.ownerId);
   }
 
-  async update(user: User, c: Content, changes: ContentChanges): Promise<Content> {
+  async update(actor: Actor, user: User, c: Content, changes: ContentChanges): Promise<Content> {
     await this.requireManage(user, c);
     this.checkRunAs(user, changes);
     checkScalingRequest(changes, { ...c, ...changes }, this.scaling);
@@ -208,16 +217,20 @@ export class ContentService {
     // Nothing to change (posit-sdk-py sends `{}` before a restart): the item as it is.
     if (Object.values(changes).every((v) => v === undefined)) return c;
     try {
-      return (await this.content.update(c.id, changes))!;
+      const updated = (await this.content.update(c.id, changes))!;
+      const fields = Object.keys(changes).filter((k) => changes[k as keyof ContentChanges] !== undefined);
+      await this.audit.record(actor, 'content.update', { type: 'content', id: c.guid }, { fields });
+      return updated;
     } catch (err) {
       if (isUniqueViolation(err)) throw AppError.conflict(`Content named "${changes.name}" already exists.`, ErrorCode.nameTaken);
       throw err;
     }
   }
 
-  async delete(user: User, c: Content): Promise<void> {
+  async delete(actor: Actor, user: User, c: Content): Promise<void> {
     await this.requireManage(user, c);
     await this.content.delete(c.id);
+    await this.audit.record(actor, 'content.delete', { type: 'content', id: c.guid }, { name: c.name, title: c.title });
     this.events.contentDeleted(c.guid);
     await this.store.removeContent(c.guid);
   }

@@ -1,3 +1,5 @@
+import type { Actor } from '../domain/user.ts';
+import type { AuditLog } from './audit-log.ts';
 import type { Logger } from 'pino';
 import { refuseLocked, type Bundle, type Content, type Task } from '../domain/content.ts';
 import { runSettingsOf, type BundleBuilder, type ContentEvents } from '../domain/deploy.ts';
@@ -39,16 +41,18 @@ export class DeployService {
     private readonly events: ContentEvents,
     private readonly logger: Logger,
     private readonly renders: RenderService,
+    private readonly audit: AuditLog,
   ) {}
 
   /** `bundleId` null: the active bundle again (a restart or rebuild). */
-  async deploy(user: User, c: Content, bundleId: number | null, activate: boolean): Promise<Task> {
+  async deploy(actor: Actor, user: User, c: Content, bundleId: number | null, activate: boolean): Promise<Task> {
     refuseLocked(c);
     const id = bundleId ?? c.bundleId;
     if (id === null) throw AppError.badRequest('This content has no bundle yet: upload one, then deploy it.', 12);
     const bundle = asId(id) ? await this.bundles.byId(c.id, id) : undefined;
     if (!bundle) throw AppError.notFound(`Bundle ${id} does not belong to this content.`);
     const task = await this.tasks.create({ contentId: c.id, bundleId: bundle.id, userId: user.id, kind: 'deploy', activate });
+    await this.audit.record(actor, 'content.deploy', { type: 'content', id: c.guid }, { bundle_id: bundle.id, task: task.id, activate });
     // run() records its own failure in the task; it never rejects.
     void this.queues.run(c.id, () => this.run(task, c.guid, bundle, activate));
     return task;

@@ -1,3 +1,5 @@
+import type { Actor } from '../domain/user.ts';
+import type { AuditLog } from './audit-log.ts';
 import { isUniqueViolation } from '../db/values.ts';
 import type { Content } from '../domain/content.ts';
 import { AppError, ErrorCode } from '../domain/errors.ts';
@@ -38,6 +40,7 @@ export class VanityService {
     private readonly repo: VanityRepo,
     private readonly content: ContentRepo,
     private readonly access: AccessPolicy,
+    private readonly audit: AuditLog,
   ) {}
 
   private async list(): Promise<Vanity[]> {
@@ -58,7 +61,7 @@ export class VanityService {
    * unless `force` and the user manages that item too (AccessPolicy.canTakeVanityFrom): then it
    * moves here in one transaction. A path nesting with another is refused, force or not.
    */
-  async set(user: User, c: Content, raw: string, force = false): Promise<Vanity> {
+  async set(actor: Actor, user: User, c: Content, raw: string, force = false): Promise<Vanity> {
     const path = normalizeVanityPath(raw);
     const clash = (await this.repo.all()).find((v) => v.contentId !== c.id && (v.path.startsWith(path) || path.startsWith(v.path)));
     if (clash && clash.path !== path) {
@@ -80,12 +83,14 @@ export class VanityService {
       throw err;
     }
     this.cache = undefined;
+    await this.audit.record(actor, 'vanity.set', { type: 'content', id: c.guid }, { path, taken_from: clash ? clash.contentId : null });
     return (await this.repo.forContent(c.id))!;
   }
 
-  async remove(c: Content): Promise<void> {
+  async remove(actor: Actor, c: Content): Promise<void> {
     await this.repo.remove(c.id);
     this.cache = undefined;
+    await this.audit.record(actor, 'vanity.remove', { type: 'content', id: c.guid });
   }
 
   /** The vanity a request path falls under, if any (`/sales` too, which wants a trailing slash). */

@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { fixture } from '../helpers/bundles.ts';
 import { DATABASES } from '../helpers/databases.ts';
+import { deployBundle } from '../helpers/deploy.ts';
 import { api, startTestServer, type TestServer } from '../helpers/server.ts';
 
 const RFC3339_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
@@ -35,6 +37,11 @@ describe.each(DATABASES)('GET /v1/audit_logs (%s)', (kind) => {
       body: [{ name: 'TOKEN', value: 's3cret-value' }],
     });
     expect(env.status).toBe(200);
+    expect((await api(t.url, 'PUT', `/__api__/v1/content/${item.body.guid}/vanity`, { key: alice.key, body: { path: '/sales/' } })).status).toBe(200);
+    expect((await api(t.url, 'PATCH', `/__api__/v1/content/${item.body.guid}`, { key: alice.key, body: { title: 'Sales' } })).status).toBe(200);
+    const site = await deployBundle(t.url, alice.key, 'static-site', fixture('py-static-html.tar.gz'));
+    expect(site.task.code, site.log).toBe(0);
+    expect((await api(t.url, 'DELETE', `/__api__/v1/content/${site.content.guid}`, { key: alice.key })).status).toBeLessThan(300);
     return { t, alice, group: group.body.guid as string };
   }
 
@@ -57,7 +64,20 @@ describe.each(DATABASES)('GET /v1/audit_logs (%s)', (kind) => {
     const ids = page.results.map((e) => Number(e.id));
     expect(ids).toEqual([...ids].sort((a, b) => a - b));
     const actions = page.results.map((e) => e.action);
-    for (const a of ['add_user', 'add_group', 'add_group_member', 'add_content_permission', 'add_tag', 'add_api_key', 'edit_content_environment'])
+    for (const a of [
+      'add_user',
+      'add_group',
+      'add_group_member',
+      'add_content_permission',
+      'add_tag',
+      'add_api_key',
+      'edit_content_environment',
+      'add_application',
+      'update_application',
+      'add_vanity_url',
+      'deploy_application',
+      'remove_application',
+    ])
       expect(actions).toContain(a);
     // A variable's name is recorded, never its value.
     expect(JSON.stringify(page)).not.toContain('s3cret-value');

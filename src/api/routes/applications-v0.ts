@@ -1,3 +1,4 @@
+import { actorOf } from '../../http/actor.ts';
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { AppError } from '../../domain/errors.ts';
@@ -61,7 +62,7 @@ export function applicationsV0Routes(content: ContentService, store: BundleStore
   r.post('/applications', async (req, res) => {
     const b = parseInput(createBody, req.body);
     const user = currentUser(req);
-    const c = await content.create(user, { name: b.name, title: b.title ?? null });
+    const c = await content.create(actorOf(req), user, { name: b.name, title: b.title ?? null });
     res.json(appV0(c, user, await content.roleOf(user, c), base(req)));
   });
 
@@ -76,7 +77,7 @@ export function applicationsV0Routes(content: ContentService, store: BundleStore
     const user = currentUser(req);
     const c = await content.manageableById(user, appId(req.params.id));
     const b = parseInput(titleBody, req.body);
-    const updated = await content.update(user, c, { title: b.title, description: b.description });
+    const updated = await content.update(actorOf(req), user, c, { title: b.title, description: b.description });
     res.json(appV0(updated, await content.ownerOf(updated), await content.roleOf(user, updated), base(req)));
   });
 

@@ -1,3 +1,4 @@
+import { actorOf } from '../../http/actor.ts';
 import { createReadStream } from 'node:fs';
 import { Router } from 'express';
 import type { BundleService } from '../../services/bundles/bundle-service.ts';
@@ -39,7 +40,7 @@ export function bundleRoutes(content: ContentService, bundles: BundleService, st
   });
 
   r.delete('/v1/content/:guid/bundles/:id', async (req, res) => {
-    await bundles.delete(currentUser(req), String(req.params.guid), req.params.id);
+    await bundles.delete(actorOf(req), currentUser(req), String(req.params.guid), req.params.id);
     res.json({});
   });
   return r;

@@ -111,7 +111,7 @@ export function contentV1Routes(
     const b = parseInput(contentFields, req.body);
     const user = currentUser(req);
     const { name, title, description, accessType, ...settings } = toChanges(b);
-    const c = await content.create(user, { name, title, description, accessType, settings });
+    const c = await content.create(actorOf(req), user, { name, title, description, accessType, settings });
     res.status(201).json(contentV1(c, user, await content.roleOf(user, c), baseUrl(req, publicUrl)));
   });
 
@@ -130,7 +130,7 @@ export function contentV1Routes(
     const b = parseInput(contentFields, req.body);
     // Owner and lock are checked before anything is written, then written with the rest.
     const lifecycleChanges = await lifecycle.plan(user, c, { ownerGuid: b.owner_guid, locked: b.locked, lockedMessage: b.locked_message });
-    const updated = await content.update(user, c, { ...toChanges(b), ...lifecycleChanges });
+    const updated = await content.update(actorOf(req), user, c, { ...toChanges(b), ...lifecycleChanges });
     await lifecycle.settle(actorOf(req), c, updated);
     const owner = await content.ownerOf(updated);
     res.json(contentV1(updated, owner, await content.roleOf(user, updated), baseUrl(req, publicUrl)));
@@ -138,7 +138,7 @@ export function contentV1Routes(
 
   r.delete('/v1/content/:guid', async (req, res) => {
     const user = currentUser(req);
-    await content.delete(user, await content.manageable(user, String(req.params.guid)));
+    await content.delete(actorOf(req), user, await content.manageable(user, String(req.params.guid)));
     res.json({});
   });
 

@@ -1,3 +1,4 @@
+import { actorOf } from '../../http/actor.ts';
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import type { Task } from '../../domain/content.ts';
@@ -42,7 +43,7 @@ export function deployAndTaskRoutes(content: ContentService, deploys: DeployServ
     const user = currentUser(req);
     const c = await content.deployTarget(user, String(req.params.guid));
     const b = parseInput(v1Body, bodyOf(req));
-    const task = await deploys.deploy(user, c, b.bundle_id ?? null, b.activate ?? true);
+    const task = await deploys.deploy(actorOf(req), user, c, b.bundle_id ?? null, b.activate ?? true);
     res.status(202).json({ task_id: task.id });
   });
 
@@ -50,7 +51,7 @@ export function deployAndTaskRoutes(content: ContentService, deploys: DeployServ
     const user = currentUser(req);
     const c = await content.deployTargetById(user, appId(req.params.id));
     const b = parseInput(v0Body, bodyOf(req));
-    const task = await deploys.deploy(user, c, b.bundle ?? null, true);
+    const task = await deploys.deploy(actorOf(req), user, c, b.bundle ?? null, true);
     res.json({ task_id: task.id, id: task.id });
   });
 

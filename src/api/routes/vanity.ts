@@ -1,3 +1,4 @@
+import { actorOf } from '../../http/actor.ts';
 import { Router } from 'express';
 import { z } from 'zod';
 import { AppError } from '../../domain/errors.ts';
@@ -26,12 +27,12 @@ export function vanityRoutes(content: ContentService, vanities: VanityService): 
     const user = currentUser(req);
     const c = await content.manageable(user, String(req.params.guid));
     const b = parseInput(body, req.body);
-    res.json(vanityJson(await vanities.set(user, c, b.path, b.force ?? false)));
+    res.json(vanityJson(await vanities.set(actorOf(req), user, c, b.path, b.force ?? false)));
   });
 
   r.delete('/v1/content/:guid/vanity', requireUser, async (req, res) => {
     const c = await content.manageable(currentUser(req), String(req.params.guid));
-    await vanities.remove(c);
+    await vanities.remove(actorOf(req), c);
     res.json({});
   });
 

@@ -1,3 +1,5 @@
+import type { Actor } from '../../domain/user.ts';
+import type { AuditLog } from '../audit-log.ts';
 import type { Bundle, Content } from '../../domain/content.ts';
 import type { ContentEvents } from '../../domain/deploy.ts';
 import { AppError, ErrorCode } from '../../domain/errors.ts';
@@ -22,6 +24,7 @@ export class BundleService {
     private readonly store: BundleStore,
     private readonly tasks: TaskService,
     private readonly events: ContentEvents,
+    private readonly audit: AuditLog,
   ) {}
 
   async list(user: User, guid: string): Promise<{ content: Content; bundles: Bundle[] }> {
@@ -38,11 +41,12 @@ export class BundleService {
   }
 
   /** Deletes a bundle that is neither active nor being deployed; the runtime frees what ran it. */
-  async delete(user: User, guid: string, rawId: unknown): Promise<void> {
+  async delete(actor: Actor, user: User, guid: string, rawId: unknown): Promise<void> {
     const { content: c, bundle: b } = await this.find(user, guid, rawId);
     if (c.bundleId === b.id) throw AppError.conflict('This bundle is active: activate another one before deleting it.', ErrorCode.deleteActiveBundle);
     if (await this.tasks.busy(b.id)) throw AppError.conflict('A deploy of this bundle is running: wait for it to finish.', 25);
     await this.store.remove(c, b);
+    await this.audit.record(actor, 'bundle.delete', { type: 'content', id: c.guid }, { bundle_id: b.id });
     this.events.bundleDeleted(c.guid, b.id);
   }
 }

@@ -18,7 +18,7 @@ function accessActions(d: PageDeps): Record<string, SettingsAction> {
     'access-type': async (req) => {
       const wanted = (req.body as Record<string, unknown>).access_type;
       if (!(ACCESS_TYPES as readonly unknown[]).includes(wanted)) throw AppError.badRequest('Choose who may see it.');
-      await d.content.update(req.user!, await manageable(req), { accessType: wanted as AccessType });
+      await d.content.update(actorOf(req, 'web'), req.user!, await manageable(req), { accessType: wanted as AccessType });
     },
     permissions: async (req) => {
       const body = req.body as Record<string, unknown>;
@@ -34,8 +34,8 @@ function accessActions(d: PageDeps): Record<string, SettingsAction> {
     vanity: async (req) => {
       const c = await manageable(req);
       const wanted = text((req.body as Record<string, unknown>).path, 1024);
-      if (wanted) await d.vanities.set(req.user!, c, wanted);
-      else await d.vanities.remove(c);
+      if (wanted) await d.vanities.set(actorOf(req, 'web'), req.user!, c, wanted);
+      else await d.vanities.remove(actorOf(req, 'web'), c);
     },
   };
 }

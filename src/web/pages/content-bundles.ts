@@ -1,3 +1,4 @@
+import { actorOf } from '../../http/actor.ts';
 import type { Request } from 'express';
 import type { SettingsSection } from './content-section.ts';
 import type { PageDeps } from './page.ts';
@@ -12,11 +13,11 @@ function bundleActions(d: PageDeps): Record<string, (req: Request) => Promise<st
   return {
     'bundles-activate': async (req) => {
       const { content, bundle } = await d.bundles.find(req.user!, String(req.params.guid), id(req));
-      const task = await d.deploys.deploy(req.user!, content, bundle.id, true);
+      const task = await d.deploys.deploy(actorOf(req, 'web'), req.user!, content, bundle.id, true);
       return `/apps/${content.guid}/bundles?task=${encodeURIComponent(task.id)}`;
     },
     'bundles-delete': async (req) => {
-      await d.bundles.delete(req.user!, String(req.params.guid), id(req));
+      await d.bundles.delete(actorOf(req, 'web'), req.user!, String(req.params.guid), id(req));
     },
   };
 }

@@ -31,7 +31,7 @@ export const infoSection: SettingsSection = {
       const user = req.user!;
       const c = await d.content.manageable(user, String(req.params.guid));
       const title = formText(body.title, 1024).trim();
-      await d.content.update(user, c, { title: title || null, description: formText(body.description, 65_536) });
+      await d.content.update(actorOf(req, 'web'), user, c, { title: title || null, description: formText(body.description, 65_536) });
     },
     thumbnail: async (req, res) => {
       if (res.locals.uploadProblem) throw new AppError(413, ErrorCode.invalidParameter, String(res.locals.uploadProblem));

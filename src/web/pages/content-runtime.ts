@@ -1,3 +1,4 @@
+import { actorOf } from '../../http/actor.ts';
 import type { Request } from 'express';
 import type { Content, ContentSettings } from '../../domain/content.ts';
 import { AppError } from '../../domain/errors.ts';
@@ -64,7 +65,7 @@ function runtimeActions(d: PageDeps): Record<string, (req: Request) => Promise<v
         changes.memory_limit = n * MB;
       } else changes.memory_limit = null;
       const c = await d.content.manageable(req.user!, String(req.params.guid));
-      await d.content.update(req.user!, c, changes);
+      await d.content.update(actorOf(req, 'web'), req.user!, c, changes);
     },
   };
 }

@@ -11,6 +11,7 @@ import type { InstancePool, Scaling } from './instance-pool.ts';
 import { acquireFailure, serveRequestFor } from './serving.ts';
 import { rewriteVanity, vanityBasePath } from './vanity.ts';
 import type { TrafficRecorder } from './traffic.ts';
+import { isShinyMode, type UsageRecorder } from './usage.ts';
 import type { WsRelay } from './ws-relay.ts';
 
 export interface UpgradeDeps {
@@ -32,6 +33,8 @@ export interface UpgradeDeps {
   pingSeconds: number;
   /** Where each relayed WebSocket is counted (metrics); absent when they are off. */
   traffic?: TrafficRecorder;
+  /** Where Shiny sessions are noted for the instrumentation API; absent when it is off. */
+  usage?: UsageRecorder;
 }
 
 function refuse(socket: Duplex, status: number, reason: string, extra = '') {
@@ -45,6 +48,16 @@ function closed(traffic: TrafficRecorder | undefined, contentGuid: string, relea
   return () => {
     release();
     traffic.websocketClosed(contentGuid);
+  };
+}
+
+/** A Shiny app's WebSocket is a session (connect-api-next.md §7.2): noted from relay to close. */
+function session(usage: UsageRecorder | undefined, appMode: string, contentGuid: string, userGuid: string | null, done: () => void): () => void {
+  if (!usage || !isShinyMode(appMode)) return done;
+  const end = usage.sessionStarted(contentGuid, userGuid, new Date());
+  return () => {
+    done();
+    end();
   };
 }
 
@@ -93,7 +106,14 @@ export function contentUpgrade(deps: UpgradeDeps) {
           deps.signCredentials(content.guid, c),
         );
         // A WebSocket holds its process's connection slot for as long as it is open.
-        deps.relay.forward(req, socket, head, instance.target, { pingSeconds: deps.pingSeconds }, closed(deps.traffic, content.guid, lease.release));
+        deps.relay.forward(
+          req,
+          socket,
+          head,
+          instance.target,
+          { pingSeconds: deps.pingSeconds },
+          session(deps.usage, result.target.bundle.appMode, content.guid, who.user?.guid ?? null, closed(deps.traffic, content.guid, lease.release)),
+        );
       } catch (err) {
         lease.release();
         throw err;

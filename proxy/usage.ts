@@ -1,0 +1,80 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+/** One request to an item, as the usage tables keep it (connect-api-next.md §7.0). */
+interface UsageRequest {
+  contentGuid: string;
+  userGuid: string | null;
+  bundleId: number;
+  path: string;
+  query: string;
+  userAgent: string | null;
+  secFetchDest: string | null;
+  secFetchSite: string | null;
+  time: Date;
+}
+
+/**
+ * What the proxy tells of who used what, for the instrumentation API (src/services/usage,
+ * wired in the composition root; the proxy does not know it). Called on the request path, so
+ * an implementation only buffers in memory: the writes happen later, off that path.
+ */
+export interface UsageRecorder {
+  /** Any request to an item (Connect's "hits"). */
+  hit(r: UsageRequest): void;
+  /** A page view of an item (Connect's "visits"). */
+  visit(r: UsageRequest): void;
+  /** A Shiny session began (its WebSocket was relayed); the function returned ends it. */
+  sessionStarted(contentGuid: string, userGuid: string | null, at: Date): () => void;
+}
+
+/**
+ * A page view, not an asset (§7.0): a GET answered with a document. The browser says so by
+ * `Sec-Fetch-Dest` (a page, or a page framed by Lectern's dashboard); other clients (an
+ * API consumer's fetch) by an HTML answer. A redirect or an error is no view; a page the
+ * browser had cached (304) is.
+ */
+export function isPageView(req: IncomingMessage, res: ServerResponse): boolean {
+  if (req.method !== 'GET' || (res.statusCode >= 300 && res.statusCode !== 304)) return false;
+  const dest = req.headers['sec-fetch-dest'];
+  if (typeof dest === 'string') return dest === 'document' || dest === 'iframe';
+  return /^\s*text\/html\b/i.test(String(res.getHeader('content-type') ?? ''));
+}
+
+/** Shiny's app modes: their WebSocket is a session (§7.2). */
+export function isShinyMode(appMode: string): boolean {
+  return /(^|-)shiny$/.test(appMode);
+}
+
+/**
+ * Records the request when its response finished: always a hit, and a visit if it was a page
+ * view. One listener per request, added only when usage is recorded.
+ */
+export function recordUsageWhenDone(
+  usage: UsageRecorder | undefined,
+  req: IncomingMessage,
+  res: ServerResponse,
+  who: { contentGuid: string; userGuid: string | null; bundleId: number },
+  tail: string,
+): void {
+  if (!usage) return;
+  const at = new Date();
+  // 'finish': the answer was sent in full; an abandoned request is not a view.
+  res.once('finish', () => {
+    const q = tail.indexOf('?');
+    const header = (name: string) => {
+      const v = req.headers[name];
+      return typeof v === 'string' ? v : null;
+    };
+    const r: UsageRequest = {
+      ...who,
+      path: q < 0 ? tail : tail.slice(0, q),
+      query: q < 0 ? '' : tail.slice(q + 1),
+      userAgent: header('user-agent'),
+      secFetchDest: header('sec-fetch-dest'),
+      secFetchSite: header('sec-fetch-site'),
+      time: at,
+    };
+    usage.hit(r);
+    if (isPageView(req, res)) usage.visit(r);
+  });
+}

@@ -8,8 +8,8 @@ import type { Knex } from 'knex';
 export async function up(knex: Knex): Promise<void> {
   await knex.schema.createTable('content_visits', (t) => {
     t.increments('id').primary();
-    t.string('content_guid', 36).notNullable();
-    t.string('user_guid', 36).nullable();
+    t.uuid('content_guid').notNullable();
+    t.uuid('user_guid').nullable();
     t.string('variant_key', 32).nullable();
     t.integer('rendering_id').nullable();
     t.integer('bundle_id').nullable();
@@ -23,9 +23,9 @@ export async function up(knex: Knex): Promise<void> {
   await knex.schema.createTable('shiny_usage', (t) => {
     t.increments('id').primary();
     // The proxy's name for the session, so its end finds the row written at its start.
-    t.string('session_key', 36).notNullable().unique();
-    t.string('content_guid', 36).notNullable();
-    t.string('user_guid', 36).nullable();
+    t.uuid('session_key').notNullable().unique();
+    t.uuid('content_guid').notNullable();
+    t.uuid('user_guid').nullable();
     t.timestamp('started', { useTz: true }).notNullable();
     t.timestamp('ended', { useTz: true }).nullable();
     t.integer('data_version').notNullable();
@@ -34,8 +34,8 @@ export async function up(knex: Knex): Promise<void> {
   });
   await knex.schema.createTable('content_hits', (t) => {
     t.increments('id').primary();
-    t.string('content_guid', 36).notNullable();
-    t.string('user_guid', 36).nullable();
+    t.uuid('content_guid').notNullable();
+    t.uuid('user_guid').nullable();
     t.timestamp('time', { useTz: true }).notNullable();
     t.text('path').notNullable();
     t.text('query').notNullable();

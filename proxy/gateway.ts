@@ -127,6 +127,7 @@ export function contentGateway(deps: GatewayDeps) {
       res,
       { contentGuid: target.content.guid, userGuid: user?.guid ?? null, bundleId: target.bundle.id },
       (contentUrl ?? '/').slice(m[0].length - 1) || '/',
+      target.bundle.appMode,
     );
     // Static files and renders (and app modes this server cannot run) are the page router's.
     if (!deps.runner.serves(target.bundle.appMode)) return handOn({ user, resolution });

@@ -40,6 +40,11 @@ export function isPageView(req: IncomingMessage, res: ServerResponse): boolean {
   return /^\s*text\/html\b/i.test(String(res.getHeader('content-type') ?? ''));
 }
 
+/** API modes: every answered request is a visit (§7.0: "... or make requests to applications or APIs"). */
+export function isApiMode(appMode: string): boolean {
+  return appMode === 'api' || appMode === 'python-api' || appMode === 'python-fastapi' || appMode === 'tensorflow-saved-model';
+}
+
 /** Shiny's app modes: their WebSocket is a session (§7.2). */
 export function isShinyMode(appMode: string): boolean {
   return /(^|-)shiny$/.test(appMode);
@@ -47,7 +52,8 @@ export function isShinyMode(appMode: string): boolean {
 
 /**
  * Records the request when its response finished: always a hit, and a visit if it was a page
- * view. One listener per request, added only when usage is recorded.
+ * view, or any request an API answered. One listener per request, added only when usage is
+ * recorded.
  */
 export function recordUsageWhenDone(
   usage: UsageRecorder | undefined,
@@ -55,6 +61,7 @@ export function recordUsageWhenDone(
   res: ServerResponse,
   who: { contentGuid: string; userGuid: string | null; bundleId: number },
   tail: string,
+  appMode: string,
 ): void {
   if (!usage) return;
   const at = new Date();
@@ -75,6 +82,6 @@ export function recordUsageWhenDone(
       time: at,
     };
     usage.hit(r);
-    if (isPageView(req, res)) usage.visit(r);
+    if (isApiMode(appMode) ? res.statusCode < 400 : isPageView(req, res)) usage.visit(r);
   });
 }

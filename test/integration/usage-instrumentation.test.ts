@@ -152,6 +152,15 @@ describe.each(DATABASES)('usage instrumentation on %s', (kind) => {
     expect(Date.parse(row.started)).toBeLessThanOrEqual(Date.parse(row.ended));
   });
 
+  it('a visit for each request to an API (its answers are not pages)', async () => {
+    const d = await deployBundle(t.url, alice.key, 'usage-plumber', fixture('r-plumber.tar.gz'));
+    expect(d.task.code, d.log).toBe(0);
+    expect((await get(`${d.content.content_url}echo?msg=hi`, alice.key)).status).toBe(200);
+    await flush();
+    const res = await api(t.url, 'GET', `/__api__/v1/instrumentation/content/visits?content_guid=${d.content.guid}`, { key: alice.key });
+    expect(res.body.results.map((v: { path: string }) => v.path)).toEqual(['/echo']);
+  });
+
   it("prunes usage past its retention in the scheduler's daily run", async () => {
     const old = (days: number) => new Date(clock.now().getTime() - days * DAY);
     const hit = (time: Date) => ({

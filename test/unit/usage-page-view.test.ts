@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { isPageView, isShinyMode } from '../../proxy/usage.ts';
+import { isApiMode, isPageView, isShinyMode } from '../../proxy/usage.ts';
 
 function seen(method: string, headers: Record<string, string>, status: number, contentType?: string) {
   const req = { method, headers } as unknown as IncomingMessage;
@@ -26,6 +26,10 @@ describe('what counts as a page view (connect-api-next.md §7.0)', () => {
     expect(seen('GET', {}, 302, 'text/html')).toBe(false);
     expect(seen('GET', { 'sec-fetch-dest': 'document' }, 404, 'text/html')).toBe(false);
     expect(seen('POST', {}, 200, 'text/html')).toBe(false);
+  });
+  it('API modes are told apart (each of their requests is a visit)', () => {
+    for (const m of ['api', 'python-api', 'python-fastapi']) expect(isApiMode(m)).toBe(true);
+    for (const m of ['static', 'shiny', 'python-dash']) expect(isApiMode(m)).toBe(false);
   });
   it("Shiny's modes, and only they, have sessions", () => {
     for (const m of ['shiny', 'rmd-shiny', 'quarto-shiny', 'python-shiny']) expect(isShinyMode(m)).toBe(true);

@@ -12,7 +12,10 @@
  * the proxies includes the bridge.
  * Lectern logs at `silent` here, as nginx runs with access_log off.
  *
- *   node --import tsx bench/proxy.ts [seconds]
+ * Usage instrumentation (visits and hits, batched) is on, as by default; `--usage-off` runs
+ * the same with it off, to compare the Lectern rows of the two runs.
+ *
+ *   node --import tsx bench/proxy.ts [seconds] [--usage-off]
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -24,7 +27,8 @@ import { parseTarget } from '../runtimes/target.ts';
 import { makeBundle, wsModule } from '../test/helpers/bundles.ts';
 import { startBenchServer } from './bench-server.ts';
 
-const seconds = Number(process.argv[2] ?? 5);
+const seconds = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 5);
+const usageOff = process.argv.includes('--usage-off');
 // A tiny server that answers "ok" and echoes WebSocket messages (ws shipped in its bundle).
 const WS_ECHO =
   "const http = require('http'); const { WebSocketServer } = require('ws'); const s = http.createServer((q, r) => r.end('ok')); new WebSocketServer({ server: s }).on('connection', (c) => c.on('message', (m) => c.send(m))); s.listen(Number(process.env.PORT), process.env.HOST);\n";
@@ -117,7 +121,7 @@ async function echoRate(url: string, headers: Record<string, string>): Promise<n
 const work = mkdtempSync(path.join(os.tmpdir(), 'lectern-bench-proxy-'));
 const children: ChildProcess[] = [];
 try {
-  const { ctx, base, key, auth, close } = await startBenchServer();
+  const { ctx, base, key, auth, close } = await startBenchServer(usageOff ? { overrides: { usage: { enabled: false } } as never } : {});
 
   const upstream =
     "require('http').createServer((req, res) => { res.setHeader('content-type', 'text/plain'); res.end('ok'); }).listen(Number(process.env.PORT), process.env.HOST);\n";

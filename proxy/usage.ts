@@ -21,8 +21,8 @@ interface UsageRequest {
 export interface UsageRecorder {
   /** Any request to an item (Connect's "hits"). */
   hit(r: UsageRequest): void;
-  /** A page view of an item (Connect's "visits"). */
-  visit(r: UsageRequest): void;
+  /** A page view of an item (Connect's "visits"), and for a report the render it showed. */
+  visit(r: UsageRequest & { shown: { variantKey: string; renderingId: number } | null }): void;
   /** A Shiny session began (its WebSocket was relayed); the function returned ends it. */
   sessionStarted(contentGuid: string, userGuid: string | null, at: Date): () => void;
 }
@@ -38,6 +38,16 @@ export function isPageView(req: IncomingMessage, res: ServerResponse): boolean {
   const dest = req.headers['sec-fetch-dest'];
   if (typeof dest === 'string') return dest === 'document' || dest === 'iframe';
   return /^\s*text\/html\b/i.test(String(res.getHeader('content-type') ?? ''));
+}
+
+const SHOWN = Symbol('lectern usage: the render shown');
+
+/**
+ * Which variant and rendering a report's answer showed: the page router picks them after the
+ * gateway has set its listener, and notes them here for the visit.
+ */
+export function noteRenderShown(res: ServerResponse, shown: { variantKey: string; renderingId: number }): void {
+  (res as ServerResponse & { [SHOWN]?: typeof shown })[SHOWN] = shown;
 }
 
 /** API modes: every answered request is a visit (§7.0: "... or make requests to applications or APIs"). */
@@ -82,6 +92,8 @@ export function recordUsageWhenDone(
       time: at,
     };
     usage.hit(r);
-    if (isApiMode(appMode) ? res.statusCode < 400 : isPageView(req, res)) usage.visit(r);
+    if (isApiMode(appMode) ? res.statusCode < 400 : isPageView(req, res)) {
+      usage.visit({ ...r, shown: (res as ServerResponse & { [SHOWN]?: { variantKey: string; renderingId: number } })[SHOWN] ?? null });
+    }
   });
 }

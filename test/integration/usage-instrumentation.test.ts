@@ -161,6 +161,16 @@ describe.each(DATABASES)('usage instrumentation on %s', (kind) => {
     expect(res.body.results.map((v: { path: string }) => v.path)).toEqual(['/echo']);
   });
 
+  it("a report's visit names the variant and rendering it showed", async () => {
+    const d = await deployBundle(t.url, alice.key, 'usage-report', fixture('r-rmd-static.tar.gz'));
+    expect(d.task.code, d.log).toBe(0);
+    expect((await get(d.content.content_url, alice.key)).status).toBe(200);
+    await flush();
+    const res = await api(t.url, 'GET', `/__api__/v1/instrumentation/content/visits?content_guid=${d.content.guid}`, { key: alice.key });
+    expect(res.body.results).toHaveLength(1);
+    expect(res.body.results[0]).toMatchObject({ variant_key: expect.stringMatching(/^\w+$/), rendering_id: expect.stringMatching(/^\d+$/) });
+  });
+
   it("prunes usage past its retention in the scheduler's daily run", async () => {
     const old = (days: number) => new Date(clock.now().getTime() - days * DAY);
     const hit = (time: Date) => ({

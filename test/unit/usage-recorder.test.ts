@@ -54,9 +54,9 @@ describe('the usage recorder', () => {
       time: new Date(),
     };
     r.hit(seen);
-    r.visit(seen);
+    r.visit({ ...seen, shown: { variantKey: 'Ab12Cd34', renderingId: 9 } });
     await r.flush();
-    expect(batches[0]!.visits[0]).toMatchObject({ contentGuid: GUID, bundleId: 7, path: '/', dataVersion: 3, variantKey: null });
+    expect(batches[0]!.visits[0]).toMatchObject({ contentGuid: GUID, bundleId: 7, path: '/', dataVersion: 3, variantKey: 'Ab12Cd34', renderingId: 9 });
     expect(batches[0]!.hits[0]).toMatchObject({ path: '/', query: 'a=1', secFetchDest: 'document' });
   });
 });

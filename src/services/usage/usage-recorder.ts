@@ -53,15 +53,14 @@ export class UsageRecorderService {
     });
   }
 
-  visit(r: RequestSeen): void {
+  visit(r: RequestSeen & { shown: { variantKey: string; renderingId: number } | null }): void {
     this.batcher.add({
       kind: 'visit',
-      // Which variant and rendering a report's view showed is not known at the proxy yet.
       visit: {
         contentGuid: r.contentGuid,
         userGuid: r.userGuid,
-        variantKey: null,
-        renderingId: null,
+        variantKey: r.shown?.variantKey ?? null,
+        renderingId: r.shown?.renderingId ?? null,
         bundleId: r.bundleId,
         path: r.path,
         userAgent: r.userAgent,

@@ -228,6 +228,7 @@ export function buildServer(ctx: AppContext): LecternServer {
       tags: ctx.tags,
       variables: ctx.variables,
       reports: ctx.reports,
+      lifecycle: ctx.lifecycle,
       groups: ctx.groups,
       // The administrator's status page; the runtime's facts are known here only.
       status: new ServerStatusService({

@@ -89,6 +89,22 @@ describe.each(DATABASES)("a content item's settings in a real browser (%s)", (ki
     await page.getByLabel('Vanity path').fill('/sales-q3/');
     await page.getByRole('button', { name: 'Save path' }).click();
     await page.waitForURL(`${t.url}/apps/${report}/access?saved=1`);
+    // Locked, once confirmed: viewers get the message, not the content; unlocked, the content again.
+    const asVera = async () => (await fetch(`${t.contentUrl}/content/${report}/`, { headers: { authorization: `Key ${vera.key}` } })).text();
+    await page.getByLabel('Message for viewers while it is locked').fill('Being revised <until Monday>');
+    page.once('dialog', (d) => void d.accept());
+    await page.getByRole('button', { name: 'Lock', exact: true }).click();
+    await page.waitForURL(`${t.url}/apps/${report}/access?saved=1`);
+    expect((await api(t.url, 'GET', `/__api__/v1/content/${report}`, { key: alice.key })).body).toMatchObject({
+      locked: true,
+      locked_message: 'Being revised <until Monday>',
+    });
+    const lockedPage = await asVera();
+    expect(lockedPage).toContain('Being revised &lt;until Monday&gt;');
+    expect(lockedPage).not.toContain('<h1>Hello</h1>');
+    await page.getByRole('button', { name: 'Unlock' }).click();
+    await page.waitForURL(`${t.url}/apps/${report}/access?saved=1`);
+    expect(await asVera()).toContain('<h1>Hello</h1>');
     await page.close();
     // vera sees it, at its vanity path too; walt, not on the list, does not.
     expect((await api(t.url, 'GET', `/__api__/v1/content/${report}`, { key: vera.key })).status).toBe(200);

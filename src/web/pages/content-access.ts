@@ -31,6 +31,16 @@ function accessActions(d: PageDeps): Record<string, SettingsAction> {
     'permissions-delete': async (req) => {
       await d.permissions.revoke(actorOf(req, 'web'), req.user!, await manageable(req), String((req.body as Record<string, unknown>).id ?? ''));
     },
+    // Locked: viewers get the message instead of the content, and nothing deploys to it
+    // (ContentLifecycle checks, audits and stops its processes, as for the API's PATCH).
+    lock: async (req) => {
+      const body = req.body as Record<string, unknown>;
+      const c = await manageable(req);
+      const locked = body.locked === 'true';
+      const changes = await d.lifecycle.plan(req.user!, c, { locked, lockedMessage: locked ? formText(body.message, 16_385) : undefined });
+      const updated = await d.content.update(actorOf(req, 'web'), req.user!, c, changes);
+      await d.lifecycle.settle(actorOf(req, 'web'), c, updated);
+    },
     vanity: async (req) => {
       const c = await manageable(req);
       const wanted = text((req.body as Record<string, unknown>).path, 1024);

@@ -23,7 +23,8 @@ const thumbnailUpload = (req: Request, res: Response, next: (err?: unknown) => v
 export const infoSection: SettingsSection = {
   tab: 'info',
   label: 'Info',
-  load: async () => ({}),
+  // Whether to offer removing it.
+  load: async (d, _req, c) => ({ hasThumbnail: !!(await d.thumbnails.of(c)) }),
   parsers: { thumbnail: thumbnailUpload },
   actions: (d) => ({
     info: async (req) => {

@@ -18,31 +18,36 @@ export const contentPage: Page = (r, d) => {
   const show = async (req: Request, res: Response, status = 200, problem: string | null = null) => {
     const user = req.user!;
     const c = await d.content.visible(user, String(req.params.guid));
-    const [withOwner] = await d.content.withOwners(user, [c]);
     const manages = await d.content.mayManage(user, c);
     const sections = manages ? SETTINGS_SECTIONS.filter((s) => !s.applies || s.applies(d, c)) : [];
     const open = sections.find((s) => s.tab === req.params.tab) ?? sections[0];
-    const locals = {
-      title: c.title || c.name,
+    const panel = {
       c,
-      owner: withOwner?.owner,
-      role: withOwner?.role ?? 'none',
-      type: typeOfMode(c.appMode),
-      contentOrigin: d.origin.content(req),
-      contentUrl: `${d.origin.content(req)}/content/${c.guid}/`,
       manages,
       sections: sections.map((s) => ({ tab: s.tab, label: s.label })),
       tab: open?.tab ?? null,
       ...(open ? await open.load(d, req, c) : {}),
-      hasThumbnail: !!(await d.thumbnails.of(c)),
-      email: await emailOf(d, user, c),
-      pageScripts: manages ? ['log-tail.js', 'local-time.js', 'schedule-form.js'] : [],
       saved: req.query.saved === '1',
       problem,
     };
     // The fragment and the page share a URL: caches must keep them apart.
     res.vary('HX-Request').vary('HX-Target');
-    if (manages && wantsSettingsOnly(req)) return renderPage(d, req, res, 'partials/settings', locals, status);
+    // A tab switched in place needs the panel alone: nothing of the page around it is read.
+    if (manages && wantsSettingsOnly(req)) return renderPage(d, req, res, 'partials/settings', panel, status);
+    const [withOwner] = await d.content.withOwners(user, [c]);
+    const locals = {
+      ...panel,
+      title: c.title || c.name,
+      owner: withOwner?.owner,
+      role: withOwner?.role ?? 'none',
+      type: typeOfMode(c.appMode),
+      contentOrigin: d.origin.content(req),
+      contentUrl: `${d.origin.content(req)}/content/${c.guid}/`,
+      // The Info tab has read it already when it is the one open.
+      hasThumbnail: 'hasThumbnail' in panel ? panel.hasThumbnail : !!(await d.thumbnails.of(c)),
+      email: await emailOf(d, user, c),
+      pageScripts: manages ? ['log-tail.js', 'local-time.js', 'schedule-form.js'] : [],
+    };
     // A visit to the page (not a tab switched, nor a form shown back) is the catalog's "Recently viewed".
     if (req.method === 'GET') await d.search.recordView(user, c);
     renderPage(d, req, res, 'content', locals, status);

@@ -14,6 +14,7 @@ import type { DeployService } from '../../services/deploy-service.ts';
 import type { TagService } from '../../services/tag-service.ts';
 import type { VariableService } from '../../services/variable-service.ts';
 import type { ReportServices } from '../../services/reports/index.ts';
+import type { ContentLifecycle } from '../../services/content-lifecycle.ts';
 import type { ContentService } from '../../services/content-service.ts';
 import type { GroupService } from '../../services/group-service.ts';
 import type { ServerStatusService } from '../../services/server-status.ts';
@@ -42,6 +43,7 @@ export interface PageDeps {
   tags: TagService;
   variables: VariableService;
   reports: ReportServices;
+  lifecycle: ContentLifecycle;
   groups: GroupService;
   status: ServerStatusService;
   origin: Origins;

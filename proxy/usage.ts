@@ -60,10 +60,25 @@ export function isShinyMode(appMode: string): boolean {
   return /(^|-)shiny$/.test(appMode);
 }
 
+/** What the finish listener needs of a request, kept on its response. */
+interface Pending {
+  usage: UsageRecorder;
+  req: IncomingMessage;
+  contentGuid: string;
+  userGuid: string | null;
+  bundleId: number;
+  tail: string;
+  api: boolean;
+  at: Date;
+}
+
+const PENDING = Symbol('lectern usage: the request to record');
+
 /**
  * Records the request when its response finished: always a hit, and a visit if it was a page
- * view, or any request an API answered. One listener per request, added only when usage is
- * recorded.
+ * view, or any request an API answered. Added only when usage is recorded, and made for the
+ * proxy's hot path: one object per request and one listener shared by all of them (no
+ * closure), the rest done once the answer is sent.
  */
 export function recordUsageWhenDone(
   usage: UsageRecorder | undefined,
@@ -74,26 +89,35 @@ export function recordUsageWhenDone(
   appMode: string,
 ): void {
   if (!usage) return;
-  const at = new Date();
+  const pending: Pending = { usage, req, ...who, tail, api: isApiMode(appMode), at: new Date() };
+  (res as ServerResponse & { [PENDING]?: Pending })[PENDING] = pending;
   // 'finish': the answer was sent in full; an abandoned request is not a view.
-  res.once('finish', () => {
-    const q = tail.indexOf('?');
-    const header = (name: string) => {
-      const v = req.headers[name];
-      return typeof v === 'string' ? v : null;
-    };
-    const r: UsageRequest = {
-      ...who,
-      path: q < 0 ? tail : tail.slice(0, q),
-      query: q < 0 ? '' : tail.slice(q + 1),
-      userAgent: header('user-agent'),
-      secFetchDest: header('sec-fetch-dest'),
-      secFetchSite: header('sec-fetch-site'),
-      time: at,
-    };
-    usage.hit(r);
-    if (isApiMode(appMode) ? res.statusCode < 400 : isPageView(req, res)) {
-      usage.visit({ ...r, shown: (res as ServerResponse & { [SHOWN]?: { variantKey: string; renderingId: number } })[SHOWN] ?? null });
-    }
-  });
+  res.on('finish', recordFinished);
+}
+
+function recordFinished(this: ServerResponse): void {
+  const p = (this as ServerResponse & { [PENDING]?: Pending })[PENDING];
+  if (!p) return;
+  const { req, tail } = p;
+  const q = tail.indexOf('?');
+  const h = req.headers;
+  const r: UsageRequest = {
+    contentGuid: p.contentGuid,
+    userGuid: p.userGuid,
+    bundleId: p.bundleId,
+    path: q < 0 ? tail : tail.slice(0, q),
+    query: q < 0 ? '' : tail.slice(q + 1),
+    userAgent: h['user-agent'] ?? null,
+    secFetchDest: one(h['sec-fetch-dest']),
+    secFetchSite: one(h['sec-fetch-site']),
+    time: p.at,
+  };
+  p.usage.hit(r);
+  if (p.api ? this.statusCode < 400 : isPageView(req, this)) {
+    p.usage.visit({ ...r, shown: (this as ServerResponse & { [SHOWN]?: { variantKey: string; renderingId: number } })[SHOWN] ?? null });
+  }
+}
+
+function one(v: string | string[] | undefined): string | null {
+  return typeof v === 'string' ? v : null;
 }

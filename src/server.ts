@@ -37,6 +37,7 @@ import { createMetrics } from './metrics/create-metrics.ts';
 import { parseListenAddress } from './metrics/listen-address.ts';
 import { metricsHandler } from './metrics/metrics-endpoint.ts';
 import { UsageRecorderService } from './services/usage/usage-recorder.ts';
+import { ThreadedUsageWriter } from './services/usage/threaded-writer.ts';
 import { usageRetention } from './services/usage/usage-retention.ts';
 
 const VIEWS_DIR = fileURLToPath(new URL('../views', import.meta.url));
@@ -121,10 +122,11 @@ export function buildServer(ctx: AppContext): LecternServer {
         })
       : undefined;
   // Usage instrumentation: the proxy buffers visits, hits and Shiny sessions; a batch is
-  // written every second (or sooner when many wait), never on the request's way.
+  // written every second (or sooner when many wait) by a thread of its own, with its own
+  // connection, never on the request's way nor on the event loop that relays them.
   const usage = config.usage.enabled
     ? new UsageRecorderService(
-        ctx.repos.usage,
+        new ThreadedUsageWriter(config),
         { flushRows: config.usage.flushRows, flushMs: 1000, maxRows: config.usage.maxBufferedRows },
         logger.child({ component: 'usage' }),
       )

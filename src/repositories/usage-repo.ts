@@ -15,24 +15,35 @@ const CHUNK = 500;
 
 type Row = Record<string, unknown>;
 
+/** What one write adds: new rows, and the ends of sessions an earlier batch wrote open. */
+export interface UsageBatch {
+  visits: Visit[];
+  hits: Hit[];
+  sessions: ShinySession[];
+  ends: Array<{ key: string; ended: Date }>;
+}
+
 /** The usage tables (migrations/20261208-001-usage.ts): batched writes, filtered keyset reads, pruning. */
 export class UsageRepo {
   constructor(private readonly knex: Knex) {}
 
   /**
-   * Writes one batch: one INSERT per table, then the ends of sessions written earlier (a
-   * session that began and ended within one batch arrives already ended). No transaction:
-   * its BEGIN and COMMIT would count as writes (src/db/write-generation.ts) and void the
-   * proxy's caches every second, and a half-written batch of history harms nobody.
+   * Writes one batch in one transaction (one commit, one fsync): one INSERT per table, then
+   * the ends of sessions written earlier (a session that began and ended within one batch
+   * arrives already ended). Run on the usage writer's own thread and connection
+   * (src/services/usage/writer-thread.ts), so it never counts as a write of the server's
+   * (src/db/write-generation.ts) nor waits in its pool.
    */
-  async writeBatch(b: { visits: Visit[]; hits: Hit[]; sessions: ShinySession[]; ends: Array<{ key: string; ended: Date }> }): Promise<void> {
-    const insert = async (table: string, rows: Row[]) => {
-      for (let i = 0; i < rows.length; i += CHUNK) await this.knex(table).insert(rows.slice(i, i + CHUNK));
-    };
-    await insert('content_visits', b.visits.map(visitRow));
-    await insert('content_hits', b.hits.map(hitRow));
-    await insert('shiny_usage', b.sessions.map(sessionRow));
-    for (const e of b.ends) await this.knex('shiny_usage').where('session_key', e.key).update({ ended: e.ended });
+  async writeBatch(b: UsageBatch): Promise<void> {
+    await this.knex.transaction(async (trx) => {
+      const insert = async (table: string, rows: Row[]) => {
+        for (let i = 0; i < rows.length; i += CHUNK) await trx(table).insert(rows.slice(i, i + CHUNK));
+      };
+      await insert('content_visits', b.visits.map(visitRow));
+      await insert('content_hits', b.hits.map(hitRow));
+      await insert('shiny_usage', b.sessions.map(sessionRow));
+      for (const e of b.ends) await trx('shiny_usage').where('session_key', e.key).update({ ended: e.ended });
+    });
   }
 
   async visits(f: UsageFilter & UsagePageFetch): Promise<Array<Visit & { id: number }>> {

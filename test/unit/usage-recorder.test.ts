@@ -1,14 +1,12 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { UsageRepo } from '../../src/repositories/usage-repo.ts';
+import type { UsageBatch } from '../../src/repositories/usage-repo.ts';
 import { UsageRecorderService } from '../../src/services/usage/usage-recorder.ts';
 
-type Batch = Parameters<UsageRepo['writeBatch']>[0];
-
 function recorder() {
-  const batches: Batch[] = [];
-  const repo = { writeBatch: async (b: Batch) => void batches.push(b) } as unknown as UsageRepo;
-  const r = new UsageRecorderService(repo, { flushRows: 1000, flushMs: 60_000, maxRows: 10_000 }, pino({ enabled: false }));
+  const batches: UsageBatch[] = [];
+  const writer = { write: async (b: UsageBatch) => void batches.push(b), close: async () => undefined };
+  const r = new UsageRecorderService(writer, { flushRows: 1000, flushMs: 60_000, maxRows: 10_000 }, pino({ enabled: false }));
   return { r, batches };
 }
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { SHINY_DATA_VERSION, VISIT_DATA_VERSION, type Hit, type ShinySession, type Visit } from '../../domain/usage.ts';
-import type { UsageRepo } from '../../repositories/usage-repo.ts';
+import type { UsageBatch } from '../../repositories/usage-repo.ts';
 import { Batcher, type BatcherOptions } from './batcher.ts';
 
 /** What the proxy hands over for a request (the shape of `UsageRequest` in proxy/usage.ts). */
@@ -20,37 +20,37 @@ interface RequestSeen {
 type UsageEvent =
   { kind: 'visit'; visit: Visit } | { kind: 'hit'; hit: Hit } | { kind: 'start'; session: ShinySession } | { kind: 'end'; key: string; ended: Date };
 
+/** Where batches go: a thread of their own in the server (threaded-writer.ts). */
+export interface UsageWriter {
+  write(batch: UsageBatch): Promise<void>;
+  close(): Promise<void>;
+}
+
 /**
  * The proxy's `UsageRecorder` (wired by src/server.ts): each call only buffers an event; a
- * `Batcher` writes them in one transaction a second later, or sooner when many are waiting.
+ * `Batcher` hands them to the writer a second later, or sooner when many are waiting.
  */
 export class UsageRecorderService {
   private readonly batcher: Batcher<UsageEvent>;
   /** Open sessions, so a shutdown can end them. */
   private readonly open = new Map<string, () => void>();
 
-  constructor(repo: UsageRepo, options: BatcherOptions, logger: Logger) {
+  constructor(
+    private readonly writer: UsageWriter,
+    options: BatcherOptions,
+    logger: Logger,
+  ) {
     this.batcher = new Batcher<UsageEvent>(
-      (events) => repo.writeBatch(toBatch(events)),
+      (events) => writer.write(toBatch(events)),
       options,
       (err, rows) => logger.warn({ err, rows }, 'usage rows could not be written and were dropped'),
     );
   }
 
   hit(r: RequestSeen): void {
-    this.batcher.add({
-      kind: 'hit',
-      hit: {
-        contentGuid: r.contentGuid,
-        userGuid: r.userGuid,
-        time: r.time,
-        path: r.path,
-        query: r.query,
-        userAgent: r.userAgent,
-        secFetchDest: r.secFetchDest,
-        secFetchSite: r.secFetchSite,
-      },
-    });
+    // The request as the proxy saw it is the hit (its bundle id rides along unused): no copy
+    // per request.
+    this.batcher.add({ kind: 'hit', hit: r });
   }
 
   visit(r: RequestSeen & { shown: { variantKey: string; renderingId: number } | null }): void {
@@ -92,14 +92,15 @@ export class UsageRecorderService {
   }
 
   /** At shutdown: sessions still open end now, and everything buffered is written. */
-  close(): Promise<void> {
+  async close(): Promise<void> {
     for (const end of [...this.open.values()]) end();
-    return this.batcher.close();
+    await this.batcher.close();
+    await this.writer.close();
   }
 }
 
 /** Splits events into the tables' rows; a session that began and ended in this batch is written ended. */
-function toBatch(events: UsageEvent[]) {
+function toBatch(events: UsageEvent[]): UsageBatch {
   const visits: Visit[] = [];
   const hits: Hit[] = [];
   const sessions = new Map<string, ShinySession>();

@@ -18,6 +18,8 @@ import { tagRoutes } from './routes/tags.ts';
 import { thumbnailRoutes } from './routes/thumbnails.ts';
 import { runtimeSettingsRoutes } from './routes/runtime-settings.ts';
 import { metricsProcsRoutes } from './routes/metrics-procs.ts';
+import { gitRepositoryRoutes } from './routes/git-repository.ts';
+import { gitWebhookRoutes } from './routes/git-webhook.ts';
 import { ProcessList } from '../metrics/process-list.ts';
 import { ProcessUsage } from '../metrics/process-usage.ts';
 import type { UserService } from '../services/user-service.ts';
@@ -52,6 +54,7 @@ export interface ApiDeps {
     | 'tags'
     | 'thumbnails'
     | 'audit'
+    | 'git'
   >;
   publicUrl: string | undefined;
   /** Checks the CSRF token; applied only to session-authenticated changes. */
@@ -72,6 +75,8 @@ export function apiRouter(deps: ApiDeps): Router {
   });
   // Before the JSON parser: a thumbnail is raw bytes, whatever Content-Type came with them.
   r.use(thumbnailRoutes(deps.ctx.thumbnails));
+  // Before the JSON parser too: a webhook's signature is over the exact bytes sent.
+  r.use(gitWebhookRoutes(deps.ctx.git.webhooks));
   // Clients send `application/json` (R, no charset) or with `; charset=utf-8` (Python).
   // Not strict: connectapi posts one subscriber guid as a bare JSON string (connect-api-next.md §4.3);
   // every route checks its body's shape anyway.
@@ -92,6 +97,7 @@ export function apiRouter(deps: ApiDeps): Router {
   r.use(variantRoutes(ctx.reports));
   r.use(scheduleRoutes(ctx.reports));
   r.use(vanityRoutes(ctx.content, ctx.vanities));
+  r.use(gitRepositoryRoutes(ctx.content, ctx.git, deps.publicUrl));
   r.use(runtimeSettingsRoutes(ctx.runtime.interpreters));
   r.use(runtimeImageRoutes(() => ctx.runtime.runtimeImages()));
   r.use(auditLogRoutes(ctx.audit, deps.publicUrl));

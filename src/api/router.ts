@@ -91,7 +91,7 @@ export function apiRouter(deps: ApiDeps): Router {
   r.use(permissionRoutes(ctx.content, ctx.permissions));
   r.use(groupRoutes(ctx.groups));
   r.use(bundleRoutes(ctx.content, ctx.bundles, ctx.store));
-  r.use(deployAndTaskRoutes(ctx.content, ctx.deploys, ctx.tasks));
+  r.use(deployAndTaskRoutes(ctx.content, ctx.deploys, ctx.tasks, ctx.git));
   r.use(applicationsV0Routes(ctx.content, ctx.store, deps.publicUrl));
   r.use(jobRoutes(ctx.content, ctx.runtime.jobs));
   r.use(variantRoutes(ctx.reports));

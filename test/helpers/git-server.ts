@@ -107,7 +107,7 @@ export async function startGitServer(opts: { auth?: { username: string; token: s
 }
 
 /** A working copy of one repository: write files on a branch, commit, push; gives the commit. */
-export class WorkingCopy {
+class WorkingCopy {
   constructor(
     private readonly bare: string,
     /** The repository's URL on the server. */

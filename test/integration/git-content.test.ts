@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, symlinkSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signGithubBody } from '../../src/services/git/webhook-signature.ts';
 import { DATABASES } from '../helpers/databases.ts';
@@ -158,7 +159,7 @@ describe.each(DATABASES)('git-backed content on %s', (kind) => {
     const missing = await send(push, { 'x-github-event': 'push' });
     expect(missing.status).toBe(401);
     expect(await missing.json()).toMatchObject({ code: 24 });
-    for (const headers of [
+    for (const headers of <Record<string, string>[]>[
       { 'x-hub-signature-256': signGithubBody('not-the-secret', push) },
       { 'x-hub-signature-256': signGithubBody(secret, push + ' ') },
       { 'x-hub-signature-256': 'sha256=zz' },
@@ -241,6 +242,21 @@ describe.each(DATABASES)('git-backed content on %s', (kind) => {
     expect(await page(guid)).toContain('polled two');
   });
 
+  it("deploys an item's first bundle from its repository when a client deploys it without one (rsconnect deploy git)", async () => {
+    const work = git.repository('first-deploy');
+    const commit = work.commit(await staticSiteFiles('.', 'first deploy'), 'first');
+    const guid = await create('first-deploy');
+    expect(
+      (await api(t.url, 'PUT', repoPath(guid), { key: owner.key, body: { repository: work.url, branch: 'main', directory: '.', polling: false } })).status,
+    ).toBe(200);
+    const dep = await api(t.url, 'POST', `/__api__/v1/content/${guid}/deploy`, { key: owner.key, body: { bundle_id: null } });
+    expect(dep.status, JSON.stringify(dep.body)).toBe(202);
+    const task = await followTaskV1(t.url, owner.key, dep.body.task_id);
+    expect(task.code, task.output.join('\n')).toBe(0);
+    expect(await page(guid)).toContain('first deploy');
+    expect((await api(t.url, 'GET', repoPath(guid), { key: owner.key })).body.last_known_commit).toBe(commit);
+  });
+
   it('refuses a directory without manifest.json, with the reason in last_error', async () => {
     const work = git.repository('no-manifest');
     work.commit({ 'docs/index.html': '<p>no manifest</p>', 'README.md': 'hi' }, 'first');
@@ -257,6 +273,36 @@ describe.each(DATABASES)('git-backed content on %s', (kind) => {
     const branch = await api(t.url, 'POST', `${repoPath(guid)}/bundle`, { key: owner.key, body: { ref: 'no-such-branch' } });
     expect(branch.status).toBe(400);
     expect(branch.body.error).toMatch(/no-such-branch/);
+  });
+
+  it('never reads outside the directory through a symbolic link in the repository', async () => {
+    const work = git.repository('links');
+    const files = await staticSiteFiles('site', 'with links');
+    // A link out of the bundle, and a directory that is itself a link to the site.
+    symlinkSync('/etc/passwd', path.join(work.dir, 'passwd-link'));
+    symlinkSync('site', path.join(work.dir, 'alias'));
+    work.commit(files, 'site');
+    symlinkSync('../../etc/passwd', path.join(work.dir, 'site', 'leak'));
+    work.commit({}, 'leak');
+    const guid = await create('links');
+    await api(t.url, 'PUT', repoPath(guid), { key: owner.key, body: { repository: work.url, branch: 'main', directory: 'site' } });
+    const leak = await api(t.url, 'POST', `${repoPath(guid)}/bundle`, { key: owner.key, body: {} });
+    expect(leak.status).toBe(400);
+    expect(leak.body.error).toMatch(/leak/);
+    const alias = await api(t.url, 'POST', `${repoPath(guid)}/bundle`, { key: owner.key, body: { directory: 'alias' } });
+    expect(alias.status).toBe(400);
+    expect(alias.body.error).toMatch(/does not exist/);
+    expect((await api(t.url, 'GET', `/__api__/v1/content/${guid}/bundles`, { key: owner.key })).body).toEqual([]);
+  });
+
+  it('bounds what a webhook may send', async () => {
+    const work = git.repository('bounded');
+    work.commit(await staticSiteFiles('.', 'bounded'), 'first');
+    const guid = await create('bounded');
+    await api(t.url, 'PUT', repoPath(guid), { key: owner.key, body: { repository: work.url } });
+    const res = await fetch(`${t.url}${repoPath(guid)}/webhook`, { method: 'POST', body: 'x'.repeat(3 * 1024 * 1024), headers: { 'x-gitlab-token': 'guess' } });
+    expect(res.status).toBe(413);
+    expect(Object.keys((await res.json()) as object).sort()).toEqual(['code', 'error', 'payload']);
   });
 
   it('fetches a private repository with stored credentials that reach neither a command line, a log nor an answer', async () => {

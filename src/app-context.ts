@@ -198,6 +198,12 @@ export async function createAppContext(config: Config, logger: Logger, events: C
     clock,
     logger,
   });
+  // A deleted item's location goes with it (a foreign key); its fetch cache goes here.
+  listeners.push({
+    ...NO_CONTENT_EVENTS,
+    contentDeleted: (guid) =>
+      void git.deployer.forget(guid).catch((err: Error) => logger.warn({ content: guid, err: err.message }, 'could not remove the git cache')),
+  });
   return {
     config,
     logger,

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signGithubBody } from '../../src/services/git/webhook-signature.ts';
@@ -183,7 +183,13 @@ describe.each(DATABASES)('git-backed content on %s', (kind) => {
     // A ping is answered; a push to the branch, properly signed, deploys it.
     const ping = await send('{"zen":"hi"}', { 'x-github-event': 'ping', 'x-hub-signature-256': signGithubBody(secret, '{"zen":"hi"}') });
     expect(ping.status).toBe(200);
-    const accepted = await send(push, { 'x-github-event': 'push', 'x-hub-signature-256': signGithubBody(secret, push) });
+    // GitHub's form encoding, signed as sent.
+    const form = new URLSearchParams({ payload: push }).toString();
+    const accepted = await fetch(`${t.url}${hook}`, {
+      method: 'POST',
+      body: form,
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-github-event': 'push', 'x-hub-signature-256': signGithubBody(secret, form) },
+    });
     expect(accepted.status).toBe(202);
     expect(await accepted.json()).toMatchObject({ deployed: true, branch: 'main', draft: false });
     await until('the webhook deploy', async () => ((await page(guid)).includes('main two') ? true : undefined));
@@ -240,6 +246,12 @@ describe.each(DATABASES)('git-backed content on %s', (kind) => {
     work.commit(await staticSiteFiles('.', 'polled three'), 'third');
     await new Promise((r) => setTimeout(r, 3000));
     expect(await page(guid)).toContain('polled two');
+
+    // Deleting the item takes its location and its fetch cache with it.
+    const cache = path.join(t.db.dataDir, 'git', 'cache', guid);
+    expect(existsSync(path.join(cache, 'HEAD'))).toBe(true);
+    expect((await api(t.url, 'DELETE', `/__api__/v1/content/${guid}`, { key: owner.key })).status).toBeLessThan(300);
+    await until('the cache to go', async () => (existsSync(cache) ? undefined : true), 10_000);
   });
 
   it("deploys an item's first bundle from its repository when a client deploys it without one (rsconnect deploy git)", async () => {

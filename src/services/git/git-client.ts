@@ -34,6 +34,8 @@ const MAX_STDERR = 16 * 1024;
 // ls-remote and rev-parse answer in lines; more than this is not an answer we asked for.
 const MAX_STDOUT = 1024 * 1024;
 const PATH = '/usr/local/bin:/usr/bin:/bin';
+// The one ref a cache keeps: the last commit fetched.
+const CACHE_REF = 'refs/lectern/fetched';
 
 interface RunOptions {
   cwd?: string;
@@ -147,8 +149,11 @@ export class GitClient {
       await mkdir(path.dirname(cacheDir), { recursive: true, mode: 0o700 });
       await this.run(['init', '--bare', '--quiet', cacheDir]);
     }
-    await this.run(['-C', cacheDir, 'fetch', '--depth', '1', '--no-tags', '--no-recurse-submodules', '--quiet', '--', url, ref], { auth });
-    return (await this.run(['-C', cacheDir, 'rev-parse', '--verify', '--end-of-options', 'FETCH_HEAD^{commit}'])).trim();
+    // Into a ref of the cache's own, so the next fetch tells the server what is here already
+    // (without one the cache would hold objects nobody asks about) and gc prunes what it replaced.
+    await this.run(['-C', cacheDir, 'fetch', '--depth', '1', '--no-tags', '--no-recurse-submodules', '--quiet', '--', url, `+${ref}:${CACHE_REF}`], { auth });
+    await this.run(['-C', cacheDir, 'gc', '--auto', '--quiet']);
+    return (await this.run(['-C', cacheDir, 'rev-parse', '--verify', '--end-of-options', `${CACHE_REF}^{commit}`])).trim();
   }
 
   /** What `<commit>:<path>` is in the fetched commit: 'tree', 'blob', … or null when absent. */

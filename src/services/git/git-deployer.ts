@@ -52,6 +52,11 @@ export class GitDeployer {
     private readonly logger: Logger,
   ) {}
 
+  /** Drops a deleted item's cache (a fetch for it still under way fails with the item anyway). */
+  async forget(guid: string): Promise<void> {
+    await rm(path.join(this.cacheRoot, path.basename(guid)), { recursive: true, force: true });
+  }
+
   /** Who a deploy nobody asked for in person (a webhook, the poller) runs as: the item's owner. */
   async ownerOf(c: Content): Promise<User> {
     const owner = await this.users.byId(c.ownerId);

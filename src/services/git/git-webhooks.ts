@@ -53,7 +53,9 @@ export class GitWebhooks {
     if (event !== 'push' && event !== 'push hook') return { status: 200, body: { deployed: false, reason: `ignored event "${call.event}"` } };
     let payload: unknown;
     try {
-      payload = JSON.parse(call.body.toString('utf8'));
+      const text = call.body.toString('utf8');
+      // GitHub's other content type: the same JSON as a form field `payload` (signed as sent).
+      payload = JSON.parse(text.startsWith('payload=') ? (new URLSearchParams(text).get('payload') ?? '') : text);
     } catch {
       throw AppError.badRequest('The webhook body is not JSON.');
     }

@@ -193,6 +193,7 @@ export async function createAppContext(config: Config, logger: Logger, events: C
     users: repos.users,
     store,
     deploys,
+    tasks,
     audit,
     secretKey,
     clock,

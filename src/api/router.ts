@@ -20,6 +20,7 @@ import { runtimeSettingsRoutes } from './routes/runtime-settings.ts';
 import { metricsProcsRoutes } from './routes/metrics-procs.ts';
 import { gitRepositoryRoutes } from './routes/git-repository.ts';
 import { gitWebhookRoutes } from './routes/git-webhook.ts';
+import { gitRepoHelperRoutes } from './routes/git-repo-helpers.ts';
 import { ProcessList } from '../metrics/process-list.ts';
 import { ProcessUsage } from '../metrics/process-usage.ts';
 import type { UserService } from '../services/user-service.ts';
@@ -98,6 +99,7 @@ export function apiRouter(deps: ApiDeps): Router {
   r.use(scheduleRoutes(ctx.reports));
   r.use(vanityRoutes(ctx.content, ctx.vanities));
   r.use(gitRepositoryRoutes(ctx.content, ctx.git, deps.publicUrl));
+  r.use(gitRepoHelperRoutes(ctx.git.browser));
   r.use(runtimeSettingsRoutes(ctx.runtime.interpreters));
   r.use(runtimeImageRoutes(() => ctx.runtime.runtimeImages()));
   r.use(auditLogRoutes(ctx.audit, deps.publicUrl));

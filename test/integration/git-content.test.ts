@@ -307,6 +307,38 @@ describe.each(DATABASES)('git-backed content on %s', (kind) => {
     expect((await api(t.url, 'GET', `/__api__/v1/content/${guid}/bundles`, { key: owner.key })).body).toEqual([]);
   });
 
+  it("answers connectapi's repository helpers: the account, the branches and the manifest directories, as tasks", async () => {
+    const work = git.repository('helpers');
+    const main = work.commit({ ...(await staticSiteFiles('.', 'root')), ...(await staticSiteFiles('apps/one', 'one')), 'notes/readme.md': 'x' }, 'first');
+    work.checkout('dev');
+    const dev = work.commit({ 'dev.txt': 'dev' }, 'dev');
+    const result = async (path: string) => {
+      const started = await api(t.url, 'GET', path, { key: owner.key });
+      expect(started.status, JSON.stringify(started.body)).toBe(200);
+      expect(started.body.task_id).toBe(started.body.id);
+      const task = await until('the task', async () => {
+        const r = await api(t.url, 'GET', `/__api__/v1/tasks/${started.body.task_id}?wait=1`, { key: owner.key });
+        return r.body.finished ? r.body : undefined;
+      });
+      expect(task.code, task.error).toBe(0);
+      return task.result;
+    };
+    const q = encodeURIComponent(work.url);
+    expect((await api(t.url, 'GET', `/__api__/repo/account?url=${encodeURIComponent(git.url)}`, { key: owner.key })).body).toEqual({ username: '' });
+    expect(await result(`/__api__/repo/branches?url=${q}`)).toEqual({
+      type: 'git-repo-ref-branch-array',
+      data: [
+        { branch: 'dev', ref: dev },
+        { branch: 'main', ref: main },
+      ],
+    });
+    expect(await result(`/__api__/repo/manifest-dirs?url=${q}&branch=main`)).toEqual({ type: 'git-repo-branch-manifest-dirs-array', data: ['.', 'apps/one'] });
+    expect((await api(t.url, 'GET', `/__api__/repo/branches?url=${encodeURIComponent('file:///etc')}`, { key: owner.key })).status).toBe(400);
+    expect((await api(t.url, 'GET', `/__api__/repo/branches?url=${q}`, { key: viewer.key })).status).toBe(403);
+    // Nothing of the throwaway fetch is left behind.
+    expect(readdirSync(path.join(t.db.dataDir, 'git', 'browse'))).toEqual([]);
+  });
+
   it('bounds what a webhook may send', async () => {
     const work = git.repository('bounded');
     work.commit(await staticSiteFiles('.', 'bounded'), 'first');

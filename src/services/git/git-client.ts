@@ -137,6 +137,23 @@ export class GitClient {
     return line ? line.split('\t')[0]! : null;
   }
 
+  /** Every branch of a remote repository with the commit it is at, by name. */
+  async branches(url: string, auth?: GitCredentials): Promise<Array<{ branch: string; commit: string }>> {
+    const out = await this.run(['ls-remote', '--heads', '--', url], { auth });
+    return out
+      .split('\n')
+      .map((l) => l.split('\t'))
+      .filter((p): p is [string, string] => p.length === 2 && p[1]!.startsWith('refs/heads/'))
+      .map(([commit, ref]) => ({ branch: ref.slice('refs/heads/'.length), commit }))
+      .sort((a, b) => a.branch.localeCompare(b.branch));
+  }
+
+  /** The paths of the files in a fetched commit (at most `limit`). */
+  async files(cacheDir: string, commit: string, limit: number): Promise<string[]> {
+    const out = await this.run(['-C', cacheDir, 'ls-tree', '-r', '--name-only', '-z', commit]);
+    return out.split('\0').filter(Boolean).slice(0, limit);
+  }
+
   /**
    * Fetches one ref (a branch, a tag or a commit), one commit deep, into a bare repository kept
    * at `cacheDir` (made on first use), and gives its commit.

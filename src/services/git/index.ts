@@ -9,6 +9,8 @@ import type { AuditLog } from '../audit-log.ts';
 import type { BundleStore } from '../bundles/bundle-store.ts';
 import type { DeployService } from '../deploy-service.ts';
 import { SecretBox } from '../secret-box.ts';
+import type { TaskService } from '../tasks/task-service.ts';
+import { GitBrowser } from './git-browser.ts';
 import { GitClient } from './git-client.ts';
 import { GitDeployer } from './git-deployer.ts';
 import { GitLocationService } from './git-location-service.ts';
@@ -21,6 +23,8 @@ export interface GitServices {
   deployer: GitDeployer;
   webhooks: GitWebhooks;
   poller: GitPoller;
+  /** connectapi's `/repo/branches` and `/repo/manifest-dirs`. */
+  browser: GitBrowser;
 }
 
 export interface GitDeps {
@@ -29,13 +33,17 @@ export interface GitDeps {
   users: UserRepo;
   store: BundleStore;
   deploys: DeployService;
+  tasks: TaskService;
   audit: AuditLog;
   secretKey: Buffer;
   clock: () => Date;
   logger: Logger;
 }
 
-/** Builds them under `<dataDir>/git/`: `home/` (git's empty HOME) and `cache/<guid>/` (a bare repository per item). */
+/**
+ * Builds them under `<dataDir>/git/`: `home/` (git's empty HOME), `cache/<guid>/` (a bare
+ * repository per item) and `browse/` (the throwaway fetches of `/repo/manifest-dirs`).
+ */
 export async function createGitServices(config: Config, d: GitDeps): Promise<GitServices> {
   const root = path.join(config.dataDir, 'git');
   const home = path.join(root, 'home');
@@ -49,5 +57,6 @@ export async function createGitServices(config: Config, d: GitDeps): Promise<Git
     deployer,
     webhooks: new GitWebhooks(locations, d.content, deployer, logger),
     poller: new GitPoller(locations, d.content, git, deployer, config.git.pollIntervalSeconds, logger),
+    browser: new GitBrowser(git, d.tasks, config.git.protocols, path.join(root, 'browse'), logger),
   };
 }

@@ -243,6 +243,8 @@ describe.each(DATABASES)('git-backed content on %s', (kind) => {
 
     // Polling off: a new commit stays where it is.
     expect((await api(t.url, 'PATCH', repoPath(guid), { key: owner.key, body: { polling: false } })).body.polling).toBe(false);
+    // A look that began before the PATCH ends first.
+    await t.server.scheduler.settled();
     work.commit(await staticSiteFiles('.', 'polled three'), 'third');
     await new Promise((r) => setTimeout(r, 3000));
     expect(await page(guid)).toContain('polled two');

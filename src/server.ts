@@ -319,6 +319,8 @@ export function buildServer(ctx: AppContext): LecternServer {
           metrics?.work.mailDelivered(report);
         },
       },
+      // Git-backed content with polling on: a look at each branch every git.pollIntervalSeconds.
+      { name: 'git-poll', run: async (now) => void (await ctx.git.poller.run(now)) },
     ],
     { tickSeconds: config.reports.tickSeconds, batch: 50, onDispatched: metrics && ((lag) => metrics.work.scheduleDispatched(lag)) },
     ctx.clock,

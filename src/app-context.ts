@@ -36,6 +36,8 @@ import { VariantService } from './services/reports/variant-service.ts';
 import { serverIdentity } from './services/reports/server-identity.ts';
 import { ReportMailer } from './services/reports/report-mailer.ts';
 import { ReportRecipients } from './services/reports/report-recipients.ts';
+import { GitLocationRepo } from './repositories/git-location-repo.ts';
+import { createGitServices, type GitServices } from './services/git/index.ts';
 
 /** The server's objects: the core (core-context.ts) and everything its start-up brings up. */
 export interface AppContext extends CoreContext {
@@ -69,6 +71,8 @@ export interface AppContext extends CoreContext {
   appModes: AppModeKinds;
   /** Rendered reports: variants, renders and their history, schedules, subscribers. */
   reports: ReportServices;
+  /** Git-backed content: locations, bundles made from git, the webhook, polling. */
+  git: GitServices;
   /** What the scheduler and render history read the time from (tests drive it). */
   clock: () => Date;
   /** Adds a listener for activations and deletions (the proxy's pool). */
@@ -186,6 +190,24 @@ export async function createAppContext(config: Config, logger: Logger, events: C
     subscriptions: new SubscriptionService(repos.subscribers, repos.users, variants, access, audit),
   };
   const deploys = new DeployService(repos.content, repos.bundles, store, tasks, createBundleBuilder(runtime.runner), allEvents, logger, renders, audit);
+  const git = await createGitServices(config, {
+    locations: new GitLocationRepo(db.knex),
+    content: repos.content,
+    users: repos.users,
+    store,
+    deploys,
+    tasks,
+    audit,
+    secretKey,
+    clock,
+    logger,
+  });
+  // A deleted item's location goes with it (a foreign key); its fetch cache goes here.
+  listeners.push({
+    ...NO_CONTENT_EVENTS,
+    contentDeleted: (guid) =>
+      void git.deployer.forget(guid).catch((err: Error) => logger.warn({ content: guid, err: err.message }, 'could not remove the git cache')),
+  });
   return {
     config,
     logger,
@@ -216,6 +238,7 @@ export async function createAppContext(config: Config, logger: Logger, events: C
     runtime,
     appModes,
     reports,
+    git,
     clock,
     subscribe: (l) => void listeners.push(l),
     events: allEvents,
@@ -227,6 +250,8 @@ export async function createAppContext(config: Config, logger: Logger, events: C
     close: async () => {
       // Let running deploys write their last lines before the database goes; renders get the
       // grace period, then are handed back (never failed) for another server or the next start.
+      // A webhook's fetch may still start a deploy: it goes first.
+      await git.webhooks.idle();
       await Promise.all([deploys.idle(), reports.renders.close(config.server.shutdownGraceSeconds * 1000)]);
       await runtime.close();
       tasks.stop();

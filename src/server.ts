@@ -336,6 +336,8 @@ export function buildServer(ctx: AppContext): LecternServer {
           metrics?.work.mailDelivered(report);
         },
       },
+      // Git-backed content with polling on: a look at each branch every git.pollIntervalSeconds.
+      { name: 'git-poll', run: async (now) => void (await ctx.git.poller.run(now)) },
       // Usage past its retention, once a day.
       usageRetention(ctx.usage, logger.child({ component: 'usage' })),
     ],

@@ -19,6 +19,9 @@ import { tagRoutes } from './routes/tags.ts';
 import { thumbnailRoutes } from './routes/thumbnails.ts';
 import { runtimeSettingsRoutes } from './routes/runtime-settings.ts';
 import { metricsProcsRoutes } from './routes/metrics-procs.ts';
+import { gitRepositoryRoutes } from './routes/git-repository.ts';
+import { gitWebhookRoutes } from './routes/git-webhook.ts';
+import { gitRepoHelperRoutes } from './routes/git-repo-helpers.ts';
 import { ProcessList } from '../metrics/process-list.ts';
 import { ProcessUsage } from '../metrics/process-usage.ts';
 import type { UserService } from '../services/user-service.ts';
@@ -53,6 +56,7 @@ export interface ApiDeps {
     | 'tags'
     | 'thumbnails'
     | 'audit'
+    | 'git'
     | 'usage'
   >;
   publicUrl: string | undefined;
@@ -74,6 +78,8 @@ export function apiRouter(deps: ApiDeps): Router {
   });
   // Before the JSON parser: a thumbnail is raw bytes, whatever Content-Type came with them.
   r.use(thumbnailRoutes(deps.ctx.thumbnails));
+  // Before the JSON parser too: a webhook's signature is over the exact bytes sent.
+  r.use(gitWebhookRoutes(deps.ctx.git.webhooks));
   // Clients send `application/json` (R, no charset) or with `; charset=utf-8` (Python).
   // Not strict: connectapi posts one subscriber guid as a bare JSON string (connect-api-next.md §4.3);
   // every route checks its body's shape anyway.
@@ -88,12 +94,14 @@ export function apiRouter(deps: ApiDeps): Router {
   r.use(permissionRoutes(ctx.content, ctx.permissions));
   r.use(groupRoutes(ctx.groups));
   r.use(bundleRoutes(ctx.content, ctx.bundles, ctx.store));
-  r.use(deployAndTaskRoutes(ctx.content, ctx.deploys, ctx.tasks));
+  r.use(deployAndTaskRoutes(ctx.content, ctx.deploys, ctx.tasks, ctx.git));
   r.use(applicationsV0Routes(ctx.content, ctx.store, deps.publicUrl));
   r.use(jobRoutes(ctx.content, ctx.runtime.jobs));
   r.use(variantRoutes(ctx.reports));
   r.use(scheduleRoutes(ctx.reports));
   r.use(vanityRoutes(ctx.content, ctx.vanities));
+  r.use(gitRepositoryRoutes(ctx.content, ctx.git, deps.publicUrl));
+  r.use(gitRepoHelperRoutes(ctx.git.browser));
   r.use(runtimeSettingsRoutes(ctx.runtime.interpreters));
   r.use(runtimeImageRoutes(() => ctx.runtime.runtimeImages()));
   r.use(auditLogRoutes(ctx.audit, deps.publicUrl));

@@ -216,6 +216,27 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    // Git-backed content: where the scheduler looks for new commits, and how git is run.
+    git: z
+      .object({
+        // Connect's default: each polled repository is looked at every 15 minutes (at the
+        // scheduler's next tick after that: reports.tickSeconds).
+        pollIntervalSeconds: intFrom(
+          z
+            .number()
+            .int()
+            .min(1)
+            .max(7 * 24 * 3600),
+        ).default(900),
+        // Every git command (ls-remote, fetch, archive) is killed after this long.
+        timeoutSeconds: intFrom(z.number().int().min(1).max(3600)).default(300),
+        // GIT_ALLOW_PROTOCOL: the transports a repository URL may use. file and ext never.
+        protocols: listFrom()
+          .pipe(z.array(z.enum(['https', 'http', 'ssh', 'git'])).min(1))
+          .default(['https', 'http', 'ssh', 'git']),
+      })
+      .strict()
+      .prefault({}),
     // Prometheus metrics, off by default. Either `enabled` with a `token` (served at /metrics on
     // Lectern's port, to `Authorization: Bearer <token>` only), or `listen`: an address of its
     // own (`127.0.0.1:9464`) served without a token, for a scraper on a network you trust.
@@ -325,6 +346,9 @@ export const ENV_VARS: Record<string, readonly string[]> = {
   LECTERN_REPORT_EMAILS_PER_HOUR: ['reports', 'onDemandEmailsPerHour'],
   LECTERN_WEBSOCKET_PING_SECONDS: ['proxy', 'websocketPingSeconds'],
   LECTERN_STARTING_PAGE_AFTER_MS: ['proxy', 'startingPageAfterMs'],
+  LECTERN_GIT_POLL_INTERVAL_SECONDS: ['git', 'pollIntervalSeconds'],
+  LECTERN_GIT_TIMEOUT_SECONDS: ['git', 'timeoutSeconds'],
+  LECTERN_GIT_PROTOCOLS: ['git', 'protocols'],
   LECTERN_METRICS_ENABLED: ['metrics', 'enabled'],
   LECTERN_USAGE_ENABLED: ['usage', 'enabled'],
   LECTERN_USAGE_RETENTION_DAYS: ['usage', 'retentionDays'],

@@ -52,6 +52,11 @@ export const CONNECT_ACTIONS: Record<AuditAction, string> = {
   'bundle.delete': 'remove_bundle',
   'vanity.set': 'add_vanity_url',
   'vanity.remove': 'remove_vanity_url',
+  'content.repository.set': 'add_git_repository',
+  'content.repository.update': 'edit_git_repository',
+  'content.repository.remove': 'remove_git_repository',
+  'content.repository.secret': 'rotate_git_webhook_secret',
+  'content.repository.webhook_refused': 'refuse_git_webhook',
 };
 
 const text = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : undefined);
@@ -162,5 +167,15 @@ export function describeAuditEvent(e: AuditEntry): string {
       return `Gave ${on} the vanity path ${text(d.path) ?? 'unknown'}`;
     case 'vanity.remove':
       return `Removed the vanity path of ${on}`;
+    case 'content.repository.set':
+      return `Made ${on} git-backed from ${text(d.repository) ?? 'a repository'} (${text(d.branch) ?? 'its branch'})`;
+    case 'content.repository.update':
+      return `Changed the repository of ${on} to ${text(d.repository) ?? 'a repository'} (${text(d.branch) ?? 'its branch'})`;
+    case 'content.repository.remove':
+      return `Stopped deploying ${on} from ${text(d.repository) ?? 'its repository'}`;
+    case 'content.repository.secret':
+      return `Made a new webhook secret for ${on}`;
+    case 'content.repository.webhook_refused':
+      return `Refused a webhook for ${on}: ${text(d.reason) ?? 'bad signature'}`;
   }
 }

@@ -46,6 +46,11 @@ export const AUDIT_ACTIONS = [
   'bundle.delete',
   'vanity.set',
   'vanity.remove',
+  'content.repository.set',
+  'content.repository.update',
+  'content.repository.remove',
+  'content.repository.secret',
+  'content.repository.webhook_refused',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

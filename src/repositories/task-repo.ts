@@ -23,8 +23,9 @@ function toTask(r: Row): Task {
 
 export interface NewTask {
   id: string;
-  contentId: number;
-  bundleId: number;
+  /** null: a task about no content item (a look at a git repository). */
+  contentId: number | null;
+  bundleId: number | null;
   userId: number;
   kind: string;
   activate: boolean;

@@ -23,7 +23,7 @@ export interface UsageBatch {
   ends: Array<{ key: string; ended: Date }>;
 }
 
-/** The usage tables (migrations/20261208-001-usage.ts): batched writes, filtered keyset reads, pruning. */
+/** The usage tables (migrations/20261208-002-usage.ts): batched writes, filtered keyset reads, pruning. */
 export class UsageRepo {
   constructor(private readonly knex: Knex) {}
 

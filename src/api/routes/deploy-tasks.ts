@@ -6,6 +6,7 @@ import { AppError } from '../../domain/errors.ts';
 import { asId } from '../../domain/ids.ts';
 import type { ContentService } from '../../services/content-service.ts';
 import type { DeployService } from '../../services/deploy-service.ts';
+import type { GitServices } from '../../services/git/index.ts';
 import type { TaskService } from '../../services/tasks/task-service.ts';
 import { currentUser, requireUser } from '../middleware/require-role.ts';
 import { taskV0, taskV1 } from '../serializers/content-json.ts';
@@ -36,13 +37,20 @@ function bodyOf(req: Request): unknown {
   return b;
 }
 
-export function deployAndTaskRoutes(content: ContentService, deploys: DeployService, tasks: TaskService): Router {
+export function deployAndTaskRoutes(content: ContentService, deploys: DeployService, tasks: TaskService, git: GitServices): Router {
   const r = Router();
 
   r.post('/v1/content/:guid/deploy', requireUser, async (req, res) => {
     const user = currentUser(req);
     const c = await content.deployTarget(user, String(req.params.guid));
     const b = parseInput(v1Body, bodyOf(req));
+    // `rsconnect deploy git`: PUT the repository, then deploy "the current bundle" of an item
+    // that has none yet. Its first bundle comes from the repository.
+    if ((b.bundle_id ?? null) === null && c.bundleId === null && (await git.locations.get(c))) {
+      const made = await git.deployer.deploy(actorOf(req), user, c, { activate: b.activate ?? true });
+      res.status(202).json({ task_id: made.task.id });
+      return;
+    }
     const task = await deploys.deploy(actorOf(req), user, c, b.bundle_id ?? null, b.activate ?? true);
     res.status(202).json({ task_id: task.id });
   });

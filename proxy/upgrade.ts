@@ -51,13 +51,16 @@ function closed(traffic: TrafficRecorder | undefined, contentGuid: string, relea
   };
 }
 
-/** A Shiny app's WebSocket is a session (connect-api-next.md §7.2): noted from relay to close. */
-function session(usage: UsageRecorder | undefined, appMode: string, contentGuid: string, userGuid: string | null, done: () => void): () => void {
-  if (!usage || !isShinyMode(appMode)) return done;
-  const end = usage.sessionStarted(contentGuid, userGuid, new Date());
-  return () => {
-    done();
-    end();
+/**
+ * A Shiny app's WebSocket is a session (connect-api-next.md §7.2): from the moment the relay
+ * joined the viewer to the app (an upgrade the app refused is no session) until it closed.
+ */
+function shinySession(usage: UsageRecorder | undefined, appMode: string, contentGuid: string, userGuid: string | null) {
+  if (!usage || !isShinyMode(appMode)) return undefined;
+  let end: (() => void) | undefined;
+  return {
+    joined: () => void (end = usage.sessionStarted(contentGuid, userGuid, new Date())),
+    closed: () => end?.(),
   };
 }
 
@@ -105,15 +108,13 @@ export function contentUpgrade(deps: UpgradeDeps) {
         prepareForContent(req, path, vanityBasePath(req) ?? m[0], who.user ? await deps.viewerOf(who.user) : undefined, (c) =>
           deps.signCredentials(content.guid, c),
         );
+        const session = shinySession(deps.usage, result.target.bundle.appMode, content.guid, who.user?.guid ?? null);
+        const done = closed(deps.traffic, content.guid, lease.release);
         // A WebSocket holds its process's connection slot for as long as it is open.
-        deps.relay.forward(
-          req,
-          socket,
-          head,
-          instance.target,
-          { pingSeconds: deps.pingSeconds },
-          session(deps.usage, result.target.bundle.appMode, content.guid, who.user?.guid ?? null, closed(deps.traffic, content.guid, lease.release)),
-        );
+        deps.relay.forward(req, socket, head, instance.target, { pingSeconds: deps.pingSeconds, onJoined: session?.joined }, () => {
+          done();
+          session?.closed();
+        });
       } catch (err) {
         lease.release();
         throw err;

@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { fixture } from '../helpers/bundles.ts';
 import { DATABASES } from '../helpers/databases.ts';
@@ -7,6 +8,31 @@ import { shinyRoundTrip } from '../helpers/shiny.ts';
 import { TestClock } from '../helpers/test-clock.ts';
 
 const DAY = 24 * 3600 * 1000;
+
+/** The status of a WebSocket handshake sent with version 12, which the relay refuses. */
+function refusedUpgrade(url: string, key: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, {
+      headers: {
+        authorization: `Key ${key}`,
+        connection: 'Upgrade',
+        upgrade: 'websocket',
+        'sec-websocket-version': '12',
+        'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+      },
+    });
+    req.on('response', (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('upgrade', (_res, socket) => {
+      socket.destroy();
+      reject(new Error('the handshake was accepted'));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 // Usage instrumentation (connect-api-next.md §7): what the proxy records of real requests to a
 // deployed static site and a real Shiny session, and the three listings' filters and paging.
@@ -128,9 +154,11 @@ describe.each(DATABASES)('usage instrumentation on %s', (kind) => {
     expect(new Set(all.body.results.map((v: { content_guid: string }) => v.content_guid))).toEqual(new Set([site.guid, other.guid]));
   });
 
-  it('one Shiny usage row for one session, ended after the WebSocket closed', async () => {
+  it('one Shiny usage row for one session, ended after the WebSocket closed; none for a refused handshake', async () => {
     const d = await deployBundle(t.url, alice.key, 'usage-shiny', fixture('r-shiny.tar.gz'));
     expect(d.task.code, d.log).toBe(0);
+    // A handshake the relay refuses (a WebSocket version nobody speaks) never joined the app: no session.
+    expect(await refusedUpgrade(`${d.content.content_url}websocket/`, alice.key)).toBe(400);
     const before = new Date(Date.now() - 1000);
     expect(await shinyRoundTrip(d.content.content_url, { authorization: `Key ${alice.key}` }, 21)).toBe('42');
     const path = `/__api__/v1/instrumentation/shiny/usage?content_guid=${d.content.guid}`;

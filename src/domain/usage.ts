@@ -43,6 +43,8 @@ export interface UsageFilter {
   minDataVersion?: number | undefined;
   from?: Date | undefined;
   to?: Date | undefined;
+  /** Visits only: the user agent contains this, ignoring case. */
+  userAgent?: string | undefined;
 }
 
 /** The data version of the rows Lectern writes: visits must be ≥ 3 (the default filter, §7.0). */

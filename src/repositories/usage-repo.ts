@@ -62,6 +62,10 @@ export class UsageRepo {
     }));
   }
 
+  /**
+   * Sessions in the order they started (§7.2 orders by `started`): a row is written when its
+   * session begins, in the order sessions began, so keyset paging by id is that order.
+   */
   async shinySessions(f: UsageFilter & UsagePageFetch): Promise<Array<ShinySession & { id: number }>> {
     const rows = (await this.paged('shiny_usage', 'started', f)) as Row[];
     return rows.map((r) => ({
@@ -115,6 +119,9 @@ export class UsageRepo {
     if (f.minDataVersion !== undefined) q.where('data_version', '>=', f.minDataVersion);
     if (f.from) q.where(timeColumn, '>=', f.from);
     if (f.to) q.where(timeColumn, '<=', f.to);
+    // Written as LIKE for both databases: lower() on each side (PostgreSQL's LIKE minds case),
+    // and the pattern's own % and _ escaped, so they match themselves.
+    if (f.userAgent !== undefined) q.whereRaw(`lower(user_agent) like ? escape '\\'`, [`%${f.userAgent.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`]);
     this.scoped(q, f.scope);
   }
 

@@ -102,6 +102,16 @@ describe.each(DATABASES)('usage instrumentation on %s', (kind) => {
       key: t.admin.key,
     });
     expect(unknown.body).toEqual([]);
+
+    // The visits' user_agent filter: contained, ignoring case; LIKE's own wildcards match themselves.
+    const byAgent = (ua: string) =>
+      api(t.url, 'GET', `/__api__/v1/instrumentation/content/visits?content_guid=${site.guid}&user_agent=${encodeURIComponent(ua)}`, { key: alice.key });
+    expect((await byAgent('USAGE-test')).body.results).toHaveLength(1);
+    expect((await byAgent('curl')).body.results).toEqual([]);
+    expect((await byAgent('usage%test')).body.results).toEqual([]);
+    expect((await byAgent('usage_test')).body.results).toEqual([]);
+    // Sessions have no user agent: the filter is ignored there, not an error.
+    expect((await api(t.url, 'GET', `/__api__/v1/instrumentation/shiny/usage?user_agent=x`, { key: alice.key })).status).toBe(200);
   });
 
   it('pages by cursor with absolute links that keep the filters, and filters by guid, version and time', async () => {

@@ -11,8 +11,11 @@ const instant = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'must be 
 
 /**
  * The filters of connect-api-next.md §7.1–7.3: `content_guid` (one, or several joined by
- * `|`), `min_data_version`, and the inclusive window `from`..`to` (open at either end; `to`
- * is "now" when absent, which an open end already means for rows written so far).
+ * `|`), `min_data_version`, the inclusive window `from`..`to` (open at either end; `to` is
+ * "now" when absent, which an open end already means for rows written so far), and for visits
+ * `user_agent` (2026), which Connect leaves undefined beyond its name: Lectern keeps the
+ * visits whose user agent contains it, ignoring case, so `user_agent=Firefox` or a bot's name
+ * picks them out.
  */
 function filters(req: Request, defaultMinVersion: number | undefined) {
   const q = parseInput(
@@ -25,6 +28,7 @@ function filters(req: Request, defaultMinVersion: number | undefined) {
         min_data_version: z.coerce.number().int().min(0).optional(),
         from: instant.optional(),
         to: instant.optional(),
+        user_agent: z.string().max(1000).optional(),
       })
       .loose(),
     req.query,
@@ -35,6 +39,7 @@ function filters(req: Request, defaultMinVersion: number | undefined) {
     minDataVersion: q.min_data_version ?? defaultMinVersion,
     from: q.from === undefined ? undefined : new Date(q.from),
     to: q.to === undefined ? undefined : new Date(q.to),
+    userAgent: q.user_agent === '' ? undefined : q.user_agent,
   };
 }
 
@@ -65,7 +70,8 @@ export function instrumentationRoutes(usage: UsageService, publicUrl: string | u
   });
   r.get('/v1/instrumentation/shiny/usage', async (req, res) => {
     const user = currentUser(req);
-    const f = filters(req, 1);
+    // Sessions keep no user agent: that filter is the visits' alone.
+    const f = { ...filters(req, 1), userAgent: undefined };
     const page = await keysetPage(keysetQuery(req.query, 'asc_order', 20), (k) => usage.shinySessions(user, { ...f, ...k }));
     const results = page.rows.map((s) => ({
       content_guid: s.contentGuid,
@@ -80,6 +86,7 @@ export function instrumentationRoutes(usage: UsageService, publicUrl: string | u
     const user = currentUser(req);
     // Hits carry no data version.
     const { contentGuids, from, to } = filters(req, undefined);
+    // (Connect's spec gives `user_agent` to the visits alone.)
     const rows = await usage.hits(user, { contentGuids, from, to });
     res.json(
       rows.map((h) => ({

@@ -10,6 +10,7 @@ import * as oneDefaultVariant from './20261204-003-one-default-variant.ts';
 import * as tagsThumbnails from './20261205-001-tags-thumbnails.ts';
 import * as recentViews from './20261206-001-recent-views.ts';
 import * as contentLock from './20261207-001-content-lock.ts';
+import * as bundlePackages from './20261208-001-bundle-packages.ts';
 
 /** Every migration, in order. Never edit one that has landed: add a new one. */
 export const migrations: Record<string, Knex.Migration> = {
@@ -24,4 +25,5 @@ export const migrations: Record<string, Knex.Migration> = {
   '20261205-001-tags-thumbnails': tagsThumbnails,
   '20261206-001-recent-views': recentViews,
   '20261207-001-content-lock': contentLock,
+  '20261208-001-bundle-packages': bundlePackages,
 };

@@ -18,6 +18,8 @@ import { VanityService } from './services/vanity-service.ts';
 import { TagService } from './services/tag-service.ts';
 import { ThumbnailService } from './services/thumbnail-service.ts';
 import { TaskService } from './services/tasks/task-service.ts';
+import { PackageService } from './services/package-service.ts';
+import { RuntimeCacheService } from './services/runtime-cache-service.ts';
 import type { AppModeKinds } from './domain/app-modes.ts';
 import { NO_CONTENT_EVENTS, type ContentEvents } from './domain/deploy.ts';
 import { createBundleBuilder } from '../runtimes/bundle-builder.ts';
@@ -59,6 +61,10 @@ export interface AppContext extends CoreContext {
   /** The catalog's search (the browser's and `GET /v1/search/content`). */
   search: ContentSearchService;
   deploys: DeployService;
+  /** What each item's active bundle runs with (`/v1/packages`, `.../packages`, `.../lockfile`). */
+  packages: PackageService;
+  /** Connect's runtime caches, for administrators when the server allows it. */
+  caches: RuntimeCacheService;
   tasks: TaskService;
   variables: VariableService;
   runtime: Runtime;
@@ -182,7 +188,19 @@ export async function createAppContext(config: Config, logger: Logger, events: C
     schedules: new ScheduleService(repos.schedules, variants, audit, clock, logger.child({ component: 'schedules' })),
     subscriptions: new SubscriptionService(repos.subscribers, repos.users, variants, access, audit),
   };
-  const deploys = new DeployService(repos.content, repos.bundles, store, tasks, createBundleBuilder(runtime.runner), allEvents, logger, renders, audit);
+  const deploys = new DeployService(
+    repos.content,
+    repos.bundles,
+    store,
+    tasks,
+    createBundleBuilder(runtime.runner),
+    allEvents,
+    logger,
+    renders,
+    audit,
+    repos.packages,
+  );
+  const caches = new RuntimeCacheService(runtime.caches, tasks, audit, config.runtimeCaches.allowManagement, logger.child({ component: 'runtime-caches' }));
   return {
     config,
     logger,
@@ -207,6 +225,8 @@ export async function createAppContext(config: Config, logger: Logger, events: C
     thumbnails: new ThumbnailService(repos.thumbnails, content, audit),
     contentFiles: new ContentFiles(repos.content, repos.bundles, store, access, { variants: repos.variants, renderings: repos.renderings }, generation),
     deploys,
+    packages: new PackageService(repos.packages, content, access),
+    caches,
     tasks,
     variables,
     runtime,
@@ -223,7 +243,7 @@ export async function createAppContext(config: Config, logger: Logger, events: C
     close: async () => {
       // Let running deploys write their last lines before the database goes; renders get the
       // grace period, then are handed back (never failed) for another server or the next start.
-      await Promise.all([deploys.idle(), reports.renders.close(config.server.shutdownGraceSeconds * 1000)]);
+      await Promise.all([deploys.idle(), caches.idle(), reports.renders.close(config.server.shutdownGraceSeconds * 1000)]);
       await runtime.close();
       tasks.stop();
       await db.knex.destroy();

@@ -52,6 +52,7 @@ export const CONNECT_ACTIONS: Record<AuditAction, string> = {
   'bundle.delete': 'remove_bundle',
   'vanity.set': 'add_vanity_url',
   'vanity.remove': 'remove_vanity_url',
+  'runtime_cache.delete': 'remove_runtime_cache',
 };
 
 const text = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : undefined);
@@ -162,5 +163,7 @@ export function describeAuditEvent(e: AuditEntry): string {
       return `Gave ${on} the vanity path ${text(d.path) ?? 'unknown'}`;
     case 'vanity.remove':
       return `Removed the vanity path of ${on}`;
+    case 'runtime_cache.delete':
+      return `Removed the runtime cache ${text(d.language) ?? 'unknown'} ${text(d.version) ?? ''} (${text(d.image_name) ?? 'Local'})`;
   }
 }

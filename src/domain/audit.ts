@@ -46,6 +46,7 @@ export const AUDIT_ACTIONS = [
   'bundle.delete',
   'vanity.set',
   'vanity.remove',
+  'runtime_cache.delete',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -23,8 +23,9 @@ function toTask(r: Row): Task {
 
 export interface NewTask {
   id: string;
-  contentId: number;
-  bundleId: number;
+  /** Null for a task about no content (a runtime cache's removal). */
+  contentId: number | null;
+  bundleId: number | null;
   userId: number;
   kind: string;
   activate: boolean;

@@ -19,6 +19,8 @@ export function createBundleBuilder(runner: ContentRunner): BundleBuilder {
         }
         environments.forget(req.contentGuid, req.bundleId);
         const prepared = await environments.prepare(req, r, req.log);
+        const inventory = prepared.environment.inventory;
+        if (inventory) req.environmentFound?.(inventory);
         if (r.kind === 'rendered') return reportRendered(await rendering.render(req, null, {}, req.log, req.reportEnv ?? {}));
         await serving.startForDeploy(req, prepared, req.log);
         return null;

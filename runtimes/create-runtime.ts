@@ -1,8 +1,10 @@
 import type { Config } from '../src/config/schema.ts';
 import type { ProcessVariables } from '../src/domain/deploy.ts';
 import { createDockerBackend } from './docker/create-docker-backend.ts';
+import { NO_RUNTIME_CACHES } from './environments/runtime-caches.ts';
 import { createLocalBackend } from './local/create-local-backend.ts';
 import { createReportRenderer } from './rendering/report-renderer.ts';
+import { runtimeCaches } from './runtime-caches.ts';
 import { createRunner, type BackendFactory, type BackendName, type Runtime } from './runtime.ts';
 import { createSwarmBackend } from './swarm/create-swarm-backend.ts';
 
@@ -31,6 +33,7 @@ export async function createRuntime(config: Config, processEnv: ProcessVariables
     jobs: setup.jobs,
     interpreters: setup.interpreters,
     runtimeImages: () => setup.runtimeImages(),
+    caches: runtimeCaches(setup.caches ?? NO_RUNTIME_CACHES, runner),
     summary: setup.summary,
     warnings: setup.warnings,
     close: async () => {

@@ -16,6 +16,8 @@ export interface ManagedDefaults {
  */
 export class PreparedEnvironments {
   private readonly prepared = new KeyedShare<string, Prepared>({ keepResults: true });
+  // The environment directory each prepared bundle runs from, once prepared (for forgetUsing).
+  private readonly dirs = new Map<string, string>();
 
   constructor(
     private readonly backend: RuntimeBackend,
@@ -34,16 +36,38 @@ export class PreparedEnvironments {
 
   /** The bundle's environment; `log` is the output of the first caller, who prepares it. */
   prepare(req: BundleRun, r: AppModeRecipe, log: (l: string) => void): Promise<Prepared> {
-    return this.prepared.run(`${req.contentGuid}/${req.bundleId}`, () => {
+    const id = `${req.contentGuid}/${req.bundleId}`;
+    return this.prepared.run(id, async () => {
       const managed = r.language === 'none' ? true : this.managed(r, req.manifest, req.settings);
       const imageName = req.settings.imageName ?? req.manifest.environment?.image ?? null;
-      return this.backend.prepare({ ...req, language: r.language, managed, imageName, log });
+      const prepared = await this.backend.prepare({ ...req, language: r.language, managed, imageName, log });
+      if (prepared.environment.dir !== null && this.prepared.keys().includes(id)) this.dirs.set(id, prepared.environment.dir);
+      return prepared;
     });
   }
 
   /** Forgets a bundle's environment (null: every bundle of the item): a deploy prepares anew. */
   forget(contentGuid: string, bundleId: number | null): void {
-    if (bundleId !== null) this.prepared.forget(`${contentGuid}/${bundleId}`);
-    else for (const id of this.prepared.keys()) if (id.startsWith(`${contentGuid}/`)) this.prepared.forget(id);
+    const ids = bundleId !== null ? [`${contentGuid}/${bundleId}`] : this.prepared.keys().filter((id) => id.startsWith(`${contentGuid}/`));
+    for (const id of ids) {
+      this.prepared.forget(id);
+      this.dirs.delete(id);
+    }
+  }
+
+  /**
+   * Forgets every bundle prepared with an environment in `dirs` (a runtime cache removed them),
+   * so its next start prepares anew, and says which they were.
+   */
+  forgetUsing(dirs: readonly string[]): { contentGuid: string; bundleId: number }[] {
+    const gone = new Set(dirs);
+    const out: { contentGuid: string; bundleId: number }[] = [];
+    for (const [id, dir] of this.dirs) {
+      if (!gone.has(dir)) continue;
+      const [contentGuid, bundleId] = id.split('/') as [string, string];
+      this.forget(contentGuid, Number(bundleId));
+      out.push({ contentGuid, bundleId: Number(bundleId) });
+    }
+    return out;
   }
 }

@@ -4,8 +4,10 @@ import type { ProcessVariables } from '../src/domain/deploy.ts';
 import type { RuntimeImage } from '../src/domain/runtime-images.ts';
 import type { JobDirectory } from '../src/domain/jobs.ts';
 import type { ReportRenderer } from '../src/domain/reports.ts';
+import type { RuntimeCaches } from '../src/domain/runtime-caches.ts';
 import type { RuntimeBackend } from './backend.ts';
 import { ContentRunner, type RunnerOptions } from './content-runner.ts';
+import type { RuntimeCacheStore } from './environments/runtime-caches.ts';
 import type { Interpreter } from './interpreters.ts';
 
 // The proxy's pool holds instances as the server keeps them (the type is the backend's).
@@ -30,6 +32,8 @@ export interface BackendSetup {
   warnings: string[];
   /** Who owns a render's output: the item's own account (local processes as root), else the server. */
   outputOwner: RunnerOptions['outputOwner'];
+  /** The package environments it keeps per language and version (Connect's runtime caches); none if absent. */
+  caches?: RuntimeCacheStore;
 }
 
 /** One entry of the registry in create-runtime.ts: a backend's folder's factory. */
@@ -46,6 +50,8 @@ export interface Runtime {
   jobs: JobDirectory;
   interpreters: BackendSetup['interpreters'];
   runtimeImages(): Promise<RuntimeImage[]>;
+  /** Connect's runtime caches: listed, and removed with what ran from them stopped (runtime-caches.ts). */
+  caches: RuntimeCaches;
   summary: Record<string, unknown>;
   warnings: string[];
   /** The backend's shutdown, then the key revocations it caused. */

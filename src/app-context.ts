@@ -18,6 +18,8 @@ import { VanityService } from './services/vanity-service.ts';
 import { TagService } from './services/tag-service.ts';
 import { ThumbnailService } from './services/thumbnail-service.ts';
 import { TaskService } from './services/tasks/task-service.ts';
+import { PackageService } from './services/package-service.ts';
+import { RuntimeCacheService } from './services/runtime-cache-service.ts';
 import type { AppModeKinds } from './domain/app-modes.ts';
 import { NO_CONTENT_EVENTS, type ContentEvents } from './domain/deploy.ts';
 import { createBundleBuilder } from '../runtimes/bundle-builder.ts';
@@ -64,6 +66,10 @@ export interface AppContext extends CoreContext {
   /** The instrumentation API's reads of usage, and its retention. */
   usage: UsageService;
   deploys: DeployService;
+  /** What each item's active bundle runs with (`/v1/packages`, `.../packages`, `.../lockfile`). */
+  packages: PackageService;
+  /** Connect's runtime caches, for administrators when the server allows it. */
+  caches: RuntimeCacheService;
   tasks: TaskService;
   variables: VariableService;
   runtime: Runtime;
@@ -189,7 +195,19 @@ export async function createAppContext(config: Config, logger: Logger, events: C
     schedules: new ScheduleService(repos.schedules, variants, audit, clock, logger.child({ component: 'schedules' })),
     subscriptions: new SubscriptionService(repos.subscribers, repos.users, variants, access, audit),
   };
-  const deploys = new DeployService(repos.content, repos.bundles, store, tasks, createBundleBuilder(runtime.runner), allEvents, logger, renders, audit);
+  const deploys = new DeployService(
+    repos.content,
+    repos.bundles,
+    store,
+    tasks,
+    createBundleBuilder(runtime.runner),
+    allEvents,
+    logger,
+    renders,
+    audit,
+    repos.packages,
+  );
+  const caches = new RuntimeCacheService(runtime.caches, tasks, audit, config.runtimeCaches.allowManagement, logger.child({ component: 'runtime-caches' }));
   const git = await createGitServices(config, {
     locations: new GitLocationRepo(db.knex),
     content: repos.content,
@@ -233,6 +251,8 @@ export async function createAppContext(config: Config, logger: Logger, events: C
     thumbnails: new ThumbnailService(repos.thumbnails, content, audit),
     contentFiles: new ContentFiles(repos.content, repos.bundles, store, access, { variants: repos.variants, renderings: repos.renderings }, generation),
     deploys,
+    packages: new PackageService(repos.packages, content, access),
+    caches,
     tasks,
     variables,
     runtime,
@@ -252,7 +272,7 @@ export async function createAppContext(config: Config, logger: Logger, events: C
       // grace period, then are handed back (never failed) for another server or the next start.
       // A webhook's fetch may still start a deploy: it goes first.
       await git.webhooks.idle();
-      await Promise.all([deploys.idle(), reports.renders.close(config.server.shutdownGraceSeconds * 1000)]);
+      await Promise.all([deploys.idle(), caches.idle(), reports.renders.close(config.server.shutdownGraceSeconds * 1000)]);
       await runtime.close();
       tasks.stop();
       await db.knex.destroy();

@@ -25,6 +25,7 @@ import { VanityRepo } from './repositories/vanity-repo.ts';
 import { EmailRepo } from './repositories/email-repo.ts';
 import { MailSettingsRepo } from './repositories/mail-settings-repo.ts';
 import { TagRepo } from './repositories/tag-repo.ts';
+import { BundlePackageRepo } from './repositories/bundle-package-repo.ts';
 import { ThumbnailRepo } from './repositories/thumbnail-repo.ts';
 import { ApiKeyService } from './services/api-key-service.ts';
 import { AuditLog } from './services/audit-log.ts';
@@ -67,6 +68,7 @@ export interface CoreContext {
     emails: EmailRepo;
     tags: TagRepo;
     thumbnails: ThumbnailRepo;
+    packages: BundlePackageRepo;
   };
   audit: AuditLog;
   /** Outgoing email: the SMTP settings, the sender, and the outbox every server drains. */
@@ -112,6 +114,7 @@ export async function openCore(config: Config, logger: Logger): Promise<CoreCont
     emails: new EmailRepo(db.knex),
     tags: new TagRepo(db.knex),
     thumbnails: new ThumbnailRepo(db.knex),
+    packages: new BundlePackageRepo(db.knex),
   };
   const audit = new AuditLog(repos.audit);
   const users = new UserService(repos.users, repos.sessions, audit, config.auth.minPasswordLength);

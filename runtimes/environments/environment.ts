@@ -1,4 +1,5 @@
 import type { Manifest } from '../../src/domain/manifest.ts';
+import type { EnvironmentInventory } from '../../src/domain/packages.ts';
 import type { Interpreter } from '../interpreters.ts';
 
 export interface RestoreRequest {
@@ -29,6 +30,8 @@ export interface RestoredEnvironment {
   executable: string;
   /** Variables to add for processes (VIRTUAL_ENV, R_LIBS, PATH prefix as PATH_PREPEND). */
   env: Record<string, string>;
+  /** The packages the content runs with, as listed once restored; null when they could not be listed. */
+  inventory?: EnvironmentInventory | null;
 }
 
 /**

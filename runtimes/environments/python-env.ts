@@ -2,11 +2,12 @@ import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
-import { KeyedShare } from '../../src/domain/keyed-lock.ts';
+import { KeyedShare, SharedLock } from '../../src/domain/keyed-lock.ts';
 import type { Interpreter } from '../interpreters.ts';
 import type { EnvironmentRestorer, RestoreRequest, RestoredEnvironment } from './environment.ts';
 import { assertCanRunAs } from './install-area.ts';
 import { described, isComplete } from './python-env-dir.ts';
+import { listPythonPackages } from './python-inventory.ts';
 import type { PythonRestorerOptions } from './python-options.ts';
 import { checkRequirements, normalizeRequirements, requirementsPolicyError } from './python-requirements.ts';
 import { buildEnvironment } from './python-venv-build.ts';
@@ -49,6 +50,39 @@ export function createPythonRestorer(opts: PythonRestorerOptions): EnvironmentRe
   assertCanRunAs(opts.runAs ?? null);
   const extra = opts.extraIndexUrls ?? [];
   const inflight = new KeyedShare<string, RestoredEnvironment>();
+  // Shared with other builds, exclusive of a removal of the cache (runtime-caches.ts).
+  const gate = opts.gate ?? new SharedLock();
+
+  async function restoreManaged(req: RestoreRequest): Promise<RestoredEnvironment> {
+    const { interpreter } = req;
+    const { name, text } = await readRequirements(req);
+    const { checked, problems } = checkRequirements(text);
+    if (problems.length > 0) throw requirementsPolicyError(name, problems);
+    const key = pythonEnvironmentKey(interpreter, checked.canonical, opts.indexUrl, extra, opts.binaryOnly ?? false);
+    const dir = path.join(opts.envRoot, key);
+    if (isComplete(dir)) {
+      req.log(`Reusing the Python environment ${key}: nothing to install`);
+      return described(key, dir, true);
+    }
+    const running = inflight.current(key);
+    if (running) {
+      req.log(`The Python environment ${key} is being built for another deploy; waiting for it`);
+      await running;
+      req.log(`Reusing the Python environment ${key}: nothing to install`);
+      return described(key, dir, true);
+    }
+    return inflight.run(key, () => buildEnvironment(opts, extra, req, key, dir, name, checked.canonical));
+  }
+
+  /** The environment with what it holds; a listing that fails costs the list, never the deploy. */
+  async function inventoried(req: RestoreRequest, env: RestoredEnvironment): Promise<RestoredEnvironment> {
+    try {
+      return { ...env, inventory: await listPythonPackages(req.interpreter, env.dir, req.managed) };
+    } catch (err) {
+      req.log(`Could not list the environment's packages: ${(err as Error).message}`);
+      return { ...env, inventory: null };
+    }
+  }
 
   return {
     async restore(req) {
@@ -58,26 +92,9 @@ export function createPythonRestorer(opts: PythonRestorerOptions): EnvironmentRe
           `Environment management is off for this Python content: running with ${interpreter.path} (Python ${interpreter.version}) ` +
             `and the packages installed for it, as they are; the bundle's requirements are not installed.`,
         );
-        return { key: '', dir: null, reused: true, executable: interpreter.path, env: {} };
+        return inventoried(req, { key: '', dir: null, reused: true, executable: interpreter.path, env: {} });
       }
-
-      const { name, text } = await readRequirements(req);
-      const { checked, problems } = checkRequirements(text);
-      if (problems.length > 0) throw requirementsPolicyError(name, problems);
-      const key = pythonEnvironmentKey(interpreter, checked.canonical, opts.indexUrl, extra, opts.binaryOnly ?? false);
-      const dir = path.join(opts.envRoot, key);
-      if (isComplete(dir)) {
-        req.log(`Reusing the Python environment ${key}: nothing to install`);
-        return described(key, dir, true);
-      }
-      const running = inflight.current(key);
-      if (running) {
-        req.log(`The Python environment ${key} is being built for another deploy; waiting for it`);
-        await running;
-        req.log(`Reusing the Python environment ${key}: nothing to install`);
-        return described(key, dir, true);
-      }
-      return inflight.run(key, () => buildEnvironment(opts, extra, req, key, dir, name, checked.canonical));
+      return gate.shared(async () => inventoried(req, await restoreManaged(req)));
     },
   };
 }

@@ -1,3 +1,4 @@
+import type { SharedLock } from '../../src/domain/keyed-lock.ts';
 import type { InstallAccount, InstallSandbox } from './install-area.ts';
 
 /** How the Python restorer (python-env.ts) builds environments: from the server's config. */
@@ -35,4 +36,6 @@ export interface PythonRestorerOptions {
   binaryOnly?: boolean;
   /** With runAs: the sandbox installers run in (InstallSandbox). */
   sandbox?: InstallSandbox;
+  /** Held shared while an environment is restored and listed; a removal of the cache holds it alone (runtime-caches.ts). */
+  gate?: SharedLock;
 }

@@ -4,7 +4,7 @@ import { lstat, mkdir, readdir, readFile, realpath, rename, rm, writeFile } from
 import os from 'node:os';
 import path from 'node:path';
 import { LineSplitter } from '../../src/domain/line-splitter.ts';
-import { KeyedShare } from '../../src/domain/keyed-lock.ts';
+import { KeyedShare, SharedLock } from '../../src/domain/keyed-lock.ts';
 import type { Interpreter } from '../interpreters.ts';
 import type { EnvironmentRestorer, RestoreRequest, RestoredEnvironment } from './environment.ts';
 import { assertCanRunAs, createBuildArea, readableFor, spawnInstaller, type InstallAccount, type InstallSandbox, type SpawnAs } from './install-area.ts';
@@ -24,6 +24,7 @@ import {
   type RLibraryState,
   type RPackageRequirement,
 } from './r-packages.ts';
+import { rInventory } from './r-inventory.ts';
 import { rCode, rscriptFor, R_PROCESS_ENV } from './r-scripts.ts';
 
 export interface RRestorerOptions {
@@ -46,10 +47,12 @@ export interface RRestorerOptions {
   buildRoot?: string;
   /** With runAs: the sandbox installers run in (InstallSandbox). */
   sandbox?: InstallSandbox;
+  /** Held shared while a managed environment is restored; a removal of the cache holds it alone (runtime-caches.ts). */
+  gate?: SharedLock;
 }
 
-/** Marks a finished environment; written last, before the rename into place. */
-const COMPLETE = '.lectern-complete';
+/** Marks a finished environment; written last, before the rename into place. Its JSON names R's version (`rVersion`). */
+export const R_ENV_MARKER = '.lectern-complete';
 const CHECK_TIMEOUT_MS = 60_000;
 // R's listing of its library is a line or so per package: this is thousands of times that.
 const CAPTURE_MAX_CHARS = 32 * 1024 * 1024;
@@ -176,6 +179,7 @@ export function createRRestorer(opts: RRestorerOptions): EnvironmentRestorer {
   const installTimeoutMs = opts.installTimeoutMs ?? 30 * 60_000;
   const downloadTimeout = opts.downloadTimeoutSeconds ?? 30;
   const inflight = new KeyedShare<string, RestoredEnvironment>();
+  const gate = opts.gate ?? new SharedLock();
   const home = path.join(opts.envRoot, '.home');
 
   /**
@@ -231,7 +235,14 @@ export function createRRestorer(opts: RRestorerOptions): EnvironmentRestorer {
       );
       for (const p of problems) req.log(`  - ${p}`);
     }
-    return { key: '', dir: null, reused: true, executable: req.interpreter.path, env: {} };
+    return {
+      key: '',
+      dir: null,
+      reused: true,
+      executable: req.interpreter.path,
+      env: {},
+      inventory: rInventory(reqs, state, null, req.interpreter.version, false),
+    };
   }
 
   async function install(req: RestoreRequest, key: string, reqs: RPackageRequirement[], toInstall: RPackageRequirement[]): Promise<RestoredEnvironment> {
@@ -283,11 +294,16 @@ export function createRRestorer(opts: RRestorerOptions): EnvironmentRestorer {
       for (const m of substituted) {
         req.log(`Warning: ${m.requirement.name} ${m.requirement.version ?? ''} is not in ${opts.repository}; installed ${m.installed.version} instead.`);
       }
-      await rm(path.join(lib, COMPLETE), { force: true, recursive: true });
+      await rm(path.join(lib, R_ENV_MARKER), { force: true, recursive: true });
       await writeFile(
-        path.join(lib, COMPLETE),
-        JSON.stringify({ key, repository: opts.repository, installed: toInstall.map((r) => `${r.name}@${r.version ?? '*'}`), at: new Date().toISOString() }) +
-          '\n',
+        path.join(lib, R_ENV_MARKER),
+        JSON.stringify({
+          key,
+          rVersion: req.interpreter.version,
+          repository: opts.repository,
+          installed: toInstall.map((r) => `${r.name}@${r.version ?? '*'}`),
+          at: new Date().toISOString(),
+        }) + '\n',
         { mode: 0o644, flag: 'wx' },
       );
       await area.moveTo(partial);
@@ -296,12 +312,13 @@ export function createRRestorer(opts: RRestorerOptions): EnvironmentRestorer {
       try {
         await rename(partial, finalDir);
       } catch (err) {
-        if (!existsSync(path.join(finalDir, COMPLETE))) throw err;
+        if (!existsSync(path.join(finalDir, R_ENV_MARKER))) throw err;
       }
       req.log(
         `Installed ${toInstall.length} R package${toInstall.length === 1 ? '' : 's'} in ${Math.round((Date.now() - started) / 100) / 10} s; the other ${plan.required.length - toInstall.length} come from the server's library.`,
       );
-      return { key, dir: finalDir, reused: false, executable: req.interpreter.path, env: { R_LIBS: finalDir } };
+      const inventory = rInventory(reqs, after, lib, req.interpreter.version, true);
+      return { key, dir: finalDir, reused: false, executable: req.interpreter.path, env: { R_LIBS: finalDir }, inventory };
     } finally {
       await rm(partial, { recursive: true, force: true });
       await area.dispose();
@@ -310,7 +327,7 @@ export function createRRestorer(opts: RRestorerOptions): EnvironmentRestorer {
 
   async function managed(req: RestoreRequest, key: string, reqs: RPackageRequirement[]): Promise<RestoredEnvironment> {
     const dir = path.join(opts.envRoot, key);
-    const cached = existsSync(path.join(dir, COMPLETE));
+    const cached = existsSync(path.join(dir, R_ENV_MARKER));
     const started = Date.now();
     const realDir = cached ? await realpath(dir) : null;
     const state = await listLibrary(req.interpreter, realDir);
@@ -327,10 +344,18 @@ export function createRRestorer(opts: RRestorerOptions): EnvironmentRestorer {
           req.log(
             `Warning: ${m.requirement.name} is ${m.installed.version} in this environment, not ${m.requirement.version ?? ''} (that version was not in ${opts.repository}).`,
           );
-        return { key, dir, reused: true, executable: req.interpreter.path, env: { R_LIBS: dir } };
+        const inventory = rInventory(reqs, state, realDir, req.interpreter.version, true);
+        return { key, dir, reused: true, executable: req.interpreter.path, env: { R_LIBS: dir }, inventory };
       }
       req.log(`All ${plan.required.length} R packages are installed in the server's library (R ${state.rVersion}, checked in ${secs}); nothing to install.`);
-      return { key, dir: null, reused: true, executable: req.interpreter.path, env: {} };
+      return {
+        key,
+        dir: null,
+        reused: true,
+        executable: req.interpreter.path,
+        env: {},
+        inventory: rInventory(reqs, state, null, req.interpreter.version, true),
+      };
     }
     // What the server's library lacks, leaving out a cached environment that no longer suffices.
     const serverPlan = realDir ? planRLibrary(reqs, state, realDir) : plan;
@@ -347,12 +372,15 @@ export function createRRestorer(opts: RRestorerOptions): EnvironmentRestorer {
       const reqs = rPackageRequirements(req.manifest);
       if (!req.managed) return unmanaged(req, reqs);
       const key = rEnvironmentKey(req.interpreter, reqs, opts.repository);
-      const running = inflight.current(key);
-      if (running) {
-        req.log(`Waiting for another deploy that is restoring the same R environment (${key}).`);
-        return running;
-      }
-      return inflight.run(key, () => managed(req, key, reqs));
+      // Shared with other builds, exclusive of a removal of the cache (runtime-caches.ts).
+      return gate.shared(() => {
+        const running = inflight.current(key);
+        if (running) {
+          req.log(`Waiting for another deploy that is restoring the same R environment (${key}).`);
+          return running;
+        }
+        return inflight.run(key, () => managed(req, key, reqs));
+      });
     },
   };
 }

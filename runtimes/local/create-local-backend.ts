@@ -3,8 +3,11 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../../src/config/schema.ts';
 import { discoverInterpreters } from '../discover.ts';
+import { SharedLock } from '../../src/domain/keyed-lock.ts';
 import { createPythonRestorer } from '../environments/python-env.ts';
-import { createRRestorer } from '../environments/r-env.ts';
+import { PYTHON_ENV_MARKER } from '../environments/python-env-dir.ts';
+import { createRRestorer, R_ENV_MARKER } from '../environments/r-env.ts';
+import { LocalRuntimeCaches } from '../environments/runtime-caches.ts';
 import type { BackendSetup } from '../runtime.ts';
 import { createJobDirectory } from '../jobs/job-directory.ts';
 import { JobStore } from '../jobs/job-store.ts';
@@ -79,6 +82,10 @@ export async function createLocalBackend(config: Config): Promise<BackendSetup> 
   for (const m of found.missing) warnings.push(`interpreter ${m} does not answer; content needing it cannot run`);
 
   const jobStore = new JobStore(path.join(config.dataDir, 'jobs'));
+  // Each language's environments are a runtime cache per version: builds share the gate, a removal holds it alone.
+  const pythonRoot = path.join(config.dataDir, 'envs', 'python');
+  const rRoot = path.join(config.dataDir, 'envs', 'r');
+  const gates = { python: new SharedLock(), r: new SharedLock() };
   const backend = new LocalBackend({
     jobs: jobStore,
     sandbox,
@@ -89,14 +96,16 @@ export async function createLocalBackend(config: Config): Promise<BackendSetup> 
     restorers: {
       // Installers run bundle-controlled code (setup.py, configure): as the content account.
       python: createPythonRestorer({
-        envRoot: path.join(config.dataDir, 'envs', 'python'),
+        envRoot: pythonRoot,
+        gate: gates.python,
         indexUrl: rc.pythonIndexUrl,
         networkEnv: config.networkEnv ?? {},
         runAs: runAs && { uid: runAs.uid, gid: runAs.gid },
         ...(installSandbox ? { sandbox: installSandbox } : {}),
       }),
       r: createRRestorer({
-        envRoot: path.join(config.dataDir, 'envs', 'r'),
+        envRoot: rRoot,
+        gate: gates.r,
         repository: rc.rRepository,
         runAs: runAs && { uid: runAs.uid, gid: runAs.gid },
         ...(installSandbox ? { sandbox: installSandbox } : {}),
@@ -118,5 +127,9 @@ export async function createLocalBackend(config: Config): Promise<BackendSetup> 
     },
     warnings,
     outputOwner: accounts,
+    caches: new LocalRuntimeCaches([
+      { language: 'Python', root: pythonRoot, marker: PYTHON_ENV_MARKER, versionField: 'version', gate: gates.python },
+      { language: 'R', root: rRoot, marker: R_ENV_MARKER, versionField: 'rVersion', gate: gates.r },
+    ]),
   };
 }

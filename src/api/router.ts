@@ -18,6 +18,8 @@ import { permissionRoutes } from './routes/permissions.ts';
 import { tagRoutes } from './routes/tags.ts';
 import { thumbnailRoutes } from './routes/thumbnails.ts';
 import { runtimeSettingsRoutes } from './routes/runtime-settings.ts';
+import { packageRoutes } from './routes/packages.ts';
+import { runtimeCacheRoutes } from './routes/runtime-caches.ts';
 import { metricsProcsRoutes } from './routes/metrics-procs.ts';
 import { gitRepositoryRoutes } from './routes/git-repository.ts';
 import { gitWebhookRoutes } from './routes/git-webhook.ts';
@@ -45,6 +47,8 @@ export interface ApiDeps {
     | 'variables'
     | 'store'
     | 'deploys'
+    | 'packages'
+    | 'caches'
     | 'tasks'
     | 'repos'
     | 'runtime'
@@ -95,6 +99,8 @@ export function apiRouter(deps: ApiDeps): Router {
   r.use(groupRoutes(ctx.groups));
   r.use(bundleRoutes(ctx.content, ctx.bundles, ctx.store));
   r.use(deployAndTaskRoutes(ctx.content, ctx.deploys, ctx.tasks, ctx.git));
+  r.use(packageRoutes(ctx.packages));
+  r.use(runtimeCacheRoutes(ctx.caches));
   r.use(applicationsV0Routes(ctx.content, ctx.store, deps.publicUrl));
   r.use(jobRoutes(ctx.content, ctx.runtime.jobs));
   r.use(variantRoutes(ctx.reports));

@@ -164,6 +164,15 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    // Connect's Server.AllowRuntimeCacheManagement: whether administrators may list and remove
+    // runtime caches through the API (`/v1/system/caches/runtime`). Off by default, as in
+    // Connect: a removal makes content that used a cache rebuild, and stops what runs from it.
+    runtimeCaches: z
+      .object({
+        allowManagement: boolFrom().default(false),
+      })
+      .strict()
+      .prefault({}),
     // Rendered reports: render history, and the loop that runs schedules and sends mail.
     reports: z
       .object({
@@ -339,6 +348,7 @@ export const ENV_VARS: Record<string, readonly string[]> = {
   LECTERN_IDLE_TIMEOUT_SECONDS: ['scaling', 'idleTimeoutSeconds'],
   LECTERN_MAX_PROCESSES_LIMIT: ['scaling', 'maxProcessesLimit'],
   LECTERN_MIN_PROCESSES_LIMIT: ['scaling', 'minProcessesLimit'],
+  LECTERN_RUNTIME_CACHE_MANAGEMENT: ['runtimeCaches', 'allowManagement'],
   LECTERN_KEEP_RENDERINGS: ['reports', 'keepRenderings'],
   LECTERN_MAX_CONCURRENT_RENDERS: ['reports', 'maxConcurrentRenders'],
   LECTERN_SCHEDULER_TICK_SECONDS: ['reports', 'tickSeconds'],

@@ -57,6 +57,7 @@ export const CONNECT_ACTIONS: Record<AuditAction, string> = {
   'content.repository.remove': 'remove_git_repository',
   'content.repository.secret': 'rotate_git_webhook_secret',
   'content.repository.webhook_refused': 'refuse_git_webhook',
+  'runtime_cache.delete': 'remove_runtime_cache',
 };
 
 const text = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : undefined);
@@ -177,5 +178,7 @@ export function describeAuditEvent(e: AuditEntry): string {
       return `Made a new webhook secret for ${on}`;
     case 'content.repository.webhook_refused':
       return `Refused a webhook for ${on}: ${text(d.reason) ?? 'bad signature'}`;
+    case 'runtime_cache.delete':
+      return `Removed the runtime cache ${text(d.language) ?? 'unknown'} ${text(d.version) ?? ''} (${text(d.image_name) ?? 'Local'})`;
   }
 }

@@ -51,6 +51,7 @@ export const AUDIT_ACTIONS = [
   'content.repository.remove',
   'content.repository.secret',
   'content.repository.webhook_refused',
+  'runtime_cache.delete',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

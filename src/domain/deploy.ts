@@ -1,5 +1,6 @@
 import type { ContentSettings } from './content.ts';
 import type { Manifest } from './manifest.ts';
+import type { EnvironmentInventory } from './packages.ts';
 
 /** What the app-mode registry (runtimes/app-modes) says about an uploaded bundle. */
 interface BundleValidation {
@@ -30,6 +31,8 @@ export interface BuildRequest {
   reportEnv?: Record<string, string>;
   /** A line for the deploy log the publisher sees. */
   log(line: string): void;
+  /** Told what the bundle's environment holds, once it is restored (not for static content, nor when it could not be listed). */
+  environmentFound?(inventory: EnvironmentInventory): void;
 }
 
 /** The content settings that shape how it runs (null: the server default). */

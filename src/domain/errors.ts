@@ -44,6 +44,8 @@ export const ErrorCode = {
   invalidTag: 158,
   tooManyRequests: 31,
   missingServerAddress: 103,
+  /** CacheManagementIsDisabled: runtime caches while `runtimeCaches.allowManagement` is off. */
+  cacheManagementDisabled: 194,
   rateLimitExceeded: 277,
   passwordTooWeak: 6,
 } as const;

@@ -74,3 +74,55 @@ export class KeyedShare<K, T> {
     return [...this.promises.keys()];
   }
 }
+
+/**
+ * Shared and exclusive turns on one thing: any number of shared holders together, or one
+ * exclusive holder alone. Turns are given in the order asked, so an exclusive request waits
+ * for the holders before it and holds back shared requests after it: it is never starved.
+ * (A runtime cache: environment builds share it; its removal is exclusive.)
+ */
+export class SharedLock {
+  private sharers = 0;
+  private held = false;
+  private readonly waiting: { exclusive: boolean; grant: () => void }[] = [];
+
+  /** Runs `fn` alongside other shared work, never during exclusive work. */
+  shared<T>(fn: () => Promise<T>): Promise<T> {
+    return this.hold(false, fn);
+  }
+
+  /** Runs `fn` alone: after the shared work under way, before any asked for later. */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    return this.hold(true, fn);
+  }
+
+  private async hold<T>(exclusive: boolean, fn: () => Promise<T>): Promise<T> {
+    if (this.waiting.length === 0 && this.free(exclusive)) this.take(exclusive);
+    else await new Promise<void>((grant) => this.waiting.push({ exclusive, grant }));
+    try {
+      return await fn();
+    } finally {
+      if (exclusive) this.held = false;
+      else this.sharers--;
+      this.next();
+    }
+  }
+
+  private free(exclusive: boolean): boolean {
+    return !this.held && (!exclusive || this.sharers === 0);
+  }
+
+  private take(exclusive: boolean): void {
+    if (exclusive) this.held = true;
+    else this.sharers++;
+  }
+
+  private next(): void {
+    while (this.waiting.length > 0 && this.free(this.waiting[0]!.exclusive)) {
+      const w = this.waiting.shift()!;
+      this.take(w.exclusive);
+      w.grant();
+      if (w.exclusive) return;
+    }
+  }
+}

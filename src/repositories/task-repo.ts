@@ -23,7 +23,7 @@ function toTask(r: Row): Task {
 
 export interface NewTask {
   id: string;
-  /** null: a task about no content item (a look at a git repository). */
+  /** null: a task about no content item (a look at a git repository, a runtime cache's removal). */
   contentId: number | null;
   bundleId: number | null;
   userId: number;

@@ -5,8 +5,10 @@ import { refuseLocked, type Bundle, type Content, type Task } from '../domain/co
 import { runSettingsOf, type BundleBuilder, type ContentEvents } from '../domain/deploy.ts';
 import { AppError } from '../domain/errors.ts';
 import { asId } from '../domain/ids.ts';
+import type { EnvironmentInventory } from '../domain/packages.ts';
 import { KeyedLock } from '../domain/keyed-lock.ts';
 import type { User } from '../domain/user.ts';
+import type { BundlePackageRepo } from '../repositories/bundle-package-repo.ts';
 import type { BundleRepo } from '../repositories/bundle-repo.ts';
 import type { ContentRepo } from '../repositories/content-repo.ts';
 import type { BundleStore } from './bundles/bundle-store.ts';
@@ -42,6 +44,7 @@ export class DeployService {
     private readonly logger: Logger,
     private readonly renders: RenderService,
     private readonly audit: AuditLog,
+    private readonly packages: BundlePackageRepo,
   ) {}
 
   /** `bundleId` null: the active bundle again (a restart or rebuild). */
@@ -91,6 +94,7 @@ export class DeployService {
       if (!activate) log(`Building a draft: viewers keep ${c.bundleId === null ? 'seeing nothing yet' : `bundle ${c.bundleId}`}.`);
       const manifest = await this.store.manifest(bundle);
       const renderStart = new Date();
+      const inventories: EnvironmentInventory[] = [];
       const rendered = await this.builder.build({
         contentGuid: c.guid,
         bundleId: bundle.id,
@@ -103,9 +107,12 @@ export class DeployService {
         // A rendered report sees RSC_REPORT_* as it does on a schedule (blastula needs them).
         reportEnv: this.renders.envFor(c, null, null),
         log,
+        environmentFound: (inv) => void inventories.push(inv),
       });
       await this.bundles.markBuilt(bundle.id);
       if (!(await this.bundles.byId(c.id, bundle.id))) throw new Error(`Bundle ${bundle.id} was deleted during the deploy.`);
+      // What it runs with, as this build found it (GET /v1/packages); a failed build records nothing.
+      await this.packages.replace(bundle.id, inventories);
       if (activate) {
         const rollback = c.bundleId !== null && bundle.id < c.bundleId;
         // The deploy's render is the default variant's first rendering (render history).

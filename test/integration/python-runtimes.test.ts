@@ -256,7 +256,10 @@ describe('Python environment restore', () => {
     const bundle = await extract('py-fastapi.tar.gz');
     logs = [];
     const env = await unmanaged(bundle);
-    expect(env).toEqual({ key: '', dir: null, reused: true, executable: PY.path, env: {} });
+    expect(env).toMatchObject({ key: '', dir: null, reused: true, executable: PY.path, env: {} });
+    // What it runs with: the interpreter's own packages (Debian's FastAPI among them).
+    expect(env.inventory).toMatchObject({ language: 'Python', languageVersion: PY.version, managed: false });
+    expect(env.inventory!.packages.map((p) => p.name.toLowerCase())).toContain('fastapi');
     expect(logs.join('\n')).toMatch(/Environment management is off.*\/usr\/bin\/python3.*as they are/);
   });
 

@@ -177,7 +177,13 @@ describe('R environment restorer', () => {
     const out = collect();
     const m = withPackage(withPackage(manifest, 'notapkg', '1.0'), 'shiny', '0.1.0');
     const env = await restorer.restore({ interpreter: R, bundleDir: dir, manifest: m, managed: false, log: out.log });
-    expect(env).toEqual({ key: '', dir: null, reused: true, executable: R.path, env: {} });
+    expect(env).toMatchObject({ key: '', dir: null, reused: true, executable: R.path, env: {} });
+    // What it runs with: the library's shiny, not the manifest's version; nothing for what is missing.
+    expect(env.inventory).toMatchObject({ language: 'R', languageVersion: R.version, managed: false });
+    const names = env.inventory!.packages.map((p) => p.name);
+    expect(names).toContain('shiny');
+    expect(names).not.toContain('notapkg');
+    expect(env.inventory!.packages.find((p) => p.name === 'shiny')!.version).not.toBe('0.1.0');
     expect(out.text()).toContain('R environment management is off');
     expect(out.text()).toMatch(/Warning: 2 R packages .* missing or at another version/);
     expect(out.text()).toContain('notapkg 1.0: not installed');

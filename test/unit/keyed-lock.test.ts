@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { KeyedLock, KeyedShare } from '../../src/domain/keyed-lock.ts';
+import { KeyedLock, KeyedShare, SharedLock } from '../../src/domain/keyed-lock.ts';
 
 /** A promise settled from outside, to hold work open while a test looks. */
 function gate<T = void>() {
@@ -146,5 +146,59 @@ describe('KeyedShare', () => {
     await expect(first).rejects.toThrow('late');
     await tick();
     expect(share.current('k')).toBe(second);
+  });
+});
+
+describe('SharedLock', () => {
+  it('lets shared work run together, and exclusive work alone after it', async () => {
+    const lock = new SharedLock();
+    const order: string[] = [];
+    const a = gate();
+    const b = gate();
+    const s1 = lock.shared(async () => {
+      order.push('s1 start');
+      await a.promise;
+      order.push('s1 end');
+    });
+    const s2 = lock.shared(async () => {
+      order.push('s2 start');
+      await b.promise;
+      order.push('s2 end');
+    });
+    const x = lock.exclusive(async () => {
+      order.push('x');
+    });
+    await tick();
+    expect(order).toEqual(['s1 start', 's2 start']);
+    a.resolve();
+    await tick();
+    expect(order).toEqual(['s1 start', 's2 start', 's1 end']);
+    b.resolve();
+    await Promise.all([s1, s2, x]);
+    expect(order).toEqual(['s1 start', 's2 start', 's1 end', 's2 end', 'x']);
+  });
+
+  it('holds back shared work asked for after a waiting exclusive turn, and survives failures', async () => {
+    const lock = new SharedLock();
+    const order: string[] = [];
+    const a = gate();
+    const s1 = lock.shared(async () => {
+      await a.promise;
+      order.push('s1');
+    });
+    const x = lock.exclusive(async () => {
+      order.push('x');
+      throw new Error('boom');
+    });
+    const s2 = lock.shared(async () => {
+      order.push('s2');
+    });
+    await tick();
+    expect(order).toEqual([]);
+    a.resolve();
+    await s1;
+    await expect(x).rejects.toThrow('boom');
+    await s2;
+    expect(order).toEqual(['s1', 'x', 's2']);
   });
 });

@@ -56,7 +56,7 @@ function closed(traffic: TrafficRecorder | undefined, contentGuid: string, relea
  * joined the viewer to the app (an upgrade the app refused is no session) until it closed.
  */
 function shinySession(usage: UsageRecorder | undefined, appMode: string, contentGuid: string, userGuid: string | null) {
-  if (!usage || !isShinyMode(appMode)) return undefined;
+  if (!usage?.recording || !isShinyMode(appMode)) return undefined;
   let end: (() => void) | undefined;
   return {
     joined: () => void (end = usage.sessionStarted(contentGuid, userGuid, new Date())),

@@ -19,6 +19,11 @@ interface UsageRequest {
  * an implementation only buffers in memory: the writes happen later, off that path.
  */
 export interface UsageRecorder {
+  /**
+   * False while recording is paused: the proxy then adds nothing to a request, as when usage
+   * is off (bench/proxy compares the two on one server).
+   */
+  readonly recording: boolean;
   /** Any request to an item (Connect's "hits"). */
   hit(r: UsageRequest): void;
   /** A page view of an item (Connect's "visits"), and for a report the render it showed. */
@@ -88,7 +93,7 @@ export function recordUsageWhenDone(
   tail: string,
   appMode: string,
 ): void {
-  if (!usage) return;
+  if (!usage?.recording) return;
   const pending: Pending = { usage, req, ...who, tail, api: isApiMode(appMode), at: new Date() };
   (res as ServerResponse & { [PENDING]?: Pending })[PENDING] = pending;
   // 'finish': the answer was sent in full; an abandoned request is not a view.

@@ -34,6 +34,8 @@ export class UsageRecorderService {
   private readonly batcher: Batcher<UsageEvent>;
   /** Open sessions, so a shutdown can end them. */
   private readonly open = new Map<string, () => void>();
+  /** Paused (false), the proxy records nothing; bench/proxy pauses it to measure the cost. */
+  recording = true;
 
   constructor(
     private readonly writer: UsageWriter,

@@ -246,4 +246,21 @@ describe.each(DATABASES)('usage instrumentation on %s', (kind) => {
     const hits = await api(t.url, 'GET', `/__api__/v1/instrumentation/content/hits?content_guid=${site.guid}`, { key: t.admin.key });
     expect(hits.body.some((h: { data: { path: string } }) => h.data.path === '/old')).toBe(false);
   });
+
+  it('writes what it holds when the server stops, and reads it after a restart', async () => {
+    const first = await startTestServer(kind, { config: { reports: QUIET_SCHEDULER } as never });
+    let second: TestServer | undefined;
+    try {
+      const d = await deployBundle(first.url, first.admin.key, 'usage-stop', fixture('py-static-html.tar.gz'));
+      expect(d.task.code, d.log).toBe(0);
+      expect((await get(d.content.content_url, first.admin.key)).status).toBe(200);
+      // No flush: the batch is still waiting for its second when the server stops.
+      await first.stop();
+      second = await startTestServer(kind, { db: first.db, config: { reports: QUIET_SCHEDULER } as never });
+      const res = await api(second.url, 'GET', `/__api__/v1/instrumentation/content/visits?content_guid=${d.content.guid}`, { key: second.admin.key });
+      expect(res.body.results).toHaveLength(1);
+    } finally {
+      await (second ?? first).close();
+    }
+  });
 });

@@ -11,6 +11,7 @@ import * as tagsThumbnails from './20261205-001-tags-thumbnails.ts';
 import * as recentViews from './20261206-001-recent-views.ts';
 import * as contentLock from './20261207-001-content-lock.ts';
 import * as contentRepositories from './20261208-001-content-repositories.ts';
+import * as usage from './20261208-002-usage.ts';
 import * as bundlePackages from './20261208-003-bundle-packages.ts';
 
 /** Every migration, in order. Never edit one that has landed: add a new one. */
@@ -27,5 +28,6 @@ export const migrations: Record<string, Knex.Migration> = {
   '20261206-001-recent-views': recentViews,
   '20261207-001-content-lock': contentLock,
   '20261208-001-content-repositories': contentRepositories,
+  '20261208-002-usage': usage,
   '20261208-003-bundle-packages': bundlePackages,
 };

@@ -9,6 +9,7 @@ import type { ContentRunner } from '../runtimes/content-runner.ts';
 import type { Content } from '../src/domain/content.ts';
 import type { ReportRenderer } from '../src/domain/reports.ts';
 import { handoffOf, THUMBNAIL } from './gateway.ts';
+import { noteRenderShown } from './usage.ts';
 
 const DRAFT = /^_bundle(\d+)$/;
 const VARIANT = /^v([A-Za-z0-9]{8})$/;
@@ -133,6 +134,7 @@ export function contentRouter(
       if ((variant || rev) && shown.length === 0 && !req.path.endsWith('/')) return res.redirect(301, `${req.baseUrl}${req.path}/`);
       const choice = draft ? 'newest' : await files.renderingOf(user, content, variant ? variant[1]! : null, rev ? Number(rev[1]) : null);
       const dir = choice === 'newest' ? await runner.renderDir(content.guid, bundle.id) : reports.outputDir(choice.outputPath);
+      if (choice !== 'newest') noteRenderShown(res, choice);
       if (!dir) throw AppError.notFound('This report has not been rendered yet.');
       target = { ...target, dir, bundle: { ...bundle, primaryFile: choice === 'newest' ? 'index.html' : choice.outputFile } };
     }

@@ -10,6 +10,7 @@ import type { InstancePool, Lease, Scaling } from './instance-pool.ts';
 import { UpstreamFailed, type HttpRelay } from './relay.ts';
 import { acquireFailure, relayFailure, serveRequestFor, timeoutsOf } from './serving.ts';
 import { recordWhenClosed, type TrafficRecorder } from './traffic.ts';
+import { recordUsageWhenDone, type UsageRecorder } from './usage.ts';
 import { rewriteVanity, vanityBasePath } from './vanity.ts';
 
 /** `/content/{guid}/`, or a draft's `/content/{guid}/_bundle{id}/`, and what follows. */
@@ -63,6 +64,8 @@ export interface GatewayDeps {
   startingPageAfterMs: number;
   /** Where each request to an item is counted and timed (metrics); absent when they are off. */
   traffic?: TrafficRecorder;
+  /** Where hits and page views are noted for the instrumentation API; absent when it is off. */
+  usage?: UsageRecorder;
 }
 
 /** A page load (not a script's fetch): the viewer can be shown a page that retries. */
@@ -117,6 +120,15 @@ export function contentGateway(deps: GatewayDeps) {
     // Never relayed to the app: the page router serves it, with the access just checked.
     if (draft === null && (contentUrl ?? '').slice(m[0].length).replace(/\?.*$/s, '') === THUMBNAIL) return handOn({ user, resolution });
     const target = resolution.target;
+    // Set here, before the relay or the page router answers, so both kinds of content count.
+    recordUsageWhenDone(
+      deps.usage,
+      req,
+      res,
+      { contentGuid: target.content.guid, userGuid: user?.guid ?? null, bundleId: target.bundle.id },
+      (contentUrl ?? '/').slice(m[0].length - 1) || '/',
+      target.bundle.appMode,
+    );
     // Static files and renders (and app modes this server cannot run) are the page router's.
     if (!deps.runner.serves(target.bundle.appMode)) return handOn({ user, resolution });
 

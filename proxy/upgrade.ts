@@ -11,6 +11,7 @@ import type { InstancePool, Scaling } from './instance-pool.ts';
 import { acquireFailure, serveRequestFor } from './serving.ts';
 import { rewriteVanity, vanityBasePath } from './vanity.ts';
 import type { TrafficRecorder } from './traffic.ts';
+import { isShinyMode, type UsageRecorder } from './usage.ts';
 import type { WsRelay } from './ws-relay.ts';
 
 export interface UpgradeDeps {
@@ -32,6 +33,8 @@ export interface UpgradeDeps {
   pingSeconds: number;
   /** Where each relayed WebSocket is counted (metrics); absent when they are off. */
   traffic?: TrafficRecorder;
+  /** Where Shiny sessions are noted for the instrumentation API; absent when it is off. */
+  usage?: UsageRecorder;
 }
 
 function refuse(socket: Duplex, status: number, reason: string, extra = '') {
@@ -45,6 +48,19 @@ function closed(traffic: TrafficRecorder | undefined, contentGuid: string, relea
   return () => {
     release();
     traffic.websocketClosed(contentGuid);
+  };
+}
+
+/**
+ * A Shiny app's WebSocket is a session (connect-api-next.md §7.2): from the moment the relay
+ * joined the viewer to the app (an upgrade the app refused is no session) until it closed.
+ */
+function shinySession(usage: UsageRecorder | undefined, appMode: string, contentGuid: string, userGuid: string | null) {
+  if (!usage?.recording || !isShinyMode(appMode)) return undefined;
+  let end: (() => void) | undefined;
+  return {
+    joined: () => void (end = usage.sessionStarted(contentGuid, userGuid, new Date())),
+    closed: () => end?.(),
   };
 }
 
@@ -92,8 +108,13 @@ export function contentUpgrade(deps: UpgradeDeps) {
         prepareForContent(req, path, vanityBasePath(req) ?? m[0], who.user ? await deps.viewerOf(who.user) : undefined, (c) =>
           deps.signCredentials(content.guid, c),
         );
+        const session = shinySession(deps.usage, result.target.bundle.appMode, content.guid, who.user?.guid ?? null);
+        const done = closed(deps.traffic, content.guid, lease.release);
         // A WebSocket holds its process's connection slot for as long as it is open.
-        deps.relay.forward(req, socket, head, instance.target, { pingSeconds: deps.pingSeconds }, closed(deps.traffic, content.guid, lease.release));
+        deps.relay.forward(req, socket, head, instance.target, { pingSeconds: deps.pingSeconds, onJoined: session?.joined }, () => {
+          done();
+          session?.closed();
+        });
       } catch (err) {
         lease.release();
         throw err;

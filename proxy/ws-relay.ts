@@ -25,6 +25,8 @@ export interface WsRelayOptions {
   pingSeconds: number;
   /** A Set-Cookie for the viewer's handshake response (after the app's own). */
   setCookie?: string;
+  /** Runs once the viewer is joined to the app (both handshakes done), before any message. */
+  onJoined?: (() => void) | undefined;
 }
 
 function refuse(socket: Duplex, status: number, reason: string) {
@@ -156,6 +158,7 @@ export class WsRelay {
       // Synchronous here (no verifyClient): when it did not call back, ws refused the viewer.
       this.server.handleUpgrade(req, socket, head, (viewer) => {
         joined = true;
+        opts.onJoined?.();
         this.join(viewer, app, opts.pingSeconds, finish);
       });
       this.server.off('headers', addHeaders);

@@ -29,6 +29,7 @@ import { ProcessVariableService } from './services/process-variable-service.ts';
 import { ContentSearchRepo } from './repositories/content-search-repo.ts';
 import { RecentViewRepo } from './repositories/recent-view-repo.ts';
 import { ContentSearchService } from './services/content-search-service.ts';
+import { UsageService } from './services/usage/usage-service.ts';
 import type { ReportServices } from './services/reports/index.ts';
 import { RenderService } from './services/reports/render-service.ts';
 import { ScheduleService } from './services/reports/schedule-service.ts';
@@ -62,6 +63,8 @@ export interface AppContext extends CoreContext {
   contentFiles: ContentFiles;
   /** The catalog's search (the browser's and `GET /v1/search/content`). */
   search: ContentSearchService;
+  /** The instrumentation API's reads of usage, and its retention. */
+  usage: UsageService;
   deploys: DeployService;
   /** What each item's active bundle runs with (`/v1/packages`, `.../packages`, `.../lockfile`). */
   packages: PackageService;
@@ -244,6 +247,7 @@ export async function createAppContext(config: Config, logger: Logger, events: C
     vanities: new VanityService(repos.vanities, repos.content, access, audit),
     search: new ContentSearchService(new ContentSearchRepo(db.knex), repos.users, content, access, repos.thumbnails, repos.tags, new RecentViewRepo(db.knex)),
     tags: new TagService(repos.tags, content, access, audit),
+    usage: new UsageService(repos.usage, config.usage.retentionDays),
     thumbnails: new ThumbnailService(repos.thumbnails, content, audit),
     contentFiles: new ContentFiles(repos.content, repos.bundles, store, access, { variants: repos.variants, renderings: repos.renderings }, generation),
     deploys,

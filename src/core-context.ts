@@ -7,6 +7,7 @@ import { trackWrites } from './db/write-generation.ts';
 import { migrateLatest } from './db/migrate.ts';
 import type { Logger } from './logging/logger.ts';
 import { ApiKeyRepo } from './repositories/api-key-repo.ts';
+import { UsageRepo } from './repositories/usage-repo.ts';
 import { AuditRepo } from './repositories/audit-repo.ts';
 import { BundleRepo } from './repositories/bundle-repo.ts';
 import { ContentRepo } from './repositories/content-repo.ts';
@@ -51,6 +52,7 @@ export interface CoreContext {
     keys: ApiKeyRepo;
     sessions: SessionRepo;
     audit: AuditRepo;
+    usage: UsageRepo;
     content: ContentRepo;
     bundles: BundleRepo;
     tasks: TaskRepo;
@@ -96,6 +98,7 @@ export async function openCore(config: Config, logger: Logger): Promise<CoreCont
     keys: new ApiKeyRepo(db.knex),
     sessions: new SessionRepo(db.knex),
     audit: new AuditRepo(db.knex),
+    usage: new UsageRepo(db.knex),
     content: new ContentRepo(db.knex),
     bundles: new BundleRepo(db.knex),
     tasks: new TaskRepo(db.knex),

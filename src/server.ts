@@ -36,6 +36,9 @@ import { poolUse } from './db/pool-use.ts';
 import { createMetrics } from './metrics/create-metrics.ts';
 import { parseListenAddress } from './metrics/listen-address.ts';
 import { metricsHandler } from './metrics/metrics-endpoint.ts';
+import { UsageRecorderService } from './services/usage/usage-recorder.ts';
+import { ThreadedUsageWriter } from './services/usage/threaded-writer.ts';
+import { usageRetention } from './services/usage/usage-retention.ts';
 
 const VIEWS_DIR = fileURLToPath(new URL('../views', import.meta.url));
 const HTMX_FILE = createRequire(import.meta.url).resolve('htmx.org/dist/htmx.min.js');
@@ -51,6 +54,8 @@ export interface LecternServer {
   scheduler: Scheduler;
   /** The port Prometheus metrics are served on with `metrics.listen`, once listening. */
   readonly metricsPort: number | undefined;
+  /** Usage recorded by the proxy (absent when `usage.enabled` is off); `flush()` writes what is buffered. */
+  usage: UsageRecorderService | undefined;
   /** Starts listening on both origins; resolves with Lectern's own port. */
   listen(port?: number, address?: string): Promise<number>;
   /** Stops taking connections, lets in-flight requests finish (up to the grace period), closes the database. */
@@ -116,6 +121,16 @@ export function buildServer(ctx: AppContext): LecternServer {
           state: { runningProcesses: () => ctx.runtime.runner.running(), backend: ctx.runtime.name, databasePool: () => poolUse(ctx.db) },
         })
       : undefined;
+  // Usage instrumentation: the proxy buffers visits, hits and Shiny sessions; a batch is
+  // written every second (or sooner when many wait) by a thread of its own, with its own
+  // connection, never on the request's way nor on the event loop that relays them.
+  const usage = config.usage.enabled
+    ? new UsageRecorderService(
+        new ThreadedUsageWriter(config),
+        { flushRows: config.usage.flushRows, flushMs: 1000, maxRows: config.usage.maxBufferedRows },
+        logger.child({ component: 'usage' }),
+      )
+    : undefined;
   // On Lectern's own port, behind the bearer token (the schema requires one with `enabled`).
   if (metrics && config.metrics.enabled && config.metrics.token) app.get('/metrics', metricsHandler(metrics.registry, config.metrics.token));
   // On an address of its own, without a token: the administrator chose who can reach it.
@@ -256,6 +271,7 @@ export function buildServer(ctx: AppContext): LecternServer {
     log: accessLog(logger.child({ origin: 'content' })),
     startingPageAfterMs: config.proxy.startingPageAfterMs,
     traffic: metrics?.traffic,
+    usage,
   });
   const withGateway =
     (next: http.RequestListener): http.RequestListener =>
@@ -290,6 +306,7 @@ export function buildServer(ctx: AppContext): LecternServer {
     identify,
     pingSeconds: config.proxy.websocketPingSeconds,
     traffic: metrics?.traffic,
+    usage,
     viewerOf,
     signCredentials,
     vanities: ctx.vanities,
@@ -321,6 +338,8 @@ export function buildServer(ctx: AppContext): LecternServer {
       },
       // Git-backed content with polling on: a look at each branch every git.pollIntervalSeconds.
       { name: 'git-poll', run: async (now) => void (await ctx.git.poller.run(now)) },
+      // Usage past its retention, once a day.
+      usageRetention(ctx.usage, logger.child({ component: 'usage' })),
     ],
     { tickSeconds: config.reports.tickSeconds, batch: 50, onDispatched: metrics && ((lag) => metrics.work.scheduleDispatched(lag)) },
     ctx.clock,
@@ -334,6 +353,7 @@ export function buildServer(ctx: AppContext): LecternServer {
     contentHttp: contentServer,
     ctx,
     scheduler,
+    usage,
     get contentPort() {
       return boundContent;
     },
@@ -360,6 +380,8 @@ export function buildServer(ctx: AppContext): LecternServer {
           ...(metricsServer ? [drain(metricsServer, 0)] : []),
         ]);
         await scheduler.stop();
+        // After the drain, so the sessions it closed are written ended; before the database goes.
+        await usage?.close();
         browser.store.stop();
         pool.stop();
         await relay.close();

@@ -1,4 +1,5 @@
 import { auditLogRoutes } from './routes/audit-logs.ts';
+import { instrumentationRoutes } from './routes/instrumentation.ts';
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import type { AppContext } from '../app-context.ts';
 import type { ApiKeyService } from '../services/api-key-service.ts';
@@ -60,6 +61,7 @@ export interface ApiDeps {
     | 'thumbnails'
     | 'audit'
     | 'git'
+    | 'usage'
   >;
   publicUrl: string | undefined;
   /** Checks the CSRF token; applied only to session-authenticated changes. */
@@ -109,6 +111,7 @@ export function apiRouter(deps: ApiDeps): Router {
   r.use(runtimeSettingsRoutes(ctx.runtime.interpreters));
   r.use(runtimeImageRoutes(() => ctx.runtime.runtimeImages()));
   r.use(auditLogRoutes(ctx.audit, deps.publicUrl));
+  r.use(instrumentationRoutes(ctx.usage, deps.publicUrl));
   const processes = new ProcessList({ running: () => ctx.runtime.runner.running(), content: (guid) => ctx.repos.content.byGuid(guid) }, new ProcessUsage());
   r.use(metricsProcsRoutes(processes, deps.publicUrl));
   return r;

@@ -265,6 +265,30 @@ export const configSchema = z
         path: ['token'],
       })
       .prefault({}),
+    // Usage instrumentation (connect-api-next.md §7): visits, Shiny sessions and hits recorded
+    // by the proxy, written in batches off the request path.
+    usage: z
+      .object({
+        // Connect's Metrics.Instrumentation: on unless the administrator turns it off.
+        enabled: boolFrom().default(true),
+        // Days of usage kept; older rows go in the daily prune. 0 keeps everything (Connect's
+        // way). A year by default: the hits are every request to content, so an unbounded
+        // table is a slow leak, and a year still answers "this month against last year's".
+        retentionDays: intFrom(
+          z
+            .number()
+            .int()
+            .min(0)
+            .max(100 * 365),
+        ).default(365),
+        // A batch is written once this many rows wait, or a second after the first of them.
+        flushRows: intFrom(z.number().int().min(1).max(10_000)).default(500),
+        // Rows held in memory at most while the database is slow; beyond it they are dropped
+        // (and counted in the log) rather than growing the server without end.
+        maxBufferedRows: intFrom(z.number().int().min(1).max(10_000_000)).default(50_000),
+      })
+      .strict()
+      .prefault({}),
     // Set by the loader to the file it read, so content sandboxes can hide it.
     configFile: z.string().optional(),
     // Set by the loader: proxy and certificate variables package installers need.
@@ -336,6 +360,8 @@ export const ENV_VARS: Record<string, readonly string[]> = {
   LECTERN_GIT_TIMEOUT_SECONDS: ['git', 'timeoutSeconds'],
   LECTERN_GIT_PROTOCOLS: ['git', 'protocols'],
   LECTERN_METRICS_ENABLED: ['metrics', 'enabled'],
+  LECTERN_USAGE_ENABLED: ['usage', 'enabled'],
+  LECTERN_USAGE_RETENTION_DAYS: ['usage', 'retentionDays'],
   LECTERN_METRICS_TOKEN: ['metrics', 'token'],
   LECTERN_METRICS_LISTEN: ['metrics', 'listen'],
 };

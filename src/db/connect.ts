@@ -13,7 +13,11 @@ export interface Database {
   description: string;
 }
 
-function sqlitePath(config: Config): string {
+/** What opening the database needs of the configuration (a worker thread gets only this). */
+export type DatabaseConfig = Pick<Config, 'database' | 'dataDir'>;
+
+/** The SQLite file the configuration names: the default, or `database.url` against the data directory. */
+export function sqlitePath(config: DatabaseConfig): string {
   const url = config.database.url;
   if (!url) return path.join(config.dataDir, 'lectern.db');
   const p = url.replace(/^sqlite:(\/\/)?/i, '');
@@ -31,10 +35,15 @@ function secureSqliteFiles(filename: string): Tightened[] {
   return [filename, `${filename}-wal`, `${filename}-shm`].map((f) => tightenMode(f, 0o600)).filter((t): t is Tightened => !!t);
 }
 
+/** A PostgreSQL URL (anything else is an SQLite file). */
+export function isPostgresUrl(url: string | undefined): boolean {
+  return !!url && /^postgres(ql)?:\/\//i.test(url);
+}
+
 /** `tightened` hears of each database file whose mode was made stricter (for the log). */
-export function openDatabase(config: Config, tightened: (t: Tightened) => void = () => undefined): Database {
+export function openDatabase(config: DatabaseConfig, tightened: (t: Tightened) => void = () => undefined): Database {
   const url = config.database.url;
-  if (url && /^postgres(ql)?:\/\//i.test(url)) {
+  if (url && isPostgresUrl(url)) {
     const knex = knexFactory({
       client: 'pg',
       connection: url,

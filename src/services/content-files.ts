@@ -17,7 +17,8 @@ export interface ServableBundle {
   dir: string;
 }
 
-export type RenderChoice = { outputPath: string; outputFile: string; variant: number } | 'newest';
+/** A render to serve; `renderingId` and `variantKey` say which, for the usage a view records. */
+export type RenderChoice = { outputPath: string; outputFile: string; variant: number; variantKey: string; renderingId: number } | 'newest';
 
 export type Resolution =
   | { ok: true; target: ServableBundle }
@@ -87,11 +88,17 @@ export class ContentFiles {
       if (!mine || !of || (await this.hidden(user, c, of)) || r.status !== 'succeeded' || !r.outputPath) {
         throw AppError.notFound('The requested rendering does not exist.');
       }
-      return { outputPath: r.outputPath, outputFile: r.outputFile ?? 'index.html', variant: r.variantId };
+      return { outputPath: r.outputPath, outputFile: r.outputFile ?? 'index.html', variant: r.variantId, variantKey: of.key, renderingId: r.id };
     }
     const current = variant?.renderingId ? await this.reports.renderings.served(variant.renderingId) : undefined;
-    if (current?.outputPath && (variantKey !== null || current.bundleId === c.bundleId)) {
-      return { outputPath: current.outputPath, outputFile: current.outputFile ?? 'index.html', variant: current.variantId };
+    if (variant && current?.outputPath && (variantKey !== null || current.bundleId === c.bundleId)) {
+      return {
+        outputPath: current.outputPath,
+        outputFile: current.outputFile ?? 'index.html',
+        variant: current.variantId,
+        variantKey: variant.key,
+        renderingId: current.id,
+      };
     }
     if (variantKey !== null) throw AppError.notFound('This variant has not been rendered yet.');
     return 'newest';

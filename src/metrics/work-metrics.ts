@@ -27,7 +27,7 @@ export class WorkMetrics {
     });
     this.renders = new Counter({
       name: 'lectern_renders_total',
-      help: 'Report renders that ended, by trigger (manual, schedule, deploy) and outcome (success, failure).',
+      help: "Report renders that ended, by trigger (manual, schedule) and outcome (success, failure); a deploy's render is part of the deploy (lectern_deploy_duration_seconds).",
       labelNames: ['trigger', 'outcome'],
       registers,
     });

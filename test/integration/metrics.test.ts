@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { makeBundle, wsModule } from '../helpers/bundles.ts';
+import { fixture, makeBundle, wsModule } from '../helpers/bundles.ts';
 import { DATABASES } from '../helpers/databases.ts';
 import { deployBundle, get } from '../helpers/deploy.ts';
-import { api, startTestServer, type TestServer } from '../helpers/server.ts';
+import { api, QUIET_SCHEDULER, startTestServer, type TestServer } from '../helpers/server.ts';
+import { TestClock } from '../helpers/test-clock.ts';
 
 const TOKEN = 'metrics-test-token-0123456789';
 const APP = `
@@ -106,6 +107,45 @@ describe.each(DATABASES)('metrics on %s', (kind) => {
       await expect.poll(procsNow, { timeout: 20_000 }).toEqual({});
       expect((await scrape(`${t.url}/metrics`, auth)).text).not.toContain(`lectern_content_requests_total{content_guid="${guid}"`);
     }, 120_000);
+  });
+
+  describe('for rendered reports', () => {
+    const MINUTE = 60_000;
+    let t: TestServer;
+    afterAll(async () => t?.close());
+
+    it("shows a report's renders by trigger and outcome, and how late the scheduler dispatched a due one", async () => {
+      // The scheduler's own timer stays out of the way: the test moves the clock and ticks.
+      const clock = new TestClock(new Date(Math.floor(Date.now() / MINUTE) * MINUTE));
+      t = await startTestServer(kind, { clock: clock.now, config: { metrics: { enabled: true, token: TOKEN }, reports: QUIET_SCHEDULER } as never });
+      const pub = await t.createUser('metrics-reporter', 'publisher');
+      const d = await deployBundle(t.url, pub.key, 'metrics-notebook', fixture('py-jupyter-static.tar.gz'));
+      expect(d.task.code, d.log).toBe(0);
+      const variant = (await api(t.url, 'GET', `/__api__/applications/${d.content.guid}/variants`, { key: pub.key })).body[0];
+      const made = await api(t.url, 'POST', '/__api__/schedules', {
+        key: pub.key,
+        body: { app_id: variant.app_id, variant_id: variant.id, type: 'minute', schedule: '{"N": 5}', start_time: clock.now().toISOString() },
+      });
+      expect(made.status, JSON.stringify(made.body)).toBe(200);
+      const metrics = async () => (await scrape(`${t.url}/metrics`, { authorization: `Bearer ${TOKEN}` })).text;
+      expect(sample(await metrics(), 'lectern_scheduler_lag_seconds_count', {})).toBe(0);
+
+      // Due at +5 min, dispatched at +7 min: two minutes late.
+      clock.advance(7 * MINUTE);
+      expect((await t.server.scheduler.tick()).claimed).toBe(1);
+      await t.server.ctx.reports.renders.idle();
+      const m = await metrics();
+      expect(m).toMatch(/^lectern_scheduler_lag_seconds_count 1$/m);
+      expect(m).toMatch(/^lectern_scheduler_lag_seconds_sum 120$/m);
+      // Under the 300 s bucket, over the 60 s one.
+      expect(m).toMatch(/^lectern_scheduler_lag_seconds_bucket\{le="60"\} 0$/m);
+      expect(sample(m, 'lectern_renders_total', { trigger: 'schedule', outcome: 'success' })).toBe(1);
+      expect(sample(m, 'lectern_render_duration_seconds_count', { trigger: 'schedule', outcome: 'success' })).toBe(1);
+      expect(sample(m, 'lectern_render_duration_seconds_sum', { trigger: 'schedule', outcome: 'success' })).toBeGreaterThan(0);
+      // The deploy's own render is part of the deploy, counted there and not again here.
+      expect(sample(m, 'lectern_renders_total', { trigger: 'deploy' })).toBe(0);
+      expect(sample(m, 'lectern_deploy_duration_seconds_count', { outcome: 'success' })).toBe(1);
+    });
   });
 
   describe('when off (the default)', () => {

@@ -251,8 +251,10 @@ export class RenderService {
       if (r.taskId) void this.tasks.log(r.taskId, line).catch(() => undefined);
     };
     if (!(await this.repos.renderings.start(r.id, this.o.serverId, this.clock()))) return;
-    const started = this.clock();
-    const durationNs = () => Math.max(0, this.clock().getTime() - started.getTime()) * 1e6;
+    // Timed on the monotonic clock: the wall clock the timestamps come from may step (NTP, or a
+    // test's clock that stands still) while the render runs.
+    const started = performance.now();
+    const durationNs = () => Math.round((performance.now() - started) * 1e6);
     const ran = await this.run(r, log).then(
       (ok) => ({ ok, error: null }),
       (err: unknown) => ({ ok: null, error: err instanceof Error ? err.message : String(err) }),

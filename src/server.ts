@@ -340,6 +340,8 @@ export function buildServer(ctx: AppContext): LecternServer {
       { name: 'git-poll', run: async (now) => void (await ctx.git.poller.run(now)) },
       // Usage past its retention, once a day.
       usageRetention(ctx.usage, logger.child({ component: 'usage' })),
+      // With LDAP logins: the groups of LDAP users re-read every auth.ldap.groupSyncHours.
+      ...(ctx.ldapSync ? [ctx.ldapSync] : []),
     ],
     { tickSeconds: config.reports.tickSeconds, batch: 50, onDispatched: metrics && ((lag) => metrics.work.scheduleDispatched(lag)) },
     ctx.clock,

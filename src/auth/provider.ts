@@ -16,12 +16,21 @@ export type LoginKind = 'password' | 'redirect' | 'header';
  * @public (for the login providers still to come; nothing implements it yet)
  */
 export interface LoginAttempt {
+  /** The client's address (`req.ip`: through `server.trustProxy`'s hops). */
   ip: string;
+  /**
+   * The address of the connection's other end (the socket's), whatever any header says: the
+   * only address a provider that trusts a front proxy by its address may believe.
+   */
+  peer?: string | undefined;
 }
 
-/** Why a login failed, as the login page shows it: 401 (wrong, or locked) or 429 (throttled). */
+/**
+ * Why a login failed, as the login page shows it: 401 (wrong, locked, refused), 429
+ * (throttled) or 503 (the identity provider could not be reached).
+ */
 export interface LoginFailure {
-  status: 401 | 429;
+  status: 401 | 429 | 503;
   message: string;
   /** Seconds until the next try is taken (429 only): the page sends `Retry-After`. */
   retryAfter?: number;
@@ -38,6 +47,8 @@ export type LoginOutcome = { ok: true; user: User } | { ok: false; failure: Logi
 interface ProviderBase {
   /** Unique among the configured providers; the passport strategy's name. */
   readonly name: string;
+  /** What the login page calls it ("Log in with <displayName>"); the name when absent. */
+  readonly displayName?: string | undefined;
 }
 
 /** Checks a username and password from Lectern's login form. */
@@ -64,6 +75,11 @@ export interface RedirectLoginProvider extends ProviderBase {
  */
 export interface HeaderLoginProvider extends ProviderBase {
   readonly kind: 'header';
+  /**
+   * The username a believed request names, without logging in (cheap: no database). A
+   * session whose user differs is ended, so the browser follows whom the proxy says.
+   */
+  claimed(headers: Readonly<Record<string, string | string[] | undefined>>, attempt: LoginAttempt): string | undefined;
   /** `undefined`: the request carries no such header, so this provider has nothing to say. */
   login(headers: Readonly<Record<string, string | string[] | undefined>>, attempt: LoginAttempt): Promise<LoginOutcome | undefined>;
 }

@@ -121,7 +121,9 @@ export async function createAppContext(config: Config, logger: Logger, events: C
     roleMapping: config.auth.roleMapping,
   });
   const ldap = config.auth.ldap;
-  const ldapSync = ldap ? new LdapGroupSync(new LdapDirectory(ldap), accounts, ldap.groupSyncHours, logger.child({ component: 'ldap-sync' })) : undefined;
+  const ldapSync = ldap
+    ? new LdapGroupSync(new LdapDirectory(ldap), accounts, ldap.groupSyncHours, logger.child({ component: 'ldap-sync' }), clock())
+    : undefined;
   const appModes = createBundleValidator();
   const store = new BundleStore(config.dataDir, config.bundles, appModes, repos.bundles);
   await store.init();

@@ -19,20 +19,23 @@ export interface LdapSyncReport {
  */
 export class LdapGroupSync {
   readonly name = 'ldap-group-sync';
-  private nextRun: number | undefined;
+  private nextRun: number;
 
   constructor(
     private readonly directory: LdapDirectory,
     private readonly accounts: RemoteAccounts,
     private readonly hours: number,
     private readonly logger: Logger,
-  ) {}
+    /** When the server started: the first sync is one interval later. */
+    started: Date,
+  ) {
+    this.nextRun = started.getTime() + hours * 3600_000;
+  }
 
-  /** Each scheduler tick: a sync when one is due (the first a full interval after the first tick). */
+  /** Each scheduler tick: a sync when one is due. */
   async run(now: Date): Promise<void> {
     if (this.hours === 0) return;
     const period = this.hours * 3600_000;
-    this.nextRun ??= now.getTime() + period;
     if (now.getTime() < this.nextRun) return;
     this.nextRun = now.getTime() + period;
     const report = await this.syncAll();

@@ -20,9 +20,10 @@ export const loginPage: Page = (r, d) => {
   });
 
   const passwordForm = offers(d).passwordForm;
+  // Password logins switched off (auth.password.enabled, and no LDAP): nothing checks one, so
+  // the refusal needs no CSRF token (it changes nothing).
+  r.post('/login', (_req, _res, next) => next(passwordForm ? undefined : AppError.forbidden('Logging in with a password is switched off on this server.')));
   r.post('/login', d.csrf.protect, (req, res, next) => {
-    // Password logins switched off (auth.password.enabled, and no LDAP): nothing checks one.
-    if (!passwordForm) return next(AppError.forbidden('Logging in with a password is switched off on this server.'));
     const body = req.body as Record<string, unknown>;
     const target = safeNext(body.next, d.origin.content(req));
     d.passport.authenticate(LOGIN_FORM, (err: unknown, user: Express.User | false, info?: PassportFailure) => {

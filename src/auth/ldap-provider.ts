@@ -1,7 +1,7 @@
 import { LDAP_PROVIDER, LdapDirectory } from '../services/ldap/ldap-directory.ts';
 import type { LoginCheck } from './login-gate.ts';
 import type { PasswordLoginProvider } from './provider.ts';
-import type { LoginProviderDeps } from './registry.ts';
+import type { LoginProviderDeps } from './provider-deps.ts';
 import { remoteCheck } from './remote-logins.ts';
 
 /**

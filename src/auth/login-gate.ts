@@ -3,7 +3,7 @@ import type { AuditLog } from '../services/audit-log.ts';
 import type { LoginThrottle } from '../services/login-throttle.ts';
 import type { LoginAttempt, LoginFailure, LoginOutcome } from './provider.ts';
 
-export const WRONG_CREDENTIALS = 'Wrong username or password.';
+const WRONG_CREDENTIALS = 'Wrong username or password.';
 
 /** What a provider's check found: a user, or why not (the audit log's reason). */
 export type LoginCheck =

@@ -18,7 +18,7 @@ export const LOGIN_FORM = 'login-form';
  * one provider, throttled and audited once; and a directory account never shadows a local
  * one of the same name (nor the reverse: a remote user has no Lectern password).
  */
-export function loginForm(providers: readonly LoginProvider[], users: Pick<UserService, 'hasPassword'>): PasswordLoginProvider | undefined {
+function loginForm(providers: readonly LoginProvider[], users: Pick<UserService, 'hasPassword'>): PasswordLoginProvider | undefined {
   const form = providers.filter((p): p is PasswordLoginProvider => p.kind === 'password');
   const local = form.find((p) => p.name === 'local');
   const other = form.find((p) => p !== local);

@@ -11,10 +11,7 @@ import type { User } from '../domain/user.ts';
  */
 export type LoginKind = 'password' | 'redirect' | 'header';
 
-/**
- * Where a login attempt comes from, for throttling and the audit log.
- * @public (for the login providers still to come; nothing implements it yet)
- */
+/** Where a login attempt comes from, for throttling and the audit log. */
 export interface LoginAttempt {
   /** The client's address (`req.ip`: through `server.trustProxy`'s hops). */
   ip: string;
@@ -69,10 +66,7 @@ export interface RedirectLoginProvider extends ProviderBase {
   complete(answer: Record<string, string>, state: string, attempt: LoginAttempt): Promise<LoginOutcome>;
 }
 
-/**
- * Reads the user a trusted proxy authenticated from the request's headers.
- * @public (for the login providers still to come; nothing implements it yet)
- */
+/** Reads the user a trusted proxy authenticated from the request's headers (proxy-provider.ts). */
 export interface HeaderLoginProvider extends ProviderBase {
   readonly kind: 'header';
   /**

@@ -1,8 +1,8 @@
 import { cidrMatcher } from '../domain/cidr.ts';
 import type { HeaderLoginProvider } from './provider.ts';
-import type { LoginProviderDeps } from './registry.ts';
+import type { LoginProviderDeps } from './provider-deps.ts';
 
-export const PROXY_PROVIDER = 'proxy';
+const PROXY_PROVIDER = 'proxy';
 
 function header(headers: Readonly<Record<string, string | string[] | undefined>>, name: string | undefined): string | undefined {
   if (!name) return undefined;

@@ -12,7 +12,7 @@ const ROOT_PW = 'root-secret-pw';
 export const SERVICE = { dn: `cn=lectern,ou=services,${BASE_DN}`, password: 'service-secret-pw' };
 
 /** `{SSHA}` as slappasswd makes it: SHA-1 of password and salt, then the salt, in base64. */
-export function ssha(password: string): string {
+function ssha(password: string): string {
   const salt = randomBytes(8);
   return '{SSHA}' + Buffer.concat([createHash('sha1').update(password).update(salt).digest(), salt]).toString('base64');
 }
@@ -117,7 +117,8 @@ function directoryLdif(people: readonly LdapPerson[], groups: readonly LdapGroup
  * memberof overlay, TLS with a CA made here), loaded through ldapadd (so memberOf is kept),
  * stopped by its pid. Groups are loaded in order: a group that has another as a member comes
  * after it. Unauthenticated binds (a DN with an empty password) are allowed, as Active
- * Directory allows them, so a client that lets an empty password through is caught.
+ * Directory allows them, so a client that lets an empty password through is caught. Anyone
+ * may read entries (not passwords), so anonymous searches find people.
  */
 export async function startSlapd(people: readonly LdapPerson[], groups: readonly LdapGroup[]): Promise<Slapd> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'lectern-slapd-'));
@@ -148,7 +149,7 @@ export async function startSlapd(people: readonly LdapPerson[], groups: readonly
       'index uid,member,memberUid eq',
       'overlay memberof',
       'access to attrs=userPassword by self read by anonymous auth by * none',
-      `access to * by dn.exact="${SERVICE.dn}" read by users read by * none`,
+      'access to * by * read',
       '',
     ].join('\n'),
   );

@@ -35,14 +35,14 @@ function ldapAuth(extra: Record<string, unknown> = {}) {
       bindPassword: SERVICE.password,
       userBase: `ou=people,${BASE_DN}`,
       userFilter: '(&(objectClass=inetOrgPerson)(uid={username}))',
-      groups: { style: 'member', base: `ou=groups,${BASE_DN}`, nested: 'walk' },
+      groups: { style: 'member' as const, base: `ou=groups,${BASE_DN}`, nested: 'walk' as const },
       ...extra,
     },
     roleMapping: [
-      { group: 'admins', role: 'administrator' },
-      { group: 'data-science', role: 'publisher' },
+      { group: 'admins', role: 'administrator' as const },
+      { group: 'data-science', role: 'publisher' as const },
     ],
-  } as const;
+  };
 }
 
 const loginFailures = async (t: TestServer) => (await t.server.ctx.audit.recent(50, 'login.failure')).map((e) => e.details);

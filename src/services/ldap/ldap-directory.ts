@@ -25,7 +25,7 @@ export interface DirectoryUser {
 }
 
 /** Why the directory gave no user: the audit log's reason. */
-export type DirectoryRefusal = 'empty-password' | 'no-such-user' | 'ambiguous-user' | 'bad-credentials' | 'directory-unavailable';
+type DirectoryRefusal = 'empty-password' | 'no-such-user' | 'ambiguous-user' | 'bad-credentials' | 'directory-unavailable';
 
 export type DirectoryAnswer = { ok: true; user: DirectoryUser } | { ok: false; reason: DirectoryRefusal; detail?: string };
 
@@ -61,7 +61,9 @@ export class LdapDirectory {
       url: this.c.url.replace(/\/$/, ''),
       timeout: this.c.timeoutSeconds * 1000,
       connectTimeout: this.c.connectTimeoutSeconds * 1000,
-      tlsOptions: this.tls,
+      // For ldaps:// only: given to the client, these also went into StartTLS's upgrade
+      // (ldapts 8), which then never completed.
+      ...(this.c.startTls ? {} : { tlsOptions: this.tls }),
       strictDN: false,
     });
     if (this.c.startTls) await client.startTLS(this.tls);

@@ -1,7 +1,9 @@
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import ejs from 'ejs';
 import { describe, expect, it } from 'vitest';
 
+// ejs ships no types; express renders the views with it (views/).
+const ejs = createRequire(import.meta.url)('ejs') as { renderFile(file: string, data: Record<string, unknown>): Promise<string> };
 const VIEW = path.resolve(import.meta.dirname, '../../views/login.ejs');
 const render = (locals: Record<string, unknown>) =>
   ejs.renderFile(VIEW, { title: 'Log in', user: undefined, csrfToken: 'tok', next: '/apps/x?y=1', error: null, username: '', ...locals });

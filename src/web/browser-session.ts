@@ -3,12 +3,14 @@ import session from 'express-session';
 import type { AppContext } from '../app-context.ts';
 import { SESSION_COOKIE_NAME } from '../domain/session.ts';
 import { createPassport, type LecternPassport } from '../auth/passport.ts';
+import { basicRemoteLogins } from '../auth/basic-remote-logins.ts';
 import type { LoginProvider } from '../auth/provider.ts';
 import { createLoginProviders } from '../auth/registry.ts';
 import { refuseDuplicateSessionCookies } from '../http/duplicate-session-cookie.ts';
 import { SessionReader } from '../http/session-reader.ts';
 import { DatabaseSessionStore } from '../http/session-store.ts';
 import { keyFromHeaders } from '../services/api-key-service.ts';
+import { LoginHandoffs, renewRemoteSessions } from './sso-session.ts';
 
 export interface BrowserSession {
   /** express-session, then passport: req.user from the session cookie. */
@@ -21,6 +23,8 @@ export interface BrowserSession {
   store: DatabaseSessionStore;
   /** Reads the session without express-session: for the proxy, on every request. */
   reader: SessionReader;
+  /** SAML's cross-site POSTs, held for the GET that follows them. */
+  handoffs: LoginHandoffs;
 }
 
 /**
@@ -30,7 +34,9 @@ export interface BrowserSession {
 export function createBrowserSession(ctx: AppContext, secure: boolean): BrowserSession {
   const maxAge = ctx.config.auth.sessionHours * 3600_000;
   const store = new DatabaseSessionStore(ctx.repos.sessions, maxAge);
-  const logins = createLoginProviders({ users: ctx.users, throttle: ctx.throttle, audit: ctx.audit });
+  // The stand-in until the login core's RemoteLogins replaces it (see basic-remote-logins.ts).
+  const remote = basicRemoteLogins({ users: ctx.users, audit: ctx.audit });
+  const logins = createLoginProviders({ users: ctx.users, throttle: ctx.throttle, audit: ctx.audit, auth: ctx.config.auth, remote });
   const passport = createPassport(logins, ctx.users);
   // The server's secret key signs the cookie; it never leaves the data directory.
   const secret = ctx.secretKey.toString('base64');
@@ -43,7 +49,7 @@ export function createBrowserSession(ctx: AppContext, secure: boolean): BrowserS
     rolling: false,
     cookie: { httpOnly: true, sameSite: 'lax', secure, maxAge, path: '/' },
   });
-  const middleware: RequestHandler[] = [refuseDuplicateSessionCookies, sessionMw, passport.initialize(), passport.session()];
+  const middleware: RequestHandler[] = [refuseDuplicateSessionCookies, sessionMw, passport.initialize(), passport.session(), renewRemoteSessions(logins)];
   const unlessKey: RequestHandler = (req, res, next) => {
     if (keyFromHeaders(req.headers)) return next();
     let i = 0;
@@ -51,5 +57,5 @@ export function createBrowserSession(ctx: AppContext, secure: boolean): BrowserS
     step();
   };
   const reader = new SessionReader(secret, ctx.repos.sessions, (id) => ctx.users.byId(id), ctx.writeGeneration);
-  return { middleware, unlessKey, passport, logins, store, reader };
+  return { middleware, unlessKey, passport, logins, store, reader, handoffs: new LoginHandoffs(ctx.repos.sessions) };
 }

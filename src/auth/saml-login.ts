@@ -9,10 +9,12 @@ import { identityFromAssertion, MappingError, type SamlProfileLike } from './sso
 /** node-saml's refusals, in words for the login page and the audit log. */
 export function samlRefusal(err: unknown): string {
   const m = err instanceof Error ? err.message : String(err);
-  if (/^Invalid (document )?signature|signature/i.test(m)) {
+  if (/signature/i.test(m)) {
     return 'The SAML response was refused: its assertion is not signed by the identity provider (a signed assertion is required).';
   }
   if (/expired/i.test(m)) return 'The SAML response was refused: the assertion has expired.';
+  // node-saml's words when every subject confirmation is outside its time (NotOnOrAfter).
+  if (/No valid subject confirmation/i.test(m)) return 'The SAML response was refused: the assertion has expired or is not valid yet.';
   if (/not yet valid/i.test(m)) return 'The SAML response was refused: the assertion is not valid yet.';
   if (/InResponseTo/i.test(m)) return 'The SAML response was refused: it answers no login this browser started (InResponseTo).';
   if (/audience/i.test(m)) return 'The SAML response was refused: it was made for another service provider (audience).';

@@ -12,7 +12,7 @@ const TIMEOUT_SECONDS = 15;
  * checks are openid-client's own (signature, issuer, audience, expiry, nonce, state, PKCE);
  * this only names them.
  */
-export function oidcRefusal(err: unknown): string {
+function oidcRefusal(err: unknown): string {
   if (err instanceof oidc.AuthorizationResponseError) {
     return `The identity provider answered with an error: ${err.error}${err.error_description ? ` (${err.error_description})` : ''}.`;
   }

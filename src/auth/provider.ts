@@ -60,6 +60,7 @@ export interface RedirectContext {
  * What a login started and must find again on the way back (OIDC: state, nonce, PKCE
  * verifier; SAML: RelayState and the AuthnRequest's id). Kept server-side, in the browser's
  * session (never in a cookie of its own), under `key`, and used once.
+ * @public (part of RedirectLoginProvider's contract)
  */
 export interface RedirectTransaction {
   /** What the identity provider sends back for the login to be found (OIDC `state`, SAML `RelayState`). */

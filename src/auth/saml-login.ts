@@ -7,7 +7,7 @@ import type { RemoteLogins } from './remote-identity.ts';
 import { identityFromAssertion, MappingError, type SamlProfileLike } from './sso-mapping.ts';
 
 /** node-saml's refusals, in words for the login page and the audit log. */
-export function samlRefusal(err: unknown): string {
+function samlRefusal(err: unknown): string {
   const m = err instanceof Error ? err.message : String(err);
   if (/signature/i.test(m)) {
     return 'The SAML response was refused: its assertion is not signed by the identity provider (a signed assertion is required).';

@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Provider from 'oidc-provider';
 
-export interface OidcAccount {
+interface OidcAccount {
   sub: string;
   preferred_username: string;
   email: string;

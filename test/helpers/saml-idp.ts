@@ -14,7 +14,7 @@ samlify.setSchemaValidator({ validate: async () => 'skipped' });
 const POST = 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST';
 const REDIRECT = 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect';
 
-export interface SamlAccount {
+interface SamlAccount {
   nameID: string;
   email?: string;
   firstName?: string;
@@ -30,7 +30,7 @@ export interface SamlAccount {
  * over), `other-request` (signed, InResponseTo naming another request), `other-audience`
  * (signed, made out to another service provider).
  */
-export type SamlMode = 'signed' | 'unsigned' | 'response-only' | 'expired' | 'other-request' | 'other-audience';
+type SamlMode = 'signed' | 'unsigned' | 'response-only' | 'expired' | 'other-request' | 'other-audience';
 
 export interface SamlIdp {
   url: string;
@@ -67,7 +67,7 @@ function attributeStatement(a: SamlAccount): string {
  * answers with a page whose form posts the SAMLResponse to the service provider's ACS on
  * load (HTTP-POST binding), signed with a key made for this IdP by openssl.
  */
-export async function startSamlIdp(opts: { spMetadataUrl: () => string }): Promise<SamlIdp> {
+export async function startSamlIdp(opts: { spMetadataUrl: () => string; hostname?: string }): Promise<SamlIdp> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'lectern-saml-idp-'));
   const keyFile = path.join(dir, 'idp.key');
   const certFile = path.join(dir, 'idp.crt');
@@ -79,7 +79,9 @@ export async function startSamlIdp(opts: { spMetadataUrl: () => string }): Promi
 
   const server = http.createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  // `localhost` makes the IdP another site than Lectern on 127.0.0.1 (the ACS post is then
+  // cross-site, as in production, and SameSite=Lax cookies stay behind).
+  const url = `http://${opts.hostname ?? '127.0.0.1'}:${(server.address() as AddressInfo).port}`;
   const entityId = `${url}/metadata`;
   const idp = samlify.IdentityProvider({
     entityID: entityId,

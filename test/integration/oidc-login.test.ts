@@ -41,7 +41,7 @@ describe.each(DATABASES)('OpenID Connect login against a real provider (%s)', (k
       allowInsecureHttp: true,
     });
     t = await startTestServer(kind, {
-      config: { server: { port }, auth: { oidc: [provider('idp', idp.issuer), provider('other', mirror.issuer)] } },
+      config: { server: { port, contentPort: 0 }, auth: { oidc: [provider('idp', idp.issuer), provider('other', mirror.issuer)] } },
     });
   });
   afterAll(async () => {

@@ -38,7 +38,7 @@ describe.each(DATABASES)('single sign-on in a real browser (%s)', (kind) => {
     const secret = secretFile(mkdtempSync(path.join(os.tmpdir(), 'lectern-oidc-')), 'secret', oidc.clientSecret);
     t = await startTestServer(kind, {
       config: {
-        server: { port },
+        server: { port, contentPort: 0 },
         auth: {
           oidc: [
             {

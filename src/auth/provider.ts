@@ -54,16 +54,72 @@ export interface PasswordLoginProvider extends ProviderBase {
   login(username: string, password: string, attempt: LoginAttempt): Promise<LoginOutcome>;
 }
 
+/** Where a redirect login runs: Lectern's addresses for this provider, and who is logging in. */
+export interface RedirectContext {
+  /** `<Lectern's origin>/__login__/<name>/callback`: where the identity provider answers. */
+  callbackUrl: string;
+  /** `<Lectern's origin>/__login__/<name>/metadata` (a SAML SP's entity id by default). */
+  metadataUrl: string;
+  attempt: LoginAttempt;
+}
+
 /**
- * Sends the browser to an identity provider, then completes the login on its return.
- * @public (for the login providers still to come; nothing implements it yet)
+ * What a login started and must find again on the way back (OIDC: state, nonce, PKCE
+ * verifier; SAML: RelayState and the AuthnRequest's id). Kept server-side, in the browser's
+ * session (never in a cookie of its own), under `key`, and used once.
+ * @public (part of RedirectLoginProvider's contract)
  */
+export interface RedirectTransaction {
+  /** What the identity provider sends back for the login to be found (OIDC `state`, SAML `RelayState`). */
+  key: string;
+  /** The provider's own fields (JSON). */
+  data: Record<string, string>;
+}
+
+/**
+ * What a remote login leaves in the session (server-side, never in the cookie) for later:
+ * the OIDC ID token for RP-initiated logout, the refresh token and when to use it.
+ */
+export interface RemoteSession {
+  provider: string;
+  idToken?: string | undefined;
+  refreshToken?: string | undefined;
+  /** When the identity provider's token runs out (epoch ms): a refresh is due then. */
+  expiresAt?: number | undefined;
+  /** The IdP's subject, for a refresh to prove it is still the same person. */
+  subject?: string | undefined;
+}
+
+/** A redirect login's end: the outcome, and on success what the session keeps. */
+export interface RedirectCompletion {
+  outcome: LoginOutcome;
+  session?: RemoteSession | undefined;
+}
+
+/** Sends the browser to an identity provider, then completes the login on its return. */
 export interface RedirectLoginProvider extends ProviderBase {
   readonly kind: 'redirect';
-  /** Where to send the browser; `state` comes back with it. */
-  start(state: string, attempt: LoginAttempt): Promise<URL>;
-  /** The identity provider's answer: the query or form fields it sent back. */
-  complete(answer: Record<string, string>, state: string, attempt: LoginAttempt): Promise<LoginOutcome>;
+  /** Where to send the browser, and what to keep until it returns. */
+  start(ctx: RedirectContext): Promise<{ url: URL; transaction: RedirectTransaction }>;
+  /** The key (`RedirectTransaction.key`) the identity provider's answer carries. */
+  keyOf(answer: Record<string, string>): string | undefined;
+  /**
+   * The identity provider's answer (the query or form fields it sent back), checked against
+   * the transaction `start` made (undefined: none is known, so a replay or a forgery).
+   * Every refusal is audited through `RemoteLogins.refuse`.
+   */
+  complete(answer: Record<string, string>, transaction: RedirectTransaction | undefined, ctx: RedirectContext): Promise<RedirectCompletion>;
+  /** The service provider's metadata document (SAML), if the provider publishes one. */
+  metadata?(ctx: RedirectContext): Promise<string>;
+  /** Where to send the browser to end the session at the identity provider too, if it can. */
+  logoutUrl?(session: RemoteSession, postLogoutUrl: string): Promise<URL | undefined>;
+  /**
+   * Renews a session whose token ran out (OIDC refresh token). `undefined`: it could not be
+   * renewed (refused, revoked, another person), so the Lectern session ends.
+   */
+  refresh?(session: RemoteSession, attempt: LoginAttempt): Promise<RemoteSession | undefined>;
+  /** Origins the browser may be sent to after a form (logout): the pages' CSP form-action. */
+  formOrigins?(): string[];
 }
 
 /** Reads the user a trusted proxy authenticated from the request's headers (proxy-provider.ts). */

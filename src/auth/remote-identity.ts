@@ -24,6 +24,11 @@ export interface RemoteIdentity {
   lastName?: string | undefined;
   /** The person's groups at the identity provider, by name (as the mapping reads them). */
   groups: readonly string[];
+  /**
+   * A Lectern role the provider states outright (an OIDC role claim, a SAML role attribute,
+   * when configured): it wins over the group mapping, at every login.
+   */
+  role?: UserRole | undefined;
 }
 
 /**

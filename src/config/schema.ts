@@ -145,6 +145,81 @@ const proxyAuthSchema = z
   })
   .strict();
 
+// A login provider's name: part of its addresses (`/__login__/<name>`) and of audit entries.
+const providerName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'must be 1 to 32 lower-case letters, digits, "-" or "_", starting with a letter or digit');
+
+// A claim or attribute name of the identity provider's.
+const claimName = z.string().min(1).max(256);
+
+// OpenID Connect providers (auth.oidc): authorization code with PKCE against the issuer's discovery.
+const oidcProvider = z
+  .object({
+    name: providerName,
+    displayName: z.string().min(1).max(100).optional(),
+    // The issuer; its /.well-known/openid-configuration is read at the first login.
+    issuer: httpUrl,
+    clientId: z.string().min(1),
+    // The client secret, from a file (read at start) or an environment variable, never the
+    // configuration itself: it must not land in a file others read, nor be logged.
+    clientSecretFile: z.string().min(1).optional(),
+    clientSecretEnv: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')
+      .refine((n) => !n.startsWith('LECTERN_'), 'must not start with LECTERN_ (those are settings)')
+      .optional(),
+    scopes: listFrom().default(['openid', 'profile', 'email']),
+    usernameClaim: claimName.default('preferred_username'),
+    emailClaim: claimName.default('email'),
+    firstNameClaim: claimName.default('given_name'),
+    lastNameClaim: claimName.default('family_name'),
+    // A list, or one string of names separated by spaces or commas.
+    groupsClaim: claimName.default('groups'),
+    // A claim naming a Lectern role (administrator, publisher, viewer), if the IdP sends one.
+    roleClaim: claimName.optional(),
+    // auto: ask the userinfo endpoint when the ID token lacks a mapped claim.
+    userinfo: z.enum(['auto', 'always', 'never']).default('auto'),
+    // On Lectern's logout, end the session at the provider too (its end_session_endpoint).
+    logout: boolFrom().default(true),
+    // Renew the session with the refresh token when the ID token runs out (else it lasts auth.sessionHours).
+    refresh: boolFrom().default(true),
+    // An http:// issuer (a test provider on loopback); never in production.
+    allowInsecureHttp: boolFrom().default(false),
+  })
+  .strict()
+  .refine((p) => (p.clientSecretFile === undefined) !== (p.clientSecretEnv === undefined), {
+    message: 'needs exactly one of clientSecretFile and clientSecretEnv',
+  })
+  // Set by the loader from clientSecretFile or clientSecretEnv.
+  .transform((p) => ({ ...p, clientSecret: undefined as string | undefined }));
+
+// SAML 2.0 identity providers (auth.saml): Lectern is the service provider.
+const samlProvider = z
+  .object({
+    name: providerName,
+    displayName: z.string().min(1).max(100).optional(),
+    // The IdP's single sign-on address (HTTP-Redirect binding).
+    entryPoint: httpUrl,
+    // The IdP's signing certificate(s), PEM files (several while it rolls its key over).
+    idpCertFile: listFrom().pipe(z.array(z.string().min(1)).min(1, 'needs at least one PEM file')),
+    // The IdP's entity id: when set, a response from another issuer is refused.
+    idpIssuer: z.string().min(1).optional(),
+    // Lectern's entity id (the audience assertions must name). Default: its metadata address.
+    spEntityId: z.string().min(1).optional(),
+    // Assertions must always be signed; this also requires the whole response signed.
+    wantResponseSigned: boolFrom().default(false),
+    // How far the IdP's clock may be off from ours.
+    acceptedClockSkewMs: intFrom(z.number().int().min(0).max(600_000)).default(60_000),
+    // Attribute names; without usernameAttribute the NameID is the username.
+    usernameAttribute: claimName.optional(),
+    emailAttribute: claimName.default('email'),
+    firstNameAttribute: claimName.default('firstName'),
+    lastNameAttribute: claimName.default('lastName'),
+    groupsAttribute: claimName.default('groups'),
+    roleAttribute: claimName.optional(),
+    identifierFormat: z.string().min(1).default('urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified'),
+  })
+  .strict();
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export const configSchema = z
@@ -215,6 +290,9 @@ export const configSchema = z
         roleMapping: z.array(z.object({ group: z.string().min(1), role: z.enum(USER_ROLES) }).strict()).default([]),
         ldap: ldapSchema.optional(),
         proxy: proxyAuthSchema.optional(),
+        // Single sign-on: each a login of its own at /__login__/<name> (several at once).
+        oidc: z.array(oidcProvider).default([]),
+        saml: z.array(samlProvider).default([]),
       })
       .strict()
       .prefault({}),
@@ -419,6 +497,8 @@ export const configSchema = z
 
 export type Config = z.infer<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;
+export type OidcProviderConfig = Config['auth']['oidc'][number];
+export type SamlProviderConfig = Config['auth']['saml'][number];
 
 // Every setting an environment variable can set. Explicit, so that a typo such as
 // LECTERN_SEVER_PORT is reported instead of silently ignored.

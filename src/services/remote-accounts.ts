@@ -17,6 +17,8 @@ export interface RemoteAccount {
   firstName?: string | undefined;
   lastName?: string | undefined;
   groups: readonly string[];
+  /** A role the provider states outright; it wins over `auth.roleMapping`. */
+  role?: UserRole | undefined;
 }
 
 export interface RemoteAccountOptions {
@@ -46,8 +48,8 @@ const MAX_GROUPS = 1000;
  * Turns an identity provider's account into a Lectern user, for every provider alike: the
  * user linked to (provider, subject), else one provisioned now (or, with `linkExistingUsers`, a
  * local account of the same username); then its profile, role and remote groups as the
- * provider says. Rule for roles: the mapping's role (the highest of the person's groups) is
- * applied at every login; when the mapping gives none, a new user gets the default role and an
+ * provider says. Rule for roles: a role the provider states (a role claim or attribute), else
+ * the mapping's role (the highest of the person's groups), is applied at every login; when the mapping gives none, a new user gets the default role and an
  * existing user keeps theirs (an administrator's choice stands until the IdP says otherwise).
  */
 export class RemoteAccounts {
@@ -101,7 +103,7 @@ export class RemoteAccounts {
     try {
       user = await this.users.createRemote(
         actor,
-        { username: a.username, email: a.email, firstName: a.firstName, lastName: a.lastName, role: this.roleFor(a.groups).role },
+        { username: a.username, email: a.email, firstName: a.firstName, lastName: a.lastName, role: a.role ?? this.roleFor(a.groups).role },
         a.provider,
       );
     } catch (err) {
@@ -123,7 +125,7 @@ export class RemoteAccounts {
     if (a.email !== undefined && a.email !== user.email) changes.email = a.email;
     if (a.firstName !== undefined && a.firstName !== user.firstName) changes.firstName = a.firstName;
     if (a.lastName !== undefined && a.lastName !== user.lastName) changes.lastName = a.lastName;
-    const role = mappedRole(a.groups, this.o.roleMapping);
+    const role = a.role ?? mappedRole(a.groups, this.o.roleMapping);
     if (role && role !== user.role) changes.role = role;
     if (Object.keys(changes).length === 0) return user;
     return this.users.update(actor, user, changes, { provider: a.provider });

@@ -10,6 +10,7 @@ import { SessionReader } from '../http/session-reader.ts';
 import { DatabaseSessionStore } from '../http/session-store.ts';
 import { AppError, ErrorCode } from '../domain/errors.ts';
 import { keyFromHeaders } from '../services/api-key-service.ts';
+import { LoginHandoffs, renewRemoteSessions } from './sso-session.ts';
 
 export interface BrowserSession {
   /** express-session, then passport: req.user from the session cookie. */
@@ -22,6 +23,8 @@ export interface BrowserSession {
   store: DatabaseSessionStore;
   /** Reads the session without express-session: for the proxy, on every request. */
   reader: SessionReader;
+  /** SAML's cross-site POSTs, held for the GET that follows them. */
+  handoffs: LoginHandoffs;
 }
 
 /**
@@ -84,6 +87,7 @@ export function createBrowserSession(ctx: AppContext, secure: boolean): BrowserS
     sessionMw,
     passport.initialize(),
     passport.session(),
+    renewRemoteSessions(logins),
     ...logins.filter((p) => p.kind === 'header').map(headerLogin),
   ];
   const unlessKey: RequestHandler = (req, res, next) => {
@@ -93,5 +97,5 @@ export function createBrowserSession(ctx: AppContext, secure: boolean): BrowserS
     step();
   };
   const reader = new SessionReader(secret, ctx.repos.sessions, (id) => ctx.users.byId(id), ctx.writeGeneration);
-  return { middleware, unlessKey, passport, logins, store, reader };
+  return { middleware, unlessKey, passport, logins, store, reader, handoffs: new LoginHandoffs(ctx.repos.sessions) };
 }

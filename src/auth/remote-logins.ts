@@ -37,6 +37,8 @@ export function remoteCheck(accounts: RemoteAccounts, identity: RemoteIdentity, 
 export function createRemoteLogins(gate: LoginGate, accounts: RemoteAccounts): RemoteLogins {
   return {
     complete: (identity, attempt) => gate.run(identity.provider, identity.username, attempt, remoteCheck(accounts, identity, attempt, true)),
-    refuse: (provider, reason, attempt, claimed) => gate.refuse(provider, reason, attempt, claimed),
+    // A redirect provider's reason is written for the person (an expired assertion, a
+    // replayed state): it names what failed in the proof, never whether an account exists.
+    refuse: (provider, reason, attempt, claimed) => gate.refuse(provider, reason, attempt, claimed, reason),
   };
 }

@@ -4,7 +4,7 @@ import { safeNext } from '../../http/safe-redirect.ts';
 import { renderPage, type Page, type PageDeps } from './page.ts';
 
 /** What the login page offers: the password form (Lectern's or LDAP's), and a button per redirect provider. */
-function offers(d: PageDeps) {
+export function loginOffers(d: PageDeps) {
   return {
     passwordForm: d.logins.some((p) => p.kind === 'password'),
     buttons: d.logins.filter((p) => p.kind === 'redirect').map((p) => ({ name: p.name, label: p.displayName ?? p.name })),
@@ -16,10 +16,10 @@ export const loginPage: Page = (r, d) => {
   r.get('/login', (req, res) => {
     const next = safeNext(req.query.next, d.origin.content(req));
     if (req.user) return res.redirect(303, next);
-    renderPage(d, req, res, 'login', { title: 'Log in', next, error: null, username: '', ...offers(d) });
+    renderPage(d, req, res, 'login', { title: 'Log in', next, error: null, username: '', ...loginOffers(d) });
   });
 
-  const passwordForm = offers(d).passwordForm;
+  const passwordForm = loginOffers(d).passwordForm;
   // Password logins switched off (auth.password.enabled, and no LDAP): nothing checks one, so
   // the refusal needs no CSRF token (it changes nothing).
   r.post('/login', (_req, _res, next) => next(passwordForm ? undefined : AppError.forbidden('Logging in with a password is switched off on this server.')));
@@ -36,7 +36,7 @@ export const loginPage: Page = (r, d) => {
           req,
           res,
           'login',
-          { title: 'Log in', next: target, error: failure.message, username: String(body.username ?? ''), ...offers(d) },
+          { title: 'Log in', next: target, error: failure.message, username: String(body.username ?? ''), ...loginOffers(d) },
           failure.status,
         );
       }

@@ -2,6 +2,7 @@ import type { Request, Response } from 'express';
 import type { RedirectContext, RedirectLoginProvider } from '../../auth/provider.ts';
 import { safeNext } from '../../http/safe-redirect.ts';
 import { keepPending, PENDING_LOGIN_MS, pendingKey } from '../sso-session.ts';
+import { loginOffers } from './login.ts';
 import { renderPage, type Page } from './page.ts';
 
 /** The answer's fields that are text (a repeated or nested field is not an IdP's). */
@@ -33,7 +34,7 @@ export const ssoLoginPages: Page = (r, d) => {
     return { callbackUrl: `${base}/callback`, metadataUrl: `${base}/metadata`, attempt: { ip: req.ip ?? 'unknown' } };
   };
   const refused = (req: Request, res: Response, message: string, next = '/') =>
-    renderPage(d, req, res, 'login', { title: 'Log in', next, error: message, username: '' }, 401);
+    renderPage(d, req, res, 'login', { title: 'Log in', next, error: message, username: '', ...loginOffers(d) }, 401);
 
   r.get('/__login__/:name', async (req, res, next) => {
     const p = providers.get(req.params.name!);

@@ -13,6 +13,7 @@ import * as contentLock from './20261207-001-content-lock.ts';
 import * as contentRepositories from './20261208-001-content-repositories.ts';
 import * as usage from './20261208-002-usage.ts';
 import * as bundlePackages from './20261208-003-bundle-packages.ts';
+import * as remoteIdentities from './20261209-001-remote-identities.ts';
 
 /** Every migration, in order. Never edit one that has landed: add a new one. */
 export const migrations: Record<string, Knex.Migration> = {
@@ -30,4 +31,5 @@ export const migrations: Record<string, Knex.Migration> = {
   '20261208-001-content-repositories': contentRepositories,
   '20261208-002-usage': usage,
   '20261208-003-bundle-packages': bundlePackages,
+  '20261209-001-remote-identities': remoteIdentities,
 };

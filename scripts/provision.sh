@@ -21,6 +21,9 @@ packages=(
   # The Docker backend: Debian's engine, and debootstrap for a base image without a registry;
   # a registry (Docker's distribution) for the Swarm backend's push test.
   docker.io debootstrap docker-registry
+  # LDAP logins: Debian's OpenLDAP server, which the tests start on loopback with a
+  # configuration of their own, and its tools (ldapadd, ldapmodify) to load it.
+  slapd ldap-utils
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -39,11 +39,19 @@ import { serverIdentity } from './services/reports/server-identity.ts';
 import { ReportMailer } from './services/reports/report-mailer.ts';
 import { ReportRecipients } from './services/reports/report-recipients.ts';
 import { GitLocationRepo } from './repositories/git-location-repo.ts';
+import { IdentityRepo } from './repositories/identity-repo.ts';
+import { RemoteAccounts } from './services/remote-accounts.ts';
+import { LdapDirectory } from './services/ldap/ldap-directory.ts';
+import { LdapGroupSync } from './services/ldap/ldap-group-sync.ts';
 import { createGitServices, type GitServices } from './services/git/index.ts';
 
 /** The server's objects: the core (core-context.ts) and everything its start-up brings up. */
 export interface AppContext extends CoreContext {
   throttle: LoginThrottle;
+  /** Users of identity providers: linked, provisioned, role mapped, remote groups synced. */
+  accounts: RemoteAccounts;
+  /** The scheduled LDAP group sync, when LDAP logins are configured (timed work of the scheduler). */
+  ldapSync: LdapGroupSync | undefined;
   store: BundleStore;
   content: ContentService;
   /** Who owns an item and whether it is locked (PATCH /v1/content/{guid}), audited. */
@@ -107,6 +115,15 @@ export async function createAppContext(config: Config, logger: Logger, events: C
   const { db, secretKey, repos, audit, users, keys } = core;
   const generation = core.writeGeneration;
   const throttle = new LoginThrottle(config.auth.maxFailedLogins, config.auth.failedLoginWindowMinutes);
+  const accounts = new RemoteAccounts(users, new IdentityRepo(db.knex), repos.groups, audit, {
+    defaultRole: config.auth.defaultRole,
+    linkExistingUsers: config.auth.linkExistingUsers,
+    roleMapping: config.auth.roleMapping,
+  });
+  const ldap = config.auth.ldap;
+  const ldapSync = ldap
+    ? new LdapGroupSync(new LdapDirectory(ldap), accounts, ldap.groupSyncHours, logger.child({ component: 'ldap-sync' }), clock())
+    : undefined;
   const appModes = createBundleValidator();
   const store = new BundleStore(config.dataDir, config.bundles, appModes, repos.bundles);
   await store.init();
@@ -237,6 +254,8 @@ export async function createAppContext(config: Config, logger: Logger, events: C
     users,
     keys,
     throttle,
+    accounts,
+    ldapSync,
     store,
     content,
     lifecycle: new ContentLifecycle(repos.users, access, audit, allEvents),

@@ -141,6 +141,7 @@ export function buildServer(ctx: AppContext): LecternServer {
   let boundMetrics: number | undefined;
 
   const browser = createBrowserSession(ctx, https);
+  const ssoFormOrigins = [...new Set(browser.logins.flatMap((p) => (p.kind === 'redirect' && p.formOrigins ? p.formOrigins() : [])))];
   // How many processes each app runs, and which gets a connection; drains old bundles.
   const scalingOf = (c: Content) => effectiveScaling(c, config.scaling);
   const pool = new InstancePool(ctx.runtime.runner, poolSource(ctx.contentFiles, ctx.runtime.runner, scalingOf, config.scaling.minProcesses), (msg, err) =>
@@ -179,7 +180,8 @@ export function buildServer(ctx: AppContext): LecternServer {
           upgradeInsecureRequests: https ? [] : null,
           // Logging in can end on the content origin (a viewer sent to log in from there),
           // and browsers apply form-action to the redirect after a form too.
-          formAction: ["'self'", (req) => origin.content(req as express.Request)],
+          // Logging out of a single sign-on provider ends at its end-session page, after the form.
+          formAction: ["'self'", (req) => origin.content(req as express.Request), ...ssoFormOrigins],
           // The content page frames content, and the catalog shows thumbnails, from the content origin.
           frameSrc: ["'self'", (req) => origin.content(req as express.Request)],
           imgSrc: ["'self'", 'data:', (req) => origin.content(req as express.Request)],
@@ -248,6 +250,7 @@ export function buildServer(ctx: AppContext): LecternServer {
       }),
       csrf,
       origin,
+      handoffs: browser.handoffs,
     }),
   );
   app.use(notFoundHandler);
@@ -340,6 +343,8 @@ export function buildServer(ctx: AppContext): LecternServer {
       { name: 'git-poll', run: async (now) => void (await ctx.git.poller.run(now)) },
       // Usage past its retention, once a day.
       usageRetention(ctx.usage, logger.child({ component: 'usage' })),
+      // With LDAP logins: the groups of LDAP users re-read every auth.ldap.groupSyncHours.
+      ...(ctx.ldapSync ? [ctx.ldapSync] : []),
     ],
     { tickSeconds: config.reports.tickSeconds, batch: 50, onDispatched: metrics && ((lag) => metrics.work.scheduleDispatched(lag)) },
     ctx.clock,

@@ -112,8 +112,30 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);
 
   const config = result.data;
+  resolveSecrets(config, env, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
   config.dataDir = path.resolve(config.dataDir);
   config.configFile = file ? path.resolve(file) : undefined;
   config.networkEnv = Object.fromEntries(NETWORK_ENV.filter((k) => env[k] !== undefined).map((k) => [k, env[k]!]));
   return config;
+}
+
+/** The OIDC client secrets, from their files or variables (never from the configuration itself). */
+function resolveSecrets(config: Config, env: NodeJS.ProcessEnv, problems: string[]): void {
+  config.auth.oidc.forEach((p, i) => {
+    const where = `auth.oidc.${i}`;
+    if (p.clientSecretEnv !== undefined) {
+      const v = env[p.clientSecretEnv];
+      if (!v) problems.push(`${where}.clientSecretEnv: the variable ${p.clientSecretEnv} is not set`);
+      else p.clientSecret = v;
+      return;
+    }
+    try {
+      const v = readFileSync(p.clientSecretFile!, 'utf8').trim();
+      if (!v) problems.push(`${where}.clientSecretFile: ${p.clientSecretFile} is empty`);
+      else p.clientSecret = v;
+    } catch (err) {
+      problems.push(`${where}.clientSecretFile: ${p.clientSecretFile} cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    }
+  });
 }

@@ -12,6 +12,7 @@ export const CONNECT_ACTIONS: Record<AuditAction, string> = {
   'user.unlock': 'unlock_user',
   'user.password': 'change_password',
   'user.password.reset': 'reset_password',
+  'user.link': 'link_user_identity',
   'key.create': 'add_api_key',
   'key.delete': 'remove_api_key',
   'login.success': 'user_login',
@@ -71,6 +72,12 @@ function subject(e: AuditEntry, ...keys: string[]): string {
   return e.targetId ?? 'unknown';
 }
 
+/** " with <provider>" for a login through an identity provider, nothing for Lectern's own. */
+const via = (d: Record<string, unknown>): string => {
+  const p = text(d.provider);
+  return p && p !== 'local' ? ` with ${p}` : '';
+};
+
 /** One line saying what happened, as Connect's `event_description` ("Added group Publishers"). */
 export function describeAuditEvent(e: AuditEntry): string {
   const on = `content ${e.targetId ?? 'unknown'}`;
@@ -92,10 +99,12 @@ export function describeAuditEvent(e: AuditEntry): string {
       return `Added API key ${subject(e, 'name')}`;
     case 'key.delete':
       return `Removed API key ${subject(e, 'name')}`;
+    case 'user.link':
+      return `Linked user ${subject(e, 'username')} to their identity at ${text(d.provider) ?? 'an identity provider'}`;
     case 'login.success':
-      return `User ${subject(e, 'username')} logged in`;
+      return `User ${subject(e, 'username')} logged in${via(d)}`;
     case 'login.failure':
-      return `A login as ${subject(e, 'username')} failed`;
+      return `A login as ${subject(e, 'username')} failed${via(d)}${text(d.reason) ? ` (${text(d.reason)})` : ''}`;
     case 'login.throttled':
       return `Logins as ${subject(e, 'username')} were throttled`;
     case 'logout':

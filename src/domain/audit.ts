@@ -6,6 +6,7 @@ export const AUDIT_ACTIONS = [
   'user.unlock',
   'user.password',
   'user.password.reset',
+  'user.link',
   'key.create',
   'key.delete',
   'login.success',

@@ -131,6 +131,12 @@ export interface Group {
   /** Who created it; null once that user is gone (then administrators manage it). */
   ownerId: number | null;
   ownerGuid: string | null;
+  /**
+   * The identity provider that keeps this group (`ldap`, an OIDC or SAML provider's name):
+   * its members are synced from there at each login, and Lectern refuses local changes.
+   * null: a group made in Lectern.
+   */
+  source: string | null;
   createdTime: Date;
   updatedTime: Date;
 }

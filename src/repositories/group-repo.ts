@@ -12,6 +12,7 @@ function toGroup(r: Row): Group {
     name: String(r.name),
     ownerId: r.owner_id === null || r.owner_id === undefined ? null : Number(r.owner_id),
     ownerGuid: (r.owner_guid as string | null | undefined) ?? null,
+    source: (r.source as string | null | undefined) ?? null,
     createdTime: toDate(r.created_time),
     updatedTime: toDate(r.updated_time),
   };
@@ -53,6 +54,37 @@ export class GroupRepo {
       return guid;
     });
     return typeof guid === 'string' ? { group: (await this.byGuid(guid))! } : guid;
+  }
+
+  /**
+   * The remote group of this name (the same `key`), created for `source` when there is none;
+   * `{ local }` when a group made in Lectern has the name (a sync never takes one over).
+   * One creation at a time, as `createUnlessTaken`.
+   */
+  async ensureRemote(name: string, source: string, key: (name: string) => string): Promise<{ group: Group; created: boolean } | { local: Group }> {
+    const found = await this.knex.transaction(async (trx) => {
+      if (trx.client.dialect === 'postgresql') await trx.raw('lock table groups in share row exclusive mode');
+      const wanted = key(name);
+      const rows = (await trx('groups').select('guid', 'name')) as Array<{ guid: string; name: string }>;
+      const same = rows.find((r) => key(r.name) === wanted);
+      if (same) return { guid: same.guid, created: false };
+      const now = new Date();
+      const guid = randomUUID();
+      await trx('groups').insert({ guid, name, owner_id: null, source, created_time: now, updated_time: now });
+      return { guid, created: true };
+    });
+    const group = (await this.byGuid(found.guid))!;
+    return group.source === null ? { local: group } : { group, created: found.created };
+  }
+
+  /** The remote groups a user was put in by `source`'s sync. */
+  async syncedGroupsOf(userId: number, source: string): Promise<Group[]> {
+    const rows = (await this.select()
+      .join('group_members as m', 'm.group_id', 'g.id')
+      .where('m.user_id', userId)
+      .where('m.source', source)
+      .whereNotNull('g.source')) as Row[];
+    return rows.map(toGroup);
   }
 
   async byGuid(guid: string): Promise<Group | undefined> {
@@ -114,10 +146,10 @@ export class GroupRepo {
     return !!(await this.knex('group_members').where({ group_id: groupId, user_id: userId }).first());
   }
 
-  /** False when the user already belonged to the group. */
-  async addMember(groupId: number, userId: number): Promise<boolean> {
+  /** False when the user already belonged to the group. `source`: the provider whose sync adds them. */
+  async addMember(groupId: number, userId: number, source: string | null = null): Promise<boolean> {
     const rows = (await this.knex('group_members')
-      .insert({ group_id: groupId, user_id: userId })
+      .insert({ group_id: groupId, user_id: userId, source })
       .onConflict(['group_id', 'user_id'])
       .ignore()
       .returning('user_id')) as unknown[];

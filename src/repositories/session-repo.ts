@@ -22,8 +22,9 @@ export class SessionRepo {
     await this.knex('sessions').where({ sid }).update({ expires_at: expiresAt });
   }
 
-  async destroy(sid: string): Promise<void> {
-    await this.knex('sessions').where({ sid }).delete();
+  /** How many rows it removed (0 or 1): who removed a row is its one taker. */
+  async destroy(sid: string): Promise<number> {
+    return this.knex('sessions').where({ sid }).delete();
   }
 
   /** Ends every session of a user, but for `exceptSid` (the one that asked, when it stays). */

@@ -2,6 +2,7 @@ import { isUniqueViolation } from '../db/values.ts';
 import type { Group } from '../domain/content.ts';
 import { AppError, ErrorCode } from '../domain/errors.ts';
 import { isGuid } from '../domain/ids.ts';
+import { groupNameKey } from '../domain/role-mapping.ts';
 import type { Actor, User } from '../domain/user.ts';
 import type { GroupQuery, GroupRepo } from '../repositories/group-repo.ts';
 import type { UserRepo } from '../repositories/user-repo.ts';
@@ -16,13 +17,14 @@ function checkName(name: string) {
   }
 }
 
-/**
- * Two group names are the same name when they differ only by case (or by how an accented
- * letter is encoded): "Data Science" and "data science" would be one group to the people
- * choosing between them, and to content that is told a viewer's group names.
- */
-function groupNameKey(name: string): string {
-  return name.normalize('NFC').toLowerCase();
+/** A name a group may have (the API's rule; a remote group's name from an IdP too). */
+export function isGroupName(name: string): boolean {
+  try {
+    checkName(name);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -63,6 +65,15 @@ export class GroupService {
   private requireChange(user: User, g: Group) {
     if (user.locked || (user.role !== 'administrator' && g.ownerId !== user.id)) {
       throw AppError.forbidden("Only the group's owner or an administrator can change this group.");
+    }
+    // A remote group is the identity provider's: a local change would be undone, or worse
+    // kept against the provider, by the next login's sync. 409 with Connect's error shape.
+    if (g.source !== null) {
+      throw new AppError(
+        409,
+        ErrorCode.forbidden,
+        `The group ${g.name} comes from the identity provider (${g.source}): its members are synced at each login, so change it there.`,
+      );
     }
   }
 

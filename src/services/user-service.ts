@@ -72,6 +72,42 @@ export class UserService {
     return generatedPassword ? { user, generatedPassword } : { user };
   }
 
+  /**
+   * An account whose logins are an identity provider's (provisioned at its first login): no
+   * password, so Lectern's own password check never lets anyone in as it. Audited with the provider.
+   */
+  async createRemote(actor: Actor, input: Omit<CreateUserInput, 'password'>, provider: string): Promise<User> {
+    if (!USERNAME_PATTERN.test(input.username)) throw AppError.badRequest(`The username "${input.username}" is not one Lectern accepts.`, 7);
+    let user: User;
+    try {
+      user = await this.users.create({
+        username: input.username,
+        email: input.email ?? '',
+        firstName: input.firstName ?? '',
+        lastName: input.lastName ?? '',
+        role: input.role,
+        passwordHash: null,
+        mustChangePassword: false,
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw AppError.conflict('The requested username is already in use.', ErrorCode.usernameTaken);
+      throw err;
+    }
+    await this.audit.record(actor, 'user.create', { type: 'user', id: user.guid }, { username: user.username, role: user.role, provider });
+    return user;
+  }
+
+  /** Whether the name is an account with a password of Lectern's own (the login form's choice). */
+  async hasPassword(username: string): Promise<boolean> {
+    const user = await this.users.byUsername(username);
+    return !!user && (await this.users.passwordHash(user.id)) !== null;
+  }
+
+  /** Marks a login: the account's last activity. */
+  touchActive(user: User, at: Date): Promise<void> {
+    return this.users.touchActive(user.id, at);
+  }
+
   list(q: UserQuery) {
     return this.users.list(q);
   }
@@ -92,12 +128,18 @@ export class UserService {
     return user;
   }
 
-  async update(actor: Actor, user: User, changes: Pick<UserChanges, 'email' | 'firstName' | 'lastName' | 'role'>): Promise<User> {
+  /** `extra`: more for the audit entry (the identity provider whose login made the change). */
+  async update(
+    actor: Actor,
+    user: User,
+    changes: Pick<UserChanges, 'email' | 'firstName' | 'lastName' | 'role'>,
+    extra: Record<string, unknown> = {},
+  ): Promise<User> {
     if (changes.role !== undefined && !USER_ROLES.includes(changes.role)) {
       throw AppError.badRequest(`Unknown user_role "${String(changes.role)}": use one of ${USER_ROLES.join(', ')}.`);
     }
     const updated = (await this.users.update(user.id, changes))!;
-    await this.audit.record(actor, 'user.update', { type: 'user', id: user.guid }, { changes });
+    await this.audit.record(actor, 'user.update', { type: 'user', id: user.guid }, { changes, ...extra });
     return updated;
   }
 

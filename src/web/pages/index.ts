@@ -14,11 +14,13 @@ import { loginPage } from './login.ts';
 import { logoutPage } from './logout.ts';
 import type { Page, PageDeps } from './page.ts';
 import { passwordPage } from './password.ts';
+import { ssoLoginPages } from './sso-login.ts';
 import { themePage } from './theme.ts';
 
 /** The browser pages. Adding one is its module (a `Page`) and one line here. */
 const PAGES: readonly Page[] = [
   loginPage,
+  ssoLoginPages,
   logoutPage,
   catalogPage,
   contentPage,
@@ -38,6 +40,8 @@ const PAGES: readonly Page[] = [
 
 export function webPages(d: PageDeps): Router {
   const r = Router();
+  // A SAML response with many groups outgrows the forms' limit.
+  r.post('/__login__/:name/callback', express.urlencoded({ extended: false, limit: '1mb' }));
   r.use(express.urlencoded({ extended: false, limit: '64kb' }));
   for (const page of PAGES) page(r, d);
   return r;

@@ -4,6 +4,7 @@ import type { LecternPassport } from '../../auth/passport.ts';
 import { AppError } from '../../domain/errors.ts';
 import type { LoginProvider } from '../../auth/provider.ts';
 import type { Origins } from '../../http/origins.ts';
+import type { LoginHandoffs } from '../sso-session.ts';
 import type { ApiKeyService } from '../../services/api-key-service.ts';
 import type { AuditLog } from '../../services/audit-log.ts';
 import type { ContentSearchService } from '../../services/content-search-service.ts';
@@ -47,6 +48,8 @@ export interface PageDeps {
   groups: GroupService;
   status: ServerStatusService;
   origin: Origins;
+  /** SAML's cross-site POSTs, held for the GET that follows them. */
+  handoffs: LoginHandoffs;
   csrf: { protect: (req: Request, res: Response, next: NextFunction) => void; token: (req: Request) => string };
 }
 

@@ -1,0 +1,89 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { BrowserSession } from '../helpers/browser.ts';
+import { DATABASES } from '../helpers/databases.ts';
+import { api, startTestServer, type TestServer } from '../helpers/server.ts';
+
+// Proxied authentication: every request here comes from 127.0.0.1, so "a trusted proxy" is
+// trustedProxies naming loopback, and "anyone else" is a list that leaves it out.
+const proxy = (trustedProxies: string[], extra: Record<string, unknown> = {}) => ({
+  proxy: { header: 'X-Auth-User', trustedProxies, groupsHeader: 'X-Auth-Groups', emailHeader: 'X-Auth-Email' },
+  roleMapping: [{ group: 'Publishers', role: 'publisher' as const }],
+  ...extra,
+});
+
+describe.each(DATABASES)('proxied authentication on %s', (kind) => {
+  let t: TestServer;
+  afterEach(async () => t?.close());
+
+  it('logs in the user a trusted proxy names, with their groups and email, and keeps the session', async () => {
+    t = await startTestServer(kind, { config: { auth: proxy(['127.0.0.1/32', '::1/128']) } });
+    const b = new BrowserSession(t.url);
+    const first = await b.request('GET', '/', { headers: { 'X-Auth-User': 'pat', 'X-Auth-Groups': 'Publishers, Finance', 'X-Auth-Email': 'pat@example.org' } });
+    expect(first.status).toBe(200);
+    expect(first.text).toContain('Signed in as <strong>pat</strong> (publisher)');
+    expect(b.cookies.has('lectern_session')).toBe(true);
+    // The session carries on without the header (a page's own requests, say).
+    expect((await b.get('/')).text).toContain('Signed in as <strong>pat</strong>');
+
+    const pat = await t.server.ctx.users.byUsername('pat');
+    expect(pat.email).toBe('pat@example.org');
+    expect(await t.server.ctx.groups.namesOf(pat)).toEqual(['Finance', 'Publishers']);
+    expect((await t.server.ctx.repos.groups.byName('finance'))?.source).toBe('proxy');
+    expect((await t.server.ctx.audit.recent(5, 'login.success'))[0]!.details).toMatchObject({ provider: 'proxy', username: 'pat' });
+
+    // The proxy now names someone else: the session follows it.
+    const other = await b.request('GET', '/', { headers: { 'X-Auth-User': 'quinn' } });
+    expect(other.status).toBe(200);
+    expect(other.text).toContain('Signed in as <strong>quinn</strong> (viewer)');
+  });
+
+  it('believes no header from an address outside trustedProxies, X-Forwarded-For or not', async () => {
+    t = await startTestServer(kind, { config: { server: { trustProxy: 1 }, auth: proxy(['10.0.0.0/8']) } });
+    const attempts: Array<Record<string, string>> = [
+      { 'X-Auth-User': 'pat' },
+      { 'X-Auth-User': 'pat', 'X-Forwarded-For': '10.1.2.3' },
+      { 'X-Auth-User': 'admin', 'X-Forwarded-For': '10.1.2.3' },
+    ];
+    for (const headers of attempts) {
+      const b = new BrowserSession(t.url);
+      const res = await b.request('GET', '/', { headers });
+      expect(res.status).toBe(303);
+      expect(res.location).toBe('/login?next=%2F');
+      expect(b.cookies.has('lectern_session')).toBe(false);
+    }
+    expect((await t.server.ctx.users.list({ offset: 0, limit: 10 })).users.map((u) => u.username)).toEqual(['admin']);
+  });
+
+  it('refuses to take over a local account of the same name unless linkExistingUsers, and refuses a locked user', async () => {
+    t = await startTestServer(kind, { config: { auth: proxy(['127.0.0.1/32']) } });
+    await t.createUser('erin', 'publisher');
+    const refused = await new BrowserSession(t.url).request('GET', '/', { headers: { 'X-Auth-User': 'erin' } });
+    expect(refused.status).toBe(403);
+    expect(refused.text).toContain('A Lectern account named erin already exists and is not linked to your proxy login');
+    expect((await t.server.ctx.audit.recent(5, 'login.failure'))[0]!.details).toMatchObject({ provider: 'proxy', username: 'erin', reason: 'username-taken' });
+    await t.close();
+
+    t = await startTestServer(kind, { config: { auth: proxy(['127.0.0.1/32'], { linkExistingUsers: true }) } });
+    const { user: erin } = await t.createUser('erin', 'publisher');
+    const linked = await new BrowserSession(t.url).request('GET', '/', { headers: { 'X-Auth-User': 'erin' } });
+    expect(linked.status).toBe(200);
+    expect(linked.text).toContain('Signed in as <strong>erin</strong> (publisher)');
+    expect((await t.server.ctx.audit.recent(5, 'user.link'))[0]).toMatchObject({ targetId: erin.guid, details: { provider: 'proxy' } });
+
+    await t.server.ctx.users.setLocked({ userId: null, via: 'system' }, erin, true);
+    const locked = await new BrowserSession(t.url).request('GET', '/', { headers: { 'X-Auth-User': 'erin' } });
+    expect(locked.status).toBe(403);
+    expect(locked.text).toContain('Your Lectern account is locked');
+  });
+
+  it('switches password logins off: no form, posts refused, API keys still work', async () => {
+    t = await startTestServer(kind, { config: { auth: proxy(['127.0.0.1/32'], { password: { enabled: false } }) } });
+    const page = await new BrowserSession(t.url).get('/login');
+    expect(page.status).toBe(200);
+    expect(page.text).not.toContain('name="password"');
+    const post = await new BrowserSession(t.url).request('POST', '/login', { form: { username: 'admin', password: t.admin.password } });
+    expect(post.status).toBe(403);
+    expect(post.text).toContain('Logging in with a password is switched off');
+    expect((await api(t.url, 'GET', '/__api__/v1/user', { key: t.admin.key })).body).toMatchObject({ username: 'admin' });
+  });
+});

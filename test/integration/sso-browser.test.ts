@@ -1,0 +1,116 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Browser } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../runtimes/local/ports.ts';
+import { launchChromium } from '../helpers/chromium.ts';
+import { DATABASES } from '../helpers/databases.ts';
+import { startOidcIdp, type OidcIdp } from '../helpers/oidc-idp.ts';
+import { startSamlIdp, type SamlIdp } from '../helpers/saml-idp.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { secretFile } from '../helpers/sso.ts';
+
+/**
+ * Single sign-on in Debian's Chromium, both providers on one Lectern: OIDC through the
+ * provider's own login form, SAML through the IdP's auto-posting form (from another site:
+ * the IdP is `localhost`, Lectern `127.0.0.1`, so the ACS post carries no Lax cookie).
+ */
+describe.each(DATABASES)('single sign-on in a real browser (%s)', (kind) => {
+  let browser: Browser;
+  let oidc: OidcIdp;
+  let saml: SamlIdp;
+  let t: TestServer;
+
+  beforeAll(async () => {
+    browser = await launchChromium();
+    const port = await freePort();
+    oidc = await startOidcIdp({ lecternUrl: `http://127.0.0.1:${port}` });
+    oidc.accounts.set('olivia', {
+      sub: 'olivia-1',
+      preferred_username: 'olivia',
+      email: 'olivia@corp.example',
+      given_name: 'Olivia',
+      groups: 'Analysts Finance',
+    });
+    saml = await startSamlIdp({ spMetadataUrl: () => `http://127.0.0.1:${port}/__login__/corp/metadata`, hostname: 'localhost' });
+    saml.accounts.set('sven', { nameID: 'sven', email: 'sven@corp.example', groups: ['Analysts'] });
+    const secret = secretFile(mkdtempSync(path.join(os.tmpdir(), 'lectern-oidc-')), 'secret', oidc.clientSecret);
+    t = await startTestServer(kind, {
+      config: {
+        server: { port, contentPort: 0 },
+        auth: {
+          oidc: [
+            {
+              name: 'idp',
+              displayName: 'Company SSO',
+              issuer: oidc.issuer,
+              clientId: oidc.clientId,
+              clientSecretFile: secret,
+              scopes: ['openid', 'profile', 'email', 'groups'],
+              allowInsecureHttp: true,
+            },
+          ],
+          saml: [{ name: 'corp', displayName: 'Corp SAML', entryPoint: saml.ssoUrl, idpCertFile: [saml.certFile], idpIssuer: saml.entityId }],
+        },
+      },
+    });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+    await oidc?.close();
+    await saml?.close();
+  });
+  const contexts: Array<{ close(): Promise<void> }> = [];
+  afterEach(async () => {
+    for (const c of contexts.splice(0)) await c.close();
+  });
+
+  it("logs in through the OIDC provider's form, lands on the catalog, and logs out at the provider too", async () => {
+    const context = await browser.newContext();
+    contexts.push(context);
+    const page = await context.newPage();
+    await page.goto(`${t.url}/__login__/idp`);
+    await page.waitForURL((u) => u.href.startsWith(`${oidc.issuer}/interaction/`));
+    await page.fill('input[name=login]', 'olivia');
+    await page.fill('input[name=password]', 'any password');
+    await page.click('button[type=submit]');
+    await page.waitForURL(`${t.url}/`);
+    expect(await page.locator('.who').textContent()).toContain('Signed in as olivia (viewer)');
+    expect(await t.server.ctx.users.byUsername('olivia')).toMatchObject({ email: 'olivia@corp.example', firstName: 'Olivia' });
+
+    // Logging out ends at the provider's end-session page (the CSP's form-action allows it), then back at the login page.
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.waitForURL((u) => u.href.startsWith(`${oidc.issuer}/session/end`));
+    await page.getByRole('button', { name: /yes/i }).click();
+    await page.waitForURL(`${t.url}/login`);
+    await page.goto(`${t.url}/`);
+    await page.waitForURL(/\/login\?next=/);
+  });
+
+  it("logs in through the SAML IdP's auto-posted response, from another site, and lands on the page asked for", async () => {
+    const context = await browser.newContext();
+    contexts.push(context);
+    const page = await context.newPage();
+    // What the browser sends with the ACS post, and with the GET it is sent on to.
+    const sent: Array<{ method: string; cookie: string | undefined }> = [];
+    page.on('request', (req) => {
+      if (req.url().startsWith(`${t.url}/__login__/corp/callback`)) void req.allHeaders().then((h) => sent.push({ method: req.method(), cookie: h.cookie }));
+    });
+    await page.goto(`${t.url}/__login__/corp?next=${encodeURIComponent('/account')}`);
+    await page.waitForURL((u) => u.href.startsWith(`${saml.ssoUrl}`));
+    await page.fill('input[name=username]', 'sven');
+    await page.click('button[type=submit]');
+    await page.waitForURL(`${t.url}/account`);
+    // The cross-site post came without the SameSite=Lax session cookie; the GET after it had it.
+    await expect.poll(() => sent.length).toBe(2);
+    expect(sent[0]).toEqual({ method: 'POST', cookie: undefined });
+    expect(sent[1]!.method).toBe('GET');
+    expect(sent[1]!.cookie).toContain('lectern_session=');
+    expect(await page.locator('.who').textContent()).toContain('Signed in as sven');
+    await page.goto(`${t.url}/`);
+    await page.waitForURL(`${t.url}/`);
+    expect(await t.server.ctx.users.byUsername('sven')).toMatchObject({ email: 'sven@corp.example' });
+  });
+});

@@ -36,5 +36,14 @@ fi
 echo "provision: installing ${missing[*]}"
 sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
 export DEBIAN_FRONTEND=noninteractive
+# Packages with a daemon (slapd, nginx, docker.io) must not start it system-wide on install:
+# the tests and .ci/run start their own, on ports of their own. A policy-rc.d saying 101
+# ("not allowed") does that while we install, unless the machine already has one.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" > /dev/null
+  $sudo chmod 755 "$policy"
+  trap '$sudo rm -f "$policy"' EXIT
+fi
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=600 "${missing[@]}"

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { SESSION_COOKIE_NAME } from '../src/domain/session.ts';
 import { CREDENTIALS_SIGNATURE_HEADER } from '../src/services/credentials-signature.ts';
+import { PROXY_SECRET_HEADER } from '../src/domain/proxy-auth.ts';
 
 /** Who is asking, as the content is told (Connect's credentials header; Shiny reads its own). */
 export interface Viewer {
@@ -63,7 +64,8 @@ export function prepareForContent(
   // header would set the app's SCRIPT_NAME); like nginx, drop them.
   for (const h of Object.keys(req.headers)) if (h.includes('_')) delete req.headers[h];
   // Only Lectern says who the viewer is: whatever a client sent under these names goes.
-  for (const h of ['rstudio-connect-credentials', 'shiny-server-credentials', 'x-lectern-user', CREDENTIALS_SIGNATURE_HEADER]) delete req.headers[h];
+  // The front proxy's secret (proxied authentication) would let an app log in as anyone.
+  for (const h of ['rstudio-connect-credentials', 'shiny-server-credentials', 'x-lectern-user', CREDENTIALS_SIGNATURE_HEADER, PROXY_SECRET_HEADER]) delete req.headers[h];
   req.headers['x-lectern-base-path'] = basePath;
   if (viewer) {
     const credentials = JSON.stringify({ user: viewer.username, groups: viewer.groups });

@@ -120,9 +120,15 @@ const ldapSchema = z
   });
 
 // Proxied authentication (Connect's ProxyAuth): a front proxy authenticates and names the user
-// in a header. Believed only from a connection whose own address is in trustedProxies.
+// in a header. Believed only from a connection whose own address is in trustedProxies AND
+// with the shared secret in X-Lectern-Proxy-Secret: an address alone is not enough, because
+// content on this host reaches Lectern from loopback too (its sandbox's bridge), and a
+// publisher's app could otherwise name any user, an administrator included.
 const proxyAuthSchema = z
   .object({
+    // At least 32 characters; set in the front proxy (e.g. nginx `proxy_set_header
+    // X-Lectern-Proxy-Secret ...`), never given to content (the relay strips the header).
+    secret: z.string().min(32, 'must be at least 32 characters (e.g. openssl rand -hex 32)'),
     header: z
       .string()
       .regex(/^[A-Za-z0-9-]+$/, 'must be a header name')
@@ -521,6 +527,7 @@ export const ENV_VARS: Record<string, readonly string[]> = {
   LECTERN_DEFAULT_ROLE: ['auth', 'defaultRole'],
   LECTERN_LINK_EXISTING_USERS: ['auth', 'linkExistingUsers'],
   LECTERN_LDAP_BIND_PASSWORD: ['auth', 'ldap', 'bindPassword'],
+  LECTERN_PROXY_AUTH_SECRET: ['auth', 'proxy', 'secret'],
   LECTERN_LOG_LEVEL: ['logging', 'level'],
   LECTERN_BUNDLE_MAX_BYTES: ['bundles', 'maxBytes'],
   LECTERN_BUNDLE_MAX_FILES: ['bundles', 'maxFiles'],

@@ -77,9 +77,13 @@ describe('login configuration', () => {
 
   it('refuses a proxy without trusted addresses, or with a range that is none', () => {
     expect(() => load({ proxy: {} })).toThrow(/trustedProxies/);
-    expect(() => load({ proxy: { trustedProxies: [] } })).toThrow(/at least one/);
-    expect(() => load({ proxy: { trustedProxies: ['10.0.0.0/33'] } })).toThrow(/CIDR/);
-    expect(load({ proxy: { trustedProxies: '127.0.0.1/32, ::1' } }).auth.proxy?.trustedProxies).toEqual(['127.0.0.1/32', '::1']);
+    const secret = 'a'.repeat(32);
+    expect(() => load({ proxy: { trustedProxies: [], secret } })).toThrow(/at least one/);
+    expect(() => load({ proxy: { trustedProxies: ['10.0.0.0/33'], secret } })).toThrow(/CIDR/);
+    // A front proxy proves itself with a shared secret, not only its address.
+    expect(() => load({ proxy: { trustedProxies: ['127.0.0.1/32'] } })).toThrow(/secret/);
+    expect(() => load({ proxy: { trustedProxies: ['127.0.0.1/32'], secret: 'short' } })).toThrow(/32 characters/);
+    expect(load({ proxy: { trustedProxies: '127.0.0.1/32, ::1', secret } }).auth.proxy?.trustedProxies).toEqual(['127.0.0.1/32', '::1']);
   });
 
   it('refuses LDAP settings that cannot work', () => {

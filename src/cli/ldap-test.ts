@@ -72,7 +72,7 @@ export function addLdapTest(program: Command): void {
         process.exitCode = 1;
         return;
       }
-      const mapped = mappedRole(answer.user.groups, config.auth.roleMapping);
+      const mapped = mappedRole(answer.user.groups, config.auth.roleMapping, 'ldap');
       const role = mapped ? `${mapped} (from auth.roleMapping)` : `${config.auth.defaultRole} for a new user (auth.defaultRole); an existing user keeps theirs`;
       process.stdout.write(`${o.password ? 'password accepted' : 'found (no password checked)'}\n${describe(answer.user, role)}\n`);
     });

@@ -226,6 +226,11 @@ const samlProvider = z
   })
   .strict();
 
+/** How many identity providers besides Lectern's own passwords are on. */
+function remoteProviderCount(a: { ldap?: unknown; proxy?: unknown; oidc: readonly unknown[]; saml: readonly unknown[] }): number {
+  return (a.ldap ? 1 : 0) + (a.proxy ? 1 : 0) + a.oidc.length + a.saml.length;
+}
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export const configSchema = z
@@ -293,7 +298,9 @@ export const configSchema = z
         // username. Off: such a login is refused (and audited), never silently linked.
         linkExistingUsers: boolFrom().default(false),
         // An IdP group grants a role; the highest of a person's groups wins, at every login.
-        roleMapping: z.array(z.object({ group: z.string().min(1), role: z.enum(USER_ROLES) }).strict()).default([]),
+        // `provider` (ldap, proxy, an OIDC or SAML entry's name) says whose group it is; it is
+        // required when several remote providers are on (see the check below).
+        roleMapping: z.array(z.object({ group: z.string().min(1), role: z.enum(USER_ROLES), provider: z.string().min(1).optional() }).strict()).default([]),
         ldap: ldapSchema.optional(),
         proxy: proxyAuthSchema.optional(),
         // Single sign-on: each a login of its own at /__login__/<name> (several at once).
@@ -301,6 +308,12 @@ export const configSchema = z
         saml: z.array(samlProvider).default([]),
       })
       .strict()
+      // With several remote providers, a rule must say whose group it names: otherwise a group
+      // one provider vouches for (the directory's admins) could be claimed through another.
+      .refine((a) => remoteProviderCount(a) < 2 || a.roleMapping.every((r) => r.provider !== undefined), {
+        message: 'with several identity providers on, each rule needs its provider (ldap, proxy, or an oidc/saml name)',
+        path: ['roleMapping'],
+      })
       .prefault({}),
     bundles: z
       .object({

@@ -61,7 +61,12 @@ export class GroupRepo {
    * `{ local }` when a group made in Lectern has the name (a sync never takes one over).
    * One creation at a time, as `createUnlessTaken`.
    */
-  async ensureRemote(name: string, source: string, key: (name: string) => string): Promise<{ group: Group; created: boolean } | { local: Group }> {
+  /**
+   * The remote group `name` of `source`, made now if need be; `taken` when the name is a local
+   * group's or another provider's (never joined: one provider must not reach into groups
+   * another vouches for, nor into local ones).
+   */
+  async ensureRemote(name: string, source: string, key: (name: string) => string): Promise<{ group: Group; created: boolean } | { taken: Group }> {
     const found = await this.knex.transaction(async (trx) => {
       if (trx.client.dialect === 'postgresql') await trx.raw('lock table groups in share row exclusive mode');
       const wanted = key(name);
@@ -74,7 +79,7 @@ export class GroupRepo {
       return { guid, created: true };
     });
     const group = (await this.byGuid(found.guid))!;
-    return group.source === null ? { local: group } : { group, created: found.created };
+    return group.source !== source ? { taken: group } : { group, created: found.created };
   }
 
   /** The remote groups a user was put in by `source`'s sync. */

@@ -62,8 +62,8 @@ export class RemoteAccounts {
   ) {}
 
   /** The role a person's groups give, or what a new user gets (for the LDAP test command). */
-  roleFor(groups: readonly string[]): { role: UserRole; mapped: boolean } {
-    const role = mappedRole(groups, this.o.roleMapping);
+  roleFor(groups: readonly string[], provider: string): { role: UserRole; mapped: boolean } {
+    const role = mappedRole(groups, this.o.roleMapping, provider);
     return role ? { role, mapped: true } : { role: this.o.defaultRole, mapped: false };
   }
 
@@ -103,7 +103,7 @@ export class RemoteAccounts {
     try {
       user = await this.users.createRemote(
         actor,
-        { username: a.username, email: a.email, firstName: a.firstName, lastName: a.lastName, role: a.role ?? this.roleFor(a.groups).role },
+        { username: a.username, email: a.email, firstName: a.firstName, lastName: a.lastName, role: a.role ?? this.roleFor(a.groups, a.provider).role },
         a.provider,
       );
     } catch (err) {
@@ -125,7 +125,7 @@ export class RemoteAccounts {
     if (a.email !== undefined && a.email !== user.email) changes.email = a.email;
     if (a.firstName !== undefined && a.firstName !== user.firstName) changes.firstName = a.firstName;
     if (a.lastName !== undefined && a.lastName !== user.lastName) changes.lastName = a.lastName;
-    const role = a.role ?? mappedRole(a.groups, this.o.roleMapping);
+    const role = a.role ?? mappedRole(a.groups, this.o.roleMapping, a.provider);
     if (role && role !== user.role) changes.role = role;
     if (Object.keys(changes).length === 0) return user;
     return this.users.update(actor, user, changes, { provider: a.provider });
@@ -149,7 +149,7 @@ export class RemoteAccounts {
         continue;
       }
       const made = await this.groups.ensureRemote(name, provider, groupNameKey);
-      if ('local' in made) {
+      if ('taken' in made) {
         result.skipped.push(name);
         continue;
       }

@@ -24,7 +24,9 @@ describe.each(DATABASES)('proxied authentication on %s', (kind) => {
   it('logs in the user a trusted proxy names, with their groups and email, and keeps the session', async () => {
     t = await startTestServer(kind, { config: { auth: proxy(['127.0.0.1/32', '::1/128']) } });
     const b = new BrowserSession(t.url);
-    const first = await b.request('GET', '/', { headers: viaProxy({ 'X-Auth-User': 'pat', 'X-Auth-Groups': 'Publishers, Finance', 'X-Auth-Email': 'pat@example.org' }) });
+    const first = await b.request('GET', '/', {
+      headers: viaProxy({ 'X-Auth-User': 'pat', 'X-Auth-Groups': 'Publishers, Finance', 'X-Auth-Email': 'pat@example.org' }),
+    });
     expect(first.status).toBe(200);
     expect(first.text).toContain('Signed in as <strong>pat</strong> (publisher)');
     expect(b.cookies.has('lectern_session')).toBe(true);
@@ -63,7 +65,11 @@ describe.each(DATABASES)('proxied authentication on %s', (kind) => {
 
   it("believes no header without the proxy's secret, even from a trusted address (content on this host connects from loopback too), and never hands the secret to content", async () => {
     t = await startTestServer(kind, { config: { auth: proxy(['127.0.0.1/32', '::1/128']) } });
-    const attempts: Array<Record<string, string>> = [{ 'X-Auth-User': 'admin' }, { 'X-Auth-User': 'admin', 'X-Lectern-Proxy-Secret': `${SECRET}x` }, { 'X-Auth-User': 'admin', 'X-Lectern-Proxy-Secret': '' }];
+    const attempts: Array<Record<string, string>> = [
+      { 'X-Auth-User': 'admin' },
+      { 'X-Auth-User': 'admin', 'X-Lectern-Proxy-Secret': `${SECRET}x` },
+      { 'X-Auth-User': 'admin', 'X-Lectern-Proxy-Secret': '' },
+    ];
     for (const headers of attempts) {
       const b = new BrowserSession(t.url);
       const res = await b.request('GET', '/', { headers });
@@ -82,6 +88,20 @@ describe.each(DATABASES)('proxied authentication on %s', (kind) => {
     expect(headers['x-auth-user']).toBe('pat');
     expect(headers['x-lectern-proxy-secret']).toBeUndefined();
     expect(seen.text).not.toContain(SECRET);
+  });
+
+  it("never joins another provider's group of the same name, nor takes a role from a rule for another provider", async () => {
+    t = await startTestServer(kind, {
+      config: { auth: proxy(['127.0.0.1/32', '::1/128'], { roleMapping: [{ group: 'Publishers', role: 'publisher', provider: 'corp-sso' }] }) },
+    });
+    // A group the directory vouches for, content shared with it.
+    await t.server.ctx.repos.groups.ensureRemote('Finance', 'ldap', (n) => n.toLowerCase());
+    const b = new BrowserSession(t.url);
+    const res = await b.request('GET', '/', { headers: viaProxy({ 'X-Auth-User': 'mallory', 'X-Auth-Groups': 'Finance, Publishers' }) });
+    expect(res.text).toContain('Signed in as <strong>mallory</strong> (viewer)');
+    const mallory = await t.server.ctx.users.byUsername('mallory');
+    // Publishers is the proxy's own group now; Finance stays the directory's alone.
+    expect(await t.server.ctx.groups.namesOf(mallory)).toEqual(['Publishers']);
   });
 
   it('refuses to take over a local account of the same name unless linkExistingUsers, and refuses a locked user', async () => {

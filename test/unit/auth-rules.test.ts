@@ -57,11 +57,18 @@ describe('role mapping', () => {
     { group: 'staff', role: 'viewer' as const },
   ];
   it('gives the highest role of the matched groups, comparing names without case', () => {
-    expect(mappedRole(['staff', 'PUBLISHERS'], rules)).toBe('publisher');
-    expect(mappedRole(['admins', 'staff'], rules)).toBe('administrator');
-    expect(mappedRole(['staff'], rules)).toBe('viewer');
-    expect(mappedRole(['other'], rules)).toBeUndefined();
-    expect(mappedRole([], [])).toBeUndefined();
+    expect(mappedRole(['staff', 'PUBLISHERS'], rules, 'ldap')).toBe('publisher');
+    expect(mappedRole(['admins', 'staff'], rules, 'ldap')).toBe('administrator');
+    expect(mappedRole(['staff'], rules, 'ldap')).toBe('viewer');
+    expect(mappedRole(['other'], rules, 'ldap')).toBeUndefined();
+    expect(mappedRole([], [], 'ldap')).toBeUndefined();
+  });
+
+  it("applies a rule naming a provider to that provider's groups only", () => {
+    const scoped = [{ group: 'admins', role: 'administrator' as const, provider: 'ldap' }];
+    expect(mappedRole(['admins'], scoped, 'ldap')).toBe('administrator');
+    // The same name asserted through another provider (a proxy's header) grants nothing.
+    expect(mappedRole(['admins'], scoped, 'proxy')).toBeUndefined();
   });
 });
 
@@ -84,6 +91,16 @@ describe('login configuration', () => {
     expect(() => load({ proxy: { trustedProxies: ['127.0.0.1/32'] } })).toThrow(/secret/);
     expect(() => load({ proxy: { trustedProxies: ['127.0.0.1/32'], secret: 'short' } })).toThrow(/32 characters/);
     expect(load({ proxy: { trustedProxies: '127.0.0.1/32, ::1', secret } }).auth.proxy?.trustedProxies).toEqual(['127.0.0.1/32', '::1']);
+    // Two identity providers on: each role rule must say whose group it names.
+    const ldap = { url: 'ldap://127.0.0.1:1389', userBase: 'ou=people,dc=example,dc=org' };
+    expect(() => load({ ldap, proxy: { trustedProxies: ['127.0.0.1/32'], secret }, roleMapping: [{ group: 'admins', role: 'administrator' }] })).toThrow(
+      /its provider/,
+    );
+    expect(
+      load({ ldap, proxy: { trustedProxies: ['127.0.0.1/32'], secret }, roleMapping: [{ group: 'admins', role: 'administrator', provider: 'ldap' }] }).auth
+        .roleMapping,
+    ).toHaveLength(1);
+    expect(load({ ldap, roleMapping: [{ group: 'admins', role: 'administrator' }] }).auth.roleMapping).toHaveLength(1);
   });
 
   it('refuses LDAP settings that cannot work', () => {

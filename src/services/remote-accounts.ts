@@ -49,8 +49,10 @@ const MAX_GROUPS = 1000;
  * user linked to (provider, subject), else one provisioned now (or, with `linkExistingUsers`, a
  * local account of the same username); then its profile, role and remote groups as the
  * provider says. Rule for roles: a role the provider states (a role claim or attribute), else
- * the mapping's role (the highest of the person's groups), is applied at every login; when the mapping gives none, a new user gets the default role and an
- * existing user keeps theirs (an administrator's choice stands until the IdP says otherwise).
+ * the mapping's role (the highest of the person's groups), else, where rules apply to the
+ * provider, the default role, is applied at every login (and by the scheduled LDAP sync). With
+ * no rule for the provider, a new user gets the default role and an existing user keeps
+ * theirs (an administrator's choice stands).
  */
 export class RemoteAccounts {
   constructor(
@@ -125,10 +127,27 @@ export class RemoteAccounts {
     if (a.email !== undefined && a.email !== user.email) changes.email = a.email;
     if (a.firstName !== undefined && a.firstName !== user.firstName) changes.firstName = a.firstName;
     if (a.lastName !== undefined && a.lastName !== user.lastName) changes.lastName = a.lastName;
-    const role = a.role ?? mappedRole(a.groups, this.o.roleMapping, a.provider);
+    const role = a.role ?? this.roleOfExisting(a.groups, a.provider);
     if (role && role !== user.role) changes.role = role;
     if (Object.keys(changes).length === 0) return user;
     return this.users.update(actor, user, changes, { provider: a.provider });
+  }
+
+  /**
+   * An existing user's role from their groups now. Where role rules apply to the provider, the
+   * provider decides: the highest rule matched, else the default role, so someone taken out of
+   * the administrators' group at the directory is no longer one here. Where none apply, the
+   * role an administrator gave stands (undefined).
+   */
+  private roleOfExisting(groups: readonly string[], provider: string): UserRole | undefined {
+    const governed = this.o.roleMapping.some((r) => r.provider === undefined || r.provider === provider);
+    return mappedRole(groups, this.o.roleMapping, provider) ?? (governed ? this.o.defaultRole : undefined);
+  }
+
+  /** The scheduled LDAP sync: the role the user's groups give now (as at a login). */
+  async syncRole(user: User, provider: string, groups: readonly string[], actor: Actor): Promise<void> {
+    const role = this.roleOfExisting(groups, provider);
+    if (role && role !== user.role) await this.users.update(actor, user, { role }, { provider });
   }
 
   /**

@@ -223,6 +223,7 @@ describe.each(DATABASES)('LDAP logins on %s', (kind) => {
     expect((await new BrowserSession(t.url).login('dave', 'dave-pw-1234')).status).toBe(303);
     const dave = await t.server.ctx.users.byUsername('dave');
     expect(await t.server.ctx.groups.namesOf(dave)).toEqual(['analysts', 'data-science', 'research']);
+    expect(dave.role).toBe('publisher');
     slapd.modify(`dn: ${groupDn('analysts')}\nchangetype: modify\ndelete: member\nmember: ${personDn('dave')}\n`);
     try {
       // Not yet due: nothing changes.
@@ -234,6 +235,8 @@ describe.each(DATABASES)('LDAP logins on %s', (kind) => {
       await t.server.scheduler.tick();
       await t.server.scheduler.settled();
       expect(await t.server.ctx.groups.namesOf(dave)).toEqual([]);
+      // Out of data-science, out of the publishers: the mapping no longer gives a role, so the default.
+      expect((await t.server.ctx.users.byUsername('dave')).role).toBe('viewer');
       const removed = await t.server.ctx.audit.recent(10, 'group.member.remove');
       expect(removed).toHaveLength(3);
       expect(removed[0]!.details).toMatchObject({ username: 'dave', provider: 'ldap', via: 'system' });

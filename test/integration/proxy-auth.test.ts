@@ -115,7 +115,8 @@ describe.each(DATABASES)('proxied authentication on %s', (kind) => {
 
     t = await startTestServer(kind, { config: { auth: proxy(['127.0.0.1/32'], { linkExistingUsers: true }) } });
     const { user: erin } = await t.createUser('erin', 'publisher');
-    const linked = await new BrowserSession(t.url).request('GET', '/', { headers: viaProxy({ 'X-Auth-User': 'erin' }) });
+    // The role rules govern the proxy's users, so her role is what her groups give there.
+    const linked = await new BrowserSession(t.url).request('GET', '/', { headers: viaProxy({ 'X-Auth-User': 'erin', 'X-Auth-Groups': 'Publishers' }) });
     expect(linked.status).toBe(200);
     expect(linked.text).toContain('Signed in as <strong>erin</strong> (publisher)');
     expect((await t.server.ctx.audit.recent(5, 'user.link'))[0]).toMatchObject({ targetId: erin.guid, details: { provider: 'proxy' } });

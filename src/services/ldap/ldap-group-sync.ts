@@ -61,6 +61,8 @@ export class LdapGroupSync {
         continue;
       }
       const sync = await this.accounts.syncGroups(user, LDAP_PROVIDER, found.user.groups, actor);
+      // A role follows the groups between logins too: out of the directory's admins, out of Lectern's.
+      await this.accounts.syncRole(user, LDAP_PROVIDER, found.user.groups, actor);
       if (sync.added.length || sync.removed.length) report.changed++;
     }
     return report;

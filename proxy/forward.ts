@@ -65,7 +65,8 @@ export function prepareForContent(
   for (const h of Object.keys(req.headers)) if (h.includes('_')) delete req.headers[h];
   // Only Lectern says who the viewer is: whatever a client sent under these names goes.
   // The front proxy's secret (proxied authentication) would let an app log in as anyone.
-  for (const h of ['rstudio-connect-credentials', 'shiny-server-credentials', 'x-lectern-user', CREDENTIALS_SIGNATURE_HEADER, PROXY_SECRET_HEADER]) delete req.headers[h];
+  for (const h of ['rstudio-connect-credentials', 'shiny-server-credentials', 'x-lectern-user', CREDENTIALS_SIGNATURE_HEADER, PROXY_SECRET_HEADER])
+    delete req.headers[h];
   req.headers['x-lectern-base-path'] = basePath;
   if (viewer) {
     const credentials = JSON.stringify({ user: viewer.username, groups: viewer.groups });

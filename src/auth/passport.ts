@@ -42,8 +42,10 @@ export function createPassport(providers: readonly LoginProvider[], users: UserS
     passport.use(
       LOGIN_FORM,
       new LocalStrategy({ passReqToCallback: true }, (req, username, password, done) => {
+        // Trimmed before anything: ` alice` must not be a second throttle budget, nor skip the
+        // local account `alice` and go to the directory.
         form
-          .login(username, password, { ip: req.ip ?? 'unknown', peer: req.socket.remoteAddress })
+          .login(username.trim(), password, { ip: req.ip ?? 'unknown', peer: req.socket.remoteAddress })
           .then((outcome) => (outcome.ok ? done(null, outcome.user) : done(null, false, outcome.failure satisfies PassportFailure)))
           .catch((err: unknown) => done(err));
       }),

@@ -19,6 +19,11 @@ export class IdentityRepo {
     return rows.length > 0;
   }
 
+  /** Whether the user is linked to any provider already. */
+  async hasAny(userId: number): Promise<boolean> {
+    return (await this.knex('identities').where({ user_id: userId }).first('id')) !== undefined;
+  }
+
   async touch(provider: string, subject: string, at: Date): Promise<void> {
     await this.knex('identities').where({ provider, subject }).update({ login_time: at });
   }

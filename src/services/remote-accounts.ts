@@ -96,6 +96,9 @@ export class RemoteAccounts {
       // A local account is never taken over silently: someone who controls a directory entry
       // of that name would become its owner, with its content and keys.
       if (!this.o.linkExistingUsers) return { ok: false, reason: 'username-taken', user: same };
+      // Even then, never an administrator (a directory entry of that name would own the server)
+      // nor an account another provider already vouches for.
+      if (same.role === 'administrator' || (await this.identities.hasAny(same.id))) return { ok: false, reason: 'username-taken', user: same };
       await this.identities.link(same.id, a.provider, a.subject);
       await this.audit.record(actor, 'user.link', { type: 'user', id: same.guid }, { username: same.username, provider: a.provider, subject: a.subject });
       return { ok: true, user: same, created: false };

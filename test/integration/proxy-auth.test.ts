@@ -120,6 +120,10 @@ describe.each(DATABASES)('proxied authentication on %s', (kind) => {
     expect(linked.status).toBe(200);
     expect(linked.text).toContain('Signed in as <strong>erin</strong> (publisher)');
     expect((await t.server.ctx.audit.recent(5, 'user.link'))[0]).toMatchObject({ targetId: erin.guid, details: { provider: 'proxy' } });
+    // Linking never reaches an administrator: whoever the proxy calls admin does not own the server.
+    const admin = await new BrowserSession(t.url).request('GET', '/', { headers: viaProxy({ 'X-Auth-User': 'admin', 'X-Auth-Groups': 'Publishers' }) });
+    expect(admin.text).toContain('A Lectern account named admin already exists');
+    expect(admin.text).not.toContain('Signed in as');
 
     await t.server.ctx.users.setLocked({ userId: null, via: 'system' }, erin, true);
     const locked = await new BrowserSession(t.url).request('GET', '/', { headers: viaProxy({ 'X-Auth-User': 'erin' }) });

@@ -43,6 +43,19 @@ function first(entry: Entry, attribute: string): string | undefined {
 }
 
 /**
+ * The stable id of the person: fails closed when the entry lacks it (Active Directory has no
+ * entryUUID; a silent fall back to the DN would give a reused DN the old person's account).
+ */
+function required(entry: Entry, attribute: string): string {
+  const v = first(entry, attribute);
+  if (v === undefined)
+    throw new Error(
+      `the directory entry ${entry.dn} has no ${attribute} (auth.ldap.attributes.subject); set it to one it has, e.g. objectGUID on Active Directory, or dn`,
+    );
+  return v;
+}
+
+/**
  * An LDAP or Active Directory server, through ldapts: a connection per operation (over TLS
  * for ldaps:// or with StartTLS, checked against `caFile`), a service bind (or anonymous) to
  * find the user's entry and groups, and a bind as that entry to check a password. Timeouts
@@ -131,7 +144,7 @@ export class LdapDirectory {
     const a = this.c.attributes;
     return {
       dn: entry.dn,
-      subject: (a.subject === 'dn' ? undefined : first(entry, a.subject)) ?? entry.dn,
+      subject: a.subject === 'dn' ? entry.dn : required(entry, a.subject),
       username: first(entry, a.username) ?? typed,
       email: first(entry, a.email),
       firstName: first(entry, a.firstName),

@@ -4,6 +4,7 @@ import type { UsageBatch } from '../../repositories/usage-repo.ts';
 import type { WriteReply, WriteRequest } from './writer-thread.ts';
 
 const ENTRY = new URL('./writer-thread.ts', import.meta.url).href;
+const RETRY_MS = 30_000;
 
 /**
  * Writes usage batches on a thread of its own (writer-thread.ts), started at the first batch:
@@ -15,10 +16,13 @@ export class ThreadedUsageWriter {
   private worker: Worker | undefined;
   private next = 1;
   private readonly waiting = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  /** After the thread died, no new one before this time: batches meanwhile fail (dropped, counted). */
+  private retryAt = 0;
 
   constructor(private readonly db: DatabaseConfig) {}
 
   write(batch: UsageBatch): Promise<void> {
+    if (!this.worker && Date.now() < this.retryAt) return Promise.reject(new Error('the usage writer thread failed; it is started again shortly'));
     const worker = this.start();
     const id = this.next++;
     return new Promise<void>((resolve, reject) => {
@@ -51,9 +55,14 @@ export class ThreadedUsageWriter {
       if (m.ok) p?.resolve();
       else p?.reject(new Error(m.error));
     });
-    // The thread died (it could not open the database): what waits fails, the next batch starts another.
+    // The thread died (it could not open the database): what waits fails; a batch after a pause starts another.
     const fail = (err: Error) => {
-      if (this.worker === w) this.worker = undefined;
+      if (this.worker === w) {
+        this.worker = undefined;
+        // A thread that cannot start (the database will not open) would otherwise be started
+        // again for every batch, a second apart, for as long as the server runs.
+        this.retryAt = Date.now() + RETRY_MS;
+      }
       for (const p of this.waiting.values()) p.reject(err);
       this.waiting.clear();
     };

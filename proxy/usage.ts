@@ -1,17 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-
-/** One request to an item, as the usage tables keep it (connect-api-next.md §7.0). */
-interface UsageRequest {
-  contentGuid: string;
-  userGuid: string | null;
-  bundleId: number;
-  path: string;
-  query: string;
-  userAgent: string | null;
-  secFetchDest: string | null;
-  secFetchSite: string | null;
-  time: Date;
-}
+import type { UsageRequest } from '../src/domain/usage.ts';
 
 /**
  * What the proxy tells of who used what, for the instrumentation API (src/services/usage,

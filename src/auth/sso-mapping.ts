@@ -2,9 +2,6 @@ import { USER_ROLES, type UserRole } from '../domain/user.ts';
 import type { OidcProviderConfig, SamlProviderConfig } from '../config/schema.ts';
 import type { RemoteIdentity } from './remote-identity.ts';
 
-/** A remote identity (its `role` set when a role claim or attribute is configured and names a Lectern role). */
-type MappedIdentity = RemoteIdentity;
-
 /** Why a mapping found no identity: shown on the login page and audited. */
 export class MappingError extends Error {}
 
@@ -40,7 +37,7 @@ export function roleFrom(v: unknown): UserRole | undefined {
 }
 
 /** An OIDC ID token's (and userinfo's) claims as a remote identity. */
-export function identityFromClaims(claims: Record<string, unknown>, cfg: OidcProviderConfig): MappedIdentity {
+export function identityFromClaims(claims: Record<string, unknown>, cfg: OidcProviderConfig): RemoteIdentity {
   const subject = text(claims.sub);
   if (!subject) throw new MappingError('The identity provider named no subject.');
   const username = text(claims[cfg.usernameClaim]);
@@ -71,7 +68,7 @@ export interface SamlProfileLike {
 }
 
 /** A checked SAML assertion's NameID and attributes as a remote identity. */
-export function identityFromAssertion(profile: SamlProfileLike, cfg: SamlProviderConfig): MappedIdentity {
+export function identityFromAssertion(profile: SamlProfileLike, cfg: SamlProviderConfig): RemoteIdentity {
   // node-saml puts the attributes both in `attributes` and on the profile itself.
   const attrs = profile.attributes ?? profile;
   const subject = text(profile.nameID);

@@ -50,3 +50,16 @@ export interface UsageFilter {
 /** The data version of the rows Lectern writes: visits must be ≥ 3 (the default filter, §7.0). */
 export const VISIT_DATA_VERSION = 3;
 export const SHINY_DATA_VERSION = 1;
+
+/** One request to an item, as the usage tables keep it (connect-api-next.md §7.0). */
+export interface UsageRequest {
+  contentGuid: string;
+  userGuid: string | null;
+  bundleId: number;
+  path: string;
+  query: string;
+  userAgent: string | null;
+  secFetchDest: string | null;
+  secFetchSite: string | null;
+  time: Date;
+}

@@ -1,6 +1,7 @@
 import type { Group } from '../domain/content.ts';
 import { AppError } from '../domain/errors.ts';
 import { groupNameKey, mappedRole, type RoleRule } from '../domain/role-mapping.ts';
+import type { RemoteIdentity } from '../domain/remote-identity.ts';
 import type { Actor, User, UserRole } from '../domain/user.ts';
 import type { GroupRepo } from '../repositories/group-repo.ts';
 import type { IdentityRepo } from '../repositories/identity-repo.ts';
@@ -8,18 +9,8 @@ import type { AuditLog } from './audit-log.ts';
 import { isGroupName } from './group-service.ts';
 import type { UserService } from './user-service.ts';
 
-/** Who an identity provider says logged in (the shape of `RemoteIdentity` in src/auth). */
-export interface RemoteAccount {
-  provider: string;
-  subject: string;
-  username: string;
-  email?: string | undefined;
-  firstName?: string | undefined;
-  lastName?: string | undefined;
-  groups: readonly string[];
-  /** A role the provider states outright; it wins over `auth.roleMapping`. */
-  role?: UserRole | undefined;
-}
+/** Who an identity provider says logged in (`RemoteIdentity`, as the providers hand it over). */
+export type RemoteAccount = RemoteIdentity;
 
 export interface RemoteAccountOptions {
   /** A new user's role when the mapping gives none (`auth.defaultRole`). */

@@ -53,22 +53,7 @@ export class UserService {
     const password = input.password ?? generatedPassword!;
     if (input.password !== undefined) this.checkPasswordStrength(password);
 
-    let user: User;
-    try {
-      user = await this.users.create({
-        username: input.username,
-        email: input.email ?? '',
-        firstName: input.firstName ?? '',
-        lastName: input.lastName ?? '',
-        role: input.role,
-        passwordHash: await hashPassword(password),
-        mustChangePassword: generatedPassword !== undefined,
-      });
-    } catch (err) {
-      if (isUniqueViolation(err)) throw AppError.conflict('The requested username is already in use.', ErrorCode.usernameTaken);
-      throw err;
-    }
-    await this.audit.record(actor, 'user.create', { type: 'user', id: user.guid }, { username: user.username, role: user.role });
+    const user = await this.insert(actor, input, { passwordHash: await hashPassword(password), mustChangePassword: generatedPassword !== undefined }, {});
     return generatedPassword ? { user, generatedPassword } : { user };
   }
 
@@ -78,6 +63,16 @@ export class UserService {
    */
   async createRemote(actor: Actor, input: Omit<CreateUserInput, 'password'>, provider: string): Promise<User> {
     if (!USERNAME_PATTERN.test(input.username)) throw AppError.badRequest(`The username "${input.username}" is not one Lectern accepts.`, 7);
+    return this.insert(actor, input, { passwordHash: null, mustChangePassword: false }, { provider });
+  }
+
+  /** Writes a new user (a taken name is Connect's 409) and audits it, with `extra` in the entry. */
+  private async insert(
+    actor: Actor,
+    input: Omit<CreateUserInput, 'password'>,
+    secret: { passwordHash: string | null; mustChangePassword: boolean },
+    extra: Record<string, string>,
+  ): Promise<User> {
     let user: User;
     try {
       user = await this.users.create({
@@ -86,14 +81,13 @@ export class UserService {
         firstName: input.firstName ?? '',
         lastName: input.lastName ?? '',
         role: input.role,
-        passwordHash: null,
-        mustChangePassword: false,
+        ...secret,
       });
     } catch (err) {
       if (isUniqueViolation(err)) throw AppError.conflict('The requested username is already in use.', ErrorCode.usernameTaken);
       throw err;
     }
-    await this.audit.record(actor, 'user.create', { type: 'user', id: user.guid }, { username: user.username, role: user.role, provider });
+    await this.audit.record(actor, 'user.create', { type: 'user', id: user.guid }, { username: user.username, role: user.role, ...extra });
     return user;
   }
 

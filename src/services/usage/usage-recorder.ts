@@ -1,21 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { SHINY_DATA_VERSION, VISIT_DATA_VERSION, type Hit, type ShinySession, type Visit } from '../../domain/usage.ts';
+import { SHINY_DATA_VERSION, VISIT_DATA_VERSION, type Hit, type ShinySession, type UsageRequest, type Visit } from '../../domain/usage.ts';
 import type { UsageBatch } from '../../repositories/usage-repo.ts';
 import { Batcher, type BatcherOptions } from './batcher.ts';
-
-/** What the proxy hands over for a request (the shape of `UsageRequest` in proxy/usage.ts). */
-interface RequestSeen {
-  contentGuid: string;
-  userGuid: string | null;
-  bundleId: number;
-  path: string;
-  query: string;
-  userAgent: string | null;
-  secFetchDest: string | null;
-  secFetchSite: string | null;
-  time: Date;
-}
 
 type UsageEvent =
   { kind: 'visit'; visit: Visit } | { kind: 'hit'; hit: Hit } | { kind: 'start'; session: ShinySession } | { kind: 'end'; key: string; ended: Date };
@@ -49,13 +36,13 @@ export class UsageRecorderService {
     );
   }
 
-  hit(r: RequestSeen): void {
+  hit(r: UsageRequest): void {
     // The request as the proxy saw it is the hit (its bundle id rides along unused): no copy
     // per request.
     this.batcher.add({ kind: 'hit', hit: r });
   }
 
-  visit(r: RequestSeen & { shown: { variantKey: string; renderingId: number } | null }): void {
+  visit(r: UsageRequest & { shown: { variantKey: string; renderingId: number } | null }): void {
     this.batcher.add({
       kind: 'visit',
       visit: {

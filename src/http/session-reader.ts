@@ -40,10 +40,15 @@ export class SessionReader {
     if (count === 0) return { user: undefined, duplicate: false };
     if (count > 1) return { user: undefined, duplicate: true };
     const raw = parseCookies(cookieHeader)[SESSION_COOKIE_NAME];
+    if (!raw) return { user: undefined, duplicate: false };
+    // Keyed by the signed cookie as sent: a hit checks no signature (the miss did).
+    return { user: await this.cache.get(raw, () => this.loadSigned(raw)), duplicate: false };
+  }
+
+  private async loadSigned(raw: string): Promise<User | undefined> {
     // express-session's format: `s:` and the id signed with the server's secret.
-    const sid = raw?.startsWith('s:') ? unsign(raw.slice(2), this.secret) : false;
-    if (!sid) return { user: undefined, duplicate: false };
-    return { user: await this.cache.get(sid, () => this.load(sid)), duplicate: false };
+    const sid = raw.startsWith('s:') ? unsign(raw.slice(2), this.secret) : false;
+    return sid ? this.load(sid) : undefined;
   }
 
   private async load(sid: string): Promise<User | undefined> {

@@ -22,5 +22,26 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     base: { service: 'lectern' },
   };
-  return destination ? pino(opts, destination as pino.DestinationStream) : pino(opts);
+  return destination ? pino(opts, destination as pino.DestinationStream) : pino(opts, bufferedStdout());
+}
+
+// How long a line may wait in the buffer.
+const FLUSH_EVERY_MS = 500;
+
+/**
+ * Standard output, written in batches: one write per few kilobytes or half a second, rather
+ * than a write for every line (the proxy logs every request it relays). What is buffered is
+ * written when the process exits, however it exits.
+ */
+function bufferedStdout(): pino.DestinationStream {
+  const out = pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  setInterval(() => out.flush(), FLUSH_EVERY_MS).unref();
+  process.once('exit', () => {
+    try {
+      out.flushSync();
+    } catch {
+      // Nothing is left to write to.
+    }
+  });
+  return out;
 }

@@ -102,7 +102,8 @@ export class ApiKeyService {
   async authenticate(secret: string, opts: { scoped?: boolean } = {}): Promise<KeyAuthentication> {
     // Only successes are cached: a key created or a user unlocked elsewhere (the CLI, another
     // node) works at once; a revocation made elsewhere takes effect within the cache's 2 s.
-    const found = this.cache ? await this.cache.get(hashApiKey(secret), () => this.authenticateUncached(secret)) : await this.authenticateUncached(secret);
+    // Keyed by the key as presented, which the request holds anyway: a hit costs no hashing.
+    const found = this.cache ? await this.cache.get(secret, () => this.authenticateUncached(secret)) : await this.authenticateUncached(secret);
     // Checked on every use, cached or not: an expired key fails the moment it expires.
     if (found.key.expiresAt && found.key.expiresAt.getTime() <= Date.now()) throw AppError.invalidKey();
     if (found.scope && !opts.scoped) throw AppError.forbidden("A content process's API key cannot be used here.");

@@ -31,12 +31,27 @@ export class CredentialsSigner {
 
   constructor(private readonly secretKey: Buffer) {}
 
-  sign(contentGuid: string, credentials: string): string {
-    let key = this.keys.get(contentGuid);
-    if (key === undefined) {
-      key = credentialsKey(this.secretKey, contentGuid);
-      this.keys.set(contentGuid, key);
+  // A signature names its second: the viewers of this second are signed once each, not per request.
+  private second = 0;
+  private signed = new Map<string, string>();
+
+  sign(contentGuid: string, credentials: string, nowMs = Date.now()): string {
+    const t = Math.floor(nowMs / 1000);
+    if (t !== this.second) {
+      this.second = t;
+      this.signed = new Map();
     }
-    return signCredentials(key, credentials);
+    const id = `${contentGuid}\n${credentials}`;
+    let signature = this.signed.get(id);
+    if (signature === undefined) {
+      let key = this.keys.get(contentGuid);
+      if (key === undefined) {
+        key = credentialsKey(this.secretKey, contentGuid);
+        this.keys.set(contentGuid, key);
+      }
+      signature = signCredentials(key, credentials, nowMs);
+      this.signed.set(id, signature);
+    }
+    return signature;
   }
 }

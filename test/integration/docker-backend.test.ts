@@ -7,6 +7,9 @@ import { api, startTestServer, type TestServer } from '../helpers/server.ts';
 import { shinyRoundTrip } from '../helpers/shiny.ts';
 import { followTaskV1 } from '../helpers/tasks.ts';
 
+// Engines, registries and images on a loaded 2-core machine: set up and torn down well past the default minute.
+const REAL_ENGINE_HOOK_MS = 300_000;
+
 const DOCKER = { runtime: { backend: 'docker' } } as never;
 const python = { python: { version: '3.11.2', package_manager: { name: 'pip', version: '23.0.1', package_file: 'requirements.txt' } } };
 
@@ -18,7 +21,7 @@ describe.each(DATABASES)('the Docker backend on %s', (kind) => {
   beforeAll(async () => {
     t = await startTestServer(kind, { config: DOCKER });
     key = (await t.createUser('dock', 'publisher')).key;
-  });
+  }, REAL_ENGINE_HOOK_MS);
   afterAll(async () => t?.close());
 
   const running = async (server: TestServer, guid: string) =>

@@ -8,12 +8,15 @@ import { startRegistry } from '../helpers/registry.ts';
 import { api, startTestServer, type TestServer } from '../helpers/server.ts';
 import { shinyRoundTrip } from '../helpers/shiny.ts';
 
+// Engines, registries and images on a loaded 2-core machine: set up and torn down well past the default minute.
+const REAL_ENGINE_HOOK_MS = 300_000;
+
 const SWARM = { runtime: { backend: 'swarm' } } as never;
 
 let leave: () => Promise<void>;
 beforeAll(async () => {
   leave = await singleNodeSwarm(await freePort());
-});
+}, REAL_ENGINE_HOOK_MS);
 afterAll(async () => leave?.());
 
 // A content item as a Swarm service on a single-node swarm (no IPVS here: DNS round robin and
@@ -24,7 +27,7 @@ describe.each(DATABASES)('the Swarm backend on %s', (kind) => {
   beforeAll(async () => {
     t = await startTestServer(kind, { config: SWARM });
     key = (await t.createUser('swarmer', 'publisher')).key;
-  });
+  }, REAL_ENGINE_HOOK_MS);
   afterAll(async () => t?.close());
 
   const running = async (server: TestServer, guid: string) =>
@@ -99,11 +102,11 @@ describe.each(DATABASES)('the Swarm backend with a registry on %s', (kind) => {
     registry = await startRegistry();
     t = await startTestServer(kind, { config: { runtime: { backend: 'swarm', swarmRegistry: registry.address } } as never });
     key = (await t.createUser('pusher', 'publisher')).key;
-  });
+  }, REAL_ENGINE_HOOK_MS);
   afterAll(async () => {
     await t?.close();
     await registry?.stop();
-  });
+  }, REAL_ENGINE_HOOK_MS);
 
   it('pushes the bundle image to the registry and runs the service from there', async () => {
     const d = await deployBundle(t.url, key, 'pushed-flask', fixture('py-flask-api.tar.gz'));

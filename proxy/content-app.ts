@@ -11,6 +11,9 @@ import type { ContentRunner } from '../runtimes/content-runner.ts';
 import type { ReportRenderer } from '../src/domain/reports.ts';
 import { contentRouter } from './content-router.ts';
 import { vanityRewrite } from './vanity.ts';
+import { setHandoff } from './gateway.ts';
+import { readHandoff } from './workers/handoff.ts';
+import type { User } from '../src/domain/user.ts';
 
 export interface ContentAppDeps {
   trustProxy: number;
@@ -26,6 +29,11 @@ export interface ContentAppDeps {
   origin: Origins;
   logger: Logger;
   viewsDir: string;
+  /**
+   * The server process's pages for its proxy workers' handoffs (on a socket of its own): what a
+   * worker learnt comes with the request, believed with the secret; the worker logged it.
+   */
+  fromWorkers?: { secret: string; userById(id: number): Promise<User | undefined> };
 }
 
 /**
@@ -40,7 +48,15 @@ export function buildContentApp(d: ContentAppDeps) {
   app.set('views', d.viewsDir);
   app.set('view engine', 'ejs');
   app.use(collapseLeadingSlashes);
-  app.use(requestLogging(logger.child({ origin: 'content' })));
+  const fromWorkers = d.fromWorkers;
+  if (fromWorkers)
+    app.use((req, _res, next) => {
+      readHandoff(req, fromWorkers.secret, fromWorkers.userById).then((h) => {
+        if (h) setHandoff(req, h);
+        next();
+      }, next);
+    });
+  else app.use(requestLogging(logger.child({ origin: 'content' })));
   app.use((req, res, next) => {
     res.setHeader('X-Content-Type-Options', 'nosniff');
     // Only Lectern's own pages may frame content (clickjacking); the relayed apps' answers get

@@ -93,8 +93,9 @@ export function contentRouter(
     let user = handoff?.user;
     if (!result) {
       // An API key identifies the caller here too (rsconnect-python checks the deploy with one).
+      // A proxy worker's handoff says who it is (proxy/workers/handoff.ts).
       const key = keyFromHeaders(req.headers);
-      user = key ? (await keys.authenticate(key)).user : req.user;
+      if (!handoff) user = key ? (await keys.authenticate(key)).user : req.user;
       result = await files.resolve(user, String(req.params.guid), draft ? Number(draft[1]) : null);
     }
     // Of the published item (not a draft's address), for whoever may view it; not of content

@@ -6,7 +6,7 @@ import type { ContentFiles, Resolution } from '../src/services/content-files.ts'
 import type { VanityService } from '../src/services/vanity-service.ts';
 import type { ContentRunner } from '../runtimes/content-runner.ts';
 import { prepareForContent, stickyCookie, stickyFrom, type Viewer } from './forward.ts';
-import type { InstancePool, Lease, Scaling } from './instance-pool.ts';
+import type { Lease, Placement, Scaling } from './instance-pool.ts';
 import { UpstreamFailed, type HttpRelay } from './relay.ts';
 import { acquireFailure, relayFailure, serveRequestFor, timeoutsOf } from './serving.ts';
 import { recordWhenClosed, type TrafficRecorder } from './traffic.ts';
@@ -46,11 +46,17 @@ export function handoffOf(req: IncomingMessage): Handoff | undefined {
   return (req as IncomingMessage & { [HANDOFF]?: Handoff })[HANDOFF];
 }
 
+export function setHandoff(req: IncomingMessage, h: Handoff): void {
+  (req as IncomingMessage & { [HANDOFF]?: Handoff })[HANDOFF] = h;
+}
+
 export interface GatewayDeps {
   identify(req: IncomingMessage): Promise<Identity>;
   files: ContentFiles;
-  runner: ContentRunner;
-  pool: InstancePool;
+  /** Which app modes run as processes. */
+  runner: Pick<ContentRunner, 'serves'>;
+  /** Where a request gets its process: the pool, or in a proxy worker the pool's owner. */
+  pool: Placement;
   /** A content item's scaling: its settings within the server's defaults and ceilings. */
   scalingOf(c: Content): Scaling;
   vanities: VanityService;
@@ -95,7 +101,7 @@ export function contentGateway(deps: GatewayDeps) {
     deps.log(req, res);
     const contentUrl = req.url;
     const handOn = (h: Handoff) => {
-      (req as IncomingMessage & { [HANDOFF]?: Handoff })[HANDOFF] = h;
+      setHandoff(req, h);
       // The relay may have rewritten it for the app already.
       req.url = contentUrl;
       next();
@@ -135,7 +141,12 @@ export function contentGateway(deps: GatewayDeps) {
     const { content } = target;
     // A draft's processes are not kept warm: only the active bundle's are.
     const scaling = draft === null ? deps.scalingOf(content) : { ...deps.scalingOf(content), minProcesses: 0 };
-    const acquiring = deps.pool.acquire(await serveRequestFor(deps.files, target), scaling, stickyFrom(req.headers.cookie, content.guid));
+    const bundleRef = { contentGuid: content.guid, bundleId: target.bundle.id, appMode: target.bundle.appMode };
+    const acquiring = deps.pool.acquire(
+      { ...bundleRef, prepare: () => serveRequestFor(deps.files, target) },
+      scaling,
+      stickyFrom(req.headers.cookie, content.guid),
+    );
     let lease: Lease;
     try {
       if (isNavigation(req) && deps.startingPageAfterMs > 0) {
@@ -159,17 +170,13 @@ export function contentGateway(deps: GatewayDeps) {
     // The viewer may have left during a cold start: 'close' has been and gone.
     if (res.destroyed) return lease.release();
     res.once('close', lease.release);
-    const { instance, recipe: served } = lease.served;
+    const { instance, pathMode } = lease;
     const prefix = `/content/${content.guid}/${draft !== null ? `_bundle${draft}/` : ''}`;
     const publicBase = vanityBasePath(req) ?? prefix;
     const tail = (req.url ?? '/').slice(m[0].length - 1) || '/';
     // Apps serving under their base path were started with `/content/<guid>/`, drafts too.
-    prepareForContent(
-      req,
-      served.pathMode === 'full' ? `/content/${content.guid}${tail}` : tail,
-      publicBase,
-      user ? await deps.viewerOf(user) : undefined,
-      (c) => deps.signCredentials(content.guid, c),
+    prepareForContent(req, pathMode === 'full' ? `/content/${content.guid}${tail}` : tail, publicBase, user ? await deps.viewerOf(user) : undefined, (c) =>
+      deps.signCredentials(content.guid, c),
     );
     res.setHeader('X-Content-Type-Options', 'nosniff');
     try {

@@ -19,10 +19,40 @@ export interface PoolSource {
 
 export class AtCapacity extends Error {}
 
+/** Which bundle a request is for: all the pool needs unless a process must start. */
+interface BundleRef {
+  contentGuid: string;
+  bundleId: number;
+  appMode: string;
+}
+
+/**
+ * A request for a process: the whole ServeRequest, or the bundle and a way to build it (it
+ * reads the manifest), which only a cold start or a new process needs.
+ */
+export type PoolRequest = ServeRequest | (BundleRef & { prepare(): Promise<ServeRequest> });
+
 export interface Lease {
-  served: Served;
+  instance: Instance;
+  /** How the app is addressed: under its base path (`full`) or at `/`. */
+  pathMode: ServedRecipe['pathMode'];
   /** Call once the request or WebSocket is over. */
   release(): void;
+}
+
+/** Where a request gets its process: the pool itself, or (in a proxy worker) the pool's owner. */
+export interface Placement {
+  acquire(req: PoolRequest, s: Scaling, sticky?: string): Promise<Lease>;
+}
+
+/**
+ * Asked before the pool starts a process or refuses a request for a bundle: proxy workers
+ * hold slots they are not using (proxy/workers), and give them back here. True when any came back.
+ */
+export type Reclaim = (bundle: string) => Promise<boolean>;
+
+function prepared(req: PoolRequest): Promise<ServeRequest> {
+  return 'prepare' in req ? req.prepare() : Promise.resolve(req);
 }
 
 const REAP_EVERY_MS = 1000;
@@ -37,7 +67,7 @@ const MAINTAIN_EVERY_MS = 5000;
  * stopped after `idle_timeout` down to `min_processes`, and after a new bundle is activated
  * the old bundle's processes take no new sessions and stop when their last one ends.
  */
-export class InstancePool {
+export class InstancePool implements Placement {
   private readonly conns = new Map<string, number>();
   private readonly lastUsed = new Map<string, number>();
   private readonly scaling = new Map<string, Scaling>();
@@ -45,6 +75,8 @@ export class InstancePool {
   private readonly growing = new KeyedShare<string, Served>();
   private readonly timers: NodeJS.Timeout[];
   private maintaining: Promise<void> | undefined;
+  /** Set by the workers' owner (proxy/workers/owner.ts). */
+  reclaim: Reclaim | undefined;
 
   constructor(
     private readonly runner: PoolRunner,
@@ -96,30 +128,36 @@ export class InstancePool {
     return this.conns.get(i.key) ?? 0;
   }
 
-  async acquire(req: ServeRequest, s: Scaling, sticky?: string): Promise<Lease> {
+  async acquire(req: PoolRequest, s: Scaling, sticky?: string): Promise<Lease> {
     const id = `${req.contentGuid}/${req.bundleId}`;
     this.scaling.set(id, s);
     this.draining.delete(id);
     let served: Served;
-    const running = this.runner.instancesOf(req.contentGuid, req.bundleId);
-    const named = sticky ? running.find((i) => i.key === sticky) : undefined;
     // Only a cold start goes through the runner; otherwise the recipe is all it adds.
     const recipe = () => this.runner.recipe(req.appMode) as ServedRecipe;
-    if (running.length === 0) served = await this.runner.serve(req);
-    else if (named) served = { instance: named, recipe: recipe() };
-    else {
-      const least = [...running].sort((a, b) => this.count(a) - this.count(b))[0]!;
-      const busy = this.count(least) >= Math.max(1, Math.ceil(s.loadFactor * s.maxConnsPerProcess));
-      if (busy && running.length < s.maxProcesses) served = await this.grow(id, req);
-      else if (this.count(least) >= s.maxConnsPerProcess)
-        throw new AtCapacity('This content is at capacity: every process carries as many connections as it may.');
-      else served = { instance: least, recipe: recipe() };
+    for (let attempt = 0; ; attempt++) {
+      const running = this.runner.instancesOf(req.contentGuid, req.bundleId);
+      const named = sticky ? running.find((i) => i.key === sticky) : undefined;
+      if (running.length === 0) served = await this.runner.serve(await prepared(req));
+      else if (named) served = { instance: named, recipe: recipe() };
+      else {
+        const least = [...running].sort((a, b) => this.count(a) - this.count(b))[0]!;
+        const busy = this.count(least) >= Math.max(1, Math.ceil(s.loadFactor * s.maxConnsPerProcess));
+        const full = this.count(least) >= s.maxConnsPerProcess;
+        // Slots a worker holds idle count as taken: they come back before anything starts or is refused.
+        if ((full || (busy && running.length < s.maxProcesses)) && attempt === 0 && this.reclaim && (await this.reclaim(id))) continue;
+        if (busy && running.length < s.maxProcesses) served = await this.grow(id, req);
+        else if (full) throw new AtCapacity('This content is at capacity: every process carries as many connections as it may.');
+        else served = { instance: least, recipe: recipe() };
+      }
+      break;
     }
     const key = served.instance.key;
     this.conns.set(key, (this.conns.get(key) ?? 0) + 1);
     let released = false;
     return {
-      served,
+      instance: served.instance,
+      pathMode: served.recipe.pathMode,
       release: () => {
         if (released) return;
         released = true;
@@ -130,8 +168,8 @@ export class InstancePool {
   }
 
   /** One start at a time per bundle: concurrent arrivals share it. */
-  private grow(id: string, req: ServeRequest): Promise<Served> {
-    return this.growing.run(id, () => this.runner.launch(req));
+  private grow(id: string, req: PoolRequest): Promise<Served> {
+    return this.growing.run(id, async () => this.runner.launch(await prepared(req)));
   }
 
   /** After activation: the other bundles' processes stop once their sessions end. */

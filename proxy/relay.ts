@@ -26,6 +26,11 @@ export interface RelayOptions {
   idleTimeoutMs: number;
   /** A Set-Cookie Lectern adds after the app's own (the sticky process choice). */
   setCookie?: string;
+  /**
+   * The answer is Lectern's own (a proxy worker relaying to the server process's pages): its
+   * cookies (the session) and its framing policy pass as they are.
+   */
+  own?: boolean;
 }
 
 /** What the relay adds of Lectern's to every request and response. */
@@ -72,16 +77,17 @@ function addFrameAncestors(out: Record<string, number | string | string[] | unde
   out['content-security-policy'] = policies.length ? [...policies, ours] : ours;
 }
 
+/** `frameAncestors` undefined: the answer is Lectern's own (RelayOptions.own), left as it is. */
 function responseHeaders(
   headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>,
   setCookie: string | undefined,
-  frameAncestors: string,
+  frameAncestors: string | undefined,
 ): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
   for (const name in headers) {
     const value = headers[name];
     if (value === undefined || HOP_BY_HOP.has(name)) continue;
-    if (name === 'set-cookie') {
+    if (name === 'set-cookie' && frameAncestors !== undefined) {
       // An app must not set (or clear) Lectern's own cookies.
       const kept = (Array.isArray(value) ? value : [value]).filter((c) => !isLecternCookie(c));
       if (kept.length) out[name] = kept;
@@ -90,7 +96,7 @@ function responseHeaders(
     out[name] = value;
   }
   if (setCookie) out['set-cookie'] = [...((out['set-cookie'] as string[] | undefined) ?? []), setCookie];
-  addFrameAncestors(out, frameAncestors);
+  if (frameAncestors !== undefined) addFrameAncestors(out, frameAncestors);
   return out;
 }
 
@@ -161,7 +167,7 @@ export class HttpRelay {
       headersTimeout: opts.readTimeoutMs,
       bodyTimeout: opts.idleTimeoutMs,
     };
-    const answer = { setCookie: opts.setCookie, frameAncestors: this.policy.frameAncestors(req) };
+    const answer = { setCookie: opts.setCookie, frameAncestors: opts.own ? undefined : this.policy.frameAncestors(req) };
     try {
       try {
         await this.dispatch(target, options, res, answer);
@@ -189,7 +195,7 @@ export class HttpRelay {
     target: string,
     options: Dispatcher.DispatchOptions,
     res: ServerResponse,
-    answer: { setCookie: string | undefined; frameAncestors: string },
+    answer: { setCookie: string | undefined; frameAncestors: string | undefined },
   ): Promise<void> {
     return new Promise((resolve, reject) => {
       let controller: Dispatcher.DispatchController | undefined;

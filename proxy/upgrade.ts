@@ -7,7 +7,7 @@ import type { ContentFiles } from '../src/services/content-files.ts';
 import type { ContentRunner } from '../runtimes/content-runner.ts';
 import { prepareForContent, stickyFrom, type Viewer } from './forward.ts';
 import { CONTENT_PATH, type Identity } from './gateway.ts';
-import type { InstancePool, Scaling } from './instance-pool.ts';
+import type { Placement, Scaling } from './instance-pool.ts';
 import { acquireFailure, serveRequestFor } from './serving.ts';
 import { rewriteVanity, vanityBasePath } from './vanity.ts';
 import type { TrafficRecorder } from './traffic.ts';
@@ -16,7 +16,8 @@ import type { WsRelay } from './ws-relay.ts';
 
 export interface UpgradeDeps {
   files: ContentFiles;
-  runner: ContentRunner;
+  /** Which app modes run as processes. */
+  runner: Pick<ContentRunner, 'serves'>;
   relay: WsRelay;
   /** Express middleware does not run on upgrades: the server supplies who is asking. */
   identify(req: IncomingMessage): Promise<Identity>;
@@ -24,7 +25,8 @@ export interface UpgradeDeps {
   /** Signs a content item's credentials header (`Lectern-Credentials-Signature`). */
   signCredentials(contentGuid: string, credentials: string): string;
   vanities: VanityService;
-  pool: InstancePool;
+  /** Where a WebSocket gets its process: the pool, or in a proxy worker the pool's owner. */
+  pool: Placement;
   /** A content item's scaling: its settings within the server's defaults and ceilings. */
   scalingOf(c: Content): Scaling;
   /** The origins a cookie-authenticated WebSocket may come from (cross-site hijacking). */
@@ -93,7 +95,12 @@ export function contentUpgrade(deps: UpgradeDeps) {
       try {
         // A draft's processes are not kept warm: only the active bundle's are.
         const scaling = draft === null ? deps.scalingOf(content) : { ...deps.scalingOf(content), minProcesses: 0 };
-        lease = await deps.pool.acquire(await serveRequestFor(deps.files, result.target), scaling, stickyFrom(req.headers.cookie, content.guid));
+        const { target } = result;
+        lease = await deps.pool.acquire(
+          { contentGuid: content.guid, bundleId: target.bundle.id, appMode: target.bundle.appMode, prepare: () => serveRequestFor(deps.files, target) },
+          scaling,
+          stickyFrom(req.headers.cookie, content.guid),
+        );
       } catch (err) {
         const { retryAfter } = acquireFailure(err, deps.files.showsFailureDetails(who.user, content));
         return refuse(socket, 503, 'Service Unavailable', retryAfter !== undefined ? `Retry-After: ${retryAfter}\r\n` : '');
@@ -101,10 +108,10 @@ export function contentUpgrade(deps: UpgradeDeps) {
       // From here the connection slot is this request's until the relay takes it over.
       try {
         if (socket.destroyed) return lease.release();
-        const { instance, recipe } = lease.served;
+        const { instance, pathMode } = lease;
         const tail = (req.url ?? '/').slice(m[0].length - 1) || '/';
         // Apps serving under their base path were started with `/content/<guid>/`, drafts too.
-        const path = recipe.pathMode === 'full' ? `/content/${content.guid}${tail}` : tail;
+        const path = pathMode === 'full' ? `/content/${content.guid}${tail}` : tail;
         prepareForContent(req, path, vanityBasePath(req) ?? m[0], who.user ? await deps.viewerOf(who.user) : undefined, (c) =>
           deps.signCredentials(content.guid, c),
         );

@@ -18,6 +18,7 @@ packages=(
   # Lectern's API into it; slirp4netns links it to the outside.
   socat slirp4netns
   nginx-light wrk   # bench/proxy: the reverse proxy to compare with, and the load generator
+  iproute2   # ss: the proxy workers' test sees which process holds which connection
   # The Docker backend: Debian's engine, and debootstrap for a base image without a registry;
   # a registry (Docker's distribution) for the Swarm backend's push test.
   docker.io debootstrap docker-registry

@@ -1,6 +1,9 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
-import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import express from 'express';
 import helmet from 'helmet';
 import { createRequire } from 'node:module';
@@ -20,12 +23,16 @@ import { addressedOf, origins } from './http/origins.ts';
 import { untrustedProxyWarning } from './http/proxy-warning.ts';
 import { accessLog, collapseLeadingSlashes, requestLogging } from './http/request-logging.ts';
 import { requestIdentity } from './http/request-identity.ts';
+import { drain } from './http/drain.ts';
 import { contentGateway, handoffOf } from '../proxy/gateway.ts';
 import { HttpRelay } from '../proxy/relay.ts';
 import { WsRelay } from '../proxy/ws-relay.ts';
 import { contentUpgrade } from '../proxy/upgrade.ts';
 import { vanityBasePath, vanityRewrite } from '../proxy/vanity.ts';
 import { InstancePool } from '../proxy/instance-pool.ts';
+import { ProxyWorkers } from '../proxy/workers/owner.ts';
+import { freePort } from '../runtimes/local/ports.ts';
+import { afterWrites } from './db/write-generation.ts';
 import { poolSource } from '../proxy/pool-source.ts';
 import { effectiveScaling } from './domain/scaling.ts';
 import { CredentialsSigner } from './services/credentials-signature.ts';
@@ -42,6 +49,9 @@ import { usageRetention } from './services/usage/usage-retention.ts';
 
 const VIEWS_DIR = fileURLToPath(new URL('../views', import.meta.url));
 const HTMX_FILE = createRequire(import.meta.url).resolve('htmx.org/dist/htmx.min.js');
+// Proxy workers run TypeScript as the server does: tsx's loader, found from here, not the cwd.
+const WORKER_ENTRY = fileURLToPath(new URL('./proxy-worker.ts', import.meta.url));
+const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 export interface LecternServer {
   app: express.Express;
@@ -56,6 +66,8 @@ export interface LecternServer {
   readonly metricsPort: number | undefined;
   /** Usage recorded by the proxy (absent when `usage.enabled` is off); `flush()` writes what is buffered. */
   usage: UsageRecorderService | undefined;
+  /** The proxy workers' process ids (none with `proxy.workers` 1). */
+  proxyWorkerPids(): number[];
   /** Starts listening on both origins; resolves with Lectern's own port. */
   listen(port?: number, address?: string): Promise<number>;
   /** Stops taking connections, lets in-flight requests finish (up to the grace period), closes the database. */
@@ -71,21 +83,6 @@ function listenOn(srv: http.Server, port: number, address: string): Promise<numb
       resolve(typeof addr === 'object' && addr ? addr.port : port);
     });
   });
-}
-
-/**
- * Stops taking connections. Keep-alive sockets would hold close() open until their timeout,
- * so busy ones finish their request and are closed as soon as they fall idle.
- */
-async function drain(srv: http.Server, graceSeconds: number): Promise<void> {
-  if (!srv.listening) return;
-  const drained = new Promise<void>((resolve) => srv.close(() => resolve()));
-  srv.closeIdleConnections();
-  const sweep = setInterval(() => srv.closeIdleConnections(), 50);
-  const grace = setTimeout(() => srv.closeAllConnections(), graceSeconds * 1000);
-  await drained;
-  clearInterval(sweep);
-  clearTimeout(grace);
 }
 
 /** The composition root for HTTP: both origins, their middleware and routers, graceful close. */
@@ -124,9 +121,10 @@ export function buildServer(ctx: AppContext): LecternServer {
   // Usage instrumentation: the proxy buffers visits, hits and Shiny sessions; a batch is
   // written every second (or sooner when many wait) by a thread of its own, with its own
   // connection, never on the request's way nor on the event loop that relays them.
-  const usage = config.usage.enabled
+  const usageWriter = config.usage.enabled ? new ThreadedUsageWriter(config) : undefined;
+  const usage = usageWriter
     ? new UsageRecorderService(
-        new ThreadedUsageWriter(config),
+        usageWriter,
         { flushRows: config.usage.flushRows, flushMs: 1000, maxRows: config.usage.maxBufferedRows },
         logger.child({ component: 'usage' }),
       )
@@ -301,7 +299,31 @@ export function buildServer(ctx: AppContext): LecternServer {
   // On Lectern's own origin only API-key callers reach content (browsers are sent on).
   const toApp = withGateway(app);
   const server = http.createServer((req, res) => (keyFromHeaders(req.headers) ? toApp(req, res) : app(req, res)));
-  const contentServer = http.createServer(withGateway(contentApp));
+  // With proxy workers, they take the content origin's connections; this process serves its
+  // pages to them alone (what they hand on: static files, renders, login, error and "starting" pages).
+  const workerCount = config.proxy.workers;
+  const handoffSecret = randomBytes(32).toString('base64url');
+  const contentServer =
+    workerCount > 1
+      ? http.createServer(
+          buildContentApp({
+            trustProxy: config.server.trustProxy + 1,
+            session: browser.unlessKey,
+            files: ctx.contentFiles,
+            keys: ctx.keys,
+            runner: ctx.runtime.runner,
+            reports: ctx.runtime.reports,
+            vanities: ctx.vanities,
+            thumbnails: ctx.thumbnails,
+            origin,
+            logger,
+            viewsDir: VIEWS_DIR,
+            fromWorkers: { secret: handoffSecret, userById: (id) => ctx.users.byId(id) },
+          }),
+        )
+      : http.createServer(withGateway(contentApp));
+  let workers: ProxyWorkers | undefined;
+  const handoffSocket = path.join(config.dataDir, 'run', `content-pages-${process.pid}-${randomBytes(4).toString('hex')}.sock`);
   const upgrade = contentUpgrade({
     files: ctx.contentFiles,
     runner: ctx.runtime.runner,
@@ -320,10 +342,11 @@ export function buildServer(ctx: AppContext): LecternServer {
       return [config.server.contentUrl ?? `http://${host}`, `https://${host}`];
     },
   });
-  contentServer.on('upgrade', upgrade);
+  if (workerCount <= 1) contentServer.on('upgrade', upgrade);
   // A proxy Lectern was not told about (trustProxy 0) is said once in the log.
   const noteProxy = untrustedProxyWarning(logger, config.server.trustProxy);
-  for (const srv of [server, contentServer]) srv.on('request', noteProxy).on('upgrade', noteProxy);
+  // (The workers' forwarded requests to this process's content pages are theirs to note.)
+  for (const srv of workerCount > 1 ? [server] : [server, contentServer]) srv.on('request', noteProxy).on('upgrade', noteProxy);
   // On Lectern's own origin, WebSockets to content carry an API key (no browser sends one).
   server.on('upgrade', (req, socket, head) => (keyFromHeaders(req.headers) ? upgrade(req, socket, head) : socket.destroy()));
   // Timed work runs only in the server, never in the CLI: started once listening.
@@ -365,10 +388,38 @@ export function buildServer(ctx: AppContext): LecternServer {
     get metricsPort() {
       return boundMetrics;
     },
+    proxyWorkerPids: () => workers?.pids() ?? [],
     async listen(port = config.server.port, address = config.server.address) {
       boundMain = await listenOn(server, port, address);
       // With an ephemeral main port (tests), the content port is ephemeral too.
-      boundContent = await listenOn(contentServer, port === 0 ? 0 : config.server.contentPort, address);
+      if (workerCount > 1) {
+        mkdirSync(path.dirname(handoffSocket), { recursive: true, mode: 0o700 });
+        rmSync(handoffSocket, { force: true });
+        await new Promise<void>((resolve, reject) => contentServer.once('error', reject).listen(handoffSocket, () => resolve()));
+        // Workers share a socket by its port: an ephemeral one is chosen here, so that two
+        // servers in one process (tests) never share theirs.
+        boundContent = port === 0 ? await freePort() : config.server.contentPort;
+        workers = new ProxyWorkers({
+          count: workerCount,
+          exec: WORKER_ENTRY,
+          execArgv: ['--import', TSX_LOADER],
+          config,
+          port: boundContent,
+          address,
+          mainPort: boundMain,
+          handoffSocket,
+          handoffSecret,
+          pool,
+          runner: ctx.runtime.runner,
+          generation: ctx.writeGeneration,
+          traffic: metrics?.traffic,
+          writeUsage: usageWriter && ((batch) => usageWriter.write(batch)),
+          logger: logger.child({ component: 'proxy-workers' }),
+        });
+        const w = workers;
+        afterWrites(ctx.db.knex, () => w.noteWrite());
+        await w.start();
+      } else boundContent = await listenOn(contentServer, port === 0 ? 0 : config.server.contentPort, address);
       if (metricsServer && config.metrics.listen) {
         const { host, port: metricsPort } = parseListenAddress(config.metrics.listen);
         boundMetrics = await listenOn(metricsServer, metricsPort, host);
@@ -381,7 +432,8 @@ export function buildServer(ctx: AppContext): LecternServer {
       closing ??= (async () => {
         await Promise.all([
           drain(server, config.server.shutdownGraceSeconds),
-          drain(contentServer, config.server.shutdownGraceSeconds),
+          // The workers first finish what they carry, some of it through the content pages.
+          workers?.close(config.server.shutdownGraceSeconds).then(() => drain(contentServer, 0)) ?? drain(contentServer, config.server.shutdownGraceSeconds),
           ...(metricsServer ? [drain(metricsServer, 0)] : []),
         ]);
         await scheduler.stop();
@@ -390,6 +442,7 @@ export function buildServer(ctx: AppContext): LecternServer {
         browser.store.stop();
         pool.stop();
         await relay.close();
+        if (workers) rmSync(handoffSocket, { force: true });
         await ctx.close();
       })();
       return closing;

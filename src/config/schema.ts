@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { z } from 'zod';
 import { USER_ROLES } from '../domain/user.ts';
 
@@ -214,6 +215,10 @@ export const configSchema = z
         websocketPingSeconds: intFrom(z.number().int().min(0).max(3600)).default(30),
         // A page load waiting this long for an app to start gets a page that retries instead.
         startingPageAfterMs: intFrom(z.number().int().min(0).max(600_000)).default(1500),
+        // Processes the content origin's data plane runs in (proxy/workers). 1: the server
+        // process serves it itself. More: that many workers share its port, and the server
+        // process keeps the counts. Default: one per core.
+        workers: intFrom(z.number().int().min(1).max(256)).default(() => os.availableParallelism()),
       })
       .strict()
       .prefault({}),
@@ -355,6 +360,7 @@ export const ENV_VARS: Record<string, readonly string[]> = {
   LECTERN_REPORT_EMAILS_PER_HOUR: ['reports', 'onDemandEmailsPerHour'],
   LECTERN_WEBSOCKET_PING_SECONDS: ['proxy', 'websocketPingSeconds'],
   LECTERN_STARTING_PAGE_AFTER_MS: ['proxy', 'startingPageAfterMs'],
+  LECTERN_PROXY_WORKERS: ['proxy', 'workers'],
   LECTERN_GIT_POLL_INTERVAL_SECONDS: ['git', 'pollIntervalSeconds'],
   LECTERN_GIT_TIMEOUT_SECONDS: ['git', 'timeoutSeconds'],
   LECTERN_GIT_PROTOCOLS: ['git', 'protocols'],

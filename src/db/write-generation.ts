@@ -9,7 +9,23 @@ import type { Knex } from 'knex';
 export function trackWrites(knex: Knex): () => number {
   let generation = 0;
   knex.on('query', (q: { method?: string }) => {
-    if (q.method !== 'select' && q.method !== 'first' && q.method !== 'pluck') generation++;
+    if (isWrite(q)) generation++;
   });
   return () => generation;
+}
+
+function isWrite(q: { method?: string }): boolean {
+  return q.method !== 'select' && q.method !== 'first' && q.method !== 'pluck';
+}
+
+/**
+ * Calls `listener` once the database has answered a write (or refused it): what other
+ * processes' caches must then forget (the proxy workers', proxy/workers/owner.ts).
+ */
+export function afterWrites(knex: Knex, listener: () => void): void {
+  const after = (_response: unknown, q: { method?: string }) => {
+    if (isWrite(q)) listener();
+  };
+  knex.on('query-response', after);
+  knex.on('query-error', after);
 }

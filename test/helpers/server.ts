@@ -56,7 +56,13 @@ export async function startTestServer(kind: DatabaseKind, opts: StartOptions = {
     server: { address: '127.0.0.1', port: 0, shutdownGraceSeconds: 5 },
     logging: { level: 'info' },
   };
-  const overrides = { ...base, ...opts.config, server: { ...base.server, ...opts.config?.server } } as Record<string, unknown>;
+  // One process unless a test asks for proxy workers: tests read logs and usage in this process.
+  const overrides = {
+    ...base,
+    ...opts.config,
+    server: { ...base.server, ...opts.config?.server },
+    proxy: { workers: 1, ...opts.config?.proxy },
+  } as Record<string, unknown>;
   const config = loadConfig({ env: {}, overrides });
   const logs: string[] = [];
   const sink = new Writable({

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { AtCapacity, InstancePool, type PoolRunner, type PoolSource } from '../../proxy/instance-pool.ts';
+import { AtCapacity, InstancePool, type Lease, type PoolRunner, type PoolSource } from '../../proxy/instance-pool.ts';
 import { acquireFailure } from '../../proxy/serving.ts';
 import type { ServedRecipe } from '../../runtimes/app-modes/recipe.ts';
 import type { Served, ServeRequest } from '../../runtimes/content-runner.ts';
@@ -101,7 +101,7 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-const keyOf = (lease: { served: Served }) => lease.served.instance.key;
+const keyOf = (lease: Lease) => lease.instance.key;
 
 describe('the instance pool', () => {
   it('cold-starts the first process and gives each connection the least loaded one', async () => {

@@ -8,8 +8,6 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { loadConfig, type ConfigInput } from '../src/config/index.ts';
-import type { LecternServer } from '../src/server.ts';
 import { parseTarget } from '../runtimes/target.ts';
 import { makeBundle, wsModule } from '../test/helpers/bundles.ts';
 import { startBenchServer, type BenchServer } from './bench-server.ts';
@@ -220,22 +218,6 @@ async function deployNode(base: string, auth: Record<string, string>, name: stri
   }
 }
 
-/** Whether this tree's configuration knows `proxy.workers` (the multi-process proxy). */
-export function workersSupported(): boolean {
-  try {
-    loadConfig({ env: {}, overrides: { dataDir: os.tmpdir(), proxy: { workers: 1 } } as Record<string, unknown> });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** The pids of a server's proxy workers; none with 1 worker, or in a tree without them. */
-function proxyWorkerPids(server: LecternServer): number[] {
-  const s = server as LecternServer & { proxyWorkerPids?: () => number[] };
-  return typeof s.proxyWorkerPids === 'function' ? s.proxyWorkerPids() : [];
-}
-
 export interface BenchLectern {
   s: BenchServer;
   /** The tiny app, deployed, on one process that takes every connection. */
@@ -255,9 +237,8 @@ export interface BenchLectern {
  * Lectern would start two more once 10 requests were in flight at once.)
  */
 export async function startLectern(workers: number): Promise<BenchLectern> {
-  // 1 is the default, so a tree without the setting is measured too.
-  const overrides = workers === 1 && !workersSupported() ? {} : ({ proxy: { workers } } as Record<string, unknown> as ConfigInput);
-  const s = await startBenchServer({ overrides });
+  // Always said: the default is one worker per core.
+  const s = await startBenchServer({ overrides: { proxy: { workers } } });
   try {
     const guid = await deployNode(s.base, s.auth, 'tiny-upstream', { 'server.js': APP, ...wsModule() });
     await fetch(`${s.base}/__api__/v1/content/${guid}`, {
@@ -270,17 +251,17 @@ export async function startLectern(workers: number): Promise<BenchLectern> {
     if (started.status !== 200) throw new Error(`the tiny app answers ${started.status}`);
     const target = s.ctx.runtime.runner.running().find((i) => i.contentGuid === guid)!.target;
     const { socketPath } = parseTarget(target);
-    if (workers > 1 && proxyWorkerPids(s.server).length !== workers)
-      throw new Error(`asked for ${workers} proxy workers, found ${proxyWorkerPids(s.server).length}`);
+    if (workers > 1 && s.server.proxyWorkerPids().length !== workers)
+      throw new Error(`asked for ${workers} proxy workers, found ${s.server.proxyWorkerPids().length}`);
     return {
       s,
       guid,
       contentBase,
       nginxUpstream: socketPath ? `unix:${socketPath}` : target.replace('http://', ''),
-      workerPids: () => proxyWorkerPids(s.server),
+      workerPids: () => s.server.proxyWorkerPids(),
       cpuUs() {
         const own = process.cpuUsage();
-        return own.user + own.system + processCpuUs(proxyWorkerPids(s.server));
+        return own.user + own.system + processCpuUs(s.server.proxyWorkerPids());
       },
     };
   } catch (err) {
@@ -340,18 +321,25 @@ export interface Measured {
  * One Lectern row: a server of its own with `workers` proxy workers, its CPU (this process and
  * the workers) read around each run, closed after it. A 1 s run first is not counted: the
  * server and its workers are new, their JIT cold, which nginx does not have. Usage rows are
- * written before the clock stops, so their cost is counted in the row that made them.
+ * written before the clock stops, so their cost is counted in the row that made them: the
+ * server's are flushed; workers hand theirs over a second after the first row (`flushMs`) and
+ * cannot be asked to flush, so with workers the clock waits 1.2 s for them (idle time, which
+ * adds next to no CPU).
  */
 export async function lecternRow(workers: number, o: { seconds: number; load: string | undefined; ws?: boolean }): Promise<Measured> {
   const l = await startLectern(workers);
   try {
     const url = `${l.contentBase}/content/${l.guid}/`;
     const headers = [`Authorization: Key ${l.s.key}`];
+    const written = async () => {
+      if (workers > 1) await new Promise((r) => setTimeout(r, 1200));
+      await l.s.server.usage?.flush();
+    };
     await wrk(url, { seconds: 1, load: o.load, headers });
-    await l.s.server.usage?.flush();
+    await written();
     let before = l.cpuUs();
     const http = await wrk(url, { seconds: o.seconds, load: o.load, headers });
-    await l.s.server.usage?.flush();
+    await written();
     http.cpuUs = (l.cpuUs() - before) / http.requests;
     if (o.ws === false) return { http };
     before = l.cpuUs();

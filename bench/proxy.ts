@@ -1,252 +1,203 @@
 /**
- * The proxy's cost, measured in one run on one tiny upstream (a Node.js app deployed to
- * Lectern as `nodejs` content, answering "ok"): wrk with 1 thread and 32 connections against
- *   - the upstream directly,
- *   - Debian's nginx as a reverse proxy (1 worker, upstream keep-alive),
- *   - a bare http-proxy-3 server (the maintained fork of the http-proxy the design named),
- *   - Lectern, with the full check on every request (API key, access, instance pool).
- * Prints requests/s, p50 and p99 latency, and the ratios the proxy issue sets targets for.
+ * The proxy's cost, measured in one run on one tiny app (Node.js, deployed to Lectern as
+ * `nodejs` content, answering "ok" and echoing WebSocket messages): wrk with 1 thread and 32
+ * connections, and a WebSocket echo client (8 connections, one message in flight each), against
+ *   - the app directly,
+ *   - Debian's nginx as a reverse proxy with 1 and with 2 worker processes (upstream keep-alive;
+ *     WebSockets relayed with the Upgrade and Connection headers, nginx's usual recipe),
+ *   - Lectern with 1 and with 2 proxy workers (`proxy.workers`), with the full check on every
+ *     request (API key, access, instance pool), on its content origin where the workers listen,
+ *   - with `--bare`, a bare http-proxy-3 server (the maintained fork of the http-proxy the
+ *     design named).
+ * Prints requests/s, p50 and p99 for each, the CPU per request of nginx's and Lectern's
+ * processes (Lectern's: this process, the server, plus its workers), and the ratios the proxy
+ * issue sets targets for.
+ *
+ * Fairness: each variant runs alone (nginx is started for its row and stopped after it; each
+ * Lectern row gets a server of its own, closed before the next starts, so no idle workers sit
+ * beside another row), in turns over `--rounds=N` (3 by default), the order reversed every
+ * other round so what comes first (a cooler machine) falls on all alike; each row is the round
+ * with the median rate. A Lectern row starts with a 1 s run that is not counted: its server
+ * and workers are new, their JIT cold, which nginx does not have.
  * As root, a sandboxed app has a network namespace of its own and is reached through its Unix
  * socket bridge (runtimes/local/netns.ts): nginx and http-proxy-3 use that socket as Lectern
- * does, and "direct" is the same program started bare on a TCP port, so the gap between it and
- * the proxies includes the bridge.
- * Lectern logs at `silent` here, as nginx runs with access_log off.
+ * does (the app of a Lectern kept running for them, idle during the other rows), and "direct"
+ * is the same program started bare on a TCP port, so the gap between it and the proxies
+ * includes the bridge. Lectern logs at `silent` here, as nginx runs with access_log off.
+ * With more than 2 cores the load generators are pinned apart (proxy-kit.ts pinLoadApart);
+ * with 2 they are not, and the output says so.
  *
- * Usage instrumentation (hits and visits, batched) is on, as by default, and the same server is
- * measured with recording paused in the same run, in turns (`--rounds=N`, 4 by default; each
- * goes first in every other round; the median of each is shown): the issue's "within 5% of
+ * `--usage`: usage instrumentation (hits and visits, batched) is on, as by default, and the kept
+ * Lectern (1 worker) is measured with recording paused too, in turns: the issue's "within 5% of
  * the same run with it off". One server, not two: two Lecterns in one process differed by up
  * to 8% with usage off in both.
  *
- *   node --import tsx bench/proxy.ts [seconds] [--rounds=N]
+ *   node --import tsx bench/proxy.ts [seconds] [--rounds=N] [--usage] [--bare]
  */
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { promisify } from 'node:util';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../runtimes/local/ports.ts';
-import { parseTarget } from '../runtimes/target.ts';
-import { makeBundle, wsModule } from '../test/helpers/bundles.ts';
-import { startBenchServer, type BenchServer } from './bench-server.ts';
+import {
+  REPO,
+  benchArgs,
+  echo,
+  lecternRow,
+  median,
+  medianOf,
+  pinLoadApart,
+  printRow,
+  startDirect,
+  startLectern,
+  startNginx,
+  waitFor,
+  wrk,
+  type BenchLectern,
+  type Measured,
+  type Result,
+} from './proxy-kit.ts';
 
-const seconds = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 5);
-const rounds = Number(/^--rounds=(\d+)$/.exec(process.argv.find((a) => a.startsWith('--rounds=')) ?? '')?.[1] ?? 4);
-// A tiny server that answers "ok".
-const UPSTREAM =
-  "require('http').createServer((req, res) => { res.setHeader('content-type', 'text/plain'); res.end('ok'); }).listen(Number(process.env.PORT), process.env.HOST);\n";
-// A tiny server that answers "ok" and echoes WebSocket messages (ws shipped in its bundle).
-const WS_ECHO =
-  "const http = require('http'); const { WebSocketServer } = require('ws'); const s = http.createServer((q, r) => r.end('ok')); new WebSocketServer({ server: s }).on('connection', (c) => c.on('message', (m) => c.send(m))); s.listen(Number(process.env.PORT), process.env.HOST);\n";
-const execFileAsync = promisify(execFile);
-const REPO = path.resolve(import.meta.dirname, '..');
+const { seconds, rounds, flags } = benchArgs(3);
+// Before anything starts: what this process starts inherits its CPUs.
+const pin = pinLoadApart();
+const load = pin.load;
 
-interface Result {
-  rps: number;
-  p50: number;
-  p99: number;
-  requests: number;
-  /** Lectern's rows only: this process's CPU time (all threads) per request, in microseconds. */
-  cpuUs?: number;
+interface Variant {
+  name: string;
+  wsName?: string;
+  run(): Promise<Measured>;
 }
 
-/** The round with the median request rate (its latencies with it, as one run saw them). */
-function median(runs: Result[]): Result {
-  return [...runs].sort((a, b) => a.rps - b.rps)[Math.floor(runs.length / 2)]!;
-}
-
-function ms(v: string): number {
-  const m = /([\d.]+)(us|ms|s)/.exec(v);
-  if (!m) return NaN;
-  const n = Number(m[1]);
-  return m[2] === 'us' ? n / 1000 : m[2] === 's' ? n * 1000 : n;
-}
-
-// Asynchronous: Lectern runs in this process, and a synchronous child would stall it.
-async function wrk(url: string, headers: string[] = []): Promise<Result> {
-  const args = ['-t1', '-c32', `-d${seconds}s`, '--latency', ...headers.flatMap((h) => ['-H', h]), url];
-  const { stdout: out } = await execFileAsync('wrk', args, { encoding: 'utf8' });
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
-  // Anchored to the distribution's lines: a Stdev column such as "85.50%" ends in "50%" too.
-  const p50 = ms(/^\s*50%\s+(\S+)/m.exec(out)?.[1] ?? '');
-  const p99 = ms(/^\s*99%\s+(\S+)/m.exec(out)?.[1] ?? '');
-  const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
-  if (/Non-2xx/.test(out) || !(rps > 0)) throw new Error(`wrk saw errors for ${url}:\n${out}`);
-  return { rps, p50, p99, requests };
-}
-
-async function waitFor(url: string) {
-  for (let i = 0; i < 100; i++) {
-    try {
-      await fetch(url);
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
+/** nginx relaying HTTP (keep-alive) on one port and WebSockets on another, to the same app. */
+function nginxHttp(upstream: string, httpPort: number, wsPort: number): string {
+  return `  upstream app { server ${upstream}; keepalive 64; }
+  server {
+    listen 127.0.0.1:${httpPort};
+    location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; }
   }
-  throw new Error(`${url} does not answer`);
-}
-
-async function deployNode(base: string, auth: Record<string, string>, name: string, files: Record<string, string | Buffer>): Promise<string> {
-  const bundle = await makeBundle(files, { appmode: 'nodejs', entrypoint: 'server.js' });
-  const c = await (
-    await fetch(`${base}/__api__/v1/content`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ name }) })
-  ).json();
-  const up = await (await fetch(`${base}/__api__/v1/content/${c.guid}/bundles`, { method: 'POST', headers: auth, body: new Uint8Array(bundle) })).json();
-  const dep = await (
-    await fetch(`${base}/__api__/v1/content/${c.guid}/deploy`, {
-      method: 'POST',
-      headers: { ...auth, 'content-type': 'application/json' },
-      body: JSON.stringify({ bundle_id: up.id }),
-    })
-  ).json();
-  for (;;) {
-    const t = await (await fetch(`${base}/__api__/v1/tasks/${dep.task_id}?wait=10`, { headers: auth })).json();
-    if (t.finished) {
-      if (t.code !== 0) throw new Error(t.error);
-      return c.guid;
-    }
+  server {
+    listen 127.0.0.1:${wsPort};
+    location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection "upgrade"; }
   }
+`;
 }
 
-/**
- * One round against a Lectern in this process, with the CPU it spent on it: a figure other
- * load on the machine disturbs less than the request rate. Its usage rows are written before
- * the clock stops, so their cost is counted in this round and not the next.
- */
-async function lecternRound(s: BenchServer, guid: string, recording: boolean): Promise<Result> {
-  s.server.usage!.recording = recording;
-  const cpu = process.cpuUsage();
-  const r = await wrk(`${s.base}/content/${guid}/`, [`Authorization: Key ${s.key}`]);
-  await s.server.usage!.flush();
-  const used = process.cpuUsage(cpu);
-  return { ...r, cpuUs: (used.user + used.system) / r.requests };
-}
-
-/**
- * The tiny upstream on one process that takes every connection, started: the same upstream as
- * the other rows. (With Connect's defaults Lectern would start two more once 10 requests were
- * in flight at once.)
- */
-async function deployTiny(s: BenchServer): Promise<string> {
-  const guid = await deployNode(s.base, s.auth, 'tiny-upstream', { 'server.js': UPSTREAM });
-  await fetch(`${s.base}/__api__/v1/content/${guid}`, {
-    method: 'PATCH',
-    headers: { ...s.auth, 'content-type': 'application/json' },
-    body: JSON.stringify({ max_processes: 1, max_conns_per_process: 1000 }),
-  });
-  await fetch(`${s.base}/content/${guid}/`, { headers: s.auth });
-  return guid;
-}
-
-/**
- * Round trips per second over 8 connections, each keeping one small message in flight. The
- * client runs in a process of its own, as wrk does: in Lectern's process it would compete
- * with the relay it measures.
- */
-async function echoRate(url: string, headers: Record<string, string>): Promise<number> {
-  const client = `
-    const { WebSocket } = require('ws');
-    const [url, headers, seconds] = [${JSON.stringify(url)}, ${JSON.stringify(headers)}, ${seconds}];
-    let count = 0;
-    const until = Date.now() + seconds * 1000;
-    Promise.all(Array.from({ length: 8 }, () => new Promise((resolve, reject) => {
-      const c = new WebSocket(url, { headers });
-      c.once('error', reject);
-      c.once('open', () => {
-        c.on('message', () => { count++; if (Date.now() < until) c.send('ping'); else { c.close(); resolve(); } });
-        c.send('ping');
-      });
-    }))).then(() => console.log(count / seconds), (e) => { console.error(String(e)); process.exit(1); });
-  `;
-  const { stdout } = await execFileAsync(process.execPath, ['-e', client], { cwd: REPO, encoding: 'utf8' });
-  return Number(stdout.trim());
+/** The same Lectern measured with usage recording on and paused, in turns. */
+async function usageComparison(l: BenchLectern) {
+  const usage = l.s.server.usage!;
+  const url = `${l.contentBase}/content/${l.guid}/`;
+  const run = async (recording: boolean): Promise<Result> => {
+    usage.recording = recording;
+    const before = l.cpuUs();
+    const r = await wrk(url, { seconds, load, headers: [`Authorization: Key ${l.s.key}`] });
+    await usage.flush();
+    return { ...r, cpuUs: (l.cpuUs() - before) / r.requests };
+  };
+  const on: Result[] = [];
+  const off: Result[] = [];
+  for (let i = 0; i < rounds; i++) for (const recording of i % 2 === 0 ? [true, false] : [false, true]) (recording ? on : off).push(await run(recording));
+  usage.recording = true;
+  const hits = (await l.s.ctx.db.knex('content_hits').count({ n: '*' }).first())?.n;
+  const [a, b] = [median(on), median(off)];
+  // Each round against its pair: drift on the machine cancels within a pair.
+  const pairs = medianOf(on.map((r, i) => r.rps / off[i]!.rps));
+  const [cpuOn, cpuOff] = [medianOf(on.map((r) => r.cpuUs!)), medianOf(off.map((r) => r.cpuUs!))];
+  console.log(`\nusage recording (Lectern, 1 worker, median of ${rounds} rounds each, in turns)`);
+  printRow('usage recording on', a);
+  printRow('usage recording paused', b);
+  console.log(`usage rows: ${String(hits)} hits recorded, ${usage.dropped} dropped`);
+  console.log(
+    `usage recording: req/s on/off ${(a.rps / b.rps).toFixed(3)}x (median of pairs ${pairs.toFixed(3)}x; target >= 0.95)   CPU per request ${cpuOn.toFixed(1)} us on, ${cpuOff.toFixed(1)} us off (${(cpuOn / cpuOff).toFixed(3)}x)   p50 ${(a.p50 - b.p50).toFixed(2)} ms   p99 ${(a.p99 - b.p99).toFixed(2)} ms added`,
+  );
 }
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'lectern-bench-proxy-'));
 const children: ChildProcess[] = [];
-let lecternServer: BenchServer | undefined;
+let kept: BenchLectern | undefined;
 try {
-  const on = await startBenchServer();
-  lecternServer = on;
-  const { ctx, base, key, auth } = on;
-  const guid = await deployTiny(on);
-  const target = ctx.runtime.runner.running().find((i) => i.contentGuid === guid)!.target;
-
-  // The same tiny server answers WebSockets too (an echo), with `ws` shipped in its bundle.
-  const wsGuid = await deployNode(base, auth, 'tiny-ws', {
-    'server.js': WS_ECHO,
-    ...wsModule(),
-  });
-  await fetch(`${base}/content/${wsGuid}/`, { headers: auth });
-  const wsTarget = ctx.runtime.runner.running().find((i) => i.contentGuid === wsGuid)!.target;
-  const { socketPath } = parseTarget(target);
-  // The same programs, bare on TCP ports: the direct baselines.
+  // The app nginx and http-proxy-3 relay to: one Lectern started, through its socket bridge as root.
+  kept = await startLectern(1);
+  const upstream = kept.nginxUpstream;
   const directPort = await freePort();
-  children.push(spawn(process.execPath, ['-e', UPSTREAM], { cwd: REPO, stdio: 'ignore', env: { PORT: String(directPort), HOST: '127.0.0.1' } }));
-  const wsDirectPort = await freePort();
-  children.push(spawn(process.execPath, ['-e', WS_ECHO], { cwd: REPO, stdio: 'ignore', env: { PORT: String(wsDirectPort), HOST: '127.0.0.1' } }));
-  const directUrl = socketPath ? `http://127.0.0.1:${directPort}` : target;
-  const wsDirectUrl = parseTarget(wsTarget).socketPath ? `ws://127.0.0.1:${wsDirectPort}/` : wsTarget.replace('http://', 'ws://') + '/';
+  children.push(startDirect(directPort));
   await waitFor(`http://127.0.0.1:${directPort}/`);
-  await waitFor(`http://127.0.0.1:${wsDirectPort}/`);
+  const [httpPort, wsPort] = [await freePort(), await freePort()];
 
-  const nginxPort = await freePort();
-  const prefix = path.join(work, 'nginx');
-  execFileSync('mkdir', ['-p', path.join(prefix, 'logs')]);
-  writeFileSync(
-    path.join(prefix, 'nginx.conf'),
-    `${socketPath ? 'user root;\n' : ''}worker_processes 1;\npid ${prefix}/nginx.pid;\nerror_log ${prefix}/logs/error.log;\nevents { worker_connections 1024; }\nhttp {\n  access_log off;\n  upstream app { server ${socketPath ? `unix:${socketPath}` : target.replace('http://', '')}; keepalive 64; }\n  server {\n    listen 127.0.0.1:${nginxPort};\n    location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; }\n  }\n}\n`,
-  );
-  children.push(spawn('nginx', ['-p', prefix, '-c', path.join(prefix, 'nginx.conf'), '-g', 'daemon off;'], { stdio: 'ignore' }));
-
-  const bareProxyPort = await freePort();
-  const bare = `const { createProxyServer } = require('http-proxy-3'); const p = createProxyServer({ target: ${JSON.stringify(socketPath ? { socketPath } : target)}, agent: new (require('http').Agent)({ keepAlive: true }) }); require('http').createServer((q, s) => p.web(q, s)).listen(${bareProxyPort}, '127.0.0.1');`;
-  children.push(spawn(process.execPath, ['-e', bare], { cwd: REPO, stdio: 'ignore' }));
-  await waitFor(`http://127.0.0.1:${nginxPort}/`);
-  await waitFor(`http://127.0.0.1:${bareProxyPort}/`);
-
-  const direct = await wrk(`${directUrl}/`);
-  const nginx = await wrk(`http://127.0.0.1:${nginxPort}/`);
-  const bareProxy = await wrk(`http://127.0.0.1:${bareProxyPort}/`);
-  // Usage on and off in turns; each row is the median of its rounds.
-  const onRuns: Result[] = [];
-  const offRuns: Result[] = [];
-  for (let i = 0; i < rounds; i++) {
-    // Each goes first in every other round: what comes first (a cooler machine, a JIT still
-    // warming) falls on both alike.
-    for (const recording of i % 2 === 0 ? [true, false] : [false, true]) (recording ? onRuns : offRuns).push(await lecternRound(on, guid, recording));
+  const variants: Variant[] = [
+    {
+      name: 'direct to the app',
+      wsName: 'WebSocket echo, direct',
+      run: async () => ({
+        http: await wrk(`http://127.0.0.1:${directPort}/`, { seconds, load }),
+        ws: await echo(`ws://127.0.0.1:${directPort}/`, { seconds, load }),
+      }),
+    },
+    ...[1, 2].map((n): Variant => ({
+      name: `nginx, ${n} worker${n > 1 ? 's' : ''} (keep-alive)`,
+      wsName: `WebSocket echo, nginx ${n} worker${n > 1 ? 's' : ''}`,
+      run: async () => {
+        const nginx = await startNginx(path.join(work, `nginx-${n}`), n, nginxHttp(upstream, httpPort, wsPort), `http://127.0.0.1:${httpPort}/`);
+        try {
+          let before = nginx.cpuUs();
+          const http = await wrk(`http://127.0.0.1:${httpPort}/`, { seconds, load });
+          http.cpuUs = (nginx.cpuUs() - before) / http.requests;
+          before = nginx.cpuUs();
+          const ws = await echo(`ws://127.0.0.1:${wsPort}/`, { seconds, load });
+          ws.cpuUs = (nginx.cpuUs() - before) / ws.requests;
+          return { http, ws };
+        } finally {
+          await nginx.stop();
+        }
+      },
+    })),
+    ...[1, 2].map((n): Variant => ({
+      name: `Lectern, ${n} worker${n > 1 ? 's' : ''} (key + access)`,
+      wsName: `WebSocket echo, Lectern ${n} worker${n > 1 ? 's' : ''}`,
+      run: () => lecternRow(n, { seconds, load }),
+    })),
+  ];
+  if (flags.has('--bare')) {
+    const barePort = await freePort();
+    const target = upstream.startsWith('unix:') ? { socketPath: upstream.slice('unix:'.length) } : `http://${upstream}`;
+    const bare = `const { createProxyServer } = require('http-proxy-3'); const p = createProxyServer({ target: ${JSON.stringify(target)}, agent: new (require('http').Agent)({ keepAlive: true }) }); require('http').createServer((q, s) => p.web(q, s)).listen(${barePort}, '127.0.0.1');`;
+    children.push(spawn(process.execPath, ['-e', bare], { cwd: REPO, stdio: 'ignore' }));
+    await waitFor(`http://127.0.0.1:${barePort}/`);
+    variants.push({ name: 'bare http-proxy-3', run: async () => ({ http: await wrk(`http://127.0.0.1:${barePort}/`, { seconds, load }) }) });
   }
-  const lectern = median(onRuns);
-  const lecternOff = median(offRuns);
-  // Each round against the one after it: drift on the machine cancels within a pair.
-  const pairs = onRuns.map((r, i) => r.rps / offRuns[i]!.rps).sort((a, b) => a - b);
-  const cpuOn = onRuns.map((r) => r.cpuUs!).sort((a, b) => a - b)[Math.floor(rounds / 2)]!;
-  const cpuOff = offRuns.map((r) => r.cpuUs!).sort((a, b) => a - b)[Math.floor(rounds / 2)]!;
-  on.server.usage!.recording = true;
-  const hits = (await ctx.db.knex('content_hits').count({ n: '*' }).first())?.n;
 
-  const row = (name: string, r: Result) =>
-    console.log(`${name.padEnd(34)} ${r.rps.toFixed(0).padStart(7)} req/s   p50 ${r.p50.toFixed(2).padStart(6)} ms   p99 ${r.p99.toFixed(2).padStart(6)} ms`);
-  console.log(`proxy, wrk -t1 -c32 -d${seconds}s, tiny Node upstream; 2 cores; Lectern rows: median of ${rounds} rounds each, taken in turns`);
-  row('direct to the upstream', direct);
-  row('nginx (1 worker, keep-alive)', nginx);
-  row('bare http-proxy-3', bareProxy);
-  row('Lectern (key + access on each req)', lectern);
-  row('Lectern, usage recording paused', lecternOff);
-  console.log(`usage rows: ${String(hits)} hits recorded, ${on.server.usage?.dropped ?? 0} dropped`);
-  const wsDirect = await echoRate(wsDirectUrl, {});
-  const wsLectern = await echoRate(`${base.replace('http://', 'ws://')}/content/${wsGuid}/`, { authorization: `Key ${key}` });
-  console.log(`${'WebSocket echo, direct'.padEnd(34)} ${wsDirect.toFixed(0).padStart(7)} round trips/s (8 connections, one message in flight each)`);
-  console.log(`${'WebSocket echo, through Lectern'.padEnd(34)} ${wsLectern.toFixed(0).padStart(7)} round trips/s`);
+  const runs = new Map<string, Measured[]>(variants.map((v) => [v.name, []]));
+  for (let i = 0; i < rounds; i++) {
+    for (const v of i % 2 === 0 ? variants : [...variants].reverse()) {
+      // Progress on stderr: a default run takes minutes.
+      process.stderr.write(`round ${i + 1}/${rounds}: ${v.name}\n`);
+      runs.get(v.name)!.push(await v.run());
+    }
+  }
+  const http = (name: string) => median(runs.get(name)!.map((m) => m.http));
+  const ws = (name: string) => median(runs.get(name)!.map((m) => m.ws!));
+  // Per round, one variant against another: drift on the machine cancels within a round.
+  const perRound = (a: string, b: string, of: (m: Measured) => Result) => medianOf(runs.get(a)!.map((m, i) => of(m).rps / of(runs.get(b)![i]!).rps));
+
   console.log(
-    `ratios: Lectern/nginx ${(lectern.rps / nginx.rps).toFixed(2)}x (target >= 0.5)   Lectern/bare http-proxy ${(lectern.rps / bareProxy.rps).toFixed(2)}x (target >= 2)   added p99 over direct ${(lectern.p99 - direct.p99).toFixed(2)} ms (target <= 2)   WebSocket Lectern/direct ${(wsLectern / wsDirect).toFixed(2)}x (target >= 0.8)`,
+    `proxy: wrk -t1 -c32 -d${seconds}s, tiny Node app; ${os.availableParallelism()} cores; each row the median of ${rounds} rounds, variants in turns`,
   );
-  console.log(
-    `usage recording: req/s on/off ${(lectern.rps / lecternOff.rps).toFixed(3)}x (median of pairs ${pairs[Math.floor(rounds / 2)]!.toFixed(3)}x; target >= 0.95)   CPU per request ${cpuOn.toFixed(1)} us on, ${cpuOff.toFixed(1)} us off (${(cpuOn / cpuOff).toFixed(3)}x)   p50 ${(lectern.p50 - lecternOff.p50).toFixed(2)} ms   p99 ${(lectern.p99 - lecternOff.p99).toFixed(2)} ms added`,
-  );
+  console.log(pin.note);
+  for (const v of variants) printRow(v.name, http(v.name));
+  console.log('WebSocket echo: 8 connections, one message in flight each; CPU per round trip');
+  for (const v of variants) if (v.wsName) printRow(v.wsName, ws(v.name), 'rt/s');
+
+  const direct = http(variants[0]!.name);
+  const ratio = (n: number) => {
+    const [lectern, nginx] = [variants.find((v) => v.name.startsWith(`Lectern, ${n} `))!.name, variants.find((v) => v.name.startsWith(`nginx, ${n} `))!.name];
+    const [l, g] = [http(lectern), http(nginx)];
+    return `${n} worker${n > 1 ? 's' : ''}: Lectern/nginx ${(l.rps / g.rps).toFixed(2)}x (per round ${perRound(lectern, nginx, (m) => m.http).toFixed(2)}x; target >= 0.5, goal 0.8)   added p99 over direct: Lectern ${(l.p99 - direct.p99).toFixed(2)} ms (target <= 2), nginx ${(g.p99 - direct.p99).toFixed(2)} ms   WebSocket Lectern/nginx ${(ws(lectern).rps / ws(nginx).rps).toFixed(2)}x (per round ${perRound(lectern, nginx, (m) => m.ws!).toFixed(2)}x; target >= 0.8)`;
+  };
+  console.log(`ratios at ${ratio(1)}`);
+  console.log(`ratios at ${ratio(2)}`);
+  if (flags.has('--usage')) await usageComparison(kept);
 } finally {
-  await lecternServer?.close();
-  for (const ch of children) if (ch.pid) process.kill(ch.pid, 'SIGTERM');
+  await kept?.s.close();
+  for (const ch of children) if (ch.pid && ch.exitCode === null) process.kill(ch.pid, 'SIGTERM');
   rmSync(work, { recursive: true, force: true });
 }

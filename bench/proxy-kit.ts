@@ -244,7 +244,8 @@ export async function startLectern(workers: number): Promise<BenchLectern> {
     await fetch(`${s.base}/__api__/v1/content/${guid}`, {
       method: 'PATCH',
       headers: { ...s.auth, 'content-type': 'application/json' },
-      body: JSON.stringify({ max_processes: 1, max_conns_per_process: 1000 }),
+      // Kept running: nginx relays to this process for minutes while Lectern's rows run elsewhere.
+      body: JSON.stringify({ max_processes: 1, min_processes: 1, max_conns_per_process: 1000 }),
     });
     const contentBase = `http://127.0.0.1:${s.server.contentPort}`;
     const started = await fetch(`${contentBase}/content/${guid}/`, { headers: s.auth });

@@ -1,7 +1,27 @@
 #!/usr/bin/env bash
-# Installs the Debian packages Lectern's tests need, only those missing (fast when all are
-# there). Always --no-install-recommends: with recommends the R stack pulls in TeX (2.35 GB).
+# Installs the Debian packages Lectern needs, only those missing (fast when all are there).
+# Always --no-install-recommends: with recommends the R stack pulls in TeX (2.35 GB).
+#   (no argument)   everything the test suite needs
+#   --serve         only what the server needs to run content (npm start's prestart)
+#   --check         install nothing: list what is missing and exit 3
+#   --if-root       as another user, say what is missing and the command, and exit 0
 set -euo pipefail
+check=0; serve=0; ifroot=0
+for a in "$@"; do
+  case "$a" in
+    --check) check=1 ;;
+    --serve) serve=1 ;;
+    --if-root) ifroot=1 ;;
+    *) echo "provision: unknown argument $a" >&2; exit 2 ;;
+  esac
+done
+# What running content needs: the runtimes, and the sandbox (bubblewrap; socat bridges each
+# sandboxed process's port to a Unix socket and Lectern's API into it; slirp4netns links it out).
+serve_packages=(
+  ca-certificates r-base-core r-cran-shiny r-cran-plumber r-cran-rmarkdown r-cran-knitr pandoc
+  python3 python3-venv python3-pip python3-flask python3-fastapi python3-uvicorn python3-gunicorn
+  jupyter-nbconvert python3-ipykernel bubblewrap socat slirp4netns
+)
 packages=(
   ca-certificates
   build-essential   # node-gyp builds better-sqlite3 and argon2 from source here
@@ -26,12 +46,21 @@ packages=(
   # configuration of their own, and its tools (ldapadd, ldapmodify) to load it.
   slapd ldap-utils
 )
+[ "$serve" = 1 ] && packages=("${serve_packages[@]}")
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 if [ ${#missing[@]} -eq 0 ]; then
   echo "provision: all ${#packages[@]} packages present"
+  exit 0
+fi
+if [ "$check" = 1 ]; then
+  echo "${missing[*]}"
+  exit 3
+fi
+if [ "$ifroot" = 1 ] && [ "$(id -u)" != 0 ]; then
+  echo "provision: missing ${missing[*]}; install them with: sudo bash scripts/provision.sh$([ "$serve" = 1 ] && echo ' --serve')" >&2
   exit 0
 fi
 echo "provision: installing ${missing[*]}"

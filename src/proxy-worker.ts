@@ -42,6 +42,9 @@ process.on('message', (m: ToWorker) => {
 });
 // The owner went away (it crashed): nothing here can be placed or written any more.
 process.on('disconnect', () => process.exit(1));
+// A stop signal to the whole group (systemd, a terminal's Ctrl-C) is the owner's to act on:
+// it drains the workers itself, so what they carry finishes and their usage rows are written.
+for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => undefined);
 owner.send({ t: 'booted' });
 
 async function start(init: WorkerInit) {

@@ -38,7 +38,32 @@ function startDocker(): () => void {
   };
 }
 
+const PROVISION = path.resolve(import.meta.dirname, '../../scripts/provision.sh');
+
+/**
+ * The Debian packages the suite needs (PostgreSQL, R, Python, the sandbox, Docker, Chromium,
+ * slapd...): installed here when missing and this is root, so `npm ci && npm test` works on a
+ * fresh machine; otherwise the run stops at once with the one command that installs them.
+ */
+function ensureProvisioned(): void {
+  let missing: string;
+  try {
+    execFileSync('bash', [PROVISION, '--check'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    return;
+  } catch (err) {
+    const e = err as { status?: number; stdout?: string };
+    if (e.status !== 3) throw err;
+    missing = (e.stdout ?? '').trim();
+  }
+  if (process.getuid?.() !== 0) {
+    throw new Error(`The tests need Debian packages this machine lacks (${missing}). Install them with:\n\n  sudo bash scripts/provision.sh\n`);
+  }
+  process.stderr.write(`Installing the Debian packages the tests need: ${missing} (once; a few minutes)\n`);
+  execFileSync('bash', [PROVISION], { stdio: ['ignore', 'inherit', 'inherit'] });
+}
+
 export default async function setup(project: TestProject) {
+  ensureProvisioned();
   const stopDocker = startDocker();
   const given = process.env.LECTERN_TEST_PG_URL;
   if (given) {

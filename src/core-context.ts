@@ -4,7 +4,7 @@ import type { Tightened } from './config/file-modes.ts';
 import { secureDataDir } from './config/secret-key.ts';
 import { openDatabase, type Database } from './db/connect.ts';
 import { trackWrites } from './db/write-generation.ts';
-import { migrateLatest } from './db/migrate.ts';
+import { migrateForward } from './db/migrate.ts';
 import type { Logger } from './logging/logger.ts';
 import { ApiKeyRepo } from './repositories/api-key-repo.ts';
 import { UsageRepo } from './repositories/usage-repo.ts';
@@ -87,7 +87,8 @@ export async function openCore(config: Config, logger: Logger): Promise<CoreCont
   const secretKey = resolveSecretKey(config);
   const db = openDatabase(config, tightened);
   try {
-    const applied = await migrateLatest(db.knex);
+    // A schema newer than this code (a downgrade) is refused before anything is written.
+    const applied = await migrateForward(db.knex);
     logger.info({ database: db.description, applied }, applied.length ? 'database migrated' : 'database schema is current');
   } catch (err) {
     await db.knex.destroy();

@@ -9,6 +9,8 @@ import { createLogger } from '../logging/logger.ts';
 import { buildRuntimeImagesWithDocker } from '../runtime-tools.ts';
 import { composeTestMessage } from '../services/mail/report-message.ts';
 import { addLdapTest } from './ldap-test.ts';
+import { addMigrate } from './migrate.ts';
+import { SchemaTooNew } from '../db/migrate.ts';
 
 const actor = { userId: null, via: 'cli' as const };
 
@@ -238,9 +240,10 @@ email
   });
 
 addLdapTest(program);
+addMigrate(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
-  if (err instanceof ConfigError || err instanceof AppError) {
+  if (err instanceof ConfigError || err instanceof AppError || err instanceof SchemaTooNew) {
     process.stderr.write(`lectern: ${err.message}\n`);
     process.exit(err instanceof ConfigError ? 2 : 1);
   }

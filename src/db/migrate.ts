@@ -26,3 +26,39 @@ export async function appliedMigrations(knex: Knex): Promise<string[]> {
   const [done] = (await knex.migrate.list({ migrationSource: source })) as [Array<{ name: string } | string>, unknown];
   return done.map((m) => (typeof m === 'string' ? m : m.name));
 }
+
+/** Where a database's schema stands against this code's migrations. */
+export interface SchemaState {
+  applied: string[];
+  /** This code's migrations the database has not had yet, in order. */
+  pending: string[];
+  /** Migrations the database had that this code does not know: it is newer than the code. */
+  unknown: string[];
+}
+
+export async function schemaState(knex: Knex): Promise<SchemaState> {
+  const known = Object.keys(migrations);
+  const applied = (await knex.schema.hasTable('knex_migrations'))
+    ? ((await knex('knex_migrations').select('name').orderBy('id')) as Array<{ name: string }>).map((r) => r.name)
+    : [];
+  const done = new Set(applied);
+  const ours = new Set(known);
+  return { applied, pending: known.filter((m) => !done.has(m)), unknown: applied.filter((m) => !ours.has(m)) };
+}
+
+/** Raised before anything is written when the database's schema is newer than this code. */
+export class SchemaTooNew extends Error {
+  constructor(readonly unknown: string[]) {
+    super(
+      `The database's schema is newer than this Lectern: it has migrations this version does not know (${unknown.join(', ')}). ` +
+        'Run the Lectern version that migrated it (or newer), or restore a backup taken before the upgrade. Migrations only go forward.',
+    );
+  }
+}
+
+/** Applies what is pending, after refusing a schema newer than the code. */
+export async function migrateForward(knex: Knex): Promise<string[]> {
+  const state = await schemaState(knex);
+  if (state.unknown.length) throw new SchemaTooNew(state.unknown);
+  return migrateLatest(knex);
+}

@@ -39,6 +39,7 @@ packages=(
   socat slirp4netns
   nginx-light wrk   # bench/proxy: the reverse proxy to compare with, and the load generator
   iproute2   # ss: the proxy workers' test sees which process holds which connection
+  systemd    # systemd-analyze verify checks the packaged install's unit (deploy/lectern.service)
   # The Docker backend: Debian's engine, and debootstrap for a base image without a registry;
   # a registry (Docker's distribution) for the Swarm backend's push test.
   docker.io debootstrap docker-registry

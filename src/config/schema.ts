@@ -286,6 +286,15 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    // What `GET /__health__` (and the status page) call low on disk space in the data
+    // directory: free space under either threshold is a warning. 0 turns that check off.
+    health: z
+      .object({
+        minFreeDiskPercent: z.preprocess((v) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v), z.number().min(0).max(100)).default(10),
+        minFreeDiskBytes: intFrom(z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)).default(2 * 1024 ** 3),
+      })
+      .strict()
+      .prefault({}),
     // Set by the loader to the file it read, so content sandboxes can hide it.
     configFile: z.string().optional(),
     // Set by the loader: proxy and certificate variables package installers need.
@@ -367,6 +376,8 @@ export const ENV_VARS: Record<string, readonly string[]> = {
   LECTERN_METRICS_ENABLED: ['metrics', 'enabled'],
   LECTERN_USAGE_ENABLED: ['usage', 'enabled'],
   LECTERN_USAGE_RETENTION_DAYS: ['usage', 'retentionDays'],
+  LECTERN_HEALTH_MIN_FREE_DISK_PERCENT: ['health', 'minFreeDiskPercent'],
+  LECTERN_HEALTH_MIN_FREE_DISK_BYTES: ['health', 'minFreeDiskBytes'],
   LECTERN_METRICS_TOKEN: ['metrics', 'token'],
   LECTERN_METRICS_LISTEN: ['metrics', 'listen'],
 };

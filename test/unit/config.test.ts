@@ -100,6 +100,13 @@ describe('configuration', () => {
     expect(c.auth.maxFailedLogins).toBe(3);
   });
 
+  it('takes the health thresholds from variables', () => {
+    expect(loadConfig({ env: {} }).health).toEqual({ minFreeDiskPercent: 10, minFreeDiskBytes: 2 * 1024 ** 3 });
+    const c = loadConfig({ env: { LECTERN_HEALTH_MIN_FREE_DISK_PERCENT: '2.5', LECTERN_HEALTH_MIN_FREE_DISK_BYTES: '0' } });
+    expect(c.health).toEqual({ minFreeDiskPercent: 2.5, minFreeDiskBytes: 0 });
+    expect(problemsOf(() => loadConfig({ env: { LECTERN_HEALTH_MIN_FREE_DISK_PERCENT: '120' } }))).toHaveLength(1);
+  });
+
   it('passes proxy and certificate variables on to package installers, and nothing else', () => {
     const c = loadConfig({
       env: { HTTPS_PROXY: 'http://proxy.example:3128', SSL_CERT_FILE: '/etc/ssl/corp.pem', PIP_INDEX_URL: 'http://elsewhere/', SECRET: 'x' },

@@ -38,7 +38,6 @@ import { effectiveScaling } from './domain/scaling.ts';
 import { CredentialsSigner } from './services/credentials-signature.ts';
 import { ServerStatusService } from './services/server-status.ts';
 import { readDiskSpace } from './services/disk-space.ts';
-import { usageRetention } from './services/usage/usage-retention.ts';
 import type { Content } from './domain/content.ts';
 import { Scheduler } from '../scheduler/index.ts';
 import { poolUse } from './db/pool-use.ts';
@@ -373,8 +372,8 @@ export function buildServer(ctx: AppContext): LecternServer {
       },
       // Git-backed content with polling on: a look at each branch every git.pollIntervalSeconds.
       { name: 'git-poll', run: async (now) => void (await ctx.git.poller.run(now)) },
-      // Usage past its retention, once a day.
-      usageRetention(ctx.usage, logger.child({ component: 'usage' })),
+      // The daily prune: old task and job logs, bundles, render output, uploads, audit, usage.
+      ctx.retention,
       // With LDAP logins: the groups of LDAP users re-read every auth.ldap.groupSyncHours.
       ...(ctx.ldapSync ? [ctx.ldapSync] : []),
     ],

@@ -14,6 +14,7 @@ import * as contentRepositories from './20261208-001-content-repositories.ts';
 import * as usage from './20261208-002-usage.ts';
 import * as bundlePackages from './20261208-003-bundle-packages.ts';
 import * as remoteIdentities from './20261209-001-remote-identities.ts';
+import * as timedWork from './20261210-001-timed-work.ts';
 
 /** Every migration, in order. Never edit one that has landed: add a new one. */
 export const migrations: Record<string, Knex.Migration> = {
@@ -32,4 +33,5 @@ export const migrations: Record<string, Knex.Migration> = {
   '20261208-002-usage': usage,
   '20261208-003-bundle-packages': bundlePackages,
   '20261209-001-remote-identities': remoteIdentities,
+  '20261210-001-timed-work': timedWork,
 };

@@ -44,6 +44,9 @@ import { RemoteAccounts } from './services/remote-accounts.ts';
 import { LdapDirectory } from './services/ldap/ldap-directory.ts';
 import { LdapGroupSync } from './services/ldap/ldap-group-sync.ts';
 import { createGitServices, type GitServices } from './services/git/index.ts';
+import { createRetention } from './services/retention/index.ts';
+import type { DailyPrune } from './services/retention/daily-prune.ts';
+import { TimedWorkRepo } from './repositories/timed-work-repo.ts';
 
 /** The server's objects: the core (core-context.ts) and everything its start-up brings up. */
 export interface AppContext extends CoreContext {
@@ -87,6 +90,8 @@ export interface AppContext extends CoreContext {
   reports: ReportServices;
   /** Git-backed content: locations, bundles made from git, the webhook, polling. */
   git: GitServices;
+  /** The daily prune (retention.*, usage.retentionDays): timed work of the scheduler. */
+  retention: DailyPrune;
   /** What the scheduler and render history read the time from (tests drive it). */
   clock: () => Date;
   /** Adds a listener for activations and deletions (the proxy's pool). */
@@ -243,6 +248,21 @@ export async function createAppContext(config: Config, logger: Logger, events: C
     contentDeleted: (guid) =>
       void git.deployer.forget(guid).catch((err: Error) => logger.warn({ content: guid, err: err.message }, 'could not remove the git cache')),
   });
+  const bundles = new BundleService(content, repos.bundles, store, tasks, allEvents, audit);
+  const usage = new UsageService(repos.usage, config.usage.retentionDays);
+  const retention = createRetention({
+    config,
+    repos,
+    timedWork: new TimedWorkRepo(db.knex),
+    serverId: renders.serverId,
+    audit,
+    bundles,
+    store,
+    usage,
+    jobs: runtime.jobs,
+    renderer: runtime.reports,
+    logger: logger.child({ component: 'retention' }),
+  });
   return {
     config,
     logger,
@@ -261,12 +281,12 @@ export async function createAppContext(config: Config, logger: Logger, events: C
     lifecycle: new ContentLifecycle(repos.users, access, audit, allEvents),
     access,
     permissions: new ContentPermissions(repos.permissions, repos.users, repos.groups, audit, access),
-    bundles: new BundleService(content, repos.bundles, store, tasks, allEvents, audit),
+    bundles,
     groups: new GroupService(repos.groups, repos.users, audit).cacheWith(generation),
     vanities: new VanityService(repos.vanities, repos.content, access, audit),
     search: new ContentSearchService(new ContentSearchRepo(db.knex), repos.users, content, access, repos.thumbnails, repos.tags, new RecentViewRepo(db.knex)),
     tags: new TagService(repos.tags, content, access, audit),
-    usage: new UsageService(repos.usage, config.usage.retentionDays),
+    usage,
     thumbnails: new ThumbnailService(repos.thumbnails, content, audit),
     contentFiles: new ContentFiles(repos.content, repos.bundles, store, access, { variants: repos.variants, renderings: repos.renderings }, generation),
     deploys,
@@ -278,6 +298,7 @@ export async function createAppContext(config: Config, logger: Logger, events: C
     appModes,
     reports,
     git,
+    retention,
     clock,
     subscribe: (l) => void listeners.push(l),
     events: allEvents,

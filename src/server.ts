@@ -37,6 +37,7 @@ import { poolSource } from '../proxy/pool-source.ts';
 import { effectiveScaling } from './domain/scaling.ts';
 import { CredentialsSigner } from './services/credentials-signature.ts';
 import { ServerStatusService } from './services/server-status.ts';
+import { readDiskSpace } from './services/disk-space.ts';
 import type { Content } from './domain/content.ts';
 import { Scheduler } from '../scheduler/index.ts';
 import { poolUse } from './db/pool-use.ts';
@@ -45,7 +46,6 @@ import { parseListenAddress } from './metrics/listen-address.ts';
 import { metricsHandler } from './metrics/metrics-endpoint.ts';
 import { UsageRecorderService } from './services/usage/usage-recorder.ts';
 import { ThreadedUsageWriter } from './services/usage/threaded-writer.ts';
-import { usageRetention } from './services/usage/usage-retention.ts';
 
 const VIEWS_DIR = fileURLToPath(new URL('../views', import.meta.url));
 const HTMX_FILE = createRequire(import.meta.url).resolve('htmx.org/dist/htmx.min.js');
@@ -192,7 +192,14 @@ export function buildServer(ctx: AppContext): LecternServer {
   app.use('/__static__', express.static(`${VIEWS_DIR}/static`, { maxAge: '1h', index: false }));
   // Connect's favicon address: connectapi's thumbnail test downloads an image from it.
   app.get('/connect/__favicon__', (_req, res) => res.sendFile('favicon.png', { root: `${VIEWS_DIR}/static`, maxAge: '1h' }));
-  app.use(healthRoutes(ctx.checkDatabase, LECTERN_VERSION));
+  app.use(
+    healthRoutes({
+      checkDatabase: ctx.checkDatabase,
+      version: LECTERN_VERSION,
+      disk: () => readDiskSpace(config.dataDir, config.health),
+      diskThresholds: config.health,
+    }),
+  );
 
   app.use(browser.unlessKey);
   const csrf = createCsrf();
@@ -239,6 +246,7 @@ export function buildServer(ctx: AppContext): LecternServer {
         database: ctx.db.dialect,
         backend: ctx.runtime.name,
         dataDir: config.dataDir,
+        diskThresholds: config.health,
         interpreters: ctx.runtime.interpreters,
         quartoPath: config.runtime.quarto,
         runtimeImages: () => ctx.runtime.runtimeImages(),
@@ -364,8 +372,8 @@ export function buildServer(ctx: AppContext): LecternServer {
       },
       // Git-backed content with polling on: a look at each branch every git.pollIntervalSeconds.
       { name: 'git-poll', run: async (now) => void (await ctx.git.poller.run(now)) },
-      // Usage past its retention, once a day.
-      usageRetention(ctx.usage, logger.child({ component: 'usage' })),
+      // The daily prune: old task and job logs, bundles, render output, uploads, audit, usage.
+      ctx.retention,
       // With LDAP logins: the groups of LDAP users re-read every auth.ldap.groupSyncHours.
       ...(ctx.ldapSync ? [ctx.ldapSync] : []),
     ],

@@ -15,6 +15,7 @@ export function createJobDirectory(jobs: JobStore, backend: RuntimeBackend): Job
       await backend.stop(key);
       return true;
     },
+    prune: (endedBefore) => jobs.prune(endedBefore),
     follow(guid, key, signal): AsyncIterable<JobLogEntry> {
       // Across a rotation of the log (job-log.ts); until the job's record says it has ended.
       return followJobLog(jobs.logFiles(guid, key), async () => (await jobs.get(guid, key))?.status === 'running', signal);

@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { JobInfo, JobLogEntry } from '../../src/domain/jobs.ts';
+import { addFreed, NOTHING_FREED, type Freed } from '../../src/domain/retention.ts';
+import { treeSize } from '../files/tree-size.ts';
 import { currentLogSize, JobLogWriter, logFiles, readJobLog, type LogFiles } from './job-log.ts';
 
 const JOB_KEY = /^[A-Za-z0-9-]{1,64}$/;
@@ -114,6 +116,33 @@ export class JobStore {
       return [];
     }
     return (await Promise.all(guids.map((g) => this.list(g)))).flat().filter((j) => j.status === 'running');
+  }
+
+  /**
+   * Removes the jobs that ended before `endedBefore` (by their record's end), and directories
+   * without a record last written before it (a start cut short before its record was written).
+   * A job recorded as running is never removed: its process, or a restart's adoption, owns it.
+   */
+  async prune(endedBefore: Date): Promise<Freed> {
+    let freed = NOTHING_FREED;
+    const names = async (dir: string) => readdir(dir).catch(() => [] as string[]);
+    for (const guid of (await names(this.root)).filter((g) => GUID.test(g))) {
+      for (const key of (await names(path.join(this.root, guid))).filter((k) => JOB_KEY.test(k))) {
+        const dir = this.dir(guid, key);
+        const info = await this.get(guid, key);
+        const ended = info
+          ? info.status !== 'running' && info.endTime !== null && Date.parse(info.endTime) < endedBefore.getTime()
+          : await stat(dir).then(
+              (st) => st.mtime < endedBefore,
+              () => false,
+            );
+        if (!ended) continue;
+        const { files, bytes } = await treeSize(dir);
+        await rm(dir, { recursive: true, force: true });
+        freed = addFreed(freed, { rows: 0, files, bytes });
+      }
+    }
+    return freed;
   }
 
   async markLost(info: JobInfo): Promise<void> {

@@ -9,8 +9,8 @@ import path from 'node:path';
 export type RenderVariant = null | string | { key: string };
 
 // Under the bundle's own renders, so the default renders stay where they always were.
-const VARIANTS = 'variants';
-const VARIANT_KEY = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+export const VARIANTS = 'variants';
+export const VARIANT_KEY = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
 function variantKey(variant: RenderVariant): string | null {
   if (variant === null) return null;
@@ -21,8 +21,8 @@ function variantKey(variant: RenderVariant): string | null {
 
 // What the renders directory holds, and nothing else: `<guid>/<bundle>/<job>/` and
 // `<guid>/<bundle>/variants/<key>/<job>/`, a job being published once its `.partial` is renamed.
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const BUNDLE = /^[1-9][0-9]{0,15}$/;
+export const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const BUNDLE = /^[1-9][0-9]{0,15}$/;
 const JOB = /^render-[0-9a-z]{1,12}-[0-9a-f]{6}$/;
 
 /** A new render job's key, time-ordered (the newest render of a place is the last by name). */

@@ -10,6 +10,8 @@ import { takeOutputMetadata } from './output-metadata.ts';
 import { keepRegularFiles, sealOutput } from './render-output.ts';
 import { checkReportEnv } from './report-env.ts';
 import { newestRender, newRenderKey, renderDirOf, rendersOf, type RenderVariant } from './render-paths.ts';
+import { pruneRenders, type KeepRenders } from './render-prune.ts';
+import type { Freed } from '../../src/domain/retention.ts';
 
 export type { RenderVariant };
 
@@ -130,6 +132,14 @@ export class Renderer {
     const dir = renderDirOf(this.o.rendersDir, outputPath);
     if (dir === null) throw new Error(`${JSON.stringify(outputPath)} is not a render's output directory.`);
     await rm(dir, { recursive: true, force: true });
+  }
+
+  /**
+   * The daily prune's sweep of the renders directory (render-prune.ts): what `keep` refuses,
+   * and `.partial` renders older than the render timeout and an hour (their server died).
+   */
+  prune(now: Date, keep: KeepRenders): Promise<Freed> {
+    return pruneRenders(this.o.rendersDir, keep, new Date(now.getTime() - this.o.renderTimeoutSeconds * 1000 - 3600_000));
   }
 
   /** The newest render of a bundle (of the default variant unless one is named), or null if it has none. */

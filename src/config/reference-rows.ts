@@ -350,4 +350,34 @@ export const REFERENCE_ROWS: ReferenceRow[] = [
     settings: ['metrics.listen'],
     meaning: 'or `/metrics` on an address of its own (`127.0.0.1:9464`), without a token: keep it on loopback or a private network',
   },
+  {
+    settings: ['retention.taskLogDays'],
+    meaning:
+      "days a finished deploy or render task's log (its output lines) is kept after it ended; `0`: all. A running task's never goes, and one a client read to the end goes a day after its end anyway",
+  },
+  {
+    settings: ['retention.jobLogDays'],
+    meaning: "days a process's or render's job record and log (`<dataDir>/jobs`) are kept after it ended; `0`: all. A running job's never go",
+  },
+  {
+    settings: ['retention.bundlesPerItem'],
+    meaning:
+      "bundles kept per content item, the newest; older ones are deleted with their files, as a `DELETE` would (audited). Never the active bundle, one a rendering in the report's history or a running deploy uses, or one uploaded in the last day. `0`, as Connect's `BundleRetentionLimit`: keep every bundle, since a rollback may want any of them",
+    default: '`0` (all)',
+  },
+  {
+    settings: ['retention.tmpHours'],
+    meaning:
+      'hours after their last write that uploads left in `<dataDir>/tmp` (and half-extracted bundles) are removed; at least `1`. An upload in progress is written to until it ends',
+  },
+  {
+    settings: ['retention.auditDays'],
+    meaning: 'days audit entries are kept; `0`: all, as Connect keeps its audit log. A prune that removes entries records so in the audit log',
+    default: '`0` (all)',
+  },
+  {
+    settings: ['health.minFreeDiskPercent'],
+    meaning: "`/__health__` (and the status page) warn when the data directory's file system has less free, in percent; `0`: no such check",
+  },
+  { settings: ['health.minFreeDiskBytes'], meaning: 'likewise in bytes; `0`: no such check', default: '`2147483648` (2 GiB)' },
 ];

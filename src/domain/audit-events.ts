@@ -59,6 +59,7 @@ export const CONNECT_ACTIONS: Record<AuditAction, string> = {
   'content.repository.secret': 'rotate_git_webhook_secret',
   'content.repository.webhook_refused': 'refuse_git_webhook',
   'runtime_cache.delete': 'remove_runtime_cache',
+  'audit.prune': 'prune_audit_log',
 };
 
 const text = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : undefined);
@@ -172,7 +173,7 @@ export function describeAuditEvent(e: AuditEntry): string {
     case 'content.deploy':
       return `Deployed bundle ${text(d.bundle_id) ?? 'unknown'} of ${on}`;
     case 'bundle.delete':
-      return `Removed bundle ${text(d.bundle_id) ?? 'unknown'} of ${on}`;
+      return `Removed bundle ${text(d.bundle_id) ?? 'unknown'} of ${on}${d.reason === 'retention' ? ` (retention: the newest ${text(d.kept) ?? 'few'} kept)` : ''}`;
     case 'vanity.set':
       return `Gave ${on} the vanity path ${text(d.path) ?? 'unknown'}`;
     case 'vanity.remove':
@@ -187,6 +188,8 @@ export function describeAuditEvent(e: AuditEntry): string {
       return `Made a new webhook secret for ${on}`;
     case 'content.repository.webhook_refused':
       return `Refused a webhook for ${on}: ${text(d.reason) ?? 'bad signature'}`;
+    case 'audit.prune':
+      return `Removed ${text(d.removed) ?? 'the'} audit entries older than ${text(d.before) ?? 'the retention'} (retention)`;
     case 'runtime_cache.delete':
       return `Removed the runtime cache ${text(d.language) ?? 'unknown'} ${text(d.version) ?? ''} (${text(d.image_name) ?? 'Local'})`;
   }

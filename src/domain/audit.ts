@@ -53,6 +53,7 @@ export const AUDIT_ACTIONS = [
   'content.repository.secret',
   'content.repository.webhook_refused',
   'runtime_cache.delete',
+  'audit.prune',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -1,3 +1,5 @@
+import type { Freed } from './retention.ts';
+
 /** A process or render run for a content item, as the jobs API shows it. */
 export interface JobInfo {
   key: string;
@@ -30,4 +32,6 @@ export interface JobDirectory {
   /** New log entries as they are written, until the job ends or the signal aborts. */
   follow(contentGuid: string, key: string, signal: AbortSignal): AsyncIterable<JobLogEntry>;
   kill(contentGuid: string, key: string): Promise<boolean>;
+  /** The daily prune: removes the jobs (record and log) that ended before `endedBefore`; a running one never. */
+  prune(endedBefore: Date): Promise<Freed>;
 }

@@ -1,4 +1,5 @@
 import type { BuildRequest, ReportRendered } from './deploy.ts';
+import type { Freed } from './retention.ts';
 
 // Defined beside BundleBuilder, whose result it is too (a deploy's render), and kept here by name.
 export type { ReportRendered };
@@ -94,4 +95,9 @@ export interface ReportRenderer {
   /** The absolute directory of a rendering's output, or null if `outputPath` is not a render directory. */
   outputDir(outputPath: string): string | null;
   discard(outputPath: string): Promise<void>;
+  /**
+   * The daily prune: removes render output `keep` refuses (asked per content item, `bundleId`
+   * null, then per bundle) and renders left half-written by a server that died.
+   */
+  prune(now: Date, keep: (contentGuid: string, bundleId: number | null) => Promise<boolean>): Promise<Freed>;
 }

@@ -76,6 +76,21 @@ export class AuditRepo {
     });
   }
 
+  /**
+   * The daily prune: entries older than `before`, oldest first, `batch` at a time (by id, so
+   * each DELETE is short and the same SQL on both databases). Returns the rows removed.
+   */
+  async pruneBefore(before: Date, batch = 5000): Promise<number> {
+    let n = 0;
+    for (;;) {
+      const removed = await this.knex('audit_log')
+        .whereIn('id', (q) => void q.select('id').from('audit_log').where('time', '<', before).orderBy('id').limit(batch))
+        .delete();
+      n += removed;
+      if (removed < batch) return n;
+    }
+  }
+
   async recent(limit: number, action?: AuditAction): Promise<AuditEntry[]> {
     const rows = (await this.knex('audit_log')
       .modify((b) => {

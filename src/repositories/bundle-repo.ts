@@ -81,4 +81,36 @@ export class BundleRepo {
   async delete(id: number): Promise<void> {
     await this.knex('bundles').where({ id }).delete();
   }
+
+  /** Items with more than `keep` bundles: where the daily prune may find some to remove. */
+  async contentWithMoreThan(keep: number): Promise<number[]> {
+    const rows = (await this.knex('bundles').select('content_id').groupBy('content_id').havingRaw('count(*) > ?', [keep])) as Array<{
+      content_id: number | string;
+    }>;
+    return rows.map((r) => Number(r.content_id));
+  }
+
+  /** An item's bundles that something still uses: a rendering (its output, or one queued or running), or an unfinished task. */
+  async inUse(contentId: number): Promise<Set<number>> {
+    const rendered = (await this.knex('renderings').distinct('bundle_id').where({ content_id: contentId })) as Array<{ bundle_id: number | string }>;
+    const deploying = (await this.knex('tasks').distinct('bundle_id').where({ content_id: contentId, finished: false }).whereNotNull('bundle_id')) as Array<{
+      bundle_id: number | string;
+    }>;
+    return new Set([...rendered, ...deploying].map((r) => Number(r.bundle_id)));
+  }
+
+  /**
+   * Deletes a bundle only if, at that moment, no item has it active, no task is using it and
+   * no rendering names it: one statement, so a deploy or render another server starts in the
+   * meantime keeps it. False: it was in use (or gone already), and nothing was deleted.
+   */
+  async deleteUnused(id: number): Promise<boolean> {
+    const n = await this.knex('bundles')
+      .where({ id })
+      .whereNotExists((q) => void q.select(this.knex.raw('1')).from('content').where('bundle_id', id))
+      .whereNotExists((q) => void q.select(this.knex.raw('1')).from('tasks').where({ bundle_id: id, finished: false }))
+      .whereNotExists((q) => void q.select(this.knex.raw('1')).from('renderings').where('bundle_id', id))
+      .delete();
+    return n > 0;
+  }
 }

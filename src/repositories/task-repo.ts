@@ -103,6 +103,32 @@ export class TaskRepo {
     return ids;
   }
 
+  /**
+   * The daily prune: finished tasks that ended before `before`, with their output, `batch` at
+   * a time (one long DELETE would hold SQLite's one writer, or PostgreSQL's locks, for long).
+   * A running task is never touched. Returns the tasks and lines removed and the lines' bytes.
+   */
+  async pruneFinished(before: Date, batch = 500): Promise<{ tasks: number; lines: number; bytes: number }> {
+    const out = { tasks: 0, lines: 0, bytes: 0 };
+    const size = this.knex.client.dialect === 'postgresql' ? 'octet_length(line)' : 'length(cast(line as blob))';
+    for (;;) {
+      const ids = (
+        (await this.knex('tasks').select('id').where({ finished: true }).andWhere('finished_time', '<', before).limit(batch)) as Array<{ id: string }>
+      ).map((r) => r.id);
+      if (!ids.length) return out;
+      await this.knex.transaction(async (trx) => {
+        const used = (await trx('task_output')
+          .whereIn('task_id', ids)
+          .select(trx.raw(`coalesce(sum(${size}), 0) as b`))
+          .first()) as { b: number | string };
+        out.lines += await trx('task_output').whereIn('task_id', ids).delete();
+        out.bytes += Number(used.b);
+        out.tasks += await trx('tasks').whereIn('id', ids).delete();
+      });
+      if (ids.length < batch) return out;
+    }
+  }
+
   /** Removes finished tasks that a client has read to the end, once they are old. */
   async sweep(olderThan: Date): Promise<number> {
     return this.knex('tasks').where({ finished: true, fetched: true }).andWhere('finished_time', '<', olderThan).delete();

@@ -1,4 +1,5 @@
-import { statfs } from 'node:fs/promises';
+import type { DiskSpace, DiskThresholds } from '../domain/disk-space.ts';
+import { readDiskSpace } from './disk-space.ts';
 
 /** An interpreter content can run with, as the runtime found it (in containers: with its image). */
 interface FoundInterpreter {
@@ -17,6 +18,8 @@ export interface StatusSources {
   database: 'sqlite' | 'postgres';
   backend: string;
   dataDir: string;
+  /** `health.*`: what the page calls low on disk space, as `GET /__health__` does. */
+  diskThresholds: DiskThresholds;
   /** The same lists `GET /v1/server_settings/r` and `/python` answer with. */
   interpreters: { r: readonly FoundInterpreter[]; python: readonly FoundInterpreter[] };
   /** The configured Quarto, if any (local processes; in containers each image has its own). */
@@ -26,12 +29,6 @@ export interface StatusSources {
   runningProcesses(): number;
   countContent(): Promise<number>;
   countUsers(): Promise<number>;
-}
-
-export interface DiskSpace {
-  freeBytes: number;
-  totalBytes: number;
-  low: boolean;
 }
 
 export interface ServerStatus {
@@ -47,13 +44,6 @@ export interface ServerStatus {
   runningProcesses: number;
   /** Null when the file system would not say (the page shows that instead). */
   disk: DiskSpace | null;
-}
-
-const GIB = 1024 ** 3;
-
-/** Low: under a tenth of the disk, or under 2 GiB, free; either fills with a few bundles and their environments. */
-export function isLowOnSpace(freeBytes: number, totalBytes: number): boolean {
-  return freeBytes < 2 * GIB || freeBytes < totalBytes / 10;
 }
 
 /** The administrator's status page: what runs, on what, and how much room is left. */
@@ -86,14 +76,7 @@ export class ServerStatusService {
     };
   }
 
-  private async disk(): Promise<DiskSpace | null> {
-    try {
-      const f = await statfs(this.sources.dataDir);
-      const freeBytes = f.bavail * f.bsize;
-      const totalBytes = f.blocks * f.bsize;
-      return { freeBytes, totalBytes, low: isLowOnSpace(freeBytes, totalBytes) };
-    } catch {
-      return null;
-    }
+  private disk(): Promise<DiskSpace | null> {
+    return readDiskSpace(this.sources.dataDir, this.sources.diskThresholds);
   }
 }

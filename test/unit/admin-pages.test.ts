@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { runsBetween } from '../../src/domain/schedules/next-run.ts';
 import { parseScheduleRule, type ScheduleRule } from '../../src/domain/schedules/schedule-rule.ts';
-import { isLowOnSpace } from '../../src/services/server-status.ts';
+import { diskSpaceOf, diskWarning, formatBytes } from '../../src/domain/disk-space.ts';
 import { utcDay } from '../../src/web/pages/admin-audit.ts';
 import { adminContentQuery } from '../../src/web/pages/admin-content.ts';
 import { agendaByUtcDay } from '../../src/web/pages/admin-schedules.ts';
-import { formatBytes, formatUptime } from '../../src/web/pages/admin-status.ts';
+import { formatUptime } from '../../src/web/pages/admin-status.ts';
 
 function rule(type: string, schedule: string): ScheduleRule {
   const parsed = parseScheduleRule(type, schedule);
@@ -74,11 +74,20 @@ describe('the admin pages’ helpers', () => {
     expect(formatBytes(20 * 1024 ** 3)).toBe('20.0 GiB');
   });
 
-  it('calls disk space low under 2 GiB or a tenth of the disk free', () => {
+  it('calls disk space low under 2 GiB or a tenth of the disk free (the defaults), either threshold off at 0', () => {
     const GiB = 1024 ** 3;
-    expect(isLowOnSpace(1.5 * GiB, 1000 * GiB)).toBe(true);
-    expect(isLowOnSpace(50 * GiB, 1000 * GiB)).toBe(true);
-    expect(isLowOnSpace(150 * GiB, 1000 * GiB)).toBe(false);
-    expect(isLowOnSpace(3 * GiB, 10 * GiB)).toBe(false);
+    const defaults = { minFreeDiskPercent: 10, minFreeDiskBytes: 2 * GiB };
+    // statfs in 4 KiB blocks.
+    const fs = (free: number, total: number) => ({ bavail: free / 4096, blocks: total / 4096, bsize: 4096 });
+    expect(diskSpaceOf(fs(1.5 * GiB, 1000 * GiB), defaults).low).toBe(true);
+    expect(diskSpaceOf(fs(50 * GiB, 1000 * GiB), defaults).low).toBe(true);
+    expect(diskSpaceOf(fs(150 * GiB, 1000 * GiB), defaults).low).toBe(false);
+    expect(diskSpaceOf(fs(3 * GiB, 10 * GiB), defaults).low).toBe(false);
+    expect(diskSpaceOf(fs(50 * GiB, 1000 * GiB), { minFreeDiskPercent: 0, minFreeDiskBytes: 2 * GiB }).low).toBe(false);
+    expect(diskSpaceOf(fs(1.5 * GiB, 1000 * GiB), { minFreeDiskPercent: 0, minFreeDiskBytes: 0 }).low).toBe(false);
+    const d = diskSpaceOf(fs(50 * GiB, 1000 * GiB), defaults);
+    expect(d).toEqual({ freeBytes: 50 * GiB, totalBytes: 1000 * GiB, freePercent: 5, low: true });
+    expect(diskWarning(d, defaults)).toBe('Low on disk space: 50.0 GiB (5%) free in the data directory, under 10% or 2.0 GiB.');
+    expect(diskWarning(diskSpaceOf(fs(150 * GiB, 1000 * GiB), defaults), defaults)).toBeNull();
   });
 });

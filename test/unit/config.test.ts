@@ -100,6 +100,27 @@ describe('configuration', () => {
     expect(c.auth.maxFailedLogins).toBe(3);
   });
 
+  it('keeps every bundle and audit entry by default, and takes the retention and health settings from variables', () => {
+    const d = loadConfig({ env: {} });
+    expect(d.retention).toEqual({ taskLogDays: 30, jobLogDays: 30, bundlesPerItem: 0, tmpHours: 24, auditDays: 0 });
+    expect(d.health).toEqual({ minFreeDiskPercent: 10, minFreeDiskBytes: 2 * 1024 ** 3 });
+    const c = loadConfig({
+      env: {
+        LECTERN_RETENTION_TASK_LOG_DAYS: '7',
+        LECTERN_RETENTION_JOB_LOG_DAYS: '0',
+        LECTERN_RETENTION_BUNDLES_PER_ITEM: '5',
+        LECTERN_RETENTION_TMP_HOURS: '6',
+        LECTERN_RETENTION_AUDIT_DAYS: '730',
+        LECTERN_HEALTH_MIN_FREE_DISK_PERCENT: '2.5',
+        LECTERN_HEALTH_MIN_FREE_DISK_BYTES: '0',
+      },
+    });
+    expect(c.retention).toEqual({ taskLogDays: 7, jobLogDays: 0, bundlesPerItem: 5, tmpHours: 6, auditDays: 730 });
+    expect(c.health).toEqual({ minFreeDiskPercent: 2.5, minFreeDiskBytes: 0 });
+    // Uploads in progress are never leftovers: a 0 that would remove them is refused.
+    expect(problemsOf(() => loadConfig({ env: { LECTERN_RETENTION_TMP_HOURS: '0', LECTERN_HEALTH_MIN_FREE_DISK_PERCENT: '120' } }))).toHaveLength(2);
+  });
+
   it('passes proxy and certificate variables on to package installers, and nothing else', () => {
     const c = loadConfig({
       env: { HTTPS_PROXY: 'http://proxy.example:3128', SSL_CERT_FILE: '/etc/ssl/corp.pem', PIP_INDEX_URL: 'http://elsewhere/', SECRET: 'x' },

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ReportRendered, ReportRenderer, Rendering } from '../../src/domain/reports.ts';
+import { NOTHING_FREED } from '../../src/domain/retention.ts';
 import { createLogger } from '../../src/logging/logger.ts';
 import type { RenderingRepo, RenderOutcome } from '../../src/repositories/rendering-repo.ts';
 import { RenderService, type RenderFinished, type RenderRepos } from '../../src/services/reports/render-service.ts';
@@ -72,6 +73,7 @@ function harness(o: { render?: () => Promise<ReportRendered>; activate?: () => P
     render: o.render ?? (async () => ({ jobKey: 'j', outputPath: 'out/1', outputFile: 'index.html', metadata: null })),
     outputDir: () => null,
     discard: async (p) => void discarded.push(p),
+    prune: async () => NOTHING_FREED,
   };
   const service = new RenderService(
     repos,

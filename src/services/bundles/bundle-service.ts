@@ -9,6 +9,10 @@ import type { BundleRepo } from '../../repositories/bundle-repo.ts';
 import type { ContentService } from '../content-service.ts';
 import type { TaskService } from '../tasks/task-service.ts';
 import type { BundleStore } from './bundle-store.ts';
+import type { Freed } from '../../domain/retention.ts';
+
+// The daily prune acts for no user.
+const SYSTEM: Actor = { userId: null, via: 'system' };
 
 function bundleId(raw: unknown): number {
   const id = asId(raw);
@@ -46,7 +50,22 @@ export class BundleService {
     if (c.bundleId === b.id) throw AppError.conflict('This bundle is active: activate another one before deleting it.', ErrorCode.deleteActiveBundle);
     if (await this.tasks.busy(b.id)) throw AppError.conflict('A deploy of this bundle is running: wait for it to finish.', 25);
     await this.store.remove(c, b);
-    await this.audit.record(actor, 'bundle.delete', { type: 'content', id: c.guid }, { bundle_id: b.id });
+    await this.deleted(actor, c, b, {});
+  }
+
+  /**
+   * The daily prune's deletion of a bundle it chose (retention.bundlesPerItem): as a deletion
+   * through the API (audited, the runtime told so it frees what ran it), but only if nothing
+   * uses the bundle at that moment. Null: something did, and it stays.
+   */
+  async prune(c: Content, b: Bundle, kept: number): Promise<Freed | null> {
+    const freed = await this.store.removeUnused(c, b);
+    if (freed) await this.deleted(SYSTEM, c, b, { reason: 'retention', kept });
+    return freed;
+  }
+
+  private async deleted(actor: Actor, c: Content, b: Bundle, details: Record<string, unknown>): Promise<void> {
+    await this.audit.record(actor, 'bundle.delete', { type: 'content', id: c.guid }, { bundle_id: b.id, ...details });
     this.events.bundleDeleted(c.guid, b.id);
   }
 }

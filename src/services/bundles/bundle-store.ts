@@ -1,15 +1,19 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Bundle, Content } from '../../domain/content.ts';
 import type { BundleValidator } from '../../domain/deploy.ts';
 import { AppError } from '../../domain/errors.ts';
 import { parseManifest, type Manifest } from '../../domain/manifest.ts';
 import type { BundleRepo } from '../../repositories/bundle-repo.ts';
+import type { Freed } from '../../domain/retention.ts';
+import { treeSize } from '../tree-size.ts';
 import { extractBundle, type ExtractLimits } from './extract-bundle.ts';
 
 const MANIFEST_CACHE = 500;
+// An ingest extracts into `<dataDir>/bundles/<guid>/staging-<random>` before the rename.
+const STAGING = 'staging-';
 
 async function md5Of(file: string): Promise<string> {
   const h = createHash('md5');
@@ -26,6 +30,8 @@ export class BundleStore {
   readonly tmpDir: string;
   private readonly root: string;
   private readonly manifests = new Map<number, Manifest>();
+  // Archives and staging directories an ingest here is working on: never leftovers, however old.
+  private readonly ingesting = new Set<string>();
 
   constructor(
     dataDir: string,
@@ -66,7 +72,8 @@ export class BundleStore {
    */
   async ingest(content: Content, archive: string, size: number, uploadedBy: number, metadata: Record<string, unknown>): Promise<Bundle> {
     const dir = this.contentDir(content.guid);
-    const staging = path.join(dir, `staging-${randomBytes(8).toString('hex')}`);
+    const staging = path.join(dir, `${STAGING}${randomBytes(8).toString('hex')}`);
+    this.ingesting.add(archive).add(staging);
     try {
       await mkdir(dir, { recursive: true, mode: 0o700 });
       const extracted = await extractBundle(archive, staging, this.limits);
@@ -105,6 +112,8 @@ export class BundleStore {
     } finally {
       await rm(staging, { recursive: true, force: true });
       await rm(archive, { force: true });
+      this.ingesting.delete(archive);
+      this.ingesting.delete(staging);
     }
   }
 
@@ -125,6 +134,36 @@ export class BundleStore {
     await this.bundles.delete(bundle.id);
     await rm(this.bundleDir(content.guid, bundle.id), { recursive: true, force: true });
     await rm(this.archivePath(content.guid, bundle.id), { force: true });
+  }
+
+  /**
+   * The daily prune's removal of a bundle: the row only if nothing uses it at that moment
+   * (BundleRepo.deleteUnused), then its files. Null: it was in use after all, and stays.
+   */
+  async removeUnused(content: Content, bundle: Bundle): Promise<Freed | null> {
+    const dir = this.bundleDir(content.guid, bundle.id);
+    const archive = this.archivePath(content.guid, bundle.id);
+    // Measured first: once the row is gone, the files go at once.
+    const [files, packed] = await Promise.all([treeSize(dir), treeSize(archive)]);
+    if (!(await this.bundles.deleteUnused(bundle.id))) return null;
+    this.manifests.delete(bundle.id);
+    await rm(dir, { recursive: true, force: true });
+    await rm(archive, { force: true });
+    return { rows: 1, files: files.files + packed.files, bytes: files.bytes + packed.bytes };
+  }
+
+  /**
+   * What uploads may have left: everything in `<dataDir>/tmp` and the staging directories of
+   * ingests, but those an ingest here is working on. (Whoever is still writing one keeps it
+   * fresh; the caller goes by age.) The start-up empties `tmp` already; these are what a
+   * long-running server's failures leave, and the staging directories of an ingest a crash cut
+   * short, which nothing else removes.
+   */
+  async leftovers(): Promise<string[]> {
+    const list = async (dir: string) => (await readdir(dir).catch(() => [] as string[])).map((n) => path.join(dir, n));
+    const staging = [];
+    for (const item of await list(this.root)) staging.push(...(await list(item)).filter((p) => path.basename(p).startsWith(STAGING)));
+    return [...(await list(this.tmpDir)), ...staging].filter((p) => !this.ingesting.has(p));
   }
 
   async removeContent(guid: string): Promise<void> {

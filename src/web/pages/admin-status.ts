@@ -1,3 +1,4 @@
+import { formatBytes } from '../../domain/disk-space.ts';
 import { renderPage, requireAdmin, requireLogin, type Page } from './page.ts';
 
 /** `3 d 4 h 5 min` (minutes at least: the page is read, not timed). */
@@ -10,18 +11,6 @@ export function formatUptime(ms: number): string {
   if (days || hours) parts.push(`${hours} h`);
   parts.push(`${minutes % 60} min`);
   return parts.join(' ');
-}
-
-/** Bytes in binary units with one decimal: `12.3 GiB`. */
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return i === 0 ? `${n} B` : `${v.toFixed(1)} ${units[i]}`;
 }
 
 /** `/admin/status`: version, uptime, database, backend, runtimes, counts, and the data directory's free space. */

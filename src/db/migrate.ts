@@ -26,3 +26,19 @@ export async function appliedMigrations(knex: Knex): Promise<string[]> {
   const [done] = (await knex.migrate.list({ migrationSource: source })) as [Array<{ name: string } | string>, unknown];
   return done.map((m) => (typeof m === 'string' ? m : m.name));
 }
+
+/** The migrations this code carries, in order. */
+export function knownMigrations(): string[] {
+  return Object.keys(migrations);
+}
+
+/**
+ * The migrations a database records as applied, read from knex's table as they are: unlike
+ * `appliedMigrations`, a name this code does not carry (a newer server's) is listed, not an
+ * error, and nothing is created. Empty when the database was never migrated.
+ */
+export async function recordedMigrations(knex: Knex): Promise<string[]> {
+  if (!(await knex.schema.hasTable('knex_migrations'))) return [];
+  const rows = (await knex('knex_migrations').select('name').orderBy('id')) as Array<{ name: string }>;
+  return rows.map((r) => r.name);
+}

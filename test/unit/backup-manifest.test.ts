@@ -105,6 +105,15 @@ describe('checking an archive against its manifest', () => {
     ]);
   });
 
+  it('takes the directories tar adds above listed paths, but no other', () => {
+    const seen = all();
+    seen.set('data', { type: 'directory' });
+    seen.set('database', { type: 'directory' });
+    expect(archiveProblems(m, seen)).toEqual([]);
+    seen.set('data/renders', { type: 'directory' });
+    expect(archiveProblems(m, seen)).toEqual(['data/renders is in the archive but not in its manifest']);
+  });
+
   it('tells a directory from a file', () => {
     const seen = all();
     seen.set('data/bundles', { type: 'file', size: 0, sha256: SHA_A });

@@ -24,7 +24,10 @@ export function archiveProblems(manifest: BackupManifest, seen: ReadonlyMap<stri
     if (!e) problems.push(`${d.path}/ is missing from the archive`);
     else if (e.type !== 'directory') problems.push(`${d.path} is a file in the archive, a directory in the manifest`);
   }
-  for (const p of seen.keys()) {
+  const ancestors = ancestorsOf([...listedFiles, ...listedDirs]);
+  for (const [p, e] of seen) {
+    // A directory above listed paths is what tar adds when an archive is unpacked and packed again.
+    if (e.type === 'directory' && ancestors.has(p)) continue;
     if (!listedFiles.has(p) && !listedDirs.has(p)) problems.push(`${p} is in the archive but not in its manifest`);
   }
   return problems;
@@ -34,4 +37,13 @@ export function archiveProblems(manifest: BackupManifest, seen: ReadonlyMap<stri
 export function describeProblems(problems: readonly string[], shown = 5): string {
   const more = problems.length - shown;
   return problems.slice(0, shown).join('; ') + (more > 0 ? `; and ${more} more` : '');
+}
+
+/** Every directory above the given paths (`data`, `data/bundles`, ... for `data/bundles/x`). */
+export function ancestorsOf(paths: Iterable<string>): Set<string> {
+  const out = new Set<string>();
+  for (const p of paths) {
+    for (let i = p.indexOf('/'); i !== -1; i = p.indexOf('/', i + 1)) out.add(p.slice(0, i));
+  }
+  return out;
 }

@@ -4,7 +4,7 @@ import { chmod, mkdir, open } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { archiveProblems, describeProblems, type SeenEntry } from './archive-check.ts';
+import { ancestorsOf, archiveProblems, describeProblems, type SeenEntry } from './archive-check.ts';
 import { BackupError } from './backup-error.ts';
 import { MANIFEST_FILE, modeNumber, type BackupManifest } from './manifest.ts';
 import { readArchive } from './tar-reader.ts';
@@ -19,13 +19,16 @@ import { readArchive } from './tar-reader.ts';
 export async function extractArchive(file: string, manifest: BackupManifest, root: string): Promise<void> {
   const fileModes = new Map(manifest.files.map((f) => [f.path, modeNumber(f.mode) & 0o755]));
   const dirModes = new Map(manifest.directories.map((d) => [d.path, modeNumber(d.mode) & 0o755]));
+  const ancestors = ancestorsOf([...fileModes.keys(), ...dirModes.keys()]);
   const seen = new Map<string, SeenEntry>();
   const duplicates: string[] = [];
   await readArchive(file, async (entry, p) => {
     if (p === MANIFEST_FILE) return entry.resume();
     if (seen.has(p)) duplicates.push(p);
     const abs = path.join(root, ...p.split('/'));
-    const dirMode = dirModes.get(p);
+    // A directory the manifest does not list may only be above listed paths (tar adds them
+    // when an archive is unpacked and packed again): private until something says otherwise.
+    const dirMode = dirModes.get(p) ?? (ancestors.has(p) ? 0o700 : undefined);
     if (entry.type === 'Directory' && dirMode !== undefined) {
       await mkdir(abs, { recursive: true, mode: 0o700 });
       await chmod(abs, dirMode);

@@ -109,13 +109,19 @@ export async function restoreBackup(config: Config, file: string): Promise<Resto
   const staging = await Staging.begin(target);
   try {
     await extractArchive(archive, manifest, staging.root);
+  } catch (err) {
+    await staging.rollback();
+    throw err;
+  }
+  try {
     await staging.commitData();
     const staged = path.join(staging.root, ...manifest.database.file.split('/'));
     if (sqliteFile) await placeSqlite(staged, sqliteFile);
     else await loadPostgres(config, staged);
   } catch (err) {
     await staging.rollback();
-    throw err;
+    const reason = (err instanceof Error ? err.message : String(err)).trim().replace(/\.$/, '');
+    throw new BackupError(`${reason}. Nothing was restored: the data directory and the database are as they were.`);
   }
   await staging.done();
   return { dataDir: config.dataDir, database, files: manifest.files.length, manifest, pending };

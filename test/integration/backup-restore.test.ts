@@ -263,7 +263,12 @@ describe.each(DATABASES)('lectern backup and restore on %s', (kind) => {
     const blocker = path.join(scratch, `blocker-${randomBytes(4).toString('hex')}`);
     writeFileSync(blocker, '');
     const bin = mkdtempSync(path.join(scratch, 'bin-'));
-    writeFileSync(path.join(bin, 'pg_restore'), '#!/bin/sh\necho "pg_restore: error: simulated failure" >&2\nexit 1\n', { mode: 0o755 });
+    // It keeps what it was called with and in which environment, for the checks below.
+    writeFileSync(
+      path.join(bin, 'pg_restore'),
+      '#!/bin/sh\nprintf "%s\\n" "$@" > "$(dirname "$0")/args"\nenv > "$(dirname "$0")/env"\necho "pg_restore: error: simulated failure" >&2\nexit 1\n',
+      { mode: 0o755 },
+    );
     const failing = (dataDir: string, db: TestDatabase) =>
       runCli(
         ['restore', archive, '--data-dir', dataDir],
@@ -278,6 +283,14 @@ describe.each(DATABASES)('lectern backup and restore on %s', (kind) => {
     expect(r.stderr).toMatch(kind === 'sqlite' ? /lectern: .*(EEXIST|ENOTDIR)/ : /pg_restore failed \(exit code 1\): pg_restore: error: simulated failure/);
     expect(r.stderr).toContain('Nothing was restored: the data directory and the database are as they were.');
     await untouched(db);
+    if (kind === 'postgres') {
+      // The connection reaches it in its environment; its command line names no server, user or URL.
+      const args = readFileSync(path.join(bin, 'args'), 'utf8');
+      expect(args).toContain('--single-transaction');
+      expect(args).not.toMatch(/postgres(ql)?:\/\/|127\.0\.0\.1|--host|--username/);
+      const u = new URL(db.url);
+      expect(readFileSync(path.join(bin, 'env'), 'utf8')).toContain(`PGHOST=${u.hostname}`);
+    }
 
     // Into a directory that did not exist: it is gone again.
     const missing = path.join(scratch, `missing-${randomBytes(4).toString('hex')}`);

@@ -8,6 +8,7 @@ import { USER_ROLES, type UserRole } from '../domain/user.ts';
 import { createLogger } from '../logging/logger.ts';
 import { buildRuntimeImagesWithDocker } from '../runtime-tools.ts';
 import { composeTestMessage } from '../services/mail/report-message.ts';
+import { addBackupCommands } from './backup.ts';
 import { addLdapTest } from './ldap-test.ts';
 import { addMigrate } from './migrate.ts';
 import { SchemaTooNew } from '../db/migrate.ts';
@@ -241,6 +242,7 @@ email
 
 addLdapTest(program);
 addMigrate(program);
+addBackupCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError || err instanceof AppError || err instanceof SchemaTooNew) {

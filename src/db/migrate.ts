@@ -27,6 +27,22 @@ export async function appliedMigrations(knex: Knex): Promise<string[]> {
   return done.map((m) => (typeof m === 'string' ? m : m.name));
 }
 
+/** The migrations this code carries, in order. */
+export function knownMigrations(): string[] {
+  return Object.keys(migrations);
+}
+
+/**
+ * The migrations a database records as applied, read from knex's table as they are: unlike
+ * `appliedMigrations`, a name this code does not carry (a newer server's) is listed, not an
+ * error, and nothing is created. Empty when the database was never migrated.
+ */
+export async function recordedMigrations(knex: Knex): Promise<string[]> {
+  if (!(await knex.schema.hasTable('knex_migrations'))) return [];
+  const rows = (await knex('knex_migrations').select('name').orderBy('id')) as Array<{ name: string }>;
+  return rows.map((r) => r.name);
+}
+
 /** Where a database's schema stands against this code's migrations. */
 export interface SchemaState {
   applied: string[];
@@ -37,10 +53,8 @@ export interface SchemaState {
 }
 
 export async function schemaState(knex: Knex): Promise<SchemaState> {
-  const known = Object.keys(migrations);
-  const applied = (await knex.schema.hasTable('knex_migrations'))
-    ? ((await knex('knex_migrations').select('name').orderBy('id')) as Array<{ name: string }>).map((r) => r.name)
-    : [];
+  const known = knownMigrations();
+  const applied = await recordedMigrations(knex);
   const done = new Set(applied);
   const ours = new Set(known);
   return { applied, pending: known.filter((m) => !done.has(m)), unknown: applied.filter((m) => !ours.has(m)) };

@@ -324,7 +324,7 @@ export const REFERENCE_ROWS: ReferenceRow[] = [
     settings: ['proxy.workers'],
     default: 'one per core',
     meaning:
-      "processes the content origin (`server.contentPort`) is served by: with more than 1, that many workers share its port and relay to apps, and the server process keeps the process counts, sticky choices and cold starts for them; 1: the server process serves it itself. Lectern's own port serves content to API-key callers in the server process: give high-volume API consumers the content origin's address",
+      "processes the content origin (`server.contentPort`) is served by: with more than 1, that many workers share its port and relay to apps, and the server process keeps the process counts, sticky choices and cold starts for them; 1: the server process serves it itself. Lectern's own port serves content to API-key callers in the server process: give high-volume API consumers the content origin's address. Each worker has a database pool of its own (up to 10 PostgreSQL connections): allow 10 × (workers + 1) and one more for the usage writer in `max_connections`",
   },
   {
     settings: ['git.pollIntervalSeconds'],

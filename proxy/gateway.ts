@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
 import type { AppError } from '../src/domain/errors.ts';
 import type { Content } from '../src/domain/content.ts';
 import type { User } from '../src/domain/user.ts';
@@ -190,4 +191,16 @@ export function contentGateway(deps: GatewayDeps) {
       handOn({ user, resolution, error: relayFailure(err, deps.files.showsFailureDetails(user, content), target, instance.key) });
     }
   };
+}
+
+/**
+ * Runs the gateway for one request, `next` taking what it hands on; a failure of the gateway's
+ * own is logged and answered 500 (or the connection cut, once the answer had begun).
+ */
+export function runGateway(gateway: ReturnType<typeof contentGateway>, logger: Logger, req: IncomingMessage, res: ServerResponse, next: () => void): void {
+  gateway(req, res, next).catch((err: unknown) => {
+    logger.error({ err, url: req.url }, 'proxy failed');
+    if (res.headersSent) return res.destroy();
+    res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end('An internal failure occurred.');
+  });
 }

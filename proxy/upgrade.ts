@@ -129,3 +129,11 @@ export function contentUpgrade(deps: UpgradeDeps) {
     })().catch(() => refuse(socket, 503, 'Service Unavailable'));
   };
 }
+
+/** The origins a cookie-authenticated WebSocket may come from: the content origin's, as configured or as addressed. */
+export function contentOrigins(contentUrl: string | undefined) {
+  return (req: IncomingMessage): string[] => {
+    const host = req.headers.host ?? '';
+    return [contentUrl ?? `http://${host}`, `https://${host}`];
+  };
+}

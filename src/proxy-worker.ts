@@ -1,8 +1,8 @@
 import http from 'node:http';
-import { contentGateway, handoffOf } from '../proxy/gateway.ts';
+import { contentGateway, handoffOf, runGateway } from '../proxy/gateway.ts';
 import { HttpRelay } from '../proxy/relay.ts';
 import { WsRelay } from '../proxy/ws-relay.ts';
-import { contentUpgrade } from '../proxy/upgrade.ts';
+import { contentOrigins, contentUpgrade } from '../proxy/upgrade.ts';
 import { RemotePool } from '../proxy/workers/remote-pool.ts';
 import { TrafficToOwner, UsageToOwner } from '../proxy/workers/reports.ts';
 import { handOff, stripHandoffHeaders } from '../proxy/workers/handoff.ts';
@@ -12,7 +12,7 @@ import { RecipeBook } from '../runtimes/recipe-book.ts';
 import { unixTarget } from '../runtimes/target.ts';
 import { openDataPlane } from './data-plane.ts';
 import { effectiveScaling } from './domain/scaling.ts';
-import { drain } from './http/drain.ts';
+import { drain } from './http/server-lifecycle.ts';
 import { addressedOf, origins } from './http/origins.ts';
 import { untrustedProxyWarning } from './http/proxy-warning.ts';
 import { accessLog } from './http/request-logging.ts';
@@ -102,14 +102,10 @@ async function start(init: WorkerInit) {
     noteProxy(req);
     stripHandoffHeaders(req);
     const asSent = req.url;
-    gateway(req, res, () => {
+    runGateway(gateway, logger, req, res, () => {
       // The owner's pages see the address as it was sent (a vanity path is theirs to rewrite).
       req.url = asSent;
       void toOwner(req, res, handoffOf(req));
-    }).catch((err: unknown) => {
-      logger.error({ err, url: req.url }, 'proxy failed');
-      if (res.headersSent) return res.destroy();
-      res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end('An internal failure occurred.');
     });
   });
   server.on(
@@ -127,10 +123,7 @@ async function start(init: WorkerInit) {
       vanities: plane.vanities,
       pool,
       scalingOf,
-      allowedOrigins: (req) => {
-        const host = req.headers.host ?? '';
-        return [config.server.contentUrl ?? `http://${host}`, `https://${host}`];
-      },
+      allowedOrigins: contentOrigins(config.server.contentUrl),
     }),
   );
   server.on('upgrade', noteProxy);

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,14 +23,14 @@ import { addressedOf, origins } from './http/origins.ts';
 import { untrustedProxyWarning } from './http/proxy-warning.ts';
 import { accessLog, collapseLeadingSlashes, requestLogging } from './http/request-logging.ts';
 import { requestIdentity } from './http/request-identity.ts';
-import { drain } from './http/drain.ts';
-import { contentGateway, handoffOf } from '../proxy/gateway.ts';
+import { drain, listenOn } from './http/server-lifecycle.ts';
+import { contentGateway, handoffOf, runGateway } from '../proxy/gateway.ts';
 import { HttpRelay } from '../proxy/relay.ts';
 import { WsRelay } from '../proxy/ws-relay.ts';
-import { contentUpgrade } from '../proxy/upgrade.ts';
+import { contentOrigins, contentUpgrade } from '../proxy/upgrade.ts';
 import { vanityBasePath, vanityRewrite } from '../proxy/vanity.ts';
 import { InstancePool } from '../proxy/instance-pool.ts';
-import { ProxyWorkers } from '../proxy/workers/owner.ts';
+import { startProxyWorkers, type ProxyWorkers } from '../proxy/workers/owner.ts';
 import { freePort } from '../runtimes/local/ports.ts';
 import { afterWrites } from './db/write-generation.ts';
 import { poolSource } from '../proxy/pool-source.ts';
@@ -40,12 +40,10 @@ import { ServerStatusService } from './services/server-status.ts';
 import { readDiskSpace } from './services/disk-space.ts';
 import type { Content } from './domain/content.ts';
 import { Scheduler } from '../scheduler/index.ts';
-import { poolUse } from './db/pool-use.ts';
-import { createMetrics } from './metrics/create-metrics.ts';
+import { observability } from './observability.ts';
 import { parseListenAddress } from './metrics/listen-address.ts';
 import { metricsHandler } from './metrics/metrics-endpoint.ts';
 import { UsageRecorderService } from './services/usage/usage-recorder.ts';
-import { ThreadedUsageWriter } from './services/usage/threaded-writer.ts';
 
 const VIEWS_DIR = fileURLToPath(new URL('../views', import.meta.url));
 const HTMX_FILE = createRequire(import.meta.url).resolve('htmx.org/dist/htmx.min.js');
@@ -74,17 +72,6 @@ export interface LecternServer {
   close(): Promise<void>;
 }
 
-function listenOn(srv: http.Server, port: number, address: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    srv.once('error', reject);
-    srv.listen(port, address, () => {
-      srv.off('error', reject);
-      const addr = srv.address();
-      resolve(typeof addr === 'object' && addr ? addr.port : port);
-    });
-  });
-}
-
 /** The composition root for HTTP: both origins, their middleware and routers, graceful close. */
 export function buildServer(ctx: AppContext): LecternServer {
   const { config, logger } = ctx;
@@ -107,28 +94,7 @@ export function buildServer(ctx: AppContext): LecternServer {
   app.use(collapseLeadingSlashes);
   app.use(requestLogging(logger));
 
-  // Prometheus metrics, when the administrator turned them on: recorded by the proxy, the
-  // scheduler, the outbox and the services' own listeners, read from the runner and the pool.
-  const metrics =
-    config.metrics.enabled || config.metrics.listen !== undefined
-      ? createMetrics({
-          deploys: ctx.deploys,
-          renders: ctx.reports.renders,
-          subscribe: ctx.subscribe,
-          state: { runningProcesses: () => ctx.runtime.runner.running(), backend: ctx.runtime.name, databasePool: () => poolUse(ctx.db) },
-        })
-      : undefined;
-  // Usage instrumentation: the proxy buffers visits, hits and Shiny sessions; a batch is
-  // written every second (or sooner when many wait) by a thread of its own, with its own
-  // connection, never on the request's way nor on the event loop that relays them.
-  const usageWriter = config.usage.enabled ? new ThreadedUsageWriter(config) : undefined;
-  const usage = usageWriter
-    ? new UsageRecorderService(
-        usageWriter,
-        { flushRows: config.usage.flushRows, flushMs: 1000, maxRows: config.usage.maxBufferedRows },
-        logger.child({ component: 'usage' }),
-      )
-    : undefined;
+  const { metrics, usageWriter, usage } = observability(ctx);
   // On Lectern's own port, behind the bearer token (the schema requires one with `enabled`).
   if (metrics && config.metrics.enabled && config.metrics.token) app.get('/metrics', metricsHandler(metrics.registry, config.metrics.token));
   // On an address of its own, without a token: the administrator chose who can reach it.
@@ -284,15 +250,15 @@ export function buildServer(ctx: AppContext): LecternServer {
   });
   const withGateway =
     (next: http.RequestListener): http.RequestListener =>
-    (req, res) => {
-      gateway(req, res, () => next(req, res)).catch((err: unknown) => {
-        logger.error({ err, url: req.url }, 'proxy failed');
-        if (res.headersSent) return res.destroy();
-        res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end('An internal failure occurred.');
-      });
-    };
+    (req, res) =>
+      runGateway(gateway, logger, req, res, () => next(req, res));
+  // With proxy workers, they take the content origin's connections; this process serves its
+  // pages to them alone (what they hand on: static files, renders, login, error and "starting"
+  // pages), with what each worker learnt believed on its secret.
+  const workerCount = config.proxy.workers;
+  const handoffSecret = randomBytes(32).toString('base64url');
   const contentApp = buildContentApp({
-    trustProxy: config.server.trustProxy,
+    trustProxy: config.server.trustProxy + (workerCount > 1 ? 1 : 0),
     session: browser.unlessKey,
     files: ctx.contentFiles,
     keys: ctx.keys,
@@ -303,33 +269,12 @@ export function buildServer(ctx: AppContext): LecternServer {
     origin,
     logger,
     viewsDir: VIEWS_DIR,
+    ...(workerCount > 1 ? { fromWorkers: { secret: handoffSecret, userById: (id: number) => ctx.users.byId(id) } } : {}),
   });
   // On Lectern's own origin only API-key callers reach content (browsers are sent on).
   const toApp = withGateway(app);
   const server = http.createServer((req, res) => (keyFromHeaders(req.headers) ? toApp(req, res) : app(req, res)));
-  // With proxy workers, they take the content origin's connections; this process serves its
-  // pages to them alone (what they hand on: static files, renders, login, error and "starting" pages).
-  const workerCount = config.proxy.workers;
-  const handoffSecret = randomBytes(32).toString('base64url');
-  const contentServer =
-    workerCount > 1
-      ? http.createServer(
-          buildContentApp({
-            trustProxy: config.server.trustProxy + 1,
-            session: browser.unlessKey,
-            files: ctx.contentFiles,
-            keys: ctx.keys,
-            runner: ctx.runtime.runner,
-            reports: ctx.runtime.reports,
-            vanities: ctx.vanities,
-            thumbnails: ctx.thumbnails,
-            origin,
-            logger,
-            viewsDir: VIEWS_DIR,
-            fromWorkers: { secret: handoffSecret, userById: (id) => ctx.users.byId(id) },
-          }),
-        )
-      : http.createServer(withGateway(contentApp));
+  const contentServer = http.createServer(workerCount > 1 ? contentApp : withGateway(contentApp));
   let workers: ProxyWorkers | undefined;
   const handoffSocket = path.join(config.dataDir, 'run', `content-pages-${process.pid}-${randomBytes(4).toString('hex')}.sock`);
   const upgrade = contentUpgrade({
@@ -345,10 +290,7 @@ export function buildServer(ctx: AppContext): LecternServer {
     vanities: ctx.vanities,
     pool,
     scalingOf,
-    allowedOrigins: (req) => {
-      const host = req.headers.host ?? '';
-      return [config.server.contentUrl ?? `http://${host}`, `https://${host}`];
-    },
+    allowedOrigins: contentOrigins(config.server.contentUrl),
   });
   if (workerCount <= 1) contentServer.on('upgrade', upgrade);
   // A proxy Lectern was not told about (trustProxy 0) is said once in the log.
@@ -401,18 +343,14 @@ export function buildServer(ctx: AppContext): LecternServer {
       boundMain = await listenOn(server, port, address);
       // With an ephemeral main port (tests), the content port is ephemeral too.
       if (workerCount > 1) {
-        mkdirSync(path.dirname(handoffSocket), { recursive: true, mode: 0o700 });
-        rmSync(handoffSocket, { force: true });
-        await new Promise<void>((resolve, reject) => contentServer.once('error', reject).listen(handoffSocket, () => resolve()));
-        // Workers share a socket by its port: an ephemeral one is chosen here, so that two
-        // servers in one process (tests) never share theirs.
-        boundContent = port === 0 ? await freePort() : config.server.contentPort;
-        workers = new ProxyWorkers({
+        workers = await startProxyWorkers(contentServer, {
           count: workerCount,
           exec: WORKER_ENTRY,
           execArgv: ['--import', TSX_LOADER],
           config,
-          port: boundContent,
+          // Workers share a socket by its port: an ephemeral one is chosen here, so that two
+          // servers in one process (tests) never share theirs.
+          port: port === 0 ? await freePort() : config.server.contentPort,
           address,
           mainPort: boundMain,
           handoffSocket,
@@ -424,9 +362,8 @@ export function buildServer(ctx: AppContext): LecternServer {
           writeUsage: usageWriter && ((batch) => usageWriter.write(batch)),
           logger: logger.child({ component: 'proxy-workers' }),
         });
-        const w = workers;
-        afterWrites(ctx.db.knex, () => w.noteWrite());
-        await w.start();
+        afterWrites(ctx.db.knex, () => workers?.noteWrite());
+        boundContent = workers.port;
       } else boundContent = await listenOn(contentServer, port === 0 ? 0 : config.server.contentPort, address);
       if (metricsServer && config.metrics.listen) {
         const { host, port: metricsPort } = parseListenAddress(config.metrics.listen);

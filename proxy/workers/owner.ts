@@ -1,4 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
+import { mkdirSync, rmSync } from 'node:fs';
+import type http from 'node:http';
+import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../../src/config/index.ts';
 import type { UsageBatch } from '../../src/repositories/usage-repo.ts';
@@ -73,6 +76,11 @@ export class ProxyWorkers {
     cluster.schedulingPolicy = cluster.SCHED_NONE;
     cluster.setupPrimary({ exec: this.o.exec, execArgv: this.o.execArgv, serialization: 'advanced' });
     await Promise.all(Array.from({ length: this.o.count }, () => this.fork()));
+  }
+
+  /** The content origin's port the workers listen on. */
+  get port(): number {
+    return this.o.port;
   }
 
   pids(): number[] {
@@ -246,4 +254,18 @@ export class ProxyWorkers {
       ),
     );
   }
+}
+
+/**
+ * The server process's side of proxy workers: its content pages on their private socket (a
+ * 0700 directory in the data directory, a stale socket of an earlier run replaced), then the
+ * workers, listening once this resolves.
+ */
+export async function startProxyWorkers(pages: http.Server, o: ProxyWorkersOptions): Promise<ProxyWorkers> {
+  mkdirSync(path.dirname(o.handoffSocket), { recursive: true, mode: 0o700 });
+  rmSync(o.handoffSocket, { force: true });
+  await new Promise<void>((resolve, reject) => pages.once('error', reject).listen(o.handoffSocket, () => resolve()));
+  const workers = new ProxyWorkers(o);
+  await workers.start();
+  return workers;
 }

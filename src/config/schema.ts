@@ -4,6 +4,7 @@ import { USER_ROLES } from '../domain/user.ts';
 
 import { ldapSchema, oidcProvider, proxyAuthSchema, remoteProviderCount, samlProvider } from './auth-schema.ts';
 import { boolFrom, httpOrFileUrl, httpUrl, intFrom, listFrom } from './schema-values.ts';
+import { healthSchema, retentionSchema } from './operations-schema.ts';
 
 const databaseUrl = z
   .string()
@@ -286,63 +287,8 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
-    // The daily prune (src/services/retention/): what is kept, and for how long. 0 keeps
-    // everything of that kind. Whatever the settings, nothing still in use is pruned: a running
-    // task's or job's log, an item's active bundle, a bundle a rendering or a running deploy
-    // names or one uploaded in the last day, an upload in progress.
-    retention: z
-      .object({
-        // Finished deploy and render tasks (their output lines, in the database), by their end.
-        // A task a client read to the end goes after a day anyway (TaskService's sweep).
-        taskLogDays: intFrom(
-          z
-            .number()
-            .int()
-            .min(0)
-            .max(100 * 365),
-        ).default(30),
-        // Ended jobs (a process's or render's log, `<dataDir>/jobs`), by their end.
-        jobLogDays: intFrom(
-          z
-            .number()
-            .int()
-            .min(0)
-            .max(100 * 365),
-        ).default(30),
-        // Bundles kept per content item, the newest; older ones go with their files, audited.
-        // 0 (Connect's BundleRetentionLimit default): all, as a rollback may want any of them.
-        bundlesPerItem: intFrom(z.number().int().min(0).max(100_000)).default(0),
-        // Uploads left in `<dataDir>/tmp` (and half-extracted bundles) this long after their
-        // last write. Never 0: an upload in progress writes every moment; a request lasts
-        // minutes at most.
-        tmpHours: intFrom(
-          z
-            .number()
-            .int()
-            .min(1)
-            .max(365 * 24),
-        ).default(24),
-        // Audit entries, by their time. 0 keeps them all, as Connect does: the audit log is
-        // often kept for compliance, so removing any is the administrator's choice.
-        auditDays: intFrom(
-          z
-            .number()
-            .int()
-            .min(0)
-            .max(100 * 365),
-        ).default(0),
-      })
-      .strict()
-      .prefault({}),
-    // What `GET /__health__` (and the status page) call low on disk space in the data
-    // directory: free space under either threshold is a warning. 0 turns that check off.
-    health: z
-      .object({
-        minFreeDiskPercent: z.preprocess((v) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v), z.number().min(0).max(100)).default(10),
-        minFreeDiskBytes: intFrom(z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)).default(2 * 1024 ** 3),
-      })
-      .strict()
-      .prefault({}),
+    retention: retentionSchema,
+    health: healthSchema,
     // Set by the loader to the file it read, so content sandboxes can hide it.
     configFile: z.string().optional(),
     // Set by the loader: proxy and certificate variables package installers need.

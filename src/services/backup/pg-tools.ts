@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { clientToolEnvironment } from '../../config/client-tool-env.ts';
 import { BackupError } from './backup-error.ts';
 
 /** libpq's variables for the URL parameters node-postgres and libpq share. */
@@ -20,11 +21,8 @@ const QUERY_VARIABLES: Record<string, string> = {
  * own environment says (node-postgres reads the same PG* variables as defaults) is kept unless
  * the URL says otherwise; node-postgres's `ssl=true` becomes `sslmode=require`.
  */
-export function libpqEnvironment(url: string, inherited: NodeJS.ProcessEnv = process.env): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(inherited)) {
-    if (v !== undefined && (k.startsWith('PG') || k === 'PATH' || k === 'HOME' || k === 'LANG' || k === 'LC_ALL' || k === 'TZ')) env[k] = v;
-  }
+export function libpqEnvironment(url: string, inherited: NodeJS.ProcessEnv = clientToolEnvironment()): Record<string, string> {
+  const env = clientToolEnvironment(inherited);
   const u = new URL(url);
   // An IPv6 address comes bracketed, a socket directory percent-encoded.
   if (u.hostname) env.PGHOST = decodeURIComponent(u.hostname).replace(/^\[(.*)\]$/, '$1');

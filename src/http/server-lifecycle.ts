@@ -14,3 +14,15 @@ export async function drain(srv: http.Server, graceSeconds: number): Promise<voi
   clearInterval(sweep);
   clearTimeout(grace);
 }
+
+/** Listens on `port` (0: any free one) and resolves with the port bound. */
+export function listenOn(srv: http.Server, port: number, address: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    srv.once('error', reject);
+    srv.listen(port, address, () => {
+      srv.off('error', reject);
+      const addr = srv.address();
+      resolve(typeof addr === 'object' && addr ? addr.port : port);
+    });
+  });
+}

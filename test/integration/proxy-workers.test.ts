@@ -5,34 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture, makeBundle, staticBundle, wsModule } from '../helpers/bundles.ts';
 import { DATABASES } from '../helpers/databases.ts';
 import { deployBundle } from '../helpers/deploy.ts';
+import { openSession } from '../helpers/ws-session.ts';
 import { api, startTestServer, type TestServer } from '../helpers/server.ts';
 
 // The content origin's data plane in two worker processes (proxy.workers 2, proxy/workers):
 // the instance pool's counts, sticky choices and caches must hold across them.
-
-/** A WebSocket handshake kept open over a connection of its own: a session, as far as the proxy knows. */
-function openSession(url: string, key: string, cookie?: string): Promise<{ status: number; socket?: Duplex }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, {
-      agent: false,
-      headers: {
-        authorization: `Key ${key}`,
-        connection: 'Upgrade',
-        upgrade: 'websocket',
-        'sec-websocket-version': '13',
-        'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
-        ...(cookie ? { cookie } : {}),
-      },
-    });
-    req.on('upgrade', (res, socket) => resolve({ status: res.statusCode ?? 0, socket }));
-    req.on('response', (res) => {
-      res.resume();
-      resolve({ status: res.statusCode ?? 0 });
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 /** One request over a connection of its own (so any worker may take it). */
 function getFresh(url: string, headers: Record<string, string>): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {

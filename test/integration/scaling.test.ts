@@ -1,33 +1,11 @@
-import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture, uploadChunked } from '../helpers/bundles.ts';
 import { DATABASES } from '../helpers/databases.ts';
 import { deployBundle } from '../helpers/deploy.ts';
+import { openSession } from '../helpers/ws-session.ts';
 import { api, startTestServer, type TestServer } from '../helpers/server.ts';
 import { followTaskV1 } from '../helpers/tasks.ts';
-
-/** Opens a WebSocket handshake and keeps the connection: a Shiny session, as far as the proxy knows. */
-function openSession(url: string, key: string): Promise<{ status: number; socket?: Duplex }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, {
-      headers: {
-        authorization: `Key ${key}`,
-        connection: 'Upgrade',
-        upgrade: 'websocket',
-        'sec-websocket-version': '13',
-        'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
-      },
-    });
-    req.on('upgrade', (res, socket) => resolve({ status: res.statusCode ?? 0, socket }));
-    req.on('response', (res) => {
-      res.resume();
-      resolve({ status: res.statusCode ?? 0 });
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 describe.each(DATABASES)('process scaling on %s', (kind) => {
   let t: TestServer;

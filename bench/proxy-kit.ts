@@ -236,9 +236,9 @@ export interface BenchLectern {
  * that takes every connection: the same upstream as the other rows. (With Connect's defaults
  * Lectern would start two more once 10 requests were in flight at once.)
  */
-export async function startLectern(workers: number): Promise<BenchLectern> {
-  // Always said: the default is one worker per core.
-  const s = await startBenchServer({ overrides: { proxy: { workers } } });
+export async function startLectern(workers: number, front = false): Promise<BenchLectern> {
+  // Always said: the default is one worker per core. Behind the nginx front, nginx's workers.
+  const s = await startBenchServer({ overrides: { proxy: { workers, ...(front ? { front: 'nginx' } : {}) } } });
   try {
     const guid = await deployNode(s.base, s.auth, 'tiny-upstream', { 'server.js': APP, ...wsModule() });
     await fetch(`${s.base}/__api__/v1/content/${guid}`, {
@@ -252,7 +252,7 @@ export async function startLectern(workers: number): Promise<BenchLectern> {
     if (started.status !== 200) throw new Error(`the tiny app answers ${started.status}`);
     const target = s.ctx.runtime.runner.running().find((i) => i.contentGuid === guid)!.target;
     const { socketPath } = parseTarget(target);
-    if (workers > 1 && s.server.proxyWorkerPids().length !== workers)
+    if (!front && workers > 1 && s.server.proxyWorkerPids().length !== workers)
       throw new Error(`asked for ${workers} proxy workers, found ${s.server.proxyWorkerPids().length}`);
     return {
       s,
@@ -262,7 +262,9 @@ export async function startLectern(workers: number): Promise<BenchLectern> {
       workerPids: () => s.server.proxyWorkerPids(),
       cpuUs() {
         const own = process.cpuUsage();
-        return own.user + own.system + processCpuUs(s.server.proxyWorkerPids());
+        const frontPid = s.server.frontPid();
+        const nginx = frontPid ? [frontPid, ...childPids(frontPid)] : [];
+        return own.user + own.system + processCpuUs([...s.server.proxyWorkerPids(), ...nginx]);
       },
     };
   } catch (err) {
@@ -327,8 +329,8 @@ export interface Measured {
  * cannot be asked to flush, so with workers the clock waits 1.2 s for them (idle time, which
  * adds next to no CPU).
  */
-export async function lecternRow(workers: number, o: { seconds: number; load: string | undefined; ws?: boolean }): Promise<Measured> {
-  const l = await startLectern(workers);
+export async function lecternRow(workers: number, o: { seconds: number; load: string | undefined; ws?: boolean; front?: boolean }): Promise<Measured> {
+  const l = await startLectern(workers, o.front);
   try {
     const url = `${l.contentBase}/content/${l.guid}/`;
     const headers = [`Authorization: Key ${l.s.key}`];
@@ -336,6 +338,14 @@ export async function lecternRow(workers: number, o: { seconds: number; load: st
       if (workers > 1) await new Promise((r) => setTimeout(r, 1200));
       await l.s.server.usage?.flush();
     };
+    // Behind the front, nginx relays once it has the process's upstream: its reload closes
+    // idle connections (wrk would count the errors), so it is waited for before any load.
+    const stats = l.s.server.frontStats();
+    for (let i = 0; stats && stats.relayed === 0; i++) {
+      if (i > 100) throw new Error('the nginx front relayed nothing');
+      await fetch(url, { headers: l.s.auth });
+      await new Promise((r) => setTimeout(r, 100));
+    }
     await wrk(url, { seconds: 1, load: o.load, headers });
     await written();
     let before = l.cpuUs();

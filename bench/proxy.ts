@@ -156,6 +156,11 @@ try {
       wsName: `WebSocket echo, Lectern ${n} worker${n > 1 ? 's' : ''}`,
       run: () => lecternRow(n, { seconds, load }),
     })),
+    // proxy.front nginx: nginx relays, asking Lectern about every request; WebSockets are Lectern's.
+    ...[1, 2].map((n): Variant => ({
+      name: `Lectern + nginx front, ${n} worker${n > 1 ? 's' : ''}`,
+      run: () => lecternRow(n, { seconds, load, ws: false, front: true }),
+    })),
   ];
   if (flags.has('--bare')) {
     const barePort = await freePort();
@@ -195,6 +200,16 @@ try {
   };
   console.log(`ratios at ${ratio(1)}`);
   console.log(`ratios at ${ratio(2)}`);
+  for (const n of [1, 2]) {
+    const [front, nginx] = [
+      variants.find((v) => v.name.startsWith(`Lectern + nginx front, ${n} `))!.name,
+      variants.find((v) => v.name.startsWith(`nginx, ${n} `))!.name,
+    ];
+    const [f, g] = [http(front), http(nginx)];
+    console.log(
+      `nginx front at ${n} worker${n > 1 ? 's' : ''}: Lectern+front/nginx ${(f.rps / g.rps).toFixed(2)}x (per round ${perRound(front, nginx, (m) => m.http).toFixed(2)}x; target >= 0.5)   added p99 over direct ${(f.p99 - direct.p99).toFixed(2)} ms`,
+    );
+  }
   if (flags.has('--usage')) await usageComparison(kept);
 } finally {
   await kept?.s.close();

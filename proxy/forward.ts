@@ -111,7 +111,8 @@ export function forwardedHeaders(
     host = trusted(req.headers['x-forwarded-host']) ?? req.headers.host ?? '';
   }
   return {
-    'x-forwarded-for': prior ? `${String(prior)}, ${remote}` : remote,
+    // No address: a Unix socket, whose peer (the nginx front) added the client's already.
+    'x-forwarded-for': prior ? (remote ? `${String(prior)}, ${remote}` : String(prior)) : remote,
     'x-forwarded-proto': proto,
     'x-forwarded-host': host,
   };

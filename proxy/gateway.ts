@@ -76,7 +76,7 @@ export interface GatewayDeps {
 }
 
 /** A page load (not a script's fetch): the viewer can be shown a page that retries. */
-function isNavigation(req: IncomingMessage): boolean {
+export function isNavigation(req: IncomingMessage): boolean {
   if (req.method !== 'GET') return false;
   const mode = req.headers['sec-fetch-mode'];
   if (mode !== undefined) return mode === 'navigate';

@@ -91,24 +91,34 @@ export function recordUsageWhenDone(
 function recordFinished(this: ServerResponse): void {
   const p = (this as ServerResponse & { [PENDING]?: Pending })[PENDING];
   if (!p) return;
-  const { req, tail } = p;
+  const { req } = p;
+  const r = usageRequestOf(req, p, p.tail, p.at);
+  p.usage.hit(r);
+  if (p.api ? this.statusCode < 400 : isPageView(req, this)) {
+    p.usage.visit({ ...r, shown: (this as ServerResponse & { [SHOWN]?: { variantKey: string; renderingId: number } })[SHOWN] ?? null });
+  }
+}
+
+/** A request's usage row: `tail` is its path and query under the item's base path. */
+export function usageRequestOf(
+  req: IncomingMessage,
+  who: { contentGuid: string; userGuid: string | null; bundleId: number },
+  tail: string,
+  time: Date,
+): UsageRequest {
   const q = tail.indexOf('?');
   const h = req.headers;
-  const r: UsageRequest = {
-    contentGuid: p.contentGuid,
-    userGuid: p.userGuid,
-    bundleId: p.bundleId,
+  return {
+    contentGuid: who.contentGuid,
+    userGuid: who.userGuid,
+    bundleId: who.bundleId,
     path: q < 0 ? tail : tail.slice(0, q),
     query: q < 0 ? '' : tail.slice(q + 1),
     userAgent: h['user-agent'] ?? null,
     secFetchDest: one(h['sec-fetch-dest']),
     secFetchSite: one(h['sec-fetch-site']),
-    time: p.at,
+    time,
   };
-  p.usage.hit(r);
-  if (p.api ? this.statusCode < 400 : isPageView(req, this)) {
-    p.usage.visit({ ...r, shown: (this as ServerResponse & { [SHOWN]?: { variantKey: string; renderingId: number } })[SHOWN] ?? null });
-  }
 }
 
 function one(v: string | string[] | undefined): string | null {

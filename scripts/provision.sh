@@ -38,6 +38,7 @@ packages=(
   # Lectern's API into it; slirp4netns links it to the outside.
   socat slirp4netns
   nginx-light wrk   # bench/proxy: the reverse proxy to compare with, and the load generator
+  libnginx-mod-http-js   # proxy.front nginx (proxy/front): its response filter is nginx JavaScript
   iproute2   # ss: the proxy workers' test sees which process holds which connection
   systemd    # systemd-analyze verify checks the packaged install's unit (deploy/lectern.service)
   # The Docker backend: Debian's engine, and debootstrap for a base image without a registry;

@@ -31,6 +31,7 @@ import { contentOrigins, contentUpgrade } from '../proxy/upgrade.ts';
 import { vanityBasePath, vanityRewrite } from '../proxy/vanity.ts';
 import { InstancePool } from '../proxy/instance-pool.ts';
 import { startProxyWorkers, type ProxyWorkers } from '../proxy/workers/owner.ts';
+import { frontSettings, startFront, type FrontStats, type RunningFront } from '../proxy/front/start.ts';
 import { freePort } from '../runtimes/local/ports.ts';
 import { afterWrites } from './db/write-generation.ts';
 import { poolSource } from '../proxy/pool-source.ts';
@@ -39,7 +40,8 @@ import { CredentialsSigner } from './services/credentials-signature.ts';
 import { ServerStatusService } from './services/server-status.ts';
 import { readDiskSpace } from './services/disk-space.ts';
 import type { Content } from './domain/content.ts';
-import { Scheduler } from '../scheduler/index.ts';
+import { timedWork } from './timed-work.ts';
+import type { Scheduler } from '../scheduler/index.ts';
 import { observability } from './observability.ts';
 import { parseListenAddress } from './metrics/listen-address.ts';
 import { metricsHandler } from './metrics/metrics-endpoint.ts';
@@ -64,6 +66,9 @@ export interface LecternServer {
   readonly metricsPort: number | undefined;
   /** Usage recorded by the proxy (absent when `usage.enabled` is off); `flush()` writes what is buffered. */
   usage: UsageRecorderService | undefined;
+  /** With `proxy.front: nginx`, what it decided. */
+  frontStats(): FrontStats | undefined;
+  frontPid(): number | undefined;
   /** The proxy workers' process ids (none with `proxy.workers` 1). */
   proxyWorkerPids(): number[];
   /** Starts listening on both origins; resolves with Lectern's own port. */
@@ -255,10 +260,12 @@ export function buildServer(ctx: AppContext): LecternServer {
   // With proxy workers, they take the content origin's connections; this process serves its
   // pages to them alone (what they hand on: static files, renders, login, error and "starting"
   // pages), with what each worker learnt believed on its secret.
-  const workerCount = config.proxy.workers;
+  // Behind the nginx front (proxy/front), nginx has the port and its own workers instead.
+  const front = config.proxy.front === 'nginx';
+  const workerCount = front ? 1 : config.proxy.workers;
   const handoffSecret = randomBytes(32).toString('base64url');
   const contentApp = buildContentApp({
-    trustProxy: config.server.trustProxy + (workerCount > 1 ? 1 : 0),
+    trustProxy: config.server.trustProxy + (workerCount > 1 || front ? 1 : 0),
     session: browser.unlessKey,
     files: ctx.contentFiles,
     keys: ctx.keys,
@@ -276,6 +283,7 @@ export function buildServer(ctx: AppContext): LecternServer {
   const server = http.createServer((req, res) => (keyFromHeaders(req.headers) ? toApp(req, res) : app(req, res)));
   const contentServer = http.createServer(workerCount > 1 ? contentApp : withGateway(contentApp));
   let workers: ProxyWorkers | undefined;
+  let nginx: RunningFront | undefined;
   const handoffSocket = path.join(config.dataDir, 'run', `content-pages-${process.pid}-${randomBytes(4).toString('hex')}.sock`);
   const upgrade = contentUpgrade({
     files: ctx.contentFiles,
@@ -296,33 +304,11 @@ export function buildServer(ctx: AppContext): LecternServer {
   // A proxy Lectern was not told about (trustProxy 0) is said once in the log.
   const noteProxy = untrustedProxyWarning(logger, config.server.trustProxy);
   // (The workers' forwarded requests to this process's content pages are theirs to note.)
-  for (const srv of workerCount > 1 ? [server] : [server, contentServer]) srv.on('request', noteProxy).on('upgrade', noteProxy);
+  for (const srv of workerCount > 1 || front ? [server] : [server, contentServer]) srv.on('request', noteProxy).on('upgrade', noteProxy);
   // On Lectern's own origin, WebSockets to content carry an API key (no browser sends one).
   server.on('upgrade', (req, socket, head) => (keyFromHeaders(req.headers) ? upgrade(req, socket, head) : socket.destroy()));
   // Timed work runs only in the server, never in the CLI: started once listening.
-  const scheduler = new Scheduler(
-    ctx.reports.schedules,
-    ctx.reports.renders,
-    // The outbox: every server drains it, each send claimed by one.
-    [
-      {
-        name: 'mail',
-        run: async (now) => {
-          const report = await ctx.mail.outbox.deliverDue(now, ctx.reports.renders.serverId);
-          metrics?.work.mailDelivered(report);
-        },
-      },
-      // Git-backed content with polling on: a look at each branch every git.pollIntervalSeconds.
-      { name: 'git-poll', run: async (now) => void (await ctx.git.poller.run(now)) },
-      // The daily prune: old task and job logs, bundles, render output, uploads, audit, usage.
-      ctx.retention,
-      // With LDAP logins: the groups of LDAP users re-read every auth.ldap.groupSyncHours.
-      ...(ctx.ldapSync ? [ctx.ldapSync] : []),
-    ],
-    { tickSeconds: config.reports.tickSeconds, batch: 50, onDispatched: metrics && ((lag) => metrics.work.scheduleDispatched(lag)) },
-    ctx.clock,
-    logger.child({ component: 'scheduler' }),
-  );
+  const scheduler = timedWork(ctx, config, metrics, logger);
   let closing: Promise<void> | undefined;
 
   return {
@@ -339,6 +325,8 @@ export function buildServer(ctx: AppContext): LecternServer {
       return boundMetrics;
     },
     proxyWorkerPids: () => workers?.pids() ?? [],
+    frontStats: () => nginx?.stats,
+    frontPid: () => nginx?.pid,
     async listen(port = config.server.port, address = config.server.address) {
       boundMain = await listenOn(server, port, address);
       // With an ephemeral main port (tests), the content port is ephemeral too.
@@ -364,6 +352,27 @@ export function buildServer(ctx: AppContext): LecternServer {
         });
         afterWrites(ctx.db.knex, () => workers?.noteWrite());
         boundContent = workers.port;
+      } else if (front) {
+        const decide = {
+          identify,
+          files: ctx.contentFiles,
+          runner: ctx.runtime.runner,
+          pool,
+          scalingOf,
+          vanities: ctx.vanities,
+          viewerOf,
+          signCredentials,
+          usage,
+        };
+        const frameAncestors = (req: http.IncomingMessage) => origin.own(addressedOf(req, config.server.trustProxy));
+        nginx = await startFront({
+          ...frontSettings(config, port === 0 ? await freePort() : config.server.contentPort, address),
+          contentServer,
+          decide: { ...decide, forwarding, frameAncestors },
+          runner: ctx.runtime.runner,
+          logger: logger.child({ component: 'nginx-front' }),
+        });
+        boundContent = nginx.port;
       } else boundContent = await listenOn(contentServer, port === 0 ? 0 : config.server.contentPort, address);
       if (metricsServer && config.metrics.listen) {
         const { host, port: metricsPort } = parseListenAddress(config.metrics.listen);
@@ -378,7 +387,8 @@ export function buildServer(ctx: AppContext): LecternServer {
         await Promise.all([
           drain(server, config.server.shutdownGraceSeconds),
           // The workers first finish what they carry, some of it through the content pages.
-          workers?.close(config.server.shutdownGraceSeconds).then(() => drain(contentServer, 0)) ?? drain(contentServer, config.server.shutdownGraceSeconds),
+          (workers ?? nginx)?.close(config.server.shutdownGraceSeconds).then(() => drain(contentServer, 0)) ??
+            drain(contentServer, config.server.shutdownGraceSeconds),
           ...(metricsServer ? [drain(metricsServer, 0)] : []),
         ]);
         await scheduler.stop();

@@ -327,6 +327,15 @@ export const REFERENCE_ROWS: ReferenceRow[] = [
       "processes the content origin (`server.contentPort`) is served by: with more than 1, that many workers share its port and relay to apps, and the server process keeps the process counts, sticky choices and cold starts for them; 1: the server process serves it itself. Lectern's own port serves content to API-key callers in the server process: give high-volume API consumers the content origin's address. Each worker has a database pool of its own (up to 10 PostgreSQL connections): allow 10 × (workers + 1) and one more for the usage writer in `max_connections`",
   },
   {
+    settings: ['proxy.front'],
+    meaning:
+      "`nginx`: nginx (Debian's nginx-light and libnginx-mod-http-js) takes the content origin's port, with `proxy.workers` worker processes. It asks Lectern about every request (the full access check) and relays requests for running processes to them itself; WebSockets, cold starts, static content, renders, logins and refusals go to Lectern. Faster on many cores, but what Lectern counts becomes approximate: HTTP requests nginx relays do not count towards `max_conns_per_process`, do not start more processes, and are noted in usage (hits, and visits for pages and APIs) when allowed, whatever their answer; they are not in the request metrics. WebSocket sessions stay exact",
+  },
+  {
+    settings: ['proxy.nginxPath', 'proxy.nginxJsModule'],
+    meaning: 'the nginx binary, and its JavaScript module, that `proxy.front: nginx` runs',
+  },
+  {
     settings: ['git.pollIntervalSeconds'],
     meaning: "how often git-backed content with `polling` on is looked at (`git ls-remote`), at the scheduler's next tick after that",
   },

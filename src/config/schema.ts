@@ -220,6 +220,12 @@ export const configSchema = z
         // process serves it itself. More: that many workers share its port, and the server
         // process keeps the counts. Default: one per core.
         workers: intFrom(z.number().int().min(1).max(256)).default(() => os.availableParallelism()),
+        // `nginx`: nginx takes the content origin's port and relays to running apps itself,
+        // asking Lectern about each request first (proxy/front); `proxy.workers` is then its
+        // worker count. For large sites: faster, with counts that are no longer exact.
+        front: z.enum(['none', 'nginx']).default('none'),
+        nginxPath: z.string().min(1).default('nginx'),
+        nginxJsModule: z.string().min(1).default('/usr/lib/nginx/modules/ngx_http_js_module.so'),
       })
       .strict()
       .prefault({}),
@@ -364,6 +370,8 @@ export const ENV_VARS: Record<string, readonly string[]> = {
   LECTERN_WEBSOCKET_PING_SECONDS: ['proxy', 'websocketPingSeconds'],
   LECTERN_STARTING_PAGE_AFTER_MS: ['proxy', 'startingPageAfterMs'],
   LECTERN_PROXY_WORKERS: ['proxy', 'workers'],
+  LECTERN_PROXY_FRONT: ['proxy', 'front'],
+  LECTERN_NGINX_PATH: ['proxy', 'nginxPath'],
   LECTERN_GIT_POLL_INTERVAL_SECONDS: ['git', 'pollIntervalSeconds'],
   LECTERN_GIT_TIMEOUT_SECONDS: ['git', 'timeoutSeconds'],
   LECTERN_GIT_PROTOCOLS: ['git', 'protocols'],

@@ -31,12 +31,12 @@ function request(url: string, opts: { method?: string; headers?: Record<string, 
 
 // Echoes what it was sent; tries to set Lectern's session cookie beside one of its own, and
 // lets anyone frame it; echoes WebSocket messages.
-const ECHO_APP = `const http = require('http'); const { WebSocketServer } = require('ws');
+const ECHO_APP = `const http = require('http'); const { WebSocketServer } = require('ws'); const boot = require('crypto').randomUUID();
 const s = http.createServer((q, r) => { let b = ''; q.on('data', (c) => (b += c)); q.on('end', () => {
   r.setHeader('set-cookie', ['app_pref=1; Path=/', 'lectern_session=planted; Path=/']);
   r.setHeader('content-security-policy', "default-src 'self'");
   r.setHeader('content-type', 'application/json');
-  r.end(JSON.stringify({ pid: process.pid, method: q.method, url: q.url, headers: q.headers, body: b }));
+  r.end(JSON.stringify({ boot, method: q.method, url: q.url, headers: q.headers, body: b }));
 }); });
 new WebSocketServer({ server: s }).on('connection', (c) => c.on('message', (m) => c.send(m)));
 s.listen(Number(process.env.PORT), process.env.HOST);
@@ -123,6 +123,19 @@ describe.each(DATABASES)('nginx front on %s', (kind) => {
     expect(JSON.parse(first.body)).toMatchObject({ method: 'POST', body: 'cold body' });
   });
 
+  it('hands a request for a process that stopped to Lectern, which starts another', async () => {
+    const guid = await echo('front-restart');
+    const url = `${t.contentUrl}/content/${guid}/`;
+    const first = JSON.parse((await untilRelayedByNginx(url, { authorization: `Key ${key}` })).body) as { boot: string };
+    const jobs = (await api(t.url, 'GET', `/__api__/v1/content/${guid}/jobs`, { key })).body as Array<{ key: string; status: number }>;
+    const job = jobs.find((j) => j.status === 0)!;
+    expect((await api(t.url, 'DELETE', `/__api__/v1/content/${guid}/jobs/${job.key}`, { key })).status).toBeLessThan(300);
+    // Whether nginx still had the old process's upstream (a 502, handed over) or not, the viewer gets the app.
+    const again = await request(url, { headers: { authorization: `Key ${key}` } });
+    expect(again.status).toBe(200);
+    expect((JSON.parse(again.body) as { boot: string }).boot).not.toBe(first.boot);
+  });
+
   it('refuses a deleted API key on the very next request', async () => {
     const guid = await echo('front-revoke');
     const viewer = await t.createUser('front-revoked', 'viewer');
@@ -165,5 +178,13 @@ describe.each(DATABASES)('nginx front on %s', (kind) => {
     expect(missing.status).toBe(404);
     // nginx's own endpoint for Lectern's answers is not reachable from outside.
     expect((await request(`${t.contentUrl}/__lectern_decide__`)).status).toBe(404);
+  });
+});
+
+describe('nginx front without nginx', () => {
+  it('refuses to start, saying what to install', async () => {
+    await expect(startTestServer('sqlite', { config: { proxy: { front: 'nginx', nginxPath: '/nonexistent/nginx' } } as never })).rejects.toThrow(
+      /\/nonexistent\/nginx could not start.*install nginx-light/,
+    );
   });
 });

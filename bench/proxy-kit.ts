@@ -106,12 +106,24 @@ function ms(v: string): number {
   return m[2] === 'us' ? n / 1000 : m[2] === 's' ? n * 1000 : n;
 }
 
+/** Milliseconds each connection waits between requests in a paced run (wrk's `delay()`). */
+export const PACE_MS = 10;
+
+/** A wrk script that paces each connection (without one, wrk sends as fast as answers come). */
+function paceScript(): string {
+  const file = path.join(os.tmpdir(), `lectern-bench-pace-${PACE_MS}.lua`);
+  writeFileSync(file, `function delay() return ${PACE_MS} end\n`);
+  return file;
+}
+
 /**
- * wrk with 1 thread and 32 connections. Asynchronous: Lectern runs in this process, and a
- * synchronous child would stall it.
+ * wrk with 1 thread and 32 connections: as fast as it can (`paced` false), or each connection
+ * waiting PACE_MS between requests, a load well below every proxy's capacity, where latency is
+ * the proxy's work rather than the queue a saturated run builds. Asynchronous: Lectern runs in
+ * this process, and a synchronous child would stall it.
  */
-export async function wrk(url: string, o: { seconds: number; load: string | undefined; headers?: string[] }): Promise<Result> {
-  const args = ['-t1', '-c32', `-d${o.seconds}s`, '--latency', ...(o.headers ?? []).flatMap((h) => ['-H', h]), url];
+export async function wrk(url: string, o: { seconds: number; load: string | undefined; headers?: string[]; paced?: boolean }): Promise<Result> {
+  const args = ['-t1', '-c32', `-d${o.seconds}s`, '--latency', ...(o.paced ? ['-s', paceScript()] : []), ...(o.headers ?? []).flatMap((h) => ['-H', h]), url];
   const [file, argv] = onLoadCpu(o.load, 'wrk', args);
   const { stdout: out } = await execFileAsync(file, argv, { encoding: 'utf8' });
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
@@ -317,6 +329,8 @@ export async function startNginx(dir: string, workers: number, httpBody: string,
 
 export interface Measured {
   http: Result;
+  /** The same requests, paced (wrk's PACE_MS between requests on each connection). */
+  paced?: Result;
   ws?: Result;
 }
 
@@ -352,11 +366,13 @@ export async function lecternRow(workers: number, o: { seconds: number; load: st
     const http = await wrk(url, { seconds: o.seconds, load: o.load, headers });
     await written();
     http.cpuUs = (l.cpuUs() - before) / http.requests;
-    if (o.ws === false) return { http };
+    const paced = await wrk(url, { seconds: o.seconds, load: o.load, headers, paced: true });
+    await written();
+    if (o.ws === false) return { http, paced };
     before = l.cpuUs();
     const ws = await echo(url.replace('http://', 'ws://'), { seconds: o.seconds, load: o.load, headers: l.s.auth });
     ws.cpuUs = (l.cpuUs() - before) / ws.requests;
-    return { http, ws };
+    return { http, paced, ws };
   } finally {
     await l.s.close();
   }

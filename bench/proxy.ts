@@ -40,6 +40,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../runtimes/local/ports.ts';
 import {
+  PACE_MS,
   REPO,
   benchArgs,
   echo,
@@ -130,6 +131,7 @@ try {
       wsName: 'WebSocket echo, direct',
       run: async () => ({
         http: await wrk(`http://127.0.0.1:${directPort}/`, { seconds, load }),
+        paced: await wrk(`http://127.0.0.1:${directPort}/`, { seconds, load, paced: true }),
         ws: await echo(`ws://127.0.0.1:${directPort}/`, { seconds, load }),
       }),
     },
@@ -142,10 +144,11 @@ try {
           let before = nginx.cpuUs();
           const http = await wrk(`http://127.0.0.1:${httpPort}/`, { seconds, load });
           http.cpuUs = (nginx.cpuUs() - before) / http.requests;
+          const paced = await wrk(`http://127.0.0.1:${httpPort}/`, { seconds, load, paced: true });
           before = nginx.cpuUs();
           const ws = await echo(`ws://127.0.0.1:${wsPort}/`, { seconds, load });
           ws.cpuUs = (nginx.cpuUs() - before) / ws.requests;
-          return { http, ws };
+          return { http, paced, ws };
         } finally {
           await nginx.stop();
         }
@@ -189,6 +192,10 @@ try {
   );
   console.log(pin.note);
   for (const v of variants) printRow(v.name, http(v.name));
+  const paced = (name: string) => median(runs.get(name)!.map((m) => m.paced!));
+  console.log(`Paced: each of the 32 connections waits ${PACE_MS} ms between requests (a load below every row's capacity)`);
+  const pacedRows = variants.filter((v) => runs.get(v.name)![0]!.paced);
+  for (const v of pacedRows) printRow(`${v.name}, paced`, paced(v.name));
   console.log('WebSocket echo: 8 connections, one message in flight each; CPU per round trip');
   for (const v of variants) if (v.wsName) printRow(v.wsName, ws(v.name), 'rt/s');
 
@@ -200,6 +207,16 @@ try {
   };
   console.log(`ratios at ${ratio(1)}`);
   console.log(`ratios at ${ratio(2)}`);
+  const pacedDirect = paced(variants[0]!.name);
+  console.log(
+    `added latency over direct, paced: ${pacedRows
+      .slice(1)
+      .map(
+        (v) =>
+          `${v.name.replace(/ \(.*\)$/, '')} p50 +${(paced(v.name).p50 - pacedDirect.p50).toFixed(2)} ms p99 +${(paced(v.name).p99 - pacedDirect.p99).toFixed(2)} ms`,
+      )
+      .join('; ')}`,
+  );
   for (const n of [1, 2]) {
     const [front, nginx] = [
       variants.find((v) => v.name.startsWith(`Lectern + nginx front, ${n} `))!.name,

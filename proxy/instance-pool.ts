@@ -42,7 +42,12 @@ export interface Lease {
 
 /** Where a request gets its process: the pool itself, or (in a proxy worker) the pool's owner. */
 export interface Placement {
-  acquire(req: PoolRequest, s: Scaling, sticky?: string): Promise<Lease>;
+  /**
+   * `spread`: among processes carrying the fewest connections, the one chosen longest ago (the
+   * nginx front, whose requests are never counted, so that its load is shared). Otherwise the
+   * first, so that under light load the others go idle and are stopped.
+   */
+  acquire(req: PoolRequest, s: Scaling, sticky?: string, o?: { spread?: boolean }): Promise<Lease>;
 }
 
 /**
@@ -73,6 +78,8 @@ export class InstancePool implements Placement {
   private readonly scaling = new Map<string, Scaling>();
   private readonly draining = new Set<string>();
   private readonly growing = new KeyedShare<string, Served>();
+  private readonly chosen = new Map<string, number>();
+  private choices = 0;
   private readonly timers: NodeJS.Timeout[];
   private maintaining: Promise<void> | undefined;
   /** Set by the workers' owner (proxy/workers/owner.ts). */
@@ -128,7 +135,7 @@ export class InstancePool implements Placement {
     return this.conns.get(i.key) ?? 0;
   }
 
-  async acquire(req: PoolRequest, s: Scaling, sticky?: string): Promise<Lease> {
+  async acquire(req: PoolRequest, s: Scaling, sticky?: string, o: { spread?: boolean } = {}): Promise<Lease> {
     const id = `${req.contentGuid}/${req.bundleId}`;
     this.scaling.set(id, s);
     this.draining.delete(id);
@@ -141,7 +148,9 @@ export class InstancePool implements Placement {
       if (running.length === 0) served = await this.runner.serve(await prepared(req));
       else if (named) served = { instance: named, recipe: recipe() };
       else {
-        const least = [...running].sort((a, b) => this.count(a) - this.count(b))[0]!;
+        const least = [...running].sort(
+          (a, b) => this.count(a) - this.count(b) || (o.spread ? (this.chosen.get(a.key) ?? 0) - (this.chosen.get(b.key) ?? 0) : 0),
+        )[0]!;
         const busy = this.count(least) >= Math.max(1, Math.ceil(s.loadFactor * s.maxConnsPerProcess));
         const full = this.count(least) >= s.maxConnsPerProcess;
         // Slots a worker holds idle count as taken: they come back before anything starts or is refused.
@@ -154,6 +163,7 @@ export class InstancePool implements Placement {
     }
     const key = served.instance.key;
     this.conns.set(key, (this.conns.get(key) ?? 0) + 1);
+    if (o.spread) this.chosen.set(key, ++this.choices);
     let released = false;
     return {
       instance: served.instance,
@@ -200,6 +210,7 @@ export class InstancePool implements Placement {
           alive--;
           this.conns.delete(i.key);
           this.lastUsed.delete(i.key);
+          this.chosen.delete(i.key);
           await this.runner.stopInstance(i).catch(() => undefined);
         }
       }

@@ -66,6 +66,7 @@ export async function decide(deps: DecideDeps, req: IncomingMessage): Promise<De
       { contentGuid: content.guid, bundleId: bundle.id, appMode: bundle.appMode, prepare: () => serveRequestFor(deps.files, resolution.target) },
       scaling,
       stickyFrom(req.headers.cookie, content.guid),
+      { spread: true },
     )
     .catch(() => undefined);
   if (!lease) return 'lectern';

@@ -120,6 +120,23 @@ describe('the instance pool', () => {
     expect(runner.starts).toBe(2);
   });
 
+  it('shares uncounted requests among idle processes when asked to spread (the nginx front), and otherwise keeps to the first', async () => {
+    const p = makePool();
+    const s = scaling({ maxConnsPerProcess: 1, loadFactor: 1 });
+    // Three processes, all idle again.
+    const held = [await p.acquire(request(), s), await p.acquire(request(), s), await p.acquire(request(), s)];
+    for (const l of held) l.release();
+    const pick = async (spread: boolean) => {
+      const l = await p.acquire(request(), s, undefined, { spread });
+      l.release();
+      return keyOf(l);
+    };
+    expect([await pick(false), await pick(false), await pick(false)]).toEqual(['i1', 'i1', 'i1']);
+    const spread = [];
+    for (let i = 0; i < 6; i++) spread.push(await pick(true));
+    expect(spread).toEqual(['i1', 'i2', 'i3', 'i1', 'i2', 'i3']);
+  });
+
   it('starts another process early when load_factor is below 1', async () => {
     const p = makePool();
     const s = scaling({ maxConnsPerProcess: 4, loadFactor: 0.5 });

@@ -31,6 +31,15 @@ rm -rf "$root/usr/lib/node_modules"
 cp -a /usr/lib/node_modules "$root/usr/lib/node_modules"
 for f in /etc/npmrc /usr/etc/npmrc /root/.npmrc; do if [ -e "$f" ]; then install -D -m 644 "$f" "$root$f"; fi; done
 cp -a /usr/local/share/ca-certificates/. "$root/usr/local/share/ca-certificates/"
+# The machine image's local Python package index and wheels (docs/environment.md), and the pip
+# settings that point at them: mounted read-only below, as they are part of every machine.
+for f in /etc/pip.conf /etc/xdg/pip/pip.conf /etc/xdg/pip/constraints.txt /root/.config/pip/pip.conf; do
+  if [ -e "$f" ]; then install -D -m 644 "$f" "$root$f"; fi
+done
+indexes=()
+for d in /opt/pypi /opt/pypi-more /opt/wheels; do
+  if [ -d "$d" ]; then mkdir -p "$root$d"; indexes+=("$d"); fi
+done
 chroot "$root" update-ca-certificates > /dev/null
 git clone -q --no-local "$repo" "$root/work/repo"
 cp -a "$repo/../shared" "$root/work/shared"
@@ -46,11 +55,12 @@ unshare --mount --pid --fork --propagation private bash -euo pipefail -c '
   mount --rbind /sys "$root/sys"
   mount --rbind /dev "$root/dev"
   mount -t tmpfs -o mode=755 tmpfs "$root/run"
+  for d in "${@:2}"; do mount --bind -o ro "$d" "$root$d"; done
   cd "$root"; mkdir -p .old; pivot_root . .old
   exec chroot . /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 \
     /bin/bash -euo pipefail -c "umount -l /.old; rmdir /.old; cd /work/repo
       t0=\$(date +%s); npm ci --no-audit --no-fund; t1=\$(date +%s)
       npm test; t2=\$(date +%s)
       echo \"fresh-machine: npm ci took \$((t1 - t0)) s, npm test \$((t2 - t1)) s\""
-' bash "$root"
+' bash "$root" "${indexes[@]}"
 echo "fresh-machine: finished in $(( $(date +%s) - started )) s"

@@ -35,6 +35,22 @@ export function isLecternCookie(setCookie: string): boolean {
   return name.toLowerCase().startsWith('lectern_') || name.toLowerCase().startsWith('__host-lectern');
 }
 
+/** The Cookie header an app gets: Lectern's own cookies (the session, the process choice) are none of its business. */
+export function appCookie(cookie: string | undefined): string | undefined {
+  if (!cookie) return undefined;
+  const kept = cookie
+    .split(';')
+    .map((c) => c.trim())
+    .filter((c) => c && !c.startsWith(`${SESSION_COOKIE_NAME}=`) && !c.startsWith('lectern_p_'));
+  return kept.length ? kept.join('; ') : undefined;
+}
+
+/** What an app is told of the viewer: Connect's credentials, the user, and the item's signature of them. */
+export function viewerHeaders(viewer: Viewer, sign: (credentials: string) => string): { credentials: string; user: string; signature: string } {
+  const credentials = JSON.stringify({ user: viewer.username, groups: viewer.groups });
+  return { credentials, user: viewer.username, signature: sign(credentials) };
+}
+
 /**
  * Prepares a request for content: Lectern's own credentials (its session cookie, an API key)
  * never reach the app; who the viewer is does, in headers Lectern sets itself, with a
@@ -48,17 +64,10 @@ export function prepareForContent(
   sign: (credentials: string) => string,
 ): void {
   req.url = path;
-  const cookie = req.headers.cookie;
-  if (cookie) {
-    // Lectern's own cookies (the session, the process choice) are none of the app's business.
-    const kept = cookie
-      .split(';')
-      .map((c) => c.trim())
-      .filter((c) => c && !c.startsWith(`${SESSION_COOKIE_NAME}=`) && !c.startsWith('lectern_p_'));
-    if (kept.length) req.headers.cookie = kept.join('; ');
-    else delete req.headers.cookie;
-  }
-  if (/^Key\s/i.test(req.headers.authorization ?? '')) delete req.headers.authorization;
+  const cookie = appCookie(req.headers.cookie);
+  if (cookie) req.headers.cookie = cookie;
+  else delete req.headers.cookie;
+  if (appAuthorization(req.headers.authorization) === undefined) delete req.headers.authorization;
   delete req.headers['x-rsc-authorization'];
   // WSGI servers map headers with underscores onto CGI variables (a client's `SCRIPT_NAME`
   // header would set the app's SCRIPT_NAME); like nginx, drop them.
@@ -69,12 +78,17 @@ export function prepareForContent(
     delete req.headers[h];
   req.headers['x-lectern-base-path'] = basePath;
   if (viewer) {
-    const credentials = JSON.stringify({ user: viewer.username, groups: viewer.groups });
-    req.headers['rstudio-connect-credentials'] = credentials;
-    req.headers['shiny-server-credentials'] = credentials;
-    req.headers['x-lectern-user'] = viewer.username;
-    req.headers[CREDENTIALS_SIGNATURE_HEADER] = sign(credentials);
+    const v = viewerHeaders(viewer, sign);
+    req.headers['rstudio-connect-credentials'] = v.credentials;
+    req.headers['shiny-server-credentials'] = v.credentials;
+    req.headers['x-lectern-user'] = v.user;
+    req.headers[CREDENTIALS_SIGNATURE_HEADER] = v.signature;
   }
+}
+
+/** The Authorization header an app gets: its own scheme's, never a Lectern API key. */
+export function appAuthorization(authorization: string | undefined): string | undefined {
+  return authorization === undefined || /^Key\s/i.test(authorization) ? undefined : authorization;
 }
 
 /** How the relays fill in X-Forwarded-* for apps (server.ts wires it from the configuration). */

@@ -1,9 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import { isNavigation, type GatewayDeps, CONTENT_PATH, THUMBNAIL, type Identity } from '../gateway.ts';
-import { forwardedHeaders, prepareForContent, stickyCookie, stickyFrom, type Forwarding } from '../forward.ts';
-import type { ContentRunner } from '../../runtimes/content-runner.ts';
+import { appAuthorization, appCookie, forwardedHeaders, stickyCookie, stickyFrom, viewerHeaders, type Forwarding } from '../forward.ts';
+import type { ContentRunner, ServeRequest } from '../../runtimes/content-runner.ts';
+import type { ServableBundle } from '../../src/services/content-files.ts';
 import type { Instance } from '../../runtimes/backend.ts';
-import { CREDENTIALS_SIGNATURE_HEADER } from '../../src/services/credentials-signature.ts';
 import { serveRequestFor } from '../serving.ts';
 import { isApiMode, usageRequestOf } from '../usage.ts';
 import { rewriteVanity, vanityBasePath } from '../vanity.ts';
@@ -33,6 +33,29 @@ export type Decision = { relay: Relay } | 'lectern';
 // nginx passes header values byte for byte; a value Node would refuse is Lectern's to relay.
 const SAFE = /^[\t\x20-\x7e]*$/;
 
+const SPREAD = { spread: true };
+
+/**
+ * The pool's request as a class: a closure made per request would cost a `__name` property
+ * definition each under tsx, on the path every request takes.
+ */
+class FrontPoolRequest {
+  readonly contentGuid: string;
+  readonly bundleId: number;
+  readonly appMode: string;
+  constructor(
+    private readonly deps: Pick<DecideDeps, 'files'>,
+    private readonly target: ServableBundle,
+  ) {
+    this.contentGuid = target.content.guid;
+    this.bundleId = target.bundle.id;
+    this.appMode = target.bundle.appMode;
+  }
+  prepare(): Promise<ServeRequest> {
+    return serveRequestFor(this.deps.files, this.target);
+  }
+}
+
 export async function decide(deps: DecideDeps, req: IncomingMessage): Promise<Decision> {
   // Lectern counts each WebSocket session (max_conns_per_process, Shiny sessions): it relays them.
   if (req.headers['x-original-upgrade']) return 'lectern';
@@ -61,13 +84,9 @@ export async function decide(deps: DecideDeps, req: IncomingMessage): Promise<De
   // A cold start shows the viewer a "starting" page or the failure: Lectern's to do.
   if (deps.runner.instancesOf(content.guid, bundle.id).length === 0) return 'lectern';
   const scaling = draft === null ? deps.scalingOf(content) : { ...deps.scalingOf(content), minProcesses: 0 };
+  const target = resolution.target;
   const lease = await deps.pool
-    .acquire(
-      { contentGuid: content.guid, bundleId: bundle.id, appMode: bundle.appMode, prepare: () => serveRequestFor(deps.files, resolution.target) },
-      scaling,
-      stickyFrom(req.headers.cookie, content.guid),
-      { spread: true },
-    )
+    .acquire(new FrontPoolRequest(deps, target), scaling, stickyFrom(req.headers.cookie, content.guid), SPREAD)
     .catch(() => undefined);
   if (!lease) return 'lectern';
   // nginx carries the request and does not say when it ends: the pool learns the choice only.
@@ -76,25 +95,17 @@ export async function decide(deps: DecideDeps, req: IncomingMessage): Promise<De
   if (!upstream) return 'lectern';
   const prefix = `/content/${content.guid}/${draft !== null ? `_bundle${draft}/` : ''}`;
   const publicBase = vanityBasePath(req) ?? prefix;
-  // The request as the gateway would prepare it, on a copy of its headers.
-  const forApp = { url: '', headers: { ...req.headers } } as IncomingMessage;
-  prepareForContent(
-    forApp,
-    lease.pathMode === 'full' ? `/content/${content.guid}${tail}` : tail,
-    publicBase,
-    user ? await deps.viewerOf(user) : undefined,
-    (c) => deps.signCredentials(content.guid, c),
-  );
-  const h = forApp.headers;
+  // What the gateway's prepareForContent sets on a relayed request, as values for nginx to set.
+  const viewer = user ? viewerHeaders(await deps.viewerOf(user), (c) => deps.signCredentials(content.guid, c)) : undefined;
   const fwd = forwardedHeaders(req, deps.forwarding);
   const relay: Relay = {
     'x-lectern-upstream': upstream,
-    'x-lectern-uri': forApp.url ?? '/',
-    'x-lectern-cookie': h.cookie ?? '',
-    'x-lectern-authorization': h.authorization ?? '',
-    'x-lectern-credentials': String(h['rstudio-connect-credentials'] ?? ''),
-    'x-lectern-user': String(h['x-lectern-user'] ?? ''),
-    'x-lectern-signature': String(h[CREDENTIALS_SIGNATURE_HEADER] ?? ''),
+    'x-lectern-uri': lease.pathMode === 'full' ? `/content/${content.guid}${tail}` : tail,
+    'x-lectern-cookie': appCookie(req.headers.cookie) ?? '',
+    'x-lectern-authorization': appAuthorization(req.headers.authorization) ?? '',
+    'x-lectern-credentials': viewer?.credentials ?? '',
+    'x-lectern-user': viewer?.user ?? '',
+    'x-lectern-signature': viewer?.signature ?? '',
     'x-lectern-base-path': publicBase,
     'x-lectern-forwarded-proto': fwd['x-forwarded-proto'],
     'x-lectern-forwarded-host': fwd['x-forwarded-host'],

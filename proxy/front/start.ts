@@ -23,6 +23,12 @@ export interface FrontOptions {
   logger: Logger;
 }
 
+/**
+ * Said outright: nginx reads no body of an `auth_request` answer, so it keeps the connection
+ * to Lectern open only for an answer it knows has none (Node would otherwise send it chunked).
+ */
+const NO_BODY = { 'content-length': '0' };
+
 /** The front's settings from the configuration, with the port it takes. */
 export function frontSettings(
   config: Config,
@@ -80,16 +86,16 @@ export async function startFront(o: FrontOptions): Promise<RunningFront> {
       (d) => {
         if (d === 'lectern') {
           stats.handedOver++;
-          res.writeHead(401).end();
+          res.writeHead(401, NO_BODY).end();
         } else {
           stats.relayed++;
-          res.writeHead(200, d.relay).end();
+          res.writeHead(200, { ...d.relay, ...NO_BODY }).end();
         }
       },
       (err: unknown) => {
         stats.handedOver++;
         o.logger.error({ err, url: req.headers['x-original-uri'] }, 'nginx front: decide failed');
-        res.writeHead(401).end();
+        res.writeHead(401, NO_BODY).end();
       },
     );
   });

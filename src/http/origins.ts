@@ -32,20 +32,40 @@ export function origins(o: OriginSettings) {
   /** The content origin when the configuration says it: contentUrl, or publicUrl's host. */
   const configuredContent = () => o.contentUrl ?? (pub ? `${pub.protocol}//${pub.hostname}:${o.contentPort()}` : undefined);
   const main = (req: Addressed) => o.publicUrl ?? `${req.protocol}://${host(req)}:${o.mainPort()}`;
+  const owns = new Map<string, string>();
   return {
     main,
     content: (req: Addressed) => configuredContent() ?? `${req.protocol}://${host(req)}:${o.contentPort()}`,
     /** Lectern's own origin alone (publicUrl may carry a path): what may frame content. */
-    own: (req: Addressed) => new URL(main(req)).origin,
+    own: (req: Addressed) => {
+      // Asked on every relayed request: parsed once per scheme and host.
+      const k = `${req.protocol}//${req.hostname}`;
+      let v = owns.get(k);
+      if (v === undefined) {
+        if (owns.size >= 1000) owns.clear();
+        owns.set(k, (v = new URL(main(req)).origin));
+      }
+      return v;
+    },
     /**
      * The configured URL of the origin a raw request came in on (told apart by the port it
      * reached), or undefined when that origin is built from requests.
      */
-    configuredFor: (req: IncomingMessage) => (req.socket.localPort === o.contentPort() ? configuredContent() : o.publicUrl),
+    configuredFor: (req: IncomingMessage) => (onContentOrigin(req, o.contentPort()) ? configuredContent() : o.publicUrl),
   };
 }
 
 export type Origins = ReturnType<typeof origins>;
+
+/**
+ * True for a request to the content origin: one on its port, or on a Unix socket, where only
+ * the content origin's own front ends (the nginx front, a proxy worker's hand-over) connect;
+ * Lectern's own origin is never served on one.
+ */
+function onContentOrigin(req: IncomingMessage, contentPort: number): boolean {
+  const port = req.socket.localPort;
+  return port === undefined || port === contentPort;
+}
 
 /**
  * A raw request's scheme and host as Express would report them (the proxy's fast path sees

@@ -16,6 +16,11 @@ describe('origins when server.publicUrl is set', () => {
     expect(o.configuredFor(request({ host: 'evil.example' }, 3939))).toBe('https://lectern.example.com/team');
   });
 
+  it("takes a request on a Unix socket (the nginx front's, a proxy worker's hand-over) as the content origin's", () => {
+    const onSocket = { headers: { host: 'evil.example' }, socket: {} } as unknown as IncomingMessage;
+    expect(o.configuredFor(onSocket)).toBe('https://lectern.example.com:3940');
+  });
+
   it('prefers server.contentUrl for the content origin', () => {
     const c = origins({ publicUrl: 'https://lectern.example.com', contentUrl: 'https://content.example.com', mainPort: () => 3939, contentPort: () => 3940 });
     expect(c.content(evil)).toBe('https://content.example.com');

@@ -38,10 +38,11 @@ FROM ${RUNTIME_BASE}
 USER root
 # bubblewrap: the local backend's sandbox (docs/install.md says what it needs from Docker);
 # git: git-backed content; tini: PID 1, reaping what content processes leave behind and
-# handing SIGTERM to the server, which drains its requests. apt-get clean: the downloaded
+# handing SIGTERM to the server, which drains its requests; nginx-light and its JavaScript
+# module: the optional nginx front (LECTERN_PROXY_FRONT=nginx). apt-get clean: the downloaded
 # packages and apt's caches would be 270 MB of this layer.
 RUN apt-get update -qq \
- && apt-get install -y -qq --no-install-recommends bubblewrap git tini \
+ && apt-get install -y -qq --no-install-recommends bubblewrap git tini nginx-light libnginx-mod-http-js \
  && apt-get clean && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin
 COPY --from=node /usr/local/bin/node /usr/local/bin/node
 # Node.js content runs /usr/bin/node (runtimes/app-modes/nodejs.ts).

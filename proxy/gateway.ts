@@ -9,7 +9,7 @@ import type { ContentRunner } from '../runtimes/content-runner.ts';
 import { prepareForContent, stickyCookie, stickyFrom, type Viewer } from './forward.ts';
 import type { Lease, Placement, Scaling } from './instance-pool.ts';
 import { UpstreamFailed, type HttpRelay } from './relay.ts';
-import { acquireFailure, relayFailure, serveRequestFor, timeoutsOf } from './serving.ts';
+import { acquireFailure, LazyServeRequest, relayFailure, timeoutsOf } from './serving.ts';
 import { recordWhenClosed, type TrafficRecorder } from './traffic.ts';
 import { recordUsageWhenDone, type UsageRecorder } from './usage.ts';
 import { rewriteVanity, vanityBasePath } from './vanity.ts';
@@ -142,12 +142,7 @@ export function contentGateway(deps: GatewayDeps) {
     const { content } = target;
     // A draft's processes are not kept warm: only the active bundle's are.
     const scaling = draft === null ? deps.scalingOf(content) : { ...deps.scalingOf(content), minProcesses: 0 };
-    const bundleRef = { contentGuid: content.guid, bundleId: target.bundle.id, appMode: target.bundle.appMode };
-    const acquiring = deps.pool.acquire(
-      { ...bundleRef, prepare: () => serveRequestFor(deps.files, target) },
-      scaling,
-      stickyFrom(req.headers.cookie, content.guid),
-    );
+    const acquiring = deps.pool.acquire(new LazyServeRequest(deps.files, target), scaling, stickyFrom(req.headers.cookie, content.guid));
     let lease: Lease;
     try {
       if (isNavigation(req) && deps.startingPageAfterMs > 0) {

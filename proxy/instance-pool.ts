@@ -19,6 +19,27 @@ export interface PoolSource {
 
 export class AtCapacity extends Error {}
 
+/**
+ * A lease of the pool's: a class, so that no function is made per request (under tsx each
+ * costs a `__name` property definition); `release` is bound once, as callers pass it on.
+ */
+class PoolLease implements Lease {
+  private done = false;
+  readonly release: () => void;
+  constructor(
+    readonly instance: Instance,
+    readonly pathMode: ServedRecipe['pathMode'],
+    pool: InstancePool,
+  ) {
+    this.release = this.end.bind(this, pool);
+  }
+  private end(pool: InstancePool): void {
+    if (this.done) return;
+    this.done = true;
+    pool.released(this.instance.key);
+  }
+}
+
 /** Which bundle a request is for: all the pool needs unless a process must start. */
 interface BundleRef {
   contentGuid: string;
@@ -141,12 +162,11 @@ export class InstancePool implements Placement {
     this.draining.delete(id);
     let served: Served;
     // Only a cold start goes through the runner; otherwise the recipe is all it adds.
-    const recipe = () => this.runner.recipe(req.appMode) as ServedRecipe;
     for (let attempt = 0; ; attempt++) {
       const running = this.runner.instancesOf(req.contentGuid, req.bundleId);
       const named = sticky ? running.find((i) => i.key === sticky) : undefined;
       if (running.length === 0) served = await this.runner.serve(await prepared(req));
-      else if (named) served = { instance: named, recipe: recipe() };
+      else if (named) served = { instance: named, recipe: this.runner.recipe(req.appMode) as ServedRecipe };
       else {
         const least = [...running].sort(
           (a, b) => this.count(a) - this.count(b) || (o.spread ? (this.chosen.get(a.key) ?? 0) - (this.chosen.get(b.key) ?? 0) : 0),
@@ -157,24 +177,20 @@ export class InstancePool implements Placement {
         if ((full || (busy && running.length < s.maxProcesses)) && attempt === 0 && this.reclaim && (await this.reclaim(id))) continue;
         if (busy && running.length < s.maxProcesses) served = await this.grow(id, req);
         else if (full) throw new AtCapacity('This content is at capacity: every process carries as many connections as it may.');
-        else served = { instance: least, recipe: recipe() };
+        else served = { instance: least, recipe: this.runner.recipe(req.appMode) as ServedRecipe };
       }
       break;
     }
     const key = served.instance.key;
     this.conns.set(key, (this.conns.get(key) ?? 0) + 1);
     if (o.spread) this.chosen.set(key, ++this.choices);
-    let released = false;
-    return {
-      instance: served.instance,
-      pathMode: served.recipe.pathMode,
-      release: () => {
-        if (released) return;
-        released = true;
-        this.conns.set(key, Math.max(0, (this.conns.get(key) ?? 1) - 1));
-        this.lastUsed.set(key, Date.now());
-      },
-    };
+    return new PoolLease(served.instance, served.recipe.pathMode, this);
+  }
+
+  /** A lease's end: called once per lease (PoolLease). */
+  released(key: string): void {
+    this.conns.set(key, Math.max(0, (this.conns.get(key) ?? 1) - 1));
+    this.lastUsed.set(key, Date.now());
   }
 
   /** One start at a time per bundle: concurrent arrivals share it. */

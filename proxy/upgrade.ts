@@ -8,7 +8,7 @@ import type { ContentRunner } from '../runtimes/content-runner.ts';
 import { prepareForContent, stickyFrom, type Viewer } from './forward.ts';
 import { CONTENT_PATH, type Identity } from './gateway.ts';
 import type { Placement, Scaling } from './instance-pool.ts';
-import { acquireFailure, serveRequestFor } from './serving.ts';
+import { acquireFailure, LazyServeRequest } from './serving.ts';
 import { rewriteVanity, vanityBasePath } from './vanity.ts';
 import type { TrafficRecorder } from './traffic.ts';
 import { isShinyMode, type UsageRecorder } from './usage.ts';
@@ -96,11 +96,7 @@ export function contentUpgrade(deps: UpgradeDeps) {
         // A draft's processes are not kept warm: only the active bundle's are.
         const scaling = draft === null ? deps.scalingOf(content) : { ...deps.scalingOf(content), minProcesses: 0 };
         const { target } = result;
-        lease = await deps.pool.acquire(
-          { contentGuid: content.guid, bundleId: target.bundle.id, appMode: target.bundle.appMode, prepare: () => serveRequestFor(deps.files, target) },
-          scaling,
-          stickyFrom(req.headers.cookie, content.guid),
-        );
+        lease = await deps.pool.acquire(new LazyServeRequest(deps.files, target), scaling, stickyFrom(req.headers.cookie, content.guid));
       } catch (err) {
         const { retryAfter } = acquireFailure(err, deps.files.showsFailureDetails(who.user, content));
         return refuse(socket, 503, 'Service Unavailable', retryAfter !== undefined ? `Retry-After: ${retryAfter}\r\n` : '');

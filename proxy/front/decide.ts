@@ -1,10 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import { isNavigation, type GatewayDeps, CONTENT_PATH, THUMBNAIL, type Identity } from '../gateway.ts';
 import { appAuthorization, appCookie, forwardedHeaders, stickyCookie, stickyFrom, viewerHeaders, type Forwarding } from '../forward.ts';
-import type { ContentRunner, ServeRequest } from '../../runtimes/content-runner.ts';
-import type { ServableBundle } from '../../src/services/content-files.ts';
+import type { ContentRunner } from '../../runtimes/content-runner.ts';
 import type { Instance } from '../../runtimes/backend.ts';
-import { serveRequestFor } from '../serving.ts';
+import { LazyServeRequest } from '../serving.ts';
 import { isApiMode, usageRequestOf } from '../usage.ts';
 import { rewriteVanity, vanityBasePath } from '../vanity.ts';
 
@@ -34,27 +33,6 @@ export type Decision = { relay: Relay } | 'lectern';
 const SAFE = /^[\t\x20-\x7e]*$/;
 
 const SPREAD = { spread: true };
-
-/**
- * The pool's request as a class: a closure made per request would cost a `__name` property
- * definition each under tsx, on the path every request takes.
- */
-class FrontPoolRequest {
-  readonly contentGuid: string;
-  readonly bundleId: number;
-  readonly appMode: string;
-  constructor(
-    private readonly deps: Pick<DecideDeps, 'files'>,
-    private readonly target: ServableBundle,
-  ) {
-    this.contentGuid = target.content.guid;
-    this.bundleId = target.bundle.id;
-    this.appMode = target.bundle.appMode;
-  }
-  prepare(): Promise<ServeRequest> {
-    return serveRequestFor(this.deps.files, this.target);
-  }
-}
 
 export async function decide(deps: DecideDeps, req: IncomingMessage): Promise<Decision> {
   // Lectern counts each WebSocket session (max_conns_per_process, Shiny sessions): it relays them.
@@ -86,7 +64,7 @@ export async function decide(deps: DecideDeps, req: IncomingMessage): Promise<De
   const scaling = draft === null ? deps.scalingOf(content) : { ...deps.scalingOf(content), minProcesses: 0 };
   const target = resolution.target;
   const lease = await deps.pool
-    .acquire(new FrontPoolRequest(deps, target), scaling, stickyFrom(req.headers.cookie, content.guid), SPREAD)
+    .acquire(new LazyServeRequest(deps.files, target), scaling, stickyFrom(req.headers.cookie, content.guid), SPREAD)
     .catch(() => undefined);
   if (!lease) return 'lectern';
   // nginx carries the request and does not say when it ends: the pool learns the choice only.

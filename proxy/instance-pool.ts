@@ -105,6 +105,11 @@ export class InstancePool implements Placement {
   private maintaining: Promise<void> | undefined;
   /** Set by the workers' owner (proxy/workers/owner.ts). */
   reclaim: Reclaim | undefined;
+  /**
+   * How long an old bundle's process is kept after its last lease before it is stopped. Set by
+   * the nginx front (proxy/front), whose requests end after their lease was released: 0 otherwise.
+   */
+  lingerMs = 0;
 
   constructor(
     private readonly runner: PoolRunner,
@@ -222,7 +227,7 @@ export class InstancePool implements Placement {
       for (const i of list) {
         if (this.count(i) > 0) continue;
         const idle = now - (this.lastUsed.get(i.key) ?? i.startedAt.getTime());
-        if (draining || (s && idle >= s.idleTimeoutMs && alive > s.minProcesses)) {
+        if ((draining && idle >= this.lingerMs) || (s && idle >= Math.max(s.idleTimeoutMs, this.lingerMs) && alive > s.minProcesses)) {
           alive--;
           this.conns.delete(i.key);
           this.lastUsed.delete(i.key);

@@ -31,7 +31,7 @@ import { contentOrigins, contentUpgrade } from '../proxy/upgrade.ts';
 import { vanityBasePath, vanityRewrite } from '../proxy/vanity.ts';
 import { InstancePool } from '../proxy/instance-pool.ts';
 import { startProxyWorkers, type ProxyWorkers } from '../proxy/workers/owner.ts';
-import { frontSettings, startFront, type FrontStats, type RunningFront } from '../proxy/front/start.ts';
+import { FRONT_LINGER_MS, frontSettings, startFront, type FrontStats, type RunningFront } from '../proxy/front/start.ts';
 import { freePort } from '../runtimes/local/ports.ts';
 import { afterWrites } from './db/write-generation.ts';
 import { poolSource } from '../proxy/pool-source.ts';
@@ -365,6 +365,8 @@ export function buildServer(ctx: AppContext): LecternServer {
           usage,
         };
         const frameAncestors = (req: http.IncomingMessage) => origin.own(addressedOf(req, config.server.trustProxy));
+        // nginx's requests outlive their leases: a drained or idle process is kept a while longer.
+        pool.lingerMs = FRONT_LINGER_MS;
         nginx = await startFront({
           ...frontSettings(config, port === 0 ? await freePort() : config.server.contentPort, address),
           contentServer,

@@ -31,6 +31,10 @@ export type Decision = { relay: Relay } | 'lectern';
 
 // nginx passes header values byte for byte; a value Node would refuse is Lectern's to relay.
 const SAFE = /^[\t\x20-\x7e]*$/;
+// The path nginx puts after the upstream's name: no space or control character in it.
+const SAFE_URI = /^\/[\x21-\x7e]*$/;
+// nginx reads decide's answer into 64 KB (nginx-conf.ts): a bigger one is Lectern's to relay.
+const MAX_ANSWER = 48 * 1024;
 
 const SPREAD = { spread: true };
 
@@ -90,7 +94,12 @@ export async function decide(deps: DecideDeps, req: IncomingMessage): Promise<De
     'x-lectern-frame-ancestors': deps.frameAncestors(req),
     'x-lectern-set-cookie': `${stickyCookie(content.guid)}=${lease.instance.key}; Path=${publicBase}; HttpOnly; SameSite=Lax`,
   };
-  for (const v of Object.values(relay)) if (!SAFE.test(v)) return 'lectern';
+  let size = 0;
+  for (const v of Object.values(relay)) {
+    if (!SAFE.test(v)) return 'lectern';
+    size += v.length;
+  }
+  if (size > MAX_ANSWER || !SAFE_URI.test(relay['x-lectern-uri'] ?? '')) return 'lectern';
   // Usage, as far as nginx lets Lectern see it: the hit now, and the visit the gateway would
   // note when the answer is a page (or any API answer), taken as the request asked for one.
   if (deps.usage?.recording) {

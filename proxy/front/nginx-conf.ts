@@ -81,7 +81,19 @@ function upstreamServer(target: string): string {
 
 /** The upstream list, a file of its own: rewritten and reloaded as processes come and go. */
 export function upstreamsConf(list: FrontUpstream[]): string {
-  return list.map((u) => `upstream ${u.name} { server ${upstreamServer(u.target)}; keepalive 32; }\n`).join('');
+  // Idle connections closed after 1.5 s, as relay.ts does: gunicorn drops them after 2.
+  return list.map((u) => `upstream ${u.name} { server ${upstreamServer(u.target)}; keepalive 32; keepalive_timeout 1500ms; }\n`).join('');
+}
+
+/** Lectern's content origin, for a request handed over as it came in. */
+function handOver(fwdProto: string, fwdHost: string): string {
+  return `proxy_pass http://lectern_pages;
+      proxy_set_header Host $http_host;
+      proxy_set_header Upgrade $http_upgrade;
+      proxy_set_header Connection $lectern_connection;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Proto ${fwdProto};
+      proxy_set_header X-Forwarded-Host ${fwdHost};`;
 }
 
 // Values nginx reads as text: a path with a quote or a brace would break out of the file.
@@ -98,6 +110,9 @@ export function nginxConf(c: FrontConf): string {
   return `# Written by Lectern at each start (proxy/front/nginx-conf.ts): changes here are lost.
 load_module ${quoted(c.jsModule)};
 ${c.user ? `user ${c.user};\n` : ''}worker_processes ${c.workers};
+# A reload (the upstreams changed) leaves old workers carrying WebSockets and long requests:
+# they are ended after a minute, so reloads cannot pile workers up.
+worker_shutdown_timeout 60s;
 pid ${quoted(`${c.runDir}/nginx.pid`)};
 error_log stderr warn;
 daemon off;
@@ -111,10 +126,24 @@ http {
   uwsgi_temp_path ${quoted(`${c.runDir}/uwsgi`)};
   scgi_temp_path ${quoted(`${c.runDir}/scgi`)};
   js_import filter from ${quoted(`${c.runDir}/response-filter.js`)};
-  # Lectern's relay sets no limit on a request body, and streams answers as they come.
+  # Lectern's relay sets no limit on a request body, and streams bodies and answers as they
+  # come: nginx does not spool a body to disk first (an anonymous client could fill it).
   client_max_body_size 0;
+  proxy_request_buffering off;
+  # Request headers as large as Node's parser takes (16 KB), not nginx's 8 KB a line.
+  large_client_header_buffers 4 16k;
   proxy_http_version 1.1;
   proxy_buffering off;
+  # An app's answer headers up to 16 KB, as Node's parser takes them.
+  proxy_buffer_size 16k;
+  proxy_buffers 8 16k;
+  # The app's instructions to nginx itself are not followed, as Lectern's relay ignores them.
+  proxy_ignore_headers X-Accel-Redirect X-Accel-Expires X-Accel-Limit-Rate X-Accel-Buffering X-Accel-Charset;
+  proxy_hide_header X-Accel-Redirect;
+  proxy_hide_header X-Accel-Expires;
+  proxy_hide_header X-Accel-Limit-Rate;
+  proxy_hide_header X-Accel-Buffering;
+  proxy_hide_header X-Accel-Charset;
   proxy_read_timeout 3600s;
   proxy_send_timeout 3600s;
   map $http_upgrade $lectern_connection { default upgrade; "" ""; }
@@ -128,9 +157,11 @@ http {
     location / {
       auth_request /__lectern_decide__;
 ${fromDecide}
-      # Not Lectern's to relay fast (decide.ts answered 401), or the process could not be
-      # reached: Lectern's content origin takes the request as it came in.
-      error_page 401 502 = @lectern;
+      # Not Lectern's to relay fast (decide.ts answered 401), or decide could not answer (500):
+      # Lectern's content origin takes the request as it came in. A process that could not be
+      # reached (502) too, unless the request may have done something there already.
+      error_page 401 500 = @lectern;
+      error_page 502 = @lectern_after_502;
       proxy_pass http://$lectern_upstream$lectern_uri;
       proxy_set_header Host $http_host;
       proxy_set_header Connection "";
@@ -158,15 +189,17 @@ ${fromDecide}
       proxy_set_header X-Original-URI $request_uri;
       proxy_set_header X-Original-Method $request_method;
       proxy_set_header X-Original-Upgrade $http_upgrade;
+      # Decide's answer carries the viewer's cookies and credentials: room for all of them.
+      proxy_buffer_size 64k;
+      proxy_buffers 4 64k;
     }
     location @lectern {
-      proxy_pass http://lectern_pages;
-      proxy_set_header Host $http_host;
-      proxy_set_header Upgrade $http_upgrade;
-      proxy_set_header Connection $lectern_connection;
-      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-      proxy_set_header X-Forwarded-Proto ${fwdProto};
-      proxy_set_header X-Forwarded-Host ${fwdHost};
+      ${handOver(fwdProto, fwdHost)}
+    }
+    location @lectern_after_502 {
+      # Only a request that may be repeated is sent again, as Lectern's relay retries.
+      if ($request_method !~ ^(GET|HEAD|OPTIONS)$) { return 502; }
+      ${handOver(fwdProto, fwdHost)}
     }
   }
 }

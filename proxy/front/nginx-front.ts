@@ -21,6 +21,8 @@ class FrontUnavailable extends Error {}
 export interface NginxFrontOptions extends Omit<FrontConf, 'user'> {
   nginxPath: string;
   port: number;
+  /** The address nginx listens on (`server.address`): where its readiness is asked. */
+  address: string;
   runner: Pick<ContentRunner, 'running'>;
   logger: Logger;
 }
@@ -38,6 +40,7 @@ export class NginxFront {
   private readonly timer: NodeJS.Timeout;
   private syncing: Promise<void> | undefined;
   private exited: Promise<number | null>;
+  private closing = false;
 
   private constructor(
     private readonly o: NginxFrontOptions,
@@ -52,7 +55,7 @@ export class NginxFront {
     if (!existsSync(o.jsModule))
       throw new FrontUnavailable(`proxy.front is nginx, but nginx's JavaScript module is not at ${o.jsModule}: install libnginx-mod-http-js (and nginx-light)`);
     mkdirSync(o.runDir, { recursive: true, mode: 0o700 });
-    stopLeftover(path.join(o.runDir, 'nginx.pid'));
+    stopLeftover(o.runDir);
     writeFileSync(path.join(o.runDir, 'response-filter.js'), RESPONSE_FILTER);
     writeFileSync(path.join(o.runDir, 'upstreams.conf'), '');
     const conf = path.join(o.runDir, 'nginx.conf');
@@ -74,7 +77,7 @@ export class NginxFront {
     await spawned;
     // Listening once a connection to its port succeeds; an exit first is a failed start.
     for (let i = 0; ; i++) {
-      const state = await Promise.race([front.exited.then(() => 'exited' as const), connects(o.port).then((ok) => (ok ? 'up' : 'down'))]);
+      const state = await Promise.race([front.exited.then(() => 'exited' as const), connects(o.port, o.address).then((ok) => (ok ? 'up' : 'down'))]);
       if (state === 'up') break;
       if (state === 'exited' || i > 200) {
         child.kill('SIGKILL');
@@ -82,6 +85,10 @@ export class NginxFront {
       }
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
+    // Said loudly: without nginx the content port answers nothing.
+    void front.exited.then((code) => {
+      if (!front.closing) o.logger.error({ code }, 'nginx front exited: the content port is down until Lectern restarts');
+    });
     return front;
   }
 
@@ -91,7 +98,7 @@ export class NginxFront {
 
   /** nginx's name for a process, once nginx has it; otherwise Lectern relays for now. */
   upstreamOf(instance: Instance): string | undefined {
-    const name = this.loaded.get(instance.key);
+    const name = this.loaded.get(nameKey(instance));
     if (!name) void this.sync();
     return name;
   }
@@ -105,14 +112,16 @@ export class NginxFront {
 
   private async update(): Promise<void> {
     try {
-      const list: FrontUpstream[] = this.o.runner.running().map((i) => {
-        let name = this.names.get(i.key);
-        if (!name) this.names.set(i.key, (name = `lectern_p${this.nextName++}`));
+      const running = this.o.runner.running();
+      const list: FrontUpstream[] = running.map((i) => {
+        let name = this.names.get(nameKey(i));
+        if (!name) this.names.set(nameKey(i), (name = `lectern_p${this.nextName++}`));
         return { name, target: i.target };
       });
       const text = upstreamsConf(list);
-      const keys = new Set(this.o.runner.running().map((i) => i.key));
-      // Gone processes go at once: a stale name would only cost a 502 and a retry through Lectern.
+      // Gone processes, and those whose address changed, lose their names at once: a stale
+      // name would only cost a 502 and a retry through Lectern.
+      const keys = new Set(running.map(nameKey));
       for (const k of [...this.loaded.keys()]) if (!keys.has(k)) this.loaded.delete(k);
       for (const k of [...this.names.keys()]) if (!keys.has(k)) this.names.delete(k);
       if (text === this.written) return;
@@ -132,6 +141,7 @@ export class NginxFront {
   /** Graceful: nginx finishes the requests it carries, for up to `graceSeconds`. */
   async close(graceSeconds: number): Promise<void> {
     clearInterval(this.timer);
+    this.closing = true;
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
     this.child.kill('SIGQUIT');
     const t = setTimeout(() => this.child.kill('SIGKILL'), graceSeconds * 1000);
@@ -140,9 +150,16 @@ export class NginxFront {
   }
 }
 
-function connects(port: number): Promise<boolean> {
+/** A process's upstream is its address too: one whose address changed is another upstream. */
+function nameKey(i: Instance): string {
+  return `${i.key} ${i.target}`;
+}
+
+function connects(port: number, address: string): Promise<boolean> {
+  // A wildcard address is reached on loopback.
+  const host = address === '0.0.0.0' || address === '' ? '127.0.0.1' : address === '::' ? '::1' : address;
   return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
+    const s = net.connect(port, host);
     s.once('connect', () => {
       s.destroy();
       resolve(true);
@@ -152,13 +169,15 @@ function connects(port: number): Promise<boolean> {
 }
 
 /** An nginx a crashed Lectern left behind holds the port: told to quit, by its pid file. */
-function stopLeftover(pidFile: string): void {
+function stopLeftover(runDir: string): void {
+  const pidFile = path.join(runDir, 'nginx.pid');
   if (!existsSync(pidFile)) return;
   const pid = Number(readFileSync(pidFile, 'utf8').trim());
   if (!Number.isInteger(pid) || pid <= 1) return;
   try {
+    // Only an nginx of this run directory's: a reused pid may be anyone's, the system's nginx too.
     const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    if (cmd.startsWith('nginx: master process')) process.kill(pid, 'SIGQUIT');
+    if (cmd.startsWith('nginx: master process') && cmd.includes(runDir)) process.kill(pid, 'SIGQUIT');
   } catch {
     // Not running.
   }

@@ -46,6 +46,13 @@ export function frontSettings(
   };
 }
 
+/**
+ * How long a process nginx may still be relaying to is kept after its last decided request
+ * before a drain (a new bundle activated) or idle_timeout stops it: nginx does not say when a
+ * request ends. A request longer than this may be cut then.
+ */
+export const FRONT_LINGER_MS = 60_000;
+
 /** What the front decided, counted: requests nginx relayed, and those it handed to Lectern. */
 export interface FrontStats {
   relayed: number;
@@ -106,8 +113,10 @@ export async function startFront(o: FrontOptions): Promise<RunningFront> {
     nginxPath: o.nginxPath,
     jsModule: o.jsModule,
     workers: o.workers,
-    listen: `${o.address.includes(':') ? `[${o.address}]` : o.address}:${o.port}`,
+    // On `::`, IPv4 clients too, as Node's listener takes them.
+    listen: o.address.includes(':') ? `[${o.address}]:${o.port}${o.address === '::' ? ' ipv6only=off' : ''}` : `${o.address}:${o.port}`,
     port: o.port,
+    address: o.address,
     runDir: dir,
     decideSocket,
     pagesSocket,

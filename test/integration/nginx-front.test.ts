@@ -35,6 +35,7 @@ const ECHO_APP = `const http = require('http'); const { WebSocketServer } = requ
 const s = http.createServer((q, r) => { let b = ''; q.on('data', (c) => (b += c)); q.on('end', () => {
   r.setHeader('set-cookie', ['app_pref=1; Path=/', 'lectern_session=planted; Path=/']);
   r.setHeader('content-security-policy', "default-src 'self'");
+  if (q.url.startsWith('/accel')) r.setHeader('x-accel-redirect', '/__lectern_decide__');
   r.setHeader('content-type', 'application/json');
   r.end(JSON.stringify({ boot, method: q.method, url: q.url, headers: q.headers, body: b }));
 }); });
@@ -105,6 +106,22 @@ describe.each(DATABASES)('nginx front on %s', (kind) => {
     const refused = await request(url, { headers: { authorization: `Key ${other.key}`, accept: 'application/json' } });
     expect(refused.status).toBe(404);
     expect(JSON.parse(refused.body)).toMatchObject({ code: 4 });
+  });
+
+  it('serves viewers with large cookies, and follows no X-Accel instruction of an app', async () => {
+    const guid = await echo('front-large');
+    const url = `${t.contentUrl}/content/${guid}/`;
+    await untilRelayedByNginx(url, { authorization: `Key ${key}` });
+    // Another app on the content origin may set cookies this size; decide repeats them to nginx.
+    const big = `big=${'x'.repeat(6000)}`;
+    const r = await request(url, { headers: { authorization: `Key ${key}`, cookie: big } });
+    expect(r.status).toBe(200);
+    expect((JSON.parse(r.body) as { headers: Record<string, string> }).headers.cookie).toBe(big);
+    // nginx would otherwise answer with its internal decide location instead of the app's page.
+    const accel = await request(`${t.contentUrl}/content/${guid}/accel`, { headers: { authorization: `Key ${key}` } });
+    expect(accel.status).toBe(200);
+    expect((JSON.parse(accel.body) as { url: string }).url).toBe('/accel');
+    expect(accel.headers['x-accel-redirect']).toBeUndefined();
   });
 
   it('sends request bodies on, both ways it relays', async () => {

@@ -239,4 +239,19 @@ describe('the instance pool', () => {
     expect(runner.instancesOf(GUID, 1)).toEqual([]);
     expect(runner.instancesOf(GUID, 2).map((i) => i.key)).toEqual(['i3']);
   });
+
+  it("keeps an old bundle's process for lingerMs after its last lease (the nginx front may still be relaying to it)", async () => {
+    const p = makePool(source({ scaling: async () => ({ scaling: scaling(), activeBundleId: 2 }) }));
+    p.lingerMs = 60_000;
+    const s = scaling({ maxConnsPerProcess: 1, idleTimeoutMs: 10_000 });
+    // The front's way: the lease is released as soon as the process is chosen.
+    (await p.acquire(request(1), s)).release();
+    await p.acquire(request(2), s);
+    p.drain(GUID, 2);
+    await vi.advanceTimersByTimeAsync(30_000);
+    // Neither the drain nor idle_timeout stops it while nginx may still carry its requests.
+    expect(runner.instancesOf(GUID, 1).map((i) => i.key)).toEqual(['i1']);
+    await vi.advanceTimersByTimeAsync(31_000);
+    expect(runner.instancesOf(GUID, 1)).toEqual([]);
+  });
 });

@@ -236,9 +236,10 @@ export function buildServer(ctx: AppContext): LecternServer {
   const identify = requestIdentity(ctx.keys, browser.reader, logger);
   // What apps are told of where a request came from, and who may frame their pages.
   const forwarding = { trustProxy: config.server.trustProxy, originOf: origin.configuredFor };
-  const relay = new HttpRelay({ forwarding, frameAncestors: (req) => origin.own(addressedOf(req, config.server.trustProxy)) });
-  // Requests for running apps are relayed before Express; the rest go on to it.
-  const gateway = contentGateway({
+  const frameAncestors = (req: http.IncomingMessage) => origin.own(addressedOf(req, config.server.trustProxy));
+  const relay = new HttpRelay({ forwarding, frameAncestors });
+  // What every way to content (the gateway, WebSockets, the nginx front's decide) checks and asks.
+  const dataPath = {
     identify,
     files: ctx.contentFiles,
     runner: ctx.runtime.runner,
@@ -246,12 +247,16 @@ export function buildServer(ctx: AppContext): LecternServer {
     vanities: ctx.vanities,
     viewerOf,
     signCredentials,
-    relay,
     scalingOf,
-    log: accessLog(logger.child({ origin: 'content' })),
-    startingPageAfterMs: config.proxy.startingPageAfterMs,
     traffic: metrics?.traffic,
     usage,
+  };
+  // Requests for running apps are relayed before Express; the rest go on to it.
+  const gateway = contentGateway({
+    ...dataPath,
+    relay,
+    log: accessLog(logger.child({ origin: 'content' })),
+    startingPageAfterMs: config.proxy.startingPageAfterMs,
   });
   const withGateway =
     (next: http.RequestListener): http.RequestListener =>
@@ -286,18 +291,9 @@ export function buildServer(ctx: AppContext): LecternServer {
   let nginx: RunningFront | undefined;
   const handoffSocket = path.join(config.dataDir, 'run', `content-pages-${process.pid}-${randomBytes(4).toString('hex')}.sock`);
   const upgrade = contentUpgrade({
-    files: ctx.contentFiles,
-    runner: ctx.runtime.runner,
+    ...dataPath,
     relay: new WsRelay(forwarding),
-    identify,
     pingSeconds: config.proxy.websocketPingSeconds,
-    traffic: metrics?.traffic,
-    usage,
-    viewerOf,
-    signCredentials,
-    vanities: ctx.vanities,
-    pool,
-    scalingOf,
     allowedOrigins: contentOrigins(config.server.contentUrl),
   });
   if (workerCount <= 1) contentServer.on('upgrade', upgrade);
@@ -353,24 +349,12 @@ export function buildServer(ctx: AppContext): LecternServer {
         afterWrites(ctx.db.knex, () => workers?.noteWrite());
         boundContent = workers.port;
       } else if (front) {
-        const decide = {
-          identify,
-          files: ctx.contentFiles,
-          runner: ctx.runtime.runner,
-          pool,
-          scalingOf,
-          vanities: ctx.vanities,
-          viewerOf,
-          signCredentials,
-          usage,
-        };
-        const frameAncestors = (req: http.IncomingMessage) => origin.own(addressedOf(req, config.server.trustProxy));
         // nginx's requests outlive their leases: a drained or idle process is kept a while longer.
         pool.lingerMs = FRONT_LINGER_MS;
         nginx = await startFront({
           ...frontSettings(config, port === 0 ? await freePort() : config.server.contentPort, address),
           contentServer,
-          decide: { ...decide, forwarding, frameAncestors },
+          decide: { ...dataPath, forwarding, frameAncestors },
           runner: ctx.runtime.runner,
           logger: logger.child({ component: 'nginx-front' }),
         });

@@ -113,15 +113,16 @@ export class NginxFront {
   private async update(): Promise<void> {
     try {
       const running = this.o.runner.running();
-      const list: FrontUpstream[] = running.map((i) => {
-        let name = this.names.get(nameKey(i));
-        if (!name) this.names.set(nameKey(i), (name = `lectern_p${this.nextName++}`));
-        return { name, target: i.target };
+      const list: Array<FrontUpstream & { key: string }> = running.map((i) => {
+        const key = nameKey(i);
+        let name = this.names.get(key);
+        if (!name) this.names.set(key, (name = `lectern_p${this.nextName++}`));
+        return { key, name, target: i.target };
       });
       const text = upstreamsConf(list);
       // Gone processes, and those whose address changed, lose their names at once: a stale
       // name would only cost a 502 and a retry through Lectern.
-      const keys = new Set(running.map(nameKey));
+      const keys = new Set(list.map((u) => u.key));
       for (const k of [...this.loaded.keys()]) if (!keys.has(k)) this.loaded.delete(k);
       for (const k of [...this.names.keys()]) if (!keys.has(k)) this.names.delete(k);
       if (text === this.written) return;
@@ -129,10 +130,7 @@ export class NginxFront {
       this.written = text;
       this.child.kill('SIGHUP');
       await new Promise((resolve) => setTimeout(resolve, RELOAD_SETTLE_MS));
-      for (const u of list) {
-        const key = [...this.names].find(([, n]) => n === u.name)?.[0];
-        if (key) this.loaded.set(key, u.name);
-      }
+      for (const u of list) if (this.names.get(u.key) === u.name) this.loaded.set(u.key, u.name);
     } catch (err) {
       this.o.logger.error({ err }, 'nginx front: could not update its upstreams');
     }

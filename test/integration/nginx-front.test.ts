@@ -59,6 +59,15 @@ describe.each(DATABASES)('nginx front on %s', (kind) => {
     expect(d.task.code, d.log).toBe(0);
     return d.content.guid as string;
   };
+  /** A new viewer of the item. */
+  const viewerOf = async (guid: string, name: string) => {
+    const viewer = await t.createUser(name, 'viewer');
+    await api(t.url, 'POST', `/__api__/v1/content/${guid}/permissions`, {
+      key,
+      body: { principal_guid: viewer.user.guid, principal_type: 'user', role: 'viewer' },
+    });
+    return viewer;
+  };
   /** Requests until nginx, not Lectern, relays one (it learns of a new process within a second). */
   const untilRelayedByNginx = async (url: string, headers: Record<string, string>) => {
     let answer: Answer | undefined;
@@ -77,11 +86,7 @@ describe.each(DATABASES)('nginx front on %s', (kind) => {
 
   it('relays requests for a running app itself, with what Lectern says of the viewer and nothing of its credentials', async () => {
     const guid = await echo('front-echo');
-    const viewer = await t.createUser('front-viewer', 'viewer');
-    await api(t.url, 'POST', `/__api__/v1/content/${guid}/permissions`, {
-      key,
-      body: { principal_guid: viewer.user.guid, principal_type: 'user', role: 'viewer' },
-    });
+    const viewer = await viewerOf(guid, 'front-viewer');
     const url = `${t.contentUrl}/content/${guid}/some/path?q=1`;
     const r = await untilRelayedByNginx(url, { authorization: `Key ${viewer.key}`, cookie: 'theirs=1', 'rstudio-connect-credentials': '{"user":"admin"}' });
     expect(r.status).toBe(200);
@@ -155,11 +160,7 @@ describe.each(DATABASES)('nginx front on %s', (kind) => {
 
   it('refuses a deleted API key on the very next request', async () => {
     const guid = await echo('front-revoke');
-    const viewer = await t.createUser('front-revoked', 'viewer');
-    await api(t.url, 'POST', `/__api__/v1/content/${guid}/permissions`, {
-      key,
-      body: { principal_guid: viewer.user.guid, principal_type: 'user', role: 'viewer' },
-    });
+    const viewer = await viewerOf(guid, 'front-revoked');
     const url = `${t.contentUrl}/content/${guid}/`;
     await untilRelayedByNginx(url, { authorization: `Key ${viewer.key}` });
     const [own] = (await api(t.url, 'GET', '/__api__/v1/user/api_keys', { key: viewer.key })).body as Array<{ id: string }>;
